@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision
@@ -154,11 +154,26 @@ def compute_totals(lines: tuple[Line, ...] | list[Line], currency: str) -> Total
     sum of per-rate VAT), BR-CO-15 (gross = net + VAT). Raises nothing for
     valid lines; quantities and prices may be negative (credit lines).
     """
+    # Exact: amounts have at most 25 significant digits and products 50, so
+    # no intermediate result is rounded before the rounding the rules ask for.
+    with localcontext() as context:
+        context.prec = 80
+        return _compute_totals(lines, currency)
+
+
+def _plain_rate(rate: Decimal) -> Decimal:
+    """``rate`` with trailing zeros dropped but never in exponent form:
+    "19.00" -> 19, "20" -> 20 (not 2E+1), "7.50" -> 7.5."""
+    normal = rate.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
+
+
+def _compute_totals(lines, currency: str) -> Totals:
     line_nets = tuple(line.net_amount(currency) for line in lines)
     taxable: dict[Decimal, Decimal] = {}
     for line, net in zip(lines, line_nets):
-        # Normalise the key so that "19", "19.0" and 19 are one rate.
-        rate = line.tax_rate.normalize() if line.tax_rate else Decimal(0)
+        # One key per rate value, so that "19", "19.0" and 19 are one rate.
+        rate = _plain_rate(line.tax_rate)
         taxable[rate] = taxable.get(rate, Decimal(0)) + net
     breakdown = tuple(
         VatBreakdown(

@@ -1,0 +1,47 @@
+# invoicer: `make demo` to see it work, `make test` to prove it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+INVOICE ?= ../shared/examples/invoice.json
+
+.PHONY: help install up down status demo test test-unit test-integration render clean
+
+help:
+	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
+	@echo "make test   - install what is needed and run the whole test suite (integration tests included)"
+	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
+	@echo "make status - what of the local stack is running"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(PY) -m invoicer.devstack up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m invoicer.devstack down; fi
+
+status: $(STAMP)
+	@$(PY) -m invoicer.devstack status
+
+demo: $(STAMP)
+	$(PY) -m invoicer.devstack demo --invoice $(INVOICE) --out out
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m "not integration"
+
+render: $(STAMP)
+	$(VENV)/bin/invoicer render $(INVOICE) --out out --formats pdf,xlsx
+
+clean: down
+	rm -rf var out

@@ -1,0 +1,81 @@
+"""Access tokens: JWTs signed with HS256 (RFC 7519, RFC 7518 section 3.2).
+
+Claims: ``sub`` (user id), ``email``, ``roles`` (list), ``iss``, ``aud``,
+``iat``, ``exp`` and ``jti``. Verification pins the algorithm to HS256 (so
+``alg: none`` or a switched algorithm is refused) and requires every claim.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+__all__ = ["ALGORITHM", "Claims", "InvalidToken", "issue_token", "verify_token"]
+
+ALGORITHM = "HS256"
+_REQUIRED = ["exp", "iat", "iss", "aud", "sub"]
+
+
+class InvalidToken(ValueError):
+    """The token is missing, malformed, badly signed, expired, or not for us."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified identity in a token."""
+
+    sub: str
+    email: str
+    roles: tuple[str, ...]
+    expires_at: int
+
+
+def issue_token(
+    *, secret: str, issuer: str, audience: str, ttl_seconds: int, sub: str, email: str, roles: list[str]
+) -> str:
+    """A signed JWT for the user ``sub``, valid for ``ttl_seconds`` from now."""
+    now = int(time.time())
+    payload = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": sub,
+        "email": email,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, *, secret: str, issuer: str, audience: str, leeway: int = 10) -> Claims:
+    """Check ``token``'s signature (HS256 only), expiry, issuer and audience.
+
+    Raises :class:`InvalidToken` with a short reason on any failure.
+    """
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": _REQUIRED},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"invalid token: {exc}") from exc
+    roles = payload.get("roles") or []
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise InvalidToken("invalid token: roles must be a list of strings")
+    return Claims(
+        sub=str(payload["sub"]),
+        email=str(payload.get("email", "")),
+        roles=tuple(roles),
+        expires_at=int(payload["exp"]),
+    )

@@ -1,0 +1,192 @@
+"""The ``invoicer`` command.
+
+    invoicer create-user EMAIL [--role user|admin] --password-stdin
+    invoicer migrate
+    invoicer render FILE... --out DIR [--formats pdf,xlsx]
+    invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
+    invoicer worker | notification                 (queue consumers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _settings():
+    from .common.config import ConfigError, Settings  # noqa: PLC0415
+
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"invoicer: {exc}")
+
+
+def cmd_migrate(args) -> int:
+    from .common.db import Database, migrate  # noqa: PLC0415
+
+    applied = migrate(Database(_settings().database_url))
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    from .auth import db as users  # noqa: PLC0415
+    from .auth.app import check_password_policy, normalise_email  # noqa: PLC0415
+    from .auth.passwords import hash_password  # noqa: PLC0415
+    from .common.db import Database  # noqa: PLC0415
+    from .common.errors import ApiError  # noqa: PLC0415
+
+    settings = _settings()
+    if not args.password_stdin:
+        sys.exit("invoicer: pass the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        email = normalise_email(args.email)
+        check_password_policy(password, settings.password_min_length)
+    except ApiError as exc:
+        sys.exit(f"invoicer: {exc.message}")
+    try:
+        user = users.create_user(Database(settings.database_url), email, hash_password(password), [args.role])
+    except users.EmailTaken:
+        sys.exit(f"invoicer: an account for {email} exists already")
+    print(f"created {user.email} ({', '.join(user.roles)}) id={user.id}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from .invoice.render import FORMATS, output_filename, render_formats  # noqa: PLC0415
+    from .invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document  # noqa: PLC0415
+
+    settings = _settings()
+    formats = [part.strip().lower() for part in args.formats.split(",") if part.strip()]
+    unknown = [fmt for fmt in formats if fmt not in FORMATS]
+    if unknown or not formats:
+        sys.exit(f"invoicer: --formats takes a comma list of {', '.join(FORMATS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            invoice = load_invoice(parse_document(path.read_bytes()), max_lines=settings.max_lines,
+                                   legacy_currency=settings.legacy_currency)
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            failures += 1
+            continue
+        except MalformedDocument as exc:
+            where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+            print(f"{path}: not valid JSON{where}: {exc.message}", file=sys.stderr)
+            failures += 1
+            continue
+        except InvalidInvoice as exc:
+            for error in exc.errors:
+                print(f"{path}: {error.pointer or '/'}: {error.message}", file=sys.stderr)
+            failures += 1
+            continue
+        rendered = render_formats(invoice, formats, page_size=settings.invoice_page_size,
+                                  locale=settings.invoice_locale)
+        for fmt, data in rendered.items():
+            # Name after the input file: two inputs may share an invoice number.
+            target = out / output_filename(path.stem, fmt)
+            target.write_bytes(data)
+            print(target)
+    return 1 if failures else 0
+
+
+def _serve(app_factory: str, bind: str, settings) -> int:
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415
+
+    class _App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", [bind])
+            self.cfg.set("workers", settings.web_workers)
+            self.cfg.set("threads", settings.web_threads)
+            self.cfg.set("worker_tmp_dir", "/tmp")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("timeout", 60)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25 opens one control socket per user by default,
+                # which several instances on one machine would fight over.
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self):
+            module_name, _, factory = app_factory.partition(":")
+            module = __import__(module_name, fromlist=[factory])
+            return getattr(module, factory)(settings)
+
+    _App().run()
+    return 0
+
+
+def cmd_auth(args) -> int:
+    from .common import logging as logs  # noqa: PLC0415
+
+    settings = _settings()
+    logs.configure("auth", settings.log_level)
+    return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
+
+
+def cmd_gateway(args) -> int:
+    from .common import logging as logs  # noqa: PLC0415
+
+    settings = _settings()
+    logs.configure("gateway", settings.log_level)
+    return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
+
+
+def cmd_worker(args) -> int:
+    from .worker.__main__ import main as worker_main  # noqa: PLC0415
+
+    worker_main()
+    return 0
+
+
+def cmd_notification(args) -> int:
+    from .notification.__main__ import main as notification_main  # noqa: PLC0415
+
+    notification_main()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("create-user", help="create an account")
+    p.add_argument("email")
+    p.add_argument("--role", choices=["user", "admin"], default="user")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("migrate", help="create or upgrade the PostgreSQL schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("render", help="render invoice JSON files locally, with the worker's code")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--formats", default="pdf,xlsx", help="comma list of pdf, xlsx (default both)")
+    p.set_defaults(func=cmd_render)
+
+    for name, func, help_text in (("auth", cmd_auth, "run the auth service"),
+                                  ("gateway", cmd_gateway, "run the gateway")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND)")
+        p.set_defaults(func=func)
+    sub.add_parser("worker", help="run the invoice worker").set_defaults(func=cmd_worker)
+    sub.add_parser("notification", help="run the notification service").set_defaults(func=cmd_notification)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Settings from environment variables: the only module that reads ``os.environ``.
+
+Every setting has a default that runs against the local stack (``make up``),
+except the JWT signing key, which must come from the environment (the local
+stack generates one into ``var/secrets.env``). The README's configuration table
+lists the same names; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings"]
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of invoicer's configuration. Build it with :meth:`from_env`.
+
+    Field names are the lower-case environment variable names.
+    """
+
+    # Connections
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/invoicer"
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/invoicer"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    amqp_prefix: str = "invoicer"
+    auth_url: str = "http://127.0.0.1:8081"
+    public_url: str = "http://127.0.0.1:8080"
+    # Tokens and accounts
+    jwt_secret: str = ""
+    jwt_issuer: str = "invoicer-auth"
+    jwt_audience: str = "invoicer"
+    jwt_ttl_seconds: int = 900
+    registration_enabled: bool = True
+    password_min_length: int = 12
+    # Uploads and rendering
+    max_upload_bytes: int = 1024 * 1024
+    max_lines: int = 10_000
+    legacy_currency: str = "USD"
+    invoice_page_size: str = "A4"
+    invoice_locale: str = "en_GB"
+    # Consumers
+    worker_prefetch: int = 4
+    job_max_retries: int = 5
+    retry_base_delay_ms: int = 1000
+    notify_max_retries: int = 5
+    # Mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: int = 10
+    mail_from: str = "invoicer@localhost"
+    # Operations
+    log_level: str = "INFO"
+    health_port: int = 0
+    gateway_bind: str = "127.0.0.1:8080"
+    auth_bind: str = "127.0.0.1:8081"
+    web_workers: int = 2
+    web_threads: int = 4
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read every field from ``environ`` (default ``os.environ``).
+
+        Raises :class:`ConfigError` naming the variable when a value does not
+        parse. Unknown variables are ignored.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            if name not in env:
+                continue
+            raw = env[name]
+            if f.type in ("bool", bool):
+                values[f.name] = _bool(name, raw)
+            elif f.type in ("int", int):
+                values[f.name] = _int(name, raw)
+            else:
+                values[f.name] = raw
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check cross-field rules; raises :class:`ConfigError`."""
+        if self.invoice_page_size.upper() not in {"A4", "LETTER"}:
+            raise ConfigError("INVOICE_PAGE_SIZE must be A4 or LETTER")
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ConfigError("SMTP_SSL and SMTP_STARTTLS exclude each other")
+
+    def require_jwt_secret(self) -> str:
+        """The JWT signing key; raises :class:`ConfigError` if it is unset or
+        shorter than 32 characters (RFC 7518 section 3.2 asks HS256 keys to be
+        at least as long as the hash, 256 bits)."""
+        if len(self.jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET must be set to at least 32 characters")
+        return self.jwt_secret
+
+    @property
+    def mongodb_database(self) -> str:
+        """Database name from ``MONGODB_URI``'s path, ``invoicer`` if none."""
+        path = urlsplit(self.mongodb_uri).path.lstrip("/")
+        return path or "invoicer"
+
+    @staticmethod
+    def names() -> list[str]:
+        """Every environment variable this module reads."""
+        return [f.name.upper() for f in fields(Settings)]

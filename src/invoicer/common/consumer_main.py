@@ -1,0 +1,78 @@
+"""Process entry shared by the queue consumers (worker, notification):
+logging, signals, the consumer loop, and a small health endpoint."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+from . import logging as logs
+from .amqp import Consumer, Handler, Topology
+from .config import Settings
+
+__all__ = ["run_consumer"]
+
+
+class _Liveness:
+    """When the consumer loop last went round; the loop goes round at least
+    once a second (``inactivity_timeout``) while it is healthy."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+
+def _serve_health(port: int, liveness: _Liveness, stale_after: float = 120.0) -> None:
+    class HealthHandler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            age = time.monotonic() - liveness.last
+            ok = self.path in ("/healthz", "/readyz") and age < stale_after
+            body = (b'{"status":"ok"}' if ok else b'{"status":"stale"}')
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep health checks out of the logs
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), HealthHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
+
+
+def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Handler],
+                 prefetch_setting: str) -> None:
+    """Configure logging, build the handler with ``build(settings)``, and
+    consume ``routing_key``'s queue until SIGTERM or SIGINT (the message in
+    hand is finished and acked first). With ``HEALTH_PORT`` set, serves
+    ``GET /healthz`` that turns 503 when the loop stops going round."""
+    settings = Settings.from_env()
+    logs.configure(service, settings.log_level)
+    log = logs.get_logger(f"invoicer.{service}")
+    liveness = _Liveness()
+    consumer = Consumer(
+        amqp_url=settings.amqp_url,
+        topology=Topology.from_settings(settings),
+        routing_key=routing_key,
+        handler=build(settings),
+        prefetch=getattr(settings, prefetch_setting),
+        on_idle=liveness.beat,
+    )
+
+    def _stop(signum, _frame):
+        log.info("stopping", extra={"signal": signum})
+        consumer.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if settings.health_port:
+        _serve_health(settings.health_port, liveness)
+    log.info("started")
+    consumer.run()
+    log.info("stopped")

@@ -1,0 +1,109 @@
+"""PostgreSQL access (psycopg2): a small per-process pool and the migrations.
+
+Connections that break (server restarted, network cut) are dropped from the
+pool and the error surfaces as :class:`DatabaseUnavailable`, which HTTP
+services answer with 503 and consumers treat as transient.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from importlib import resources
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extras
+import psycopg2.pool
+
+from .logging import get_logger
+
+__all__ = ["Database", "DatabaseUnavailable", "migrate"]
+
+log = get_logger(__name__)
+
+psycopg2.extras.register_uuid()
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL did not answer or dropped the connection."""
+
+
+class Database:
+    """A lazily opened pool of at most ``max_connections`` connections to
+    ``dsn`` (a libpq URI such as ``postgresql://user@host:5432/db``)."""
+
+    def __init__(self, dsn: str, max_connections: int = 4, connect_timeout: int = 5) -> None:
+        self.dsn = dsn
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    0, self.max_connections, self.dsn, connect_timeout=self.connect_timeout
+                )
+            return self._pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor (rows as dicts) in one transaction: committed when the
+        block ends, rolled back if it raises. Raises
+        :class:`DatabaseUnavailable` when the server cannot be reached."""
+        try:
+            pool = self._get_pool()
+            conn = pool.getconn()
+        except psycopg2.OperationalError as exc:
+            raise DatabaseUnavailable(str(exc).strip()) from exc
+        broken = False
+        try:
+            with conn:  # commits or rolls back
+                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                    yield cur
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            raise DatabaseUnavailable(str(exc).strip()) from exc
+        finally:
+            pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raises :class:`DatabaseUnavailable`."""
+        with self.transaction() as cur:
+            cur.execute("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply the SQL files of ``invoicer/migrations`` (``NNNN_name.sql``) in
+    name order, each once, in one transaction under an advisory lock so that
+    concurrent callers (several pods starting) do not race. Returns the names
+    applied by this call."""
+    files = sorted(
+        entry for entry in resources.files("invoicer.migrations").iterdir()
+        if entry.name.endswith(".sql")
+    )
+    applied: list[str] = []
+    with db.transaction() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('invoicer.migrations'))")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur.execute("SELECT name FROM schema_migrations")
+        done = {row["name"] for row in cur.fetchall()}
+        for entry in files:
+            if entry.name in done:
+                continue
+            cur.execute(entry.read_text(encoding="utf-8"))
+            cur.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (entry.name,))
+            applied.append(entry.name)
+            log.info("migration applied", extra={"migration": entry.name})
+    return applied

@@ -1,0 +1,214 @@
+"""Jobs in PostgreSQL (table ``jobs``, migration 0002), shared by the gateway
+(creates and reads them) and the worker (moves them along).
+
+Status moves ``queued -> processing -> done | failed``. ``done`` and
+``failed`` are final: the worker's updates are conditional on the job not
+being final, which is what makes a redelivered message harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .db import Database
+
+__all__ = ["Job", "JobStore", "output_fid", "FORMATS"]
+
+#: Output formats and their MIME types and file suffixes.
+FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("application/pdf", "pdf"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+_NAMESPACE = uuid.UUID("6f6e0c1e-3d43-4b8e-9a55-2b1f3c9a7d10")
+
+
+def output_fid(job_id: str, fmt: str) -> str:
+    """The GridFS id of ``job_id``'s file in ``fmt``: a name-based UUID
+    (RFC 9562 version 5), so every attempt at a job writes the same id and a
+    redelivered job can never store a second copy."""
+    return str(uuid.uuid5(_NAMESPACE, f"{job_id}/{fmt}"))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of ``jobs``. ``files`` is a list of ``{"format", "fid",
+    "size", "filename"}``; ``totals`` ``{"currency", "net", "tax", "gross"}``
+    as decimal strings; ``error`` ``{"code", "message"}`` or ``None``."""
+
+    id: str
+    owner_id: str
+    owner_email: str
+    status: str
+    formats: list[str]
+    input_fid: str
+    invoice_number: str | None
+    totals: dict | None
+    files: list[dict]
+    error: dict | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("done", "failed")
+
+
+_COLUMNS = (
+    "id, owner_id, owner_email, status, formats, input_fid, invoice_number, totals, files,"
+    " error, attempts, created_at, updated_at, timings"
+)
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=str(row["id"]),
+        owner_id=str(row["owner_id"]),
+        owner_email=row["owner_email"],
+        status=row["status"],
+        formats=list(row["formats"]),
+        input_fid=row["input_fid"],
+        invoice_number=row["invoice_number"],
+        totals=row["totals"],
+        files=row["files"] or [],
+        error=row["error"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        timings=row["timings"] or {},
+    )
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+class JobStore:
+    """Reads and writes jobs; every method raises
+    :class:`invoicer.common.db.DatabaseUnavailable` when PostgreSQL is down."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self,
+        *,
+        job_id: str,
+        owner_id: str,
+        owner_email: str,
+        formats: list[str],
+        input_fid: str,
+        invoice_number: str,
+        totals: dict,
+        timings: dict | None = None,
+    ) -> Job:
+        """Insert a ``queued`` job and return it."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                (uuid.UUID(job_id), uuid.UUID(owner_id), owner_email, formats, input_fid,
+                 invoice_number, json.dumps(totals), json.dumps(timings or {})),
+            )
+            return _job(cur.fetchone())
+
+    def get(self, job_id: str, *, owner_id: str | None = None) -> Job | None:
+        """The job, or ``None`` if unknown — or owned by someone other than
+        ``owner_id`` when that is given."""
+        key = _uuid(job_id)
+        if key is None:
+            return None
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE id = %s"
+        params: list[Any] = [key]
+        if owner_id is not None:
+            sql += " AND owner_id = %s"
+            params.append(_uuid(owner_id))
+        with self.db.transaction() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return _job(row) if row else None
+
+    def list_for_owner(self, owner_id: str, *, limit: int, offset: int) -> tuple[list[Job], int]:
+        """``owner_id``'s jobs, newest first, and how many there are in all."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM jobs WHERE owner_id = %s"
+                " ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
+                (_uuid(owner_id), limit, offset),
+            )
+            rows = cur.fetchall()
+            if rows:
+                return [_job(row) for row in rows], int(rows[0]["total"])
+            cur.execute("SELECT count(*) AS total FROM jobs WHERE owner_id = %s", (_uuid(owner_id),))
+            return [], int(cur.fetchone()["total"])
+
+    def delete(self, job_id: str) -> None:
+        """Remove a job that was never queued (the broker refused it)."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM jobs WHERE id = %s", (uuid.UUID(job_id),))
+
+    def start(self, job_id: str, timings: dict | None = None) -> Job | None:
+        """Mark the job ``processing`` and count the attempt, unless it is
+        final. Returns the job as it is now (final jobs unchanged), or
+        ``None`` if there is no such job."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE jobs SET status = 'processing', attempts = attempts + 1,"
+                " updated_at = clock_timestamp(), timings = timings || %s::jsonb"
+                f" WHERE id = %s AND status NOT IN ('done', 'failed') RETURNING {_COLUMNS}",
+                (json.dumps(timings or {}), _uuid(job_id)),
+            )
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = %s", (_uuid(job_id),))
+                row = cur.fetchone()
+        return _job(row) if row else None
+
+    def finish(self, job_id: str, *, files: list[dict], totals: dict, invoice_number: str,
+               timings: dict | None = None) -> bool:
+        """Mark the job ``done`` with its files, unless it is already final.
+        Returns True if this call made it done."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE jobs SET status = 'done', files = %s, totals = %s, invoice_number = %s,"
+                " error = NULL, updated_at = clock_timestamp(), timings = timings || %s::jsonb"
+                " WHERE id = %s AND status NOT IN ('done', 'failed')",
+                (json.dumps(files), json.dumps(totals), invoice_number, json.dumps(timings or {}),
+                 _uuid(job_id)),
+            )
+            return cur.rowcount == 1
+
+    def fail(self, job_id: str, *, code: str, message: str) -> bool:
+        """Mark the job ``failed`` with ``{"code", "message"}``, unless it is
+        already final. Returns True if this call made it failed."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE jobs SET status = 'failed', error = %s, updated_at = clock_timestamp()"
+                " WHERE id = %s AND status NOT IN ('done', 'failed')",
+                (json.dumps({"code": code, "message": message}), _uuid(job_id)),
+            )
+            return cur.rowcount == 1
+
+    def mark_notified(self, job_id: str, recipient: str) -> bool:
+        """Record that ``job_id``'s mail went out; False if it already had."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO notifications (job_id, recipient) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (_uuid(job_id), recipient),
+            )
+            return cur.rowcount == 1
+
+    def was_notified(self, job_id: str) -> bool:
+        """True if ``job_id``'s mail already went out."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT 1 FROM notifications WHERE job_id = %s", (_uuid(job_id),))
+            return cur.fetchone() is not None

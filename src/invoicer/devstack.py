@@ -1,0 +1,429 @@
+"""The local stack behind ``make up`` / ``make down`` / ``make demo``, and the
+stack the integration tests start.
+
+    python -m invoicer.devstack up   [--var DIR] [--gateway-port N] [--database NAME] [--prefix P]
+    python -m invoicer.devstack down [--var DIR]
+    python -m invoicer.devstack status [--var DIR]
+    python -m invoicer.devstack demo [--var DIR] [--invoice FILE] [--out DIR]
+
+``up`` is idempotent: it starts only what is not running. PostgreSQL and
+RabbitMQ are shared system services: started (and installed from Debian's
+packages first) only when nothing answers on their ports. Everything else —
+the MongoDB wire server (``nx-27017``), an SMTP sink (aiosmtpd writing a
+Maildir under ``var/mail/``), auth, gateway, worker and notification — runs
+from the project directory with its pid in ``var/pids/`` and its log in
+``var/log/``, and ``down`` stops exactly those by pid. The settings the
+services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Stack", "main"]
+
+SERVICES = ("auth", "gateway", "worker", "notification")
+ORDER = ("mongodb", "smtp", "auth", "gateway", "worker", "notification")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def _apt_install(*packages: str) -> None:
+    if shutil.which("apt-get") is None:
+        raise RuntimeError(f"{', '.join(packages)} missing and there is no apt-get to install it")
+    _say(f"installing {' '.join(packages)} from Debian's packages")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
+def ensure_postgresql(host: str = "127.0.0.1", port: int = 5432) -> None:
+    """Start the system PostgreSQL cluster if nothing answers, installing it
+    first if it is missing."""
+    if port_open(host, port):
+        return
+    if shutil.which("pg_ctlcluster") is None:
+        _apt_install("postgresql")
+    versions = sorted(Path("/etc/postgresql").iterdir()) if Path("/etc/postgresql").is_dir() else []
+    if not versions:
+        raise RuntimeError("PostgreSQL is installed but has no cluster in /etc/postgresql")
+    _say(f"starting PostgreSQL {versions[-1].name}")
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
+                   check=False)
+    wait_until(lambda: port_open(host, port), 60, "PostgreSQL")
+    _trust_local_connections()
+
+
+def _trust_local_connections() -> None:
+    """A freshly installed cluster asks for passwords; the local stack
+    connects as ``postgres`` over loopback, so give it one (local only)."""
+    try:
+        import psycopg2  # noqa: PLC0415
+        psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=3).close()
+    except Exception:  # noqa: BLE001
+        subprocess.run(["su", "postgres", "-c", "psql -c \"ALTER USER postgres PASSWORD 'postgres'\""],
+                       check=False)
+
+
+def ensure_rabbitmq(host: str = "127.0.0.1", port: int = 5672) -> None:
+    """Start the system RabbitMQ if nothing answers, installing it first if missing."""
+    if port_open(host, port):
+        return
+    if shutil.which("rabbitmq-server") is None:
+        _apt_install("rabbitmq-server")
+    _say("starting RabbitMQ")
+    subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    wait_until(lambda: port_open(host, port), 120, "RabbitMQ")
+
+
+@dataclass
+class Stack:
+    """One local stack rooted at ``var`` (its env, pids, logs, data, mail)."""
+
+    var: Path
+    root: Path
+
+    @property
+    def env_file(self) -> Path:
+        return self.var / "stack.env"
+
+    def pid_file(self, name: str) -> Path:
+        return self.var / "pids" / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.var / "log" / f"{name}.log"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var / "mail"
+
+    # --- settings -----------------------------------------------------------
+
+    def settings(self, gateway_port: int | None = None, database: str | None = None,
+                 prefix: str | None = None) -> dict[str, str]:
+        """The stack's environment, made on first use and then reused."""
+        if self.env_file.exists():
+            return read_env(self.env_file)
+        gateway_port = gateway_port if gateway_port is not None else 8080
+        if gateway_port == 0 or port_open("127.0.0.1", gateway_port):
+            gateway_port = free_port() if gateway_port == 0 else gateway_port
+        pg = os.environ.get("INVOICER_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+        env = {
+            "DATABASE_URL": f"{pg}/{database or 'invoicer'}",
+            "MONGODB_PORT": str(free_port()),
+            "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            "AMQP_PREFIX": prefix or "invoicer",
+            "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
+            "AUTH_BIND": f"127.0.0.1:{free_port()}",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(free_port()),
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "WEB_WORKERS": "2",
+            "WEB_THREADS": "4",
+            "LOG_LEVEL": "INFO",
+        }
+        env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
+        env["AUTH_URL"] = f"http://{env['AUTH_BIND']}"
+        env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
+        self.var.mkdir(parents=True, exist_ok=True)
+        self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+        self.env_file.chmod(0o600)
+        return env
+
+    # --- processes ------------------------------------------------------------
+
+    def pid(self, name: str) -> int | None:
+        """The pid of ``name`` if it is running, else None."""
+        try:
+            pid = int(self.pid_file(name).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        # A zombie or a recycled pid does not count.
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                return None
+        except OSError:
+            pass
+        return pid
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> int:
+        """Start ``argv`` in its own session, logging to ``var/log/NAME.log``."""
+        self.log_file(name).parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file(name).parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file(name), "ab") as log:
+            process = subprocess.Popen(
+                argv, cwd=self.root, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.pid_file(name).write_text(f"{process.pid}\n")
+        return process.pid
+
+    def stop(self, name: str, timeout: float = 15.0) -> bool:
+        """SIGTERM ``name``'s process group, SIGKILL after ``timeout``."""
+        pid = self.pid(name)
+        if pid is None:
+            self.pid_file(name).unlink(missing_ok=True)
+            return False
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                wait_until(lambda: self.pid(name) is None, wait, f"{name} to stop", 0.1)
+                break
+            except RuntimeError:
+                continue
+        self.pid_file(name).unlink(missing_ok=True)
+        return True
+
+    def commands(self, env: dict[str, str]) -> dict[str, list[str]]:
+        bin_dir = Path(sys.executable).parent
+        invoicer = str(bin_dir / "invoicer")
+        return {
+            "mongodb": [str(bin_dir / "nx-27017"), "--data-dir", str(self.var / "mongodb"),
+                        "--host", "127.0.0.1", "-p", env["MONGODB_PORT"],
+                        "--pid-file", str(self.var / "pids" / "nx-27017.pid"),
+                        "--log-file", str(self.log_file("mongodb-server"))],
+            "smtp": [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{env['SMTP_PORT']}",
+                     "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)],
+            "auth": [invoicer, "auth"],
+            "gateway": [invoicer, "gateway"],
+            "worker": [invoicer, "worker"],
+            "notification": [invoicer, "notification"],
+        }
+
+    def start(self, name: str, env: dict[str, str]) -> None:
+        """Start one component (if not running) and wait until it answers."""
+        if self.pid(name) is not None:
+            return
+        (self.var / "mongodb").mkdir(parents=True, exist_ok=True)
+        for sub in ("new", "cur", "tmp"):
+            (self.mail_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.spawn(name, self.commands(env)[name], env)
+        self.wait_ready(name, env)
+
+    def wait_ready(self, name: str, env: dict[str, str]) -> None:
+        def alive_and(check):
+            def probe():
+                if self.pid(name) is None:
+                    raise RuntimeError(f"{name} exited; see {self.log_file(name)}:\n{self.tail(name)}")
+                return check()
+            return probe
+
+        host_port = {
+            "mongodb": ("127.0.0.1", int(env["MONGODB_PORT"])),
+            "smtp": ("127.0.0.1", int(env["SMTP_PORT"])),
+            "auth": tuple_bind(env["AUTH_BIND"]),
+            "gateway": tuple_bind(env["GATEWAY_BIND"]),
+        }.get(name)
+        if host_port is not None:
+            wait_until(alive_and(lambda: port_open(*host_port)), 60, name)
+        else:
+            # Consumers: they log "consuming" once their queue is declared.
+            wait_until(alive_and(lambda: b'"consuming"' in self.log_file(name).read_bytes()
+                                 or b"consuming" in self.log_file(name).read_bytes()), 60, name)
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file(name).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    # --- whole stack ----------------------------------------------------------------
+
+    def up(self, **settings_args) -> dict[str, str]:
+        """Start what is not running; returns the stack's environment."""
+        env = self.settings(**settings_args)
+        ensure_postgresql()
+        ensure_rabbitmq()
+        create_database(env["DATABASE_URL"])
+        self._migrate(env)
+        for name in ORDER:
+            was_running = self.pid(name) is not None
+            self.start(name, env)
+            if not was_running:
+                _say(f"{name} started (log: {self.log_file(name).relative_to(self.root) if self.log_file(name).is_relative_to(self.root) else self.log_file(name)})")
+        return env
+
+    def _migrate(self, env: dict[str, str]) -> None:
+        invoicer = str(Path(sys.executable).parent / "invoicer")
+        subprocess.run([invoicer, "migrate"], cwd=self.root, env={**os.environ, **env}, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def down(self) -> None:
+        for name in reversed(ORDER):
+            if self.stop(name):
+                _say(f"{name} stopped")
+
+    def status(self) -> dict[str, int | None]:
+        return {name: self.pid(name) for name in ORDER}
+
+
+def tuple_bind(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    return (host or "127.0.0.1", int(port))
+
+
+def read_env(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def create_database(database_url: str) -> None:
+    """CREATE DATABASE for the URL's database name if it does not exist."""
+    import psycopg2  # noqa: PLC0415
+    from psycopg2 import sql  # noqa: PLC0415
+
+    base, _, name = database_url.rpartition("/")
+    conn = psycopg2.connect(f"{base}/postgres", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def drop_database(database_url: str) -> None:
+    import psycopg2  # noqa: PLC0415
+    from psycopg2 import sql  # noqa: PLC0415
+
+    base, _, name = database_url.rpartition("/")
+    conn = psycopg2.connect(f"{base}/postgres", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+# --- demo ---------------------------------------------------------------------------
+
+
+def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
+    """What a new user does: create an account, log in, upload, wait, download."""
+    import requests  # noqa: PLC0415
+
+    env = stack.up()
+    base = f"http://{env['GATEWAY_BIND']}"
+    email, password = "demo@example.com", "demo-password-123"
+    invoicer = str(Path(sys.executable).parent / "invoicer")
+    subprocess.run([invoicer, "create-user", email, "--password-stdin"], input=password + "\n",
+                   text=True, env={**os.environ, **env}, cwd=stack.root, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    login = requests.post(f"{base}/login", auth=(email, password), timeout=30)
+    login.raise_for_status()
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    _say(f"logged in as {email}")
+    with open(invoice, "rb") as handle:
+        reply = requests.post(f"{base}/upload", params={"formats": "pdf,xlsx"}, headers=headers,
+                              files={"file": (invoice.name, handle, "application/json")}, timeout=30)
+    if reply.status_code != 202:
+        raise SystemExit(f"upload refused: {reply.status_code} {reply.text}")
+    status_url = reply.json()["status_url"]
+    _say(f"uploaded {invoice}: job {reply.json()['job_id']}")
+    deadline = time.monotonic() + 120
+    while True:
+        job = requests.get(status_url, headers=headers, timeout=30).json()
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if job["status"] != "done":
+        raise SystemExit(f"job did not finish: {json.dumps(job, indent=2)}")
+    totals = job["totals"]
+    _say(f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']} gross {totals['gross']} {totals['currency']}")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in job["files"]:
+        reply = requests.get(item["download_url"], headers=headers, timeout=30)
+        reply.raise_for_status()
+        target = out / f"{job['invoice_number']}.{item['format']}"
+        target.write_bytes(reply.content)
+        paths.append(target)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m invoicer.devstack")
+    parser.add_argument("command", choices=["up", "down", "status", "demo"])
+    parser.add_argument("--var", default="var", help="state directory (default ./var)")
+    parser.add_argument("--gateway-port", type=int, default=8080)
+    parser.add_argument("--database", default="invoicer")
+    parser.add_argument("--prefix", default="invoicer")
+    parser.add_argument("--invoice", default="../shared/examples/invoice.json")
+    parser.add_argument("--out", default="out")
+    args = parser.parse_args(argv)
+    root = Path.cwd()
+    stack = Stack(var=(root / args.var).resolve(), root=root)
+    try:
+        if args.command == "up":
+            env = stack.up(gateway_port=args.gateway_port, database=args.database, prefix=args.prefix)
+            _say(f"gateway on http://{env['GATEWAY_BIND']}  (settings in {stack.env_file})")
+        elif args.command == "down":
+            stack.down()
+        elif args.command == "status":
+            for name, pid in stack.status().items():
+                print(f"{name:13} {'running, pid ' + str(pid) if pid else 'stopped'}")
+        else:
+            for path in demo(stack, Path(args.invoice), Path(args.out)):
+                print(path.resolve())
+    except RuntimeError as exc:
+        print(f"[stack] error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The gateway's OpenAPI 3.1 document (served at ``GET /openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "string"}}}
+
+_UNAVAILABLE = {**_error("A dependency (database, storage, broker, auth) is down"), "headers": _RETRY_AFTER}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "examples": ["invalid_invoice"]},
+                    "message": {"type": "string"},
+                    "details": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "description": "Field errors carry pointer (RFC 6901), code and message; "
+                                           "parameter errors carry parameter and message.",
+                            "properties": {
+                                "pointer": {"type": "string"},
+                                "parameter": {"type": "string"},
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "line": {"type": ["integer", "null"]},
+                                "column": {"type": ["integer", "null"]},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["access_token", "token_type", "expires_in"],
+        "properties": {
+            "access_token": {"type": "string"},
+            "token_type": {"const": "Bearer"},
+            "expires_in": {"type": "integer", "description": "seconds"},
+        },
+    },
+    "Registration": {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {"email": {"type": "string", "format": "email"}, "password": {"type": "string"}},
+    },
+    "Account": {
+        "type": "object",
+        "required": ["id", "email", "roles"],
+        "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                       "roles": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Accepted": {
+        "type": "object",
+        "required": ["job_id", "status", "status_url"],
+        "properties": {"job_id": {"type": "string", "format": "uuid"}, "status": {"const": "queued"},
+                       "status_url": {"type": "string", "format": "uri"}},
+    },
+    "Totals": {
+        "type": ["object", "null"],
+        "required": ["currency", "net", "tax", "gross"],
+        "description": "Decimal strings in the invoice currency (EN 16931 BT-106, BT-110, BT-112)",
+        "properties": {"currency": {"type": "string"}, "net": {"type": "string"},
+                       "tax": {"type": "string"}, "gross": {"type": "string"}},
+    },
+    "File": {
+        "type": "object",
+        "required": ["format", "fid", "size", "download_url"],
+        "properties": {"format": {"enum": ["pdf", "xlsx"]}, "fid": {"type": "string"},
+                       "size": {"type": "integer", "description": "bytes"},
+                       "download_url": {"type": "string", "format": "uri"}},
+    },
+    "Job": {
+        "type": "object",
+        "required": ["job_id", "status", "invoice_number", "created_at", "updated_at", "totals", "files", "error"],
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"enum": ["queued", "processing", "done", "failed"]},
+            "invoice_number": {"type": ["string", "null"]},
+            "formats": {"type": "array", "items": {"enum": ["pdf", "xlsx"]}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "totals": {"$ref": "#/components/schemas/Totals"},
+            "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
+            "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"},
+                                                                 "message": {"type": "string"}}},
+            "status_url": {"type": "string", "format": "uri"},
+        },
+    },
+    "JobPage": {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+                       "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                       "total": {"type": "integer"}},
+    },
+    "Invoice": {
+        "type": "object",
+        "description": "Canonical invoice (see the README) or the legacy flat format; "
+                       "amounts as decimal strings or numbers.",
+    },
+}
+
+_BEARER = [{"bearerAuth": []}]
+_UNAUTHORIZED = _error("Missing, invalid or expired token")
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document with ``server_url`` as its only server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "invoicer gateway", "version": "1.0.0",
+                 "description": "Upload invoice JSON, get PDF and XLSX invoices back."},
+        "servers": [{"url": server_url}],
+        "components": {
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+            "schemas": _SCHEMAS,
+        },
+        "paths": {
+            "/login": {"post": {
+                "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
+                "security": [{"basicAuth": []}],
+                "responses": {
+                    "200": {"description": "Token",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}},
+                    "401": _error("Wrong e-mail or password"),
+                    "429": {**_error("Too many failed logins"), "headers": _RETRY_AFTER},
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/register": {"post": {
+                "summary": "Create an account",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Registration"}}}},
+                "responses": {
+                    "201": {"description": "Created", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+                    "400": _error("Body is not a JSON object"),
+                    "403": _error("Registration is switched off"),
+                    "409": _error("E-mail taken"),
+                    "422": _error("E-mail or password unacceptable"),
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/upload": {"post": {
+                "summary": "Upload an invoice; its rendering is queued",
+                "security": _BEARER,
+                "parameters": [
+                    {"name": "formats", "in": "query", "required": False,
+                     "description": "Comma list of pdf, xlsx (default pdf)",
+                     "schema": {"type": "string", "examples": ["pdf,xlsx"]}},
+                    {"name": "format", "in": "query", "required": False, "deprecated": True,
+                     "description": "Legacy: pdf or excel", "schema": {"enum": ["pdf", "excel"]}},
+                ],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                       "properties": {"file": {"type": "string",
+                                                                               "format": "binary"}}}},
+                }},
+                "responses": {
+                    "202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "400": _error("Malformed JSON or bad parameter"),
+                    "401": _UNAUTHORIZED,
+                    "413": _error("Upload over the size limit"),
+                    "415": _error("Not JSON"),
+                    "422": _error("Invalid invoice: details list each field error with its JSON pointer"),
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/jobs": {"get": {
+                "summary": "Your jobs, newest first",
+                "security": _BEARER,
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                ],
+                "responses": {
+                    "200": {"description": "A page of jobs", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/JobPage"}}}},
+                    "400": _error("Bad parameter"),
+                    "401": _UNAUTHORIZED,
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/jobs/{job_id}": {"get": {
+                "summary": "One of your jobs",
+                "security": _BEARER,
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The job", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+                    "401": _UNAUTHORIZED,
+                    "404": _error("No such job of yours"),
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/download": {"get": {
+                "summary": "Download one of your files",
+                "security": _BEARER,
+                "parameters": [{"name": "fid", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The file, as an attachment", "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                            {"schema": {"type": "string", "format": "binary"}},
+                        "application/json": {"schema": {"type": "string", "format": "binary"}},
+                    }},
+                    "400": _error("fid missing"),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("No such file of yours"),
+                    "503": _UNAVAILABLE,
+                },
+            }},
+            "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "Alive"}}}},
+            "/readyz": {"get": {"summary": "Dependencies answer",
+                                "responses": {"200": {"description": "Ready"}, "503": _UNAVAILABLE}}},
+            "/openapi.json": {"get": {"summary": "This document",
+                                      "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        },
+    }

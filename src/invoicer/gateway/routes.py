@@ -1,0 +1,303 @@
+"""The gateway's routes. Every error is ``{"error": {"code", "message", "details"}}``.
+
+* ``POST /login`` (HTTP Basic) and ``POST /register``: passed to the auth service.
+* ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
+  ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
+  202 with the job; 400 malformed JSON or parameters; 401 no valid token;
+  413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
+  503 with ``Retry-After`` when storage, database or broker is down (nothing
+  is queued then, and the job is not kept).
+* ``GET /jobs`` (own, newest first, ``?page=&per_page=``), ``GET /jobs/<id>``.
+* ``GET /download?fid=``: own files only; anyone else's, or unknown, is 404.
+* ``GET /healthz``, ``GET /readyz``, ``GET /openapi.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from functools import wraps
+from typing import Any, Callable
+
+import requests
+from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
+
+from ..auth.tokens import Claims, InvalidToken, verify_token
+from ..common.amqp import RENDER, BrokerUnavailable
+from ..common.errors import ApiError
+from ..common.jobs import FORMATS, Job
+from ..common.logging import get_logger
+from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from .app import Services
+from .openapi import openapi_document
+
+__all__ = ["blueprint", "parse_formats"]
+
+log = get_logger(__name__)
+blueprint = Blueprint("gateway", __name__)
+
+MESSAGE_VERSION = 1
+_LEGACY_FORMATS = {"pdf": "pdf", "excel": "xlsx", "xlsx": "xlsx"}
+
+
+def services() -> Services:
+    return current_app.extensions["invoicer"]
+
+
+def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Reject the request with 401 unless it carries a valid Bearer JWT;
+    the claims are in ``g.claims``."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "a Bearer token is required; get one from POST /login")
+        settings = services().settings
+        try:
+            g.claims = verify_token(token.strip(), secret=settings.jwt_secret,
+                                    issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        except InvalidToken as exc:
+            raise ApiError(401, "invalid_token", str(exc)) from None
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def parse_formats(args) -> list[str]:
+    """The requested output formats from the query string, in a stable
+    order without duplicates; raises :class:`ApiError` 400 for unknown ones."""
+    if "formats" in args:
+        raw = [part.strip().lower() for part in args.get("formats", "").split(",") if part.strip()]
+        unknown = [part for part in raw if part not in FORMATS]
+        if unknown or not raw:
+            raise ApiError(400, "invalid_parameter", "formats must be a comma list of pdf, xlsx",
+                           [{"parameter": "formats", "message": f"unknown format(s): {', '.join(unknown) or '(empty)'}"}])
+    elif "format" in args:
+        legacy = args.get("format", "").strip().lower()
+        if legacy not in _LEGACY_FORMATS:
+            raise ApiError(400, "invalid_parameter", "format must be pdf or excel",
+                           [{"parameter": "format", "message": f"unknown format: {legacy or '(empty)'}"}])
+        raw = [_LEGACY_FORMATS[legacy]]
+    else:
+        raw = ["pdf"]
+    return [fmt for fmt in FORMATS if fmt in raw]
+
+
+def _upload_bytes() -> bytes:
+    """The uploaded document: multipart field ``file`` or a JSON body."""
+    mimetype = request.mimetype or ""
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(400, "missing_file", 'multipart upload needs a field named "file"',
+                           [{"parameter": "file", "message": "missing"}])
+        if upload.mimetype and not _is_json_type(upload.mimetype, allow_generic=True):
+            raise ApiError(415, "unsupported_media_type",
+                           f"the uploaded file must be JSON, not {upload.mimetype}")
+        return upload.read()
+    if _is_json_type(mimetype, allow_generic=False):
+        return request.get_data(cache=False)
+    raise ApiError(415, "unsupported_media_type",
+                   "send the invoice as application/json or as multipart/form-data field \"file\"")
+
+
+def _is_json_type(mimetype: str, *, allow_generic: bool) -> bool:
+    mimetype = mimetype.lower()
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        return True
+    # curl -F file=@x.json labels the part by its own guess; accept the generic ones.
+    return allow_generic and mimetype in {"application/octet-stream", "text/plain", "text/json"}
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """The public JSON of a job (see the OpenAPI ``Job`` schema)."""
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "invoice_number": job.invoice_number,
+        "formats": job.formats,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "totals": job.totals,
+        "files": [
+            {
+                "format": item["format"],
+                "fid": item["fid"],
+                "size": item["size"],
+                "download_url": url_for("gateway.download", fid=item["fid"], _external=True),
+            }
+            for item in job.files
+        ],
+        "error": job.error,
+        "status_url": url_for("gateway.get_job", job_id=job.id, _external=True),
+    }
+
+
+def _iso(moment) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- accounts ---------------------------------------------------------------
+
+
+def _forward_to_auth(path: str, **kwargs):
+    settings = services().settings
+    try:
+        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", timeout=10, **kwargs)
+    except requests.RequestException as exc:
+        log.warning("auth service unreachable", extra={"error": repr(exc)})
+        raise ApiError(503, "unavailable", "the auth service is unavailable; try again shortly",
+                       headers={"Retry-After": "5"}) from None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = {"error": {"code": "upstream_error", "message": "auth service answered badly", "details": []}}
+        return jsonify(body), 502
+    headers = {key: reply.headers[key] for key in ("WWW-Authenticate", "Retry-After") if key in reply.headers}
+    return jsonify(body), reply.status_code, headers
+
+
+@blueprint.post("/login")
+def login():
+    """Exchange HTTP Basic credentials for a JWT (asks the auth service)."""
+    if request.authorization is None or request.authorization.type != "basic":
+        raise ApiError(401, "unauthorized", "send your e-mail and password with HTTP Basic",
+                       headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
+    return _forward_to_auth("/login", headers={"Authorization": request.headers["Authorization"]})
+
+
+@blueprint.post("/register")
+def register():
+    """Create an account (asks the auth service)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}')
+    return _forward_to_auth("/register", json=body)
+
+
+# --- invoices -----------------------------------------------------------------
+
+
+@blueprint.post("/upload")
+@require_user
+def upload():
+    """Validate an invoice, store it and queue its rendering."""
+    received = time.time()
+    claims: Claims = g.claims
+    svc = services()
+    settings = svc.settings
+    formats = parse_formats(request.args)
+    raw = _upload_bytes()
+    if len(raw) > settings.max_upload_bytes:
+        raise ApiError(413, "payload_too_large", f"the invoice is larger than {settings.max_upload_bytes} bytes")
+    try:
+        document = parse_document(raw)
+        invoice = load_invoice(document, max_lines=settings.max_lines, legacy_currency=settings.legacy_currency)
+    except MalformedDocument as exc:
+        detail = {"message": exc.message, "line": exc.line, "column": exc.column}
+        raise ApiError(400, "malformed_json", f"the upload is not valid JSON: {exc.message}", [detail]) from None
+    except InvalidInvoice as exc:
+        raise ApiError(422, "invalid_invoice", f"the invoice has {len(exc.errors)} error(s)",
+                       [error.as_dict() for error in exc.errors]) from None
+
+    job_id = str(uuid.uuid4())
+    input_fid = str(uuid.uuid4())
+    svc.blobs.put(input_fid, raw, filename=f"{job_id}.json",
+                  metadata={"owner": claims.sub, "job_id": job_id, "kind": "input",
+                            "content_type": "application/json"})
+    job = svc.jobs.create(
+        job_id=job_id, owner_id=claims.sub, owner_email=claims.email, formats=formats,
+        input_fid=input_fid, invoice_number=invoice.invoice_number,
+        totals=invoice.totals.as_strings(), timings={"received": received},
+    )
+    message = {
+        "version": MESSAGE_VERSION,
+        "job_id": job_id,
+        "owner_id": claims.sub,
+        "input_fid": input_fid,
+        "formats": formats,
+    }
+    try:
+        svc.publisher.publish(RENDER, message, correlation_id=job_id)
+    except BrokerUnavailable:
+        # Not queued, so not kept: the client is told to try again, and no
+        # job sits "queued" forever.
+        svc.jobs.delete(job_id)
+        svc.blobs.delete(input_fid)
+        raise
+    log.info("job queued", extra={"job_id": job_id, "formats": formats})
+    status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
+    return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+
+
+@blueprint.get("/jobs")
+@require_user
+def list_jobs():
+    """The caller's jobs, newest first, a page at a time."""
+    page = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", 20, 1, 100)
+    jobs, total = services().jobs.list_for_owner(g.claims.sub, limit=per_page, offset=(page - 1) * per_page)
+    return jsonify({"items": [job_view(job) for job in jobs], "page": page, "per_page": per_page, "total": total})
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiError(400, "invalid_parameter", f"{name} must be an integer from {low} to {high}",
+                       [{"parameter": name, "message": f"got {raw!r}"}])
+    return value
+
+
+@blueprint.get("/jobs/<job_id>")
+@require_user
+def get_job(job_id: str):
+    """One of the caller's jobs; anyone else's is 404."""
+    job = services().jobs.get(job_id, owner_id=g.claims.sub)
+    if job is None:
+        raise ApiError(404, "not_found", "no such job")
+    return jsonify(job_view(job))
+
+
+@blueprint.get("/download")
+@require_user
+def download():
+    """One of the caller's files, as an attachment named after the invoice."""
+    fid = request.args.get("fid", "").strip()
+    if not fid:
+        raise ApiError(400, "invalid_parameter", "fid is required", [{"parameter": "fid", "message": "missing"}])
+    blob = services().blobs.get(fid, owner=g.claims.sub)
+    if blob is None:
+        raise ApiError(404, "not_found", "no such file")
+    return send_file(io.BytesIO(blob.data), mimetype=blob.content_type, as_attachment=True,
+                     download_name=blob.filename, max_age=0)
+
+
+# --- operations ---------------------------------------------------------------
+
+
+@blueprint.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz():
+    svc = services()
+    svc.db.ping()
+    svc.blobs.ping()
+    svc.publisher.ping()
+    return jsonify({"status": "ready"})
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url.rstrip("/")))

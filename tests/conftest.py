@@ -1,0 +1,158 @@
+"""Shared fixtures: the shared example files, and the local stack that the
+integration tests run against (started once per test session, on its own
+ports, database and queue names, and stopped at the end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from invoicer.devstack import Stack, drop_database
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "examples"
+
+
+@pytest.fixture(scope="session")
+def example_path() -> Path:
+    path = SHARED / "invoice.json"
+    if not path.exists():
+        pytest.fail(f"the shared example {path} is missing (shared/ must sit beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_bytes(example_path) -> bytes:
+    return example_path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def legacy_bytes() -> bytes:
+    return (SHARED / "legacy_invoice_data.json").read_bytes()
+
+
+@dataclass
+class RunningStack:
+    """The test session's stack: where it listens and what it wrote."""
+
+    stack: Stack
+    env: dict[str, str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.env['GATEWAY_BIND']}"
+
+    @property
+    def auth_url(self) -> str:
+        return self.env["AUTH_URL"]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.stack.mail_dir
+
+    def log(self, name: str) -> str:
+        return self.stack.log_file(name).read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def stack() -> RunningStack:
+    tag = secrets.token_hex(4)
+    var = ROOT / "var" / f"test-{tag}"
+    stack = Stack(var=var, root=ROOT)
+    env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}")
+    try:
+        yield RunningStack(stack, env)
+    finally:
+        stack.down()
+        drop_database(env["DATABASE_URL"])
+        if os.environ.get("INVOICER_KEEP_TEST_STACK") != "1":
+            shutil.rmtree(var, ignore_errors=True)
+
+
+@dataclass
+class Client:
+    """A logged-in user of the gateway."""
+
+    base_url: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self._url(path), headers=self.headers, timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return requests.post(self._url(path), headers=headers, timeout=30, **kwargs)
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base_url}{path}"
+
+    def upload(self, document: bytes, formats: str = "pdf,xlsx", **params) -> requests.Response:
+        return self.post("/upload", params={"formats": formats, **params},
+                         files={"file": ("invoice.json", document, "application/json")})
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> dict:
+        """Poll the job until it is done or failed; fails the test on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.get(f"/jobs/{job_id}")
+            assert reply.status_code == 200, reply.text
+            job = reply.json()
+            if job["status"] in ("done", "failed"):
+                return job
+            if time.monotonic() > deadline:
+                pytest.fail(f"job {job_id} still {job['status']} after {timeout}s")
+            time.sleep(0.2)
+
+
+def register(base_url: str, email: str, password: str) -> None:
+    reply = requests.post(f"{base_url}/register", json={"email": email, "password": password}, timeout=30)
+    assert reply.status_code == 201, reply.text
+
+
+def login(base_url: str, email: str, password: str) -> str:
+    reply = requests.post(f"{base_url}/login", auth=(email, password), timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["access_token"]
+
+
+@pytest.fixture
+def make_client(stack):
+    """Factory: a fresh account (its own e-mail) registered and logged in."""
+
+    def _make() -> Client:
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        password = secrets.token_urlsafe(16)
+        register(stack.base_url, email, password)
+        return Client(stack.base_url, email, password, login(stack.base_url, email, password))
+
+    return _make
+
+
+@pytest.fixture
+def client(make_client) -> Client:
+    return make_client()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
+def load_json(data: bytes) -> dict:
+    return json.loads(data)

@@ -1,0 +1,153 @@
+"""The render handler alone (one function, message in, outcome out), with
+in-memory stand-ins for its two stores. The broker, PostgreSQL and GridFS
+versions of these paths are covered by the integration tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from invoicer.common.amqp import READY, DeadLetter, Done, Retry
+from invoicer.common.config import Settings
+from invoicer.common.db import DatabaseUnavailable
+from invoicer.common.jobs import Job, output_fid
+from invoicer.common.storage import Blob, StorageUnavailable
+from invoicer.worker.handler import RenderHandler
+
+
+def _raise(error: Exception):
+    def fail(*args, **kwargs):
+        raise error
+    return fail
+
+
+class MemoryJobs:
+    def __init__(self):
+        self.rows: dict[str, Job] = {}
+        self.down = False
+
+    def _check(self):
+        if self.down:
+            raise DatabaseUnavailable("down")
+
+    def add(self, job: Job):
+        self.rows[job.id] = job
+
+    def get(self, job_id, owner_id=None):
+        self._check()
+        return self.rows.get(job_id)
+
+    def start(self, job_id, timings=None):
+        self._check()
+        job = self.rows.get(job_id)
+        if job and not job.final:
+            job = self.rows[job_id] = replace(job, status="processing", attempts=job.attempts + 1)
+        return job
+
+    def finish(self, job_id, *, files, totals, invoice_number, timings=None):
+        self._check()
+        job = self.rows[job_id]
+        if job.final:
+            return False
+        self.rows[job_id] = replace(job, status="done", files=files, totals=totals)
+        return True
+
+    def fail(self, job_id, *, code, message):
+        self._check()
+        job = self.rows.get(job_id)
+        if job is None or job.final:
+            return False
+        self.rows[job_id] = replace(job, status="failed", error={"code": code, "message": message})
+        return True
+
+
+class MemoryBlobs:
+    def __init__(self):
+        self.blobs: dict[str, Blob] = {}
+        self.puts = 0
+
+    def get(self, fid, owner=None):
+        return self.blobs.get(fid)
+
+    def put(self, fid, data, *, filename, metadata):
+        if fid not in self.blobs:
+            self.puts += 1
+            self.blobs[fid] = Blob(fid, filename, len(data), metadata, data)
+        return self.blobs[fid]
+
+
+@pytest.fixture
+def world(example_bytes):
+    jobs, blobs = MemoryJobs(), MemoryBlobs()
+    job_id, owner = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(timezone.utc)
+    blobs.blobs["in-1"] = Blob("in-1", "in.json", len(example_bytes), {"owner": owner}, example_bytes)
+    jobs.add(Job(job_id, owner, "a@example.com", "queued", ["pdf", "xlsx"], "in-1", "INV-2026-0001",
+                 None, [], None, 0, now, now))
+    handler = RenderHandler(jobs=jobs, blobs=blobs, settings=Settings(job_max_retries=2))
+    message = json.dumps({"version": 1, "job_id": job_id, "owner_id": owner, "input_fid": "in-1",
+                          "formats": ["pdf", "xlsx"]}).encode()
+    return handler, jobs, blobs, job_id, message
+
+
+def test_a_job_is_rendered_once_and_announced(world):
+    handler, jobs, blobs, job_id, message = world
+    outcome = handler(message, 0, job_id)
+    assert isinstance(outcome, Done)
+    [(key, event)] = outcome.follow_ups
+    assert key == READY
+    assert event["recipient"] == "a@example.com"
+    assert {item["fid"] for item in event["files"]} == {output_fid(job_id, "pdf"), output_fid(job_id, "xlsx")}
+    assert jobs.rows[job_id].status == "done"
+    assert jobs.rows[job_id].totals["gross"] == "330.86"
+    assert blobs.blobs[output_fid(job_id, "pdf")].data.startswith(b"%PDF")
+    assert blobs.blobs[output_fid(job_id, "pdf")].filename == "INV-2026-0001.pdf"
+
+
+def test_a_redelivered_done_job_stores_nothing_new_and_reannounces(world):
+    handler, jobs, blobs, job_id, message = world
+    handler(message, 0, job_id)
+    stored = blobs.puts
+    again = handler(message, 0, job_id)
+    assert isinstance(again, Done) and again.follow_ups[0][1]["job_id"] == job_id
+    assert blobs.puts == stored == 2
+
+
+def test_a_crash_after_storing_files_is_redone_without_duplicates(world):
+    handler, jobs, blobs, job_id, message = world
+    real_finish = jobs.finish
+    jobs.finish = _raise(DatabaseUnavailable("gone"))
+    assert isinstance(handler(message, 0, job_id), Retry)
+    assert jobs.rows[job_id].status == "processing"
+    jobs.finish = real_finish
+    assert isinstance(handler(message, 1, job_id), Done)
+    assert jobs.rows[job_id].status == "done"
+    assert blobs.puts == 2
+
+
+def test_transient_failures_retry_then_fail_the_job(world):
+    handler, jobs, blobs, job_id, message = world
+    blobs.get = _raise(StorageUnavailable("mongo down"))
+    assert isinstance(handler(message, 0, job_id), Retry)
+    assert isinstance(handler(message, 1, job_id), Retry)
+    outcome = handler(message, 2, job_id)
+    assert isinstance(outcome, DeadLetter)
+    assert jobs.rows[job_id].status == "failed"
+    assert jobs.rows[job_id].error["code"] == "retries_exhausted"
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"not json", b"[]", b'{"version": 2, "job_id": "x"}',
+                                  b'{"version": 1}'])
+def test_poison_is_dead_lettered(world, body):
+    handler = world[0]
+    assert isinstance(handler(body, 0, None), DeadLetter)
+
+
+def test_unknown_job_is_dead_lettered(world):
+    handler = world[0]
+    body = json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "formats": ["pdf"]}).encode()
+    assert isinstance(handler(body, 0, None), DeadLetter)
