@@ -68,14 +68,36 @@ def stack() -> RunningStack:
     tag = secrets.token_hex(4)
     var = ROOT / "var" / f"test-{tag}"
     stack = Stack(var=var, root=ROOT)
-    env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}")
     try:
+        env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}")
         yield RunningStack(stack, env)
     finally:
         stack.down()
-        drop_database(env["DATABASE_URL"])
+        if stack.env_file.exists():
+            env = stack.settings()
+            drop_database(env["DATABASE_URL"])
+            _delete_broker_objects(env)
         if os.environ.get("INVOICER_KEEP_TEST_STACK") != "1":
             shutil.rmtree(var, ignore_errors=True)
+
+
+def _delete_broker_objects(env: dict[str, str]) -> None:
+    """Remove the session's queues and exchanges (their names carry its prefix)."""
+    import pika
+
+    from invoicer.common.amqp import Topology
+    from invoicer.common.config import Settings
+
+    topology = Topology.from_settings(Settings.from_env(env))
+    connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
+    try:
+        channel = connection.channel()
+        for queue in topology.queue_names():
+            channel.queue_delete(queue)
+        for exchange in topology.exchange_names():
+            channel.exchange_delete(exchange)
+    finally:
+        connection.close()
 
 
 @dataclass

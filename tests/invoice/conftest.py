@@ -161,6 +161,17 @@ def long() -> Invoice:
 
 
 @pytest.fixture
+def long_of():
+    """``long_of(n)``: a long invoice with ``n`` lines."""
+    return long_invoice
+
+
+@pytest.fixture
+def markup() -> str:
+    return MARKUP
+
+
+@pytest.fixture
 def hostile() -> Invoice:
     return hostile_invoice()
 

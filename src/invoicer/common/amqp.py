@@ -112,6 +112,17 @@ class Topology:
     def retry_queue(self, routing_key: str, delay_ms: int) -> str:
         return f"{self.prefix}.{routing_key}.retry.{delay_ms}ms"
 
+    def queue_names(self) -> list[str]:
+        """Every queue :meth:`declare` makes."""
+        names = []
+        for key in (RENDER, READY):
+            names += [self.queue(key), self.dead_letter_queue(key)]
+            names += [self.retry_queue(key, delay) for delay in sorted(set(self.retry_delays_ms))]
+        return names
+
+    def exchange_names(self) -> list[str]:
+        return [self.exchange, self.dead_letter_exchange, self.retry_exchange]
+
     def declare(self, channel: BlockingChannel) -> None:
         """Declare everything (idempotent: same arguments every time)."""
         channel.exchange_declare(self.exchange, "direct", durable=True)

@@ -56,12 +56,13 @@ _FILL_TOTAL = PatternFill("solid", fgColor="E2E6EC")
 _THIN = Side(style="thin", color="C9D0DA")
 _GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _RULE = Border(bottom=_THIN)
-_LEFT_TOP = Alignment(horizontal="left", vertical="top", wrap_text=True)
 _LEFT = Alignment(horizontal="left", vertical="top")
-_RIGHT_TOP = Alignment(horizontal="right", vertical="top")
 _RIGHT = Alignment(horizontal="right", vertical="center")
-_HEADER_LEFT = Alignment(horizontal="left", vertical="center")
-_HEADER_RIGHT = Alignment(horizontal="right", vertical="center")
+_CELL_LEFT = Alignment(horizontal="left", vertical="top", wrap_text=True, indent=1)
+_CELL_RIGHT = Alignment(horizontal="right", vertical="top", indent=1)
+_HEADER_LEFT = Alignment(horizontal="left", vertical="center", indent=1)
+_HEADER_RIGHT = Alignment(horizontal="right", vertical="center", indent=1)
+_TOTAL_RIGHT = Alignment(horizontal="right", vertical="center", indent=1)
 
 _DATE_FORMAT = "d mmm yyyy"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +99,7 @@ class _Formats:
         spaced = "\xa0" in pattern or " " in pattern
         space = " " if spaced else ""
         self._prefix = pattern.strip().startswith("¤")
-        self._symbol = symbol
+        self.symbol = symbol
         self._space = space
         self._money: dict[int, str] = {}
 
@@ -110,9 +111,9 @@ class _Formats:
         if fmt is None:
             number = _decimal_format(digits)
             if self._prefix:
-                fmt = f'"{self._symbol}{self._space}"{number}'
+                fmt = f'"{self.symbol}{self._space}"{number}'
             else:
-                fmt = f'{number}"{self._space}{self._symbol}"'
+                fmt = f'{number}"{self._space}{self.symbol}"'
             self._money[digits] = fmt
         return fmt
 
@@ -143,14 +144,14 @@ def _named_styles(wb: Workbook, fmt: _Formats) -> None:
         NamedStyle("Invoice Label", font=_FONT_LABEL, alignment=_LEFT),
         NamedStyle("Invoice Header", font=_FONT_HEADER, fill=_FILL_HEADER, border=_GRID, alignment=_HEADER_LEFT),
         NamedStyle("Invoice Header Num", font=_FONT_HEADER, fill=_FILL_HEADER, border=_GRID, alignment=_HEADER_RIGHT),
-        NamedStyle("Invoice Cell", font=_FONT, border=_GRID, alignment=_LEFT_TOP),
-        NamedStyle("Invoice Cell Num", font=_FONT, border=_GRID, alignment=_RIGHT_TOP),
-        NamedStyle("Invoice Cell Z", font=_FONT, fill=_FILL_ZEBRA, border=_GRID, alignment=_LEFT_TOP),
-        NamedStyle("Invoice Cell Num Z", font=_FONT, fill=_FILL_ZEBRA, border=_GRID, alignment=_RIGHT_TOP),
+        NamedStyle("Invoice Cell", font=_FONT, border=_GRID, alignment=_CELL_LEFT),
+        NamedStyle("Invoice Cell Num", font=_FONT, border=_GRID, alignment=_CELL_RIGHT),
+        NamedStyle("Invoice Cell Z", font=_FONT, fill=_FILL_ZEBRA, border=_GRID, alignment=_CELL_LEFT),
+        NamedStyle("Invoice Cell Num Z", font=_FONT, fill=_FILL_ZEBRA, border=_GRID, alignment=_CELL_RIGHT),
         NamedStyle("Invoice Sum Label", font=_FONT_MUTED, border=_RULE, alignment=_RIGHT),
-        NamedStyle("Invoice Sum", font=_FONT, border=_RULE, alignment=_RIGHT, number_format=money),
+        NamedStyle("Invoice Sum", font=_FONT, border=_RULE, alignment=_TOTAL_RIGHT, number_format=money),
         NamedStyle("Invoice Total Label", font=_FONT_TOTAL, fill=_FILL_TOTAL, alignment=_RIGHT),
-        NamedStyle("Invoice Total", font=_FONT_TOTAL, fill=_FILL_TOTAL, alignment=_RIGHT, number_format=money),
+        NamedStyle("Invoice Total", font=_FONT_TOTAL, fill=_FILL_TOTAL, alignment=_TOTAL_RIGHT, number_format=money),
         NamedStyle("Invoice Meta Label", font=_FONT_MUTED, alignment=_RIGHT),
         NamedStyle("Invoice Meta", font=_FONT_BOLD, alignment=_RIGHT),
         NamedStyle("Invoice Date", font=_FONT_BOLD, alignment=_RIGHT, number_format=_DATE_FORMAT),
@@ -175,8 +176,9 @@ def _party_lines(party: Party) -> list[tuple[str, str]]:
 
 
 class _Sheet:
-    def __init__(self, ws: Worksheet, invoice: Invoice, fmt: _Formats) -> None:
+    def __init__(self, ws: Worksheet, invoice: Invoice, fmt: _Formats, desc_chars: int) -> None:
         self.ws = ws
+        self.desc_chars = desc_chars
         self.inv = invoice
         self.fmt = fmt
         self.row = 1
@@ -262,6 +264,7 @@ class _Sheet:
             cell = ws.cell(row=row, column=_COL_POS, value=line.position)
             cell.style = num_style
             self.text(row, _COL_DESC, line.description, text_style)
+            self._fit_height(row, line.description)
             self.number(row, _COL_QTY, line.quantity, num_style, _decimal_format(_digits(line.quantity)))
             self.text(row, _COL_UNIT, line.unit, text_style)
             self.number(row, _COL_PRICE, line.unit_price, num_style, fmt.money_format(_digits(line.unit_price)))
@@ -270,6 +273,15 @@ class _Sheet:
             self.number(row, _COL_TOTAL, net, num_style, money)
         self.row = row + 2
         return header
+
+    def _fit_height(self, row: int, description: str) -> None:
+        """Set the height of a row whose description wraps; spreadsheet
+        programs do not all fit row heights of a file when they open it."""
+        paras = _clean(description).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        # Proportional text fits some 15% more characters than the width in "0"s.
+        n = sum(len(textwrap.wrap(p, int(self.desc_chars * 1.15))) or 1 for p in paras)
+        if n > 1:
+            self.ws.row_dimensions[row].height = min(409, 13.0 * n + 4)  # 409 pt: Excel's maximum
 
     def totals(self) -> None:
         fmt, totals, ws = self.fmt, self.inv.totals, self.ws
@@ -311,23 +323,25 @@ class _Sheet:
 
 
 def _column_widths(invoice: Invoice, fmt: _Formats) -> list[float]:
-    """Column widths in Excel character units, fitted to the table."""
+    """Column widths in Excel character units, fitted to the item table."""
     lines = invoice.lines
     widths = [float(len(t)) + 3 for t in _TITLES]
+    extra = len(fmt.symbol) + 2  # currency symbol, space, sign
 
-    def fit(col: int, texts) -> None:
-        longest = max((len(t) for t in texts), default=0)
-        widths[col - 1] = max(widths[col - 1], longest + 3)
+    def fit(col: int, lengths) -> None:
+        widths[col - 1] = max(widths[col - 1], max(lengths, default=0) + 3)
 
-    fit(_COL_POS, (str(line.position) for line in lines))
-    fit(_COL_DESC, (part for line in lines for part in _clean(line.description).splitlines()))
+    def amount_len(value: Decimal, digits: int) -> int:
+        return len(f"{value:,.{digits}f}") + extra
+
+    fit(_COL_POS, (len(str(line.position)) for line in lines))
+    fit(_COL_DESC, (len(part) for line in lines for part in _clean(line.description).splitlines()))
     widths[_COL_DESC - 1] = min(max(widths[_COL_DESC - 1], 30), _DESC_MAX_WIDTH)
-    fit(_COL_QTY, (f"{line.quantity:,}" for line in lines))
-    fit(_COL_UNIT, (_clean(line.unit) for line in lines))
-    fit(_COL_PRICE, (fmt.money(line.unit_price) for line in lines))
+    fit(_COL_QTY, (amount_len(line.quantity, _digits(line.quantity)) - extra + 1 for line in lines))
+    fit(_COL_UNIT, (len(_clean(line.unit)) for line in lines))
+    fit(_COL_PRICE, (amount_len(line.unit_price, max(fmt.minor, _digits(line.unit_price))) for line in lines))
     totals = invoice.totals
-    amounts = [totals.gross, totals.net, totals.tax, *totals.line_nets]
-    fit(_COL_TOTAL, (fmt.money(a) for a in amounts))
+    fit(_COL_TOTAL, (amount_len(a, fmt.minor) for a in (totals.gross, totals.net, totals.tax, *totals.line_nets)))
     widths[_COL_TOTAL - 1] = max(widths[_COL_TOTAL - 1], 14)  # also holds the dates
     return [min(w, 80) * 1.1 for w in widths]
 
@@ -369,7 +383,7 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
 
-    sheet = _Sheet(ws, invoice, fmt)
+    sheet = _Sheet(ws, invoice, fmt, desc_chars=max(10, int(widths[_COL_DESC - 1] / 1.1) - 3))
     sheet.heading()
     sheet.parties()
     header = sheet.table()

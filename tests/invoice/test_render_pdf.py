@@ -1,0 +1,281 @@
+"""The PDF invoice as a reader sees it: its text (extracted with pypdf), its
+pages, fonts and metadata, and where its text lies on the page."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from invoicer.invoice.model import Invoice, Line, Party
+from invoicer.invoice.render_pdf import render_pdf
+from invoicer.invoice.typefaces import register_fonts
+
+A4_W, A4_H = 595.28, 841.89
+LETTER_W, LETTER_H = 612.0, 792.0
+MARGIN = 54.0  # left and right margin of the layout, in points
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(pages_text(pdf))
+
+
+def fragments(pdf: bytes) -> list[list[tuple[str, float, float, str, float]]]:
+    """Per page: (text, x, y, font name, size) of every string drawn."""
+    out = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        found: list[tuple[str, float, float, str, float]] = []
+
+        def visit(text, cm, tm, font, size, found=found):
+            text = text.strip()
+            if text and font:
+                name = str(font["/BaseFont"]).split("+", 1)[-1]
+                found.append((text, tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5], name, size))
+
+        page.extract_text(visitor_text=visit)
+        out.append(found)
+    return out
+
+
+# -- content -----------------------------------------------------------------
+
+
+def test_example_shows_parties_number_totals_and_vat_lines(example):
+    text = text_of(render_pdf(example))
+    for expected in (
+        "Northwind Traders Ltd",
+        "Maria Anders",
+        "Alfreds Futterkiste",
+        "INV-2026-0001",
+        "2 Nov 2026",  # issue date, en_GB medium
+        "2 Dec 2026",  # due date
+        "€280.50",  # subtotal
+        "VAT 19% on €256.00",
+        "€48.64",
+        "VAT 7% on €24.50",
+        "€1.72",
+        "€330.86",  # gross total
+        "€216.00",  # line total of 12 x 18.00
+        "Page 1 of 1",
+    ):
+        assert expected in text, expected
+    assert "$" not in text
+
+
+def test_item_table_header_and_rows(example):
+    text = text_of(render_pdf(example))
+    for header in ("ITEM #", "DESCRIPTION", "QTY", "UNIT PRICE", "VAT %", "TOTAL"):
+        assert header in text
+    assert "Chai tea, 10 boxes x 20 bags" in text
+    assert "12 box" in text
+    assert "Recipe book: Cajun cooking" in text
+
+
+def test_payment_terms_and_a_single_thank_you(example):
+    text = text_of(render_pdf(example))
+    assert "Net 30. Bank transfer to IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX." in text
+    # The example's note is the thank-you line itself: printed once, not twice.
+    assert text.count("Thank you for your business.") == 1
+
+
+def test_notes_are_printed(long):
+    text = text_of(render_pdf(long))
+    assert "Delivery in two shipments." in text
+    assert "Second shipment follows in March." in text
+    assert "Thank you for your business." in text
+
+
+def test_ship_to_only_when_given(example, long):
+    assert long.ship_to is None
+    assert "SHIP TO" not in text_of(render_pdf(long))
+    with_ship_to = text_of(render_pdf(example))
+    assert "SHIP TO" in with_ship_to
+    assert "Alfreds Futterkiste (Warehouse)" in with_ship_to
+    assert "Lagerweg 3" in with_ship_to
+
+
+def test_no_due_date_line_without_due_date(hostile):
+    assert "Due date" not in text_of(render_pdf(hostile))
+
+
+def test_jpy_amounts_have_no_minor_digits(jpy):
+    text = text_of(render_pdf(jpy))
+    assert jpy.totals.gross == Decimal("55358")
+    assert "JP¥55,358" in text
+    assert "JP¥12,498" in text  # 2.5 x 4999 rounded half up
+    assert "JP¥55,358.00" not in text
+
+
+def test_locale_changes_number_and_date_format(example):
+    text = text_of(render_pdf(example, locale="de_DE"))
+    assert "330,86\xa0€" in text or "330,86 €" in text
+    assert "02.11.2026" in text
+
+
+def test_tax_rate_normalised_decimals_print_plainly(example):
+    line = Line(1, "Service", Decimal("1"), Decimal("100.00"), Decimal("1E+1"))
+    half = Line(2, "Books", Decimal("2"), Decimal("10.00"), Decimal("7.50"))
+    invoice = dataclasses.replace(example, lines=(line, half))
+    text = text_of(render_pdf(invoice))
+    assert "VAT 10% on €100.00" in text
+    assert "VAT 7.5% on €20.00" in text
+    assert "1E+1" not in text
+
+
+# -- pages -------------------------------------------------------------------
+
+
+def test_long_invoice_repeats_header_and_numbers_pages(long):
+    assert len(long.lines) >= 60
+    pages = pages_text(render_pdf(long))
+    assert len(pages) >= 2
+    assert "Page 2 of" in pages[1]
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
+        assert "INV-2026-0999" in text  # footer: seller name and invoice number
+        if f"Item {len(long.lines)}:" not in text and number < len(pages):
+            assert "DESCRIPTION" in text and "UNIT PRICE" in text
+
+
+def test_every_line_printed_once_across_pages(long):
+    text = text_of(render_pdf(long))
+    for line in long.lines:
+        assert text.count(f"Item {line.position}: spare part") == 1, line.position
+    assert text.count("Subtotal") == 1
+
+
+@pytest.mark.parametrize("page_size", ["A4", "LETTER"])
+def test_content_stays_inside_margins_and_clear_of_footer(page_size, long_of):
+    """Whatever the length, no text overflows the right margin or runs into
+    the footer; totals and terms move to the next page when they must."""
+    width, _ = (A4_W, A4_H) if page_size == "A4" else (LETTER_W, LETTER_H)
+    faces = register_fonts()
+    for n_lines in range(18, 46, 3):
+        pdf = render_pdf(long_of(n_lines), page_size=page_size)
+        pages = fragments(pdf)
+        for page in pages:
+            for text, x, y, font, size in page:
+                assert x >= MARGIN - 0.5, (n_lines, text)
+                assert x + stringWidth(text, font, size) <= width - MARGIN + 0.5, (n_lines, text)
+                if y < 55:  # only the footer lives down there
+                    assert text.startswith("Page ") or "· Invoice" in text, (n_lines, text, y)
+        assert {font for page in pages for *_, font, _ in page} <= {faces.regular, faces.bold, faces.italic}
+        # The totals come after the last item.
+        flat = [text for page in pages for text, *_ in page]
+        assert flat.index("Subtotal") > max(i for i, t in enumerate(flat) if t.startswith(f"Item {n_lines}:"))
+
+
+def test_long_descriptions_wrap_within_their_column(non_latin):
+    pdf = render_pdf(non_latin)
+    text = text_of(pdf)
+    assert "https://example.com/" in text
+    assert "x" * 150 in text.replace("\n", "")  # an unbreakable word is broken, not lost
+    for page in fragments(pdf):
+        for text_, x, _y, font, size in page:
+            assert x + stringWidth(text_, font, size) <= A4_W - MARGIN + 0.5, text_
+
+
+def test_a_description_longer_than_a_page_continues_on_the_next(example):
+    huge = dataclasses.replace(example.lines[1], description="word " * 2500)
+    invoice = dataclasses.replace(example, lines=(example.lines[0], huge, example.lines[2]))
+    pages = pages_text(render_pdf(invoice))
+    assert len(pages) >= 3
+    assert sum(text.count("word") for text in pages) == 2500
+    assert all("DESCRIPTION" in text for text in pages[:-1])
+    assert "€330.86" in pages[-1] or "€330.86" in pages[-2]
+
+
+# -- text is data, in any script -----------------------------------------------
+
+
+def test_non_latin_text_extracts_as_written(non_latin):
+    text = text_of(render_pdf(non_latin))
+    for expected in ("Søren Ølstad", "Łódź", "Αθήνα Παπαδοπούλου", "Москва Торг", "ул. Тверская 7", "Smørrebrød"):
+        assert expected in text
+
+
+def test_markup_in_user_text_is_printed_literally(hostile, markup):
+    text = text_of(render_pdf(hostile))
+    assert markup in text  # '<font color=red>x</font> & <para>'
+    assert "=1+1" in text
+    assert "+SUM(A1)" in text
+    assert "@cmd" in text
+
+
+# -- the file ------------------------------------------------------------------
+
+
+def test_fonts_are_embedded_dejavu(example):
+    reader = PdfReader(io.BytesIO(render_pdf(example)))
+    for page in reader.pages:
+        fonts = [ref.get_object() for ref in page["/Resources"]["/Font"].values()]
+        names = {str(font["/BaseFont"]) for font in fonts}
+        assert names and all("DejaVuSans" in name for name in names), names
+        for font in fonts:
+            assert "/FontFile2" in font["/FontDescriptor"].get_object()  # embedded TrueType
+
+
+def test_rendering_twice_gives_the_same_text(non_latin, example):
+    # The second rendering uses cached font subsets; it must read the same.
+    for invoice in (non_latin, example):
+        assert text_of(render_pdf(invoice)) == text_of(render_pdf(invoice))
+
+
+def test_fonts_are_registered_once_per_process(example):
+    register_fonts()
+    before = pdfmetrics.getFont("DejaVuSans")
+    render_pdf(example)
+    render_pdf(example)
+    assert register_fonts().regular == "DejaVuSans"
+    assert pdfmetrics.getFont("DejaVuSans") is before
+
+
+def test_metadata(example):
+    meta = PdfReader(io.BytesIO(render_pdf(example))).metadata
+    assert meta.title == "Invoice INV-2026-0001"
+    assert meta.author == "Northwind Traders Ltd"
+
+
+@pytest.mark.parametrize(
+    ("page_size", "expected"),
+    [("A4", (A4_W, A4_H)), ("a4", (A4_W, A4_H)), ("LETTER", (LETTER_W, LETTER_H)), ("Letter", (LETTER_W, LETTER_H))],
+)
+def test_page_size(example, page_size, expected):
+    box = PdfReader(io.BytesIO(render_pdf(example, page_size=page_size))).pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize("page_size", ["A5", "legal", "", "A4 "])
+def test_unknown_page_size_is_rejected(example, page_size):
+    with pytest.raises(ValueError, match="page size"):
+        render_pdf(example, page_size=page_size)
+
+
+def test_unknown_locale_is_rejected(example):
+    with pytest.raises(ValueError, match="locale"):
+        render_pdf(example, locale="xx_NOPE")
+
+
+def test_minimal_invoice_renders():
+    invoice = Invoice(
+        invoice_number="1",
+        issue_date=date(2026, 1, 1),
+        currency="KWD",
+        seller=Party(name="S"),
+        buyer=Party(name="B"),
+        lines=(Line(1, "x", Decimal("1"), Decimal("1.2345"), Decimal("0")),),
+    )
+    text = text_of(render_pdf(invoice))
+    assert "KWD1.235" in text  # total: 3 minor digits, rounded half up
+    assert "KWD1.2345" in text  # unit price keeps its given digits
+    assert "Page 1 of 1" in text

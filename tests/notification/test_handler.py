@@ -1,0 +1,91 @@
+"""The notification handler alone: retries, dead-lettering and the
+idempotency key, with an in-memory record of sent mails and a stand-in SMTP
+delivery function. The real SMTP path is covered in test_mail.py."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+
+import pytest
+
+from invoicer.common.amqp import DeadLetter, Done, Retry
+from invoicer.common.config import Settings
+from invoicer.notification.handler import NotificationHandler
+from invoicer.notification.mailer import PermanentMailError
+
+EVENT = {
+    "version": 1,
+    "job_id": "6a1c5d0e-5bb8-4d0e-9d7e-3d8f6f1a2b3c",
+    "recipient": "maria@example.com",
+    "invoice_number": "INV-1",
+    "totals": {"currency": "EUR", "net": "1.00", "tax": "0.19", "gross": "1.19"},
+    "status_url": "http://gw/jobs/6a1c5d0e-5bb8-4d0e-9d7e-3d8f6f1a2b3c",
+    "files": [{"format": "pdf", "fid": "f1", "download_url": "http://gw/download?fid=f1"}],
+}
+
+
+class SentRecord:
+    def __init__(self):
+        self.sent: dict[str, str] = {}
+
+    def was_notified(self, job_id):
+        return job_id in self.sent
+
+    def mark_notified(self, job_id, recipient):
+        self.sent.setdefault(job_id, recipient)
+
+
+class Outbox:
+    def __init__(self, failures: list[Exception] | None = None):
+        self.failures = list(failures or [])
+        self.messages = []
+
+    def __call__(self, message, settings):
+        if self.failures:
+            raise self.failures.pop(0)
+        self.messages.append(message)
+
+
+@pytest.fixture
+def body() -> bytes:
+    return json.dumps(EVENT).encode()
+
+
+def test_mail_goes_out_once_per_job(body):
+    outbox, record = Outbox(), SentRecord()
+    handler = NotificationHandler(record, Settings(), deliver=outbox)
+    assert isinstance(handler(body, 0, None), Done)
+    assert isinstance(handler(body, 0, None), Done)
+    assert len(outbox.messages) == 1
+    message = outbox.messages[0]
+    assert message["To"] == "maria@example.com"
+    assert "http://gw/download?fid=f1" in message.get_content()
+
+
+def test_smtp_failures_are_retried_then_dead_lettered(body):
+    outbox = Outbox([smtplib.SMTPServerDisconnected("gone")] * 10)
+    handler = NotificationHandler(SentRecord(), Settings(notify_max_retries=3), deliver=outbox)
+    assert [type(handler(body, retries, None)) for retries in range(3)] == [Retry, Retry, Retry]
+    assert isinstance(handler(body, 3, None), DeadLetter)
+    assert outbox.messages == []
+
+
+def test_a_retry_that_succeeds_sends_the_mail(body):
+    outbox = Outbox([ConnectionRefusedError("smtp down")])
+    handler = NotificationHandler(SentRecord(), Settings(), deliver=outbox)
+    assert isinstance(handler(body, 0, None), Retry)
+    assert isinstance(handler(body, 1, None), Done)
+    assert len(outbox.messages) == 1
+
+
+def test_permanent_refusal_is_dead_lettered_at_once(body):
+    handler = NotificationHandler(SentRecord(), Settings(), deliver=Outbox([PermanentMailError("550")]))
+    assert isinstance(handler(body, 0, None), DeadLetter)
+
+
+@pytest.mark.parametrize("bad", [b"nope", b"{}", json.dumps({**EVENT, "version": 7}).encode(),
+                                 json.dumps({k: v for k, v in EVENT.items() if k != "recipient"}).encode()])
+def test_malformed_events_are_dead_lettered(bad):
+    handler = NotificationHandler(SentRecord(), Settings(), deliver=Outbox())
+    assert isinstance(handler(bad, 0, None), DeadLetter)
