@@ -69,7 +69,11 @@ def stack() -> RunningStack:
     var = ROOT / "var" / f"test-{tag}"
     stack = Stack(var=var, root=ROOT)
     try:
-        env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}")
+        # Trusting one proxy hop lets tests speak for other client addresses
+        # (X-Forwarded-For), so the per-address login limit can be tested
+        # without locking every other test out.
+        env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}",
+                       extra={"TRUSTED_PROXY_HOPS": "1"})
         yield RunningStack(stack, env)
     finally:
         stack.down()

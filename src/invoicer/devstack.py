@@ -137,7 +137,7 @@ class Stack:
     # --- settings -----------------------------------------------------------
 
     def settings(self, gateway_port: int | None = None, database: str | None = None,
-                 prefix: str | None = None) -> dict[str, str]:
+                 prefix: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The stack's environment, made on first use and then reused."""
         if self.env_file.exists():
             return read_env(self.env_file)
@@ -162,6 +162,7 @@ class Stack:
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
         env["AUTH_URL"] = f"http://{env['AUTH_BIND']}"
         env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
+        env.update(extra or {})
         self.var.mkdir(parents=True, exist_ok=True)
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         self.env_file.chmod(0o600)

@@ -3,7 +3,8 @@
 Routes (all JSON; errors as in :mod:`invoicer.common.errors`):
 
 * ``POST /login`` with HTTP Basic (RFC 7617) -> 200 ``{"access_token",
-  "token_type": "Bearer", "expires_in"}``; 401 on bad credentials.
+  "token_type": "Bearer", "expires_in"}``; 401 on bad credentials; 429 with
+  ``Retry-After`` after too many failures (see :mod:`.throttle`).
 * ``POST /register`` ``{"email", "password"}`` -> 201 ``{"id", "email",
   "roles"}``; 403 when registration is switched off, 409 when the e-mail is
   taken, 422 when the e-mail or password is unacceptable.
@@ -18,9 +19,10 @@ from flask import Flask, current_app, jsonify, request
 
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
-from ..common.errors import ApiError, install_error_handlers
+from ..common.errors import ApiError, error_response, install_error_handlers
 from . import db as users
 from .passwords import hash_password, needs_rehash, verify_password
+from .throttle import LoginThrottle
 from .tokens import InvalidToken, issue_token, verify_token
 
 __all__ = ["create_app", "normalise_email", "check_password_policy"]
@@ -62,10 +64,13 @@ def create_app(config: Settings | None = None) -> Flask:
     database = Database(settings.database_url)
     app.extensions["invoicer.db"] = database
     install_error_handlers(app)
+    throttle = LoginThrottle(database, settings.login_max_failures, settings.login_max_failures_per_address,
+                             settings.login_window_seconds)
 
     @app.errorhandler(DatabaseUnavailable)
     def _db_down(exc):
-        raise ApiError(503, "unavailable", "the account database is unavailable", headers={"Retry-After": "5"})
+        return error_response(503, "unavailable", "the account database is unavailable; try again shortly",
+                              headers={"Retry-After": "5"})
 
     def token_response(user: users.User):
         token = issue_token(
@@ -80,10 +85,18 @@ def create_app(config: Settings | None = None) -> Flask:
         if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
             raise ApiError(401, "unauthorized", "HTTP Basic credentials required",
                            headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
+        # The gateway passes the caller's address; auth is reachable from it only.
+        address = request.headers.get("X-Client-Address") or request.remote_addr
+        wait = throttle.retry_after(auth.username, address)
+        if wait:
+            raise ApiError(429, "too_many_attempts", "too many failed logins; try again later",
+                           headers={"Retry-After": str(wait)})
         user = users.find_user(database, auth.username)
         if not verify_password(user.password_hash if user else None, auth.password):
+            throttle.record_failure(auth.username, address)
             raise ApiError(401, "invalid_credentials", "wrong e-mail or password",
                            headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
+        throttle.record_success(auth.username)
         if needs_rehash(user.password_hash):
             users.update_password_hash(database, user.id, hash_password(auth.password))
         return token_response(user)

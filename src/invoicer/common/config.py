@@ -60,6 +60,10 @@ class Settings:
     jwt_ttl_seconds: int = 900
     registration_enabled: bool = True
     password_min_length: int = 12
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: int = 300
+    trusted_proxy_hops: int = 0
     # Uploads and rendering
     max_upload_bytes: int = 1024 * 1024
     max_lines: int = 10_000

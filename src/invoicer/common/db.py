@@ -53,11 +53,7 @@ class Database:
         """A cursor (rows as dicts) in one transaction: committed when the
         block ends, rolled back if it raises. Raises
         :class:`DatabaseUnavailable` when the server cannot be reached."""
-        try:
-            pool = self._get_pool()
-            conn = pool.getconn()
-        except psycopg2.OperationalError as exc:
-            raise DatabaseUnavailable(str(exc).strip()) from exc
+        pool, conn = self._checkout()
         broken = False
         try:
             with conn:  # commits or rolls back
@@ -68,6 +64,26 @@ class Database:
             raise DatabaseUnavailable(str(exc).strip()) from exc
         finally:
             pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def _checkout(self):
+        """A pooled connection that answers. A pooled connection may be dead
+        (the server restarted since it was opened): it is probed with
+        ``SELECT 1`` (which opens the transaction the caller then uses), and a
+        dead one is dropped and replaced, so one restart costs no request."""
+        try:
+            pool = self._get_pool()
+            for _ in range(self.max_connections + 1):
+                conn = pool.getconn()
+                try:
+                    with conn.cursor() as probe:
+                        probe.execute("SELECT 1")
+                    return pool, conn
+                except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                    pass
+                pool.putconn(conn, close=True)
+        except (psycopg2.OperationalError, psycopg2.pool.PoolError) as exc:
+            raise DatabaseUnavailable(str(exc).strip()) from exc
+        raise DatabaseUnavailable("no working connection to PostgreSQL")
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises :class:`DatabaseUnavailable`."""

@@ -80,7 +80,9 @@ def install_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
-        return error_response(status, code, exc.description or exc.name)
+        # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
+        headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
+        return error_response(status, code, exc.description or exc.name, headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

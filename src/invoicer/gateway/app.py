@@ -73,5 +73,11 @@ def create_app(config: Settings | None = None) -> Flask:
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
+    if settings.trusted_proxy_hops:
+        # Behind N proxies (an ingress), take the client address from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: PLC0415
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops,
+                                x_proto=settings.trusted_proxy_hops, x_host=settings.trusted_proxy_hops)
     app.register_blueprint(routes.blueprint)
     return app

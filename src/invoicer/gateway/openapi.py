@@ -123,8 +123,15 @@ _BEARER = [{"bearerAuth": []}]
 _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 
-def openapi_document(server_url: str) -> dict[str, Any]:
+def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
+    schemas = dict(_SCHEMAS)
+    schemas["Registration"] = {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {"email": {"type": "string", "format": "email"},
+                       "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024}},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "invoicer gateway", "version": "1.0.0",
@@ -135,7 +142,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "basicAuth": {"type": "http", "scheme": "basic"},
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
-            "schemas": _SCHEMAS,
+            "schemas": schemas,
         },
         "paths": {
             "/login": {"post": {
@@ -194,7 +201,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "summary": "Your jobs, newest first",
                 "security": _BEARER,
                 "parameters": [
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
                 ],
@@ -221,7 +229,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/download": {"get": {
                 "summary": "Download one of your files",
                 "security": _BEARER,
-                "parameters": [{"name": "fid", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "fid", "in": "query", "required": True,
+                                "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}}],
                 "responses": {
                     "200": {"description": "The file, as an attachment", "content": {
                         "application/pdf": {"schema": {"type": "string", "format": "binary"}},

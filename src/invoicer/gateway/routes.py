@@ -25,6 +25,8 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file, url_fo
 
 from ..auth.tokens import Claims, InvalidToken, verify_token
 from ..common.amqp import RENDER, BrokerUnavailable
+from ..common.db import DatabaseUnavailable
+from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import FORMATS, Job
 from ..common.logging import get_logger
@@ -166,7 +168,8 @@ def login():
     if request.authorization is None or request.authorization.type != "basic":
         raise ApiError(401, "unauthorized", "send your e-mail and password with HTTP Basic",
                        headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
-    return _forward_to_auth("/login", headers={"Authorization": request.headers["Authorization"]})
+    return _forward_to_auth("/login", headers={"Authorization": request.headers["Authorization"],
+                                               "X-Client-Address": request.remote_addr or ""})
 
 
 @blueprint.post("/register")
@@ -208,11 +211,15 @@ def upload():
     svc.blobs.put(input_fid, raw, filename=f"{job_id}.json",
                   metadata={"owner": claims.sub, "job_id": job_id, "kind": "input",
                             "content_type": "application/json"})
-    job = svc.jobs.create(
-        job_id=job_id, owner_id=claims.sub, owner_email=claims.email, formats=formats,
-        input_fid=input_fid, invoice_number=invoice.invoice_number,
-        totals=invoice.totals.as_strings(), timings={"received": received},
-    )
+    try:
+        job = svc.jobs.create(
+            job_id=job_id, owner_id=claims.sub, owner_email=claims.email, formats=formats,
+            input_fid=input_fid, invoice_number=invoice.invoice_number,
+            totals=invoice.totals.as_strings(), timings={"received": received},
+        )
+    except DatabaseUnavailable:
+        _forget_blob(svc, input_fid)
+        raise
     message = {
         "version": MESSAGE_VERSION,
         "job_id": job_id,
@@ -226,11 +233,19 @@ def upload():
         # Not queued, so not kept: the client is told to try again, and no
         # job sits "queued" forever.
         svc.jobs.delete(job_id)
-        svc.blobs.delete(input_fid)
+        _forget_blob(svc, input_fid)
         raise
     log.info("job queued", extra={"job_id": job_id, "formats": formats})
     status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
     return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+
+
+def _forget_blob(svc: Services, fid: str) -> None:
+    """Best effort: remove an upload that will not become a job."""
+    try:
+        svc.blobs.delete(fid)
+    except StorageUnavailable:
+        log.warning("could not remove an orphaned upload", extra={"fid": fid})
 
 
 @blueprint.get("/jobs")
@@ -300,4 +315,4 @@ def readyz():
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    return jsonify(openapi_document(request.host_url.rstrip("/"), services().settings.password_min_length))

@@ -72,7 +72,7 @@ CONTINUATION_H = 30.0  # running header on pages 2..n
 _ASCENT = 0.95  # baseline below the top of a line, in ems (DejaVu: accents fit)
 _DESCENT = 0.25
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, lone surrogates
 
 
 # --------------------------------------------------------------------------
@@ -179,11 +179,24 @@ def _fit_size(text: str, font: str, size: float, width: float, minimum: float = 
 
 
 def _ellipsize(text: str, font: str, size: float, width: float) -> str:
-    if stringWidth(text, font, size) <= width:
+    """``text``, cut and ended with "…" if it is wider than ``width``."""
+    if _width(text, font, size) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+    room = width - _width("…", font, size)
+    used, cut = 0.0, 0
+    for cut, char in enumerate(text):
+        used += _width(char, font, size)
+        if used > room:
+            break
+    return text[:cut].rstrip() + "…"
+
+
+def _cap(lines: list[str], limit: int, font: str, size: float, width: float) -> list[str]:
+    """At most ``limit`` lines, the last one ending with "…" if any were cut
+    (a guard against pathological input in the blocks above the table)."""
+    if len(lines) <= limit:
+        return lines
+    return lines[: limit - 1] + [_ellipsize(lines[limit - 1] + "…", font, size, width)]
 
 
 def _block_height(n_lines: int, size: float, leading: float) -> float:
@@ -421,13 +434,16 @@ class _Document:
         seller_w = self.width * 0.56
         title_w = self.width * 0.40
 
-        name_lines = _wrap(seller.name, f.bold, 17, seller_w)
+        name_lines = _cap(_wrap(seller.name, f.bold, 17, seller_w), 3, f.bold, 17, seller_w)
         details: list[str] = []
+        if seller.company and _one_line(seller.company):
+            details += _wrap(_one_line(seller.company), f.regular, 8.5, seller_w)
         for line in seller.address_lines:
             details += _wrap(line, f.regular, 8.5, seller_w)
         for label, value in (("Phone", seller.phone), ("Email", seller.email), ("VAT ID", seller.vat_id)):
             if value and _one_line(value):
                 details += _wrap(f"{label}: {_one_line(value)}", f.regular, 8.5, seller_w)
+        details = _cap(details, 12, f.regular, 8.5, seller_w)
         name_h = _block_height(len(name_lines), 17, 20)
         seller_h = name_h + (6 + _block_height(len(details), 8.5, 11.5) if details else 0)
 
@@ -436,7 +452,9 @@ class _Document:
             meta.append(("Due date", fmt.date(inv.due_date)))
         label_w = max(stringWidth(label, f.regular, 8.5) for label, _ in meta)
         value_max = title_w - label_w - 10
-        meta_rows = [(label, _wrap(value, f.bold, 9, value_max) or [""]) for label, value in meta]
+        meta_rows = [
+            (label, _cap(_wrap(value, f.bold, 9, value_max), 3, f.bold, 9, value_max) or [""]) for label, value in meta
+        ]
         value_w = max(stringWidth(line, f.bold, 9) for _, lines in meta_rows for line in lines)
         title_h = 26 * (_ASCENT + _DESCENT) + 8 + _block_height(sum(len(v) for _, v in meta_rows), 9, 12.5)
 
@@ -493,7 +511,8 @@ class _Document:
         for i, (label, lines) in enumerate(contents):
             if len(lines) > max_lines:
                 font, size, colour, text = lines[max_lines - 1]
-                contents[i] = (label, lines[: max_lines - 1] + [(font, size, colour, text + " …")])
+                last = _ellipsize(text + "…", font, size, box_w - 2 * pad - 3)
+                contents[i] = (label, lines[: max_lines - 1] + [(font, size, colour, last)])
         n = max(len(lines) for _, lines in contents)
         height = pad + 7.5 * (_ASCENT + _DESCENT) + 6 + _block_height(n, 9.5, leading) + pad
 
@@ -662,7 +681,8 @@ class _Document:
         label_room = box_w - amount_w - 2 * pad - 12
         height = len(rows) * row_h + band_h
         sizes = [_fit_size(label, f.regular, 9, label_room) for label, _ in rows]
-        amount_size = _fit_size(total_amount, f.bold, 10.5, box_w - 2 * pad - stringWidth(total_label, f.bold, 10.5) - 12)
+        amount_room = box_w - 2 * pad - stringWidth(total_label, f.bold, 10.5) - 12
+        amount_size = _fit_size(total_amount, f.bold, 10.5, amount_room)
 
         def draw(ink: _Ink, top: float) -> None:
             y = top

@@ -20,6 +20,7 @@ text when the cell is edited (OWASP "CSV/formula injection").
 from __future__ import annotations
 
 import io
+import math
 import re
 import textwrap
 from datetime import date
@@ -65,8 +66,10 @@ _HEADER_RIGHT = Alignment(horizontal="right", vertical="center", indent=1)
 _TOTAL_RIGHT = Alignment(horizontal="right", vertical="center", indent=1)
 
 _DATE_FORMAT = "d mmm yyyy"
+_CELL_MAX = 32_767  # characters in one cell (Excel's limit)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters XML 1.0 cannot carry (control characters, lone surrogates).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Columns of the item table.
 _TITLES = ("ITEM #", "DESCRIPTION", "QTY", "UNIT", "UNIT PRICE", "VAT %", "TOTAL")
@@ -92,15 +95,12 @@ class _Formats:
         self.currency = currency
         self.locale = locale
         self.minor = minor_unit(currency)
-        symbol = get_currency_symbol(currency, locale=locale).replace('"', "")
-        # Where the locale writes the symbol ("¤#,##0.00" or "#,##0.00 ¤").
+        self.symbol = get_currency_symbol(currency, locale=locale).replace('"', "")
+        # Where the locale writes the symbol: "¤#,##0.00" (en), "#,##0.00 ¤" (de).
         pattern = locale.currency_formats["standard"].pattern.split(";")[0]
-        pattern = pattern.replace("\u200f", "").replace("\u200e", "")
-        spaced = "\xa0" in pattern or " " in pattern
-        space = " " if spaced else ""
-        self._prefix = pattern.strip().startswith("¤")
-        self.symbol = symbol
-        self._space = space
+        pattern = pattern.replace("\u200f", "").replace("\u200e", "").strip()
+        self._prefix = pattern.startswith("¤")
+        self._space = " " if ("\xa0" in pattern or " " in pattern) else ""
         self._money: dict[int, str] = {}
 
     def money_format(self, digits: int | None = None) -> str:
@@ -128,6 +128,8 @@ def _clean(text: str | None) -> str:
 def _set_text(cell: Cell, text: str | None) -> Cell:
     """Write user text as a string, never a formula (see module docstring)."""
     value = _clean(text)
+    if len(value) > _CELL_MAX:  # Excel refuses longer cells as corrupt
+        value = value[: _CELL_MAX - 1] + "…"
     cell.value = value
     cell.data_type = "s"  # openpyxl makes a formula of any string starting with "="
     if value.startswith(_FORMULA_START):
@@ -185,9 +187,8 @@ class _Sheet:
 
     def text(self, row: int, col: int, value: str | None, style: str) -> Cell:
         cell = self.ws.cell(row=row, column=col)
-        _set_text(cell, value)
-        cell.style = style
-        return cell
+        cell.style = style  # first: a named style resets quotePrefix
+        return _set_text(cell, value)
 
     def label(self, row: int, col: int, value: str | None, style: str) -> Cell:
         """A fixed label of ours (not user text)."""
@@ -212,7 +213,7 @@ class _Sheet:
         self.text(1, 1, seller.name, "Invoice Seller")
         ws.row_dimensions[1].height = 30
         self.label(1, _COL_TOTAL, "INVOICE", "Invoice Title")
-        details = list(seller.address_lines)
+        details = ([seller.company] if seller.company else []) + list(seller.address_lines)
         for label, value in (("Phone", seller.phone), ("Email", seller.email), ("VAT ID", seller.vat_id)):
             if value:
                 details.append(f"{label}: {value}")
@@ -278,8 +279,10 @@ class _Sheet:
         """Set the height of a row whose description wraps; spreadsheet
         programs do not all fit row heights of a file when they open it."""
         paras = _clean(description).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        # Proportional text fits some 15% more characters than the width in "0"s.
-        n = sum(len(textwrap.wrap(p, int(self.desc_chars * 1.15))) or 1 for p in paras)
+        # Proportional text fits some 10% more characters than the column
+        # width counts (in "0"s); word wrapping loses a little of that again.
+        per_line = self.desc_chars * 1.1
+        n = sum(max(1, math.ceil(len(p) / per_line)) for p in paras)
         if n > 1:
             self.ws.row_dimensions[row].height = min(409, 13.0 * n + 4)  # 409 pt: Excel's maximum
 

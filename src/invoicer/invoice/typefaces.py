@@ -8,10 +8,12 @@ subset of glyphs a document uses. CJK, Arabic and Hebrew script are not
 covered by DejaVu Sans (such characters come out blank).
 
 Subsetting a TrueType font and deflating the subset is the costliest step of
-a one-page invoice. The subset is a pure function of the characters it holds,
-so the deflated font programs are kept in a small per-face LRU cache: most
-invoices in one language use the same characters in the same order and share
-one cached subset. The cache changes nothing in the PDF but its speed.
+a one-page invoice. A subset is a pure function of the characters it holds,
+so the embedded subsets are kept in a small per-face LRU cache
+(:class:`_CachingTTFont`): invoices in one language mostly use the same
+characters in the same order (ReportLab puts all of ASCII in the first subset
+and adds other characters in order of use) and share one cached subset. The
+cache changes nothing in the PDF but its speed.
 
 The module is named ``typefaces`` rather than ``fonts`` so that it does not
 share a name with the ``fonts/`` data directory next to it.
@@ -20,14 +22,14 @@ share a name with the ``fonts/`` data directory next to it.
 from __future__ import annotations
 
 import threading
-import types
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont, TTFontFace
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, TTFont, makeToUnicodeCMap
 
 __all__ = ["FAMILY", "FONT_DIR", "Typefaces", "register_fonts"]
 
@@ -37,7 +39,7 @@ FAMILY = "DejaVuSans"
 """Family name under which the faces are registered (``registerFontFamily``)."""
 
 SUBSET_CACHE_SIZE = 64
-"""Deflated font subsets kept per face (each some 10-20 kB)."""
+"""Embedded font subsets kept per face (each some 10-20 kB deflated)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,68 +62,111 @@ _lock = threading.Lock()
 _registered = False
 
 
-class _SubsetCache:
-    """LRU cache of ``subset (tuple of code points) -> (deflated font
-    program, its raw length)`` for one face; thread-safe."""
+class _Raw(pdfdoc.PDFObject):
+    """A PDF value already serialised (a cached /Widths array)."""
 
-    def __init__(self, face: TTFontFace, maxsize: int) -> None:
-        self._face = face
-        self._maxsize = maxsize
-        self._items: OrderedDict[tuple[int, ...], tuple[bytes, int]] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
-    def get(self, subset: tuple[int, ...]) -> tuple[bytes, int]:
-        with self._lock:
-            hit = self._items.get(subset)
+    def format(self, document) -> bytes:
+        return self.data
+
+
+@dataclass(frozen=True, slots=True)
+class _Embedded:
+    """The document-independent parts of one embedded font subset."""
+
+    program: bytes  # deflated TrueType subset (/FontFile2)
+    length: int  # its length before deflating (/Length1)
+    widths: bytes  # serialised /Widths array
+    cmap: bytes  # deflated /ToUnicode CMap
+
+
+_FLATE = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+
+
+class _CachingTTFont(TTFont):
+    """A ``TTFont`` whose embedded subsets are cached per process.
+
+    For every 256-character subset a document uses, ReportLab builds the
+    subset font program, its widths and its ToUnicode CMap, and deflates
+    them when the document is saved. All of that depends only on the subset
+    (its code points in order) and its index, so it is built once and kept
+    in an LRU cache. The objects added to each document are the ones
+    ReportLab's ``TTFont.addObjects`` makes (ReportLab 4 and 5), with the
+    streams already deflated and carrying their ``/Filter``. Uncompressed
+    documents take ReportLab's own path.
+    """
+
+    def __init__(self, name: str, filename: str) -> None:
+        super().__init__(name, filename)
+        self._embedded: OrderedDict[tuple[int, tuple[int, ...]], _Embedded] = OrderedDict()
+        self._embedded_lock = threading.Lock()
+
+    def _embed(self, index: int, subset: list[int], base_name: str) -> _Embedded:
+        key = (index, tuple(subset))
+        with self._embedded_lock:
+            hit = self._embedded.get(key)
             if hit is not None:
-                self._items.move_to_end(subset)
+                self._embedded.move_to_end(key)
                 return hit
-        raw = self._face.makeSubset(list(subset))
-        item = (zlib.compress(raw), len(raw))
-        with self._lock:
-            self._items[subset] = item
-            while len(self._items) > self._maxsize:
-                self._items.popitem(last=False)
+        face = self.face
+        program = face.makeSubset(subset)
+        widths = "[ " + " ".join(fp_str(face.getCharWidth(code)) for code in subset) + " ]"
+        cmap = makeToUnicodeCMap(base_name, subset).encode("latin-1")
+        item = _Embedded(zlib.compress(program), len(program), widths.encode("ascii"), zlib.compress(cmap))
+        with self._embedded_lock:
+            self._embedded[key] = item
+            while len(self._embedded) > SUBSET_CACHE_SIZE:
+                self._embedded.popitem(last=False)
         return item
 
+    def addObjects(self, doc) -> None:  # noqa: N802 - ReportLab's name
+        state = self.state.get(doc)
+        if not doc.compression or state is None:
+            return super().addObjects(doc)
+        state.frozen = 1
+        face = self.face
+        font_dict = doc.idToObject["BasicFonts"].dict
+        for n, subset in enumerate(state.subsets):
+            internal_name = self.getSubsetInternalName(n, doc)[1:]
+            base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
+            embedded = self._embed(n, subset, base_name)
 
-def _add_subset_objects(self: TTFontFace, doc, fontname: str, subset: list[int]):
-    """ReportLab's ``TTFontFace.addSubsetObjects`` with the font program
-    taken from the face's subset cache when the document is compressed
-    (the stream carries its ``/Filter`` so ReportLab does not deflate it
-    again; encryption, if any, still applies)."""
-    if not doc.compression:
-        return TTFontFace.addSubsetObjects(self, doc, fontname, subset)
-    deflated, raw_length = self._invoicer_subsets.get(tuple(subset))
-    font_file = pdfdoc.PDFStream()
-    font_file.content = deflated
-    font_file.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-    font_file.dictionary["Length1"] = raw_length
-    font_file_ref = doc.Reference(font_file, f"fontFile:{self.filename}({fontname})")
-    descriptor = pdfdoc.PDFDictionary(
-        {
-            "Type": "/FontDescriptor",
-            "Ascent": self.ascent,
-            "CapHeight": self.capHeight,
-            "Descent": self.descent,
-            "Flags": (self.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-            "FontBBox": pdfdoc.PDFArray(self.bbox),
-            "FontName": pdfdoc.PDFName(fontname),
-            "ItalicAngle": self.italicAngle,
-            "StemV": self.stemV,
-            "FontFile2": font_file_ref,
-            "MissingWidth": self.defaultWidth,
-        }
-    )
-    return doc.Reference(descriptor, "fontDescriptor:" + fontname)
+            program = pdfdoc.PDFStream(content=embedded.program)
+            program.dictionary["Filter"] = _FLATE
+            program.dictionary["Length1"] = embedded.length
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": doc.Reference(program, f"fontFile:{face.filename}({base_name})"),
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            cmap = pdfdoc.PDFStream(content=embedded.cmap)
+            cmap.dictionary["Filter"] = _FLATE
 
-
-def _load(name: str, path: Path) -> TTFont:
-    font = TTFont(name, str(path))
-    face = font.face
-    face._invoicer_subsets = _SubsetCache(face, SUBSET_CACHE_SIZE)
-    face.addSubsetObjects = types.MethodType(_add_subset_objects, face)
-    return font
+            font = pdfdoc.PDFTrueTypeFont()
+            font.__Comment__ = f"Font {self.fontName} subset {n}"
+            font.Name = internal_name
+            font.BaseFont = base_name
+            font.FirstChar = 0
+            font.LastChar = len(subset) - 1
+            font.Widths = _Raw(embedded.widths)
+            font.ToUnicode = doc.Reference(cmap, "toUnicodeCMap:" + base_name)
+            font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+            doc.Reference(font, internal_name)
+            font_dict[internal_name] = font
+        del self.state[doc]
+        return None
 
 
 def register_fonts() -> Typefaces:
@@ -144,7 +189,7 @@ def register_fonts() -> Typefaces:
             known = set(pdfmetrics.getRegisteredFontNames())
             for name, filename in _FILES.items():
                 if name not in known:
-                    pdfmetrics.registerFont(_load(name, FONT_DIR / filename))
+                    pdfmetrics.registerFont(_CachingTTFont(name, str(FONT_DIR / filename)))
             # No bold-oblique face is vendored: bold italic falls back to bold.
             pdfmetrics.registerFontFamily(
                 FAMILY,

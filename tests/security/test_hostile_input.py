@@ -1,0 +1,63 @@
+"""Oversized and hostile bodies are refused quickly with 413 or a 4xx that
+says what is wrong, and the gateway stays up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_deeply_nested_json_is_400(client):
+    body = b"[" * 200_000 + b"]" * 200_000
+    reply = client.post("/upload", data=body[:1_000_000], headers={"Content-Type": "application/json"})
+    assert reply.status_code in (400, 413)
+    assert reply.json()["error"]["code"] in ("malformed_json", "payload_too_large")
+    nested = b'{"a":' * 100 + b"1" + b"}" * 100
+    reply = client.post("/upload", data=nested, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400
+    assert "deep" in reply.json()["error"]["message"].lower() or "nest" in reply.json()["error"]["message"].lower()
+
+
+def test_too_many_lines_is_refused(client, example_bytes):
+    document = json.loads(example_bytes)
+    line = {"description": "x", "quantity": "1", "unit_price": "1", "tax_rate": "0"}
+    document["lines"] = [line] * 10_001
+    reply = client.post("/upload", json=document)
+    assert reply.status_code in (413, 422)
+    if reply.status_code == 422:
+        assert reply.json()["error"]["details"][0]["pointer"] == "/lines"
+        assert reply.json()["error"]["details"][0]["code"] == "too_many_lines"
+
+
+def test_a_hundred_thousand_lines_is_413(client, example_bytes):
+    document = json.loads(example_bytes)
+    document["lines"] = [{"description": "x", "quantity": 1, "unit_price": 1, "tax_rate": 0}] * 100_000
+    reply = client.post("/upload", json=document)
+    assert reply.status_code == 413
+
+
+def test_huge_strings_are_refused(client, example_bytes):
+    document = json.loads(example_bytes)
+    document["notes"] = "x" * 900_000
+    reply = client.post("/upload", json=document)
+    assert reply.status_code == 422
+    assert any(detail["pointer"] == "/notes" for detail in reply.json()["error"]["details"])
+
+
+def test_huge_numbers_are_refused(client, example_bytes):
+    document = json.loads(example_bytes)
+    body = json.dumps(document).replace('"quantity": "12"', '"quantity": 1' + "0" * 5000).encode()
+    reply = client.post("/upload", data=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code in (400, 422)
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00garbage", b"null", b"[]", b'"a string"', b"1e999999"])
+def test_odd_json_roots_are_refused_clearly(client, body):
+    reply = client.post("/upload", data=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code in (400, 422), reply.text
+    assert reply.json()["error"]["message"]
+
+
+def test_gateway_still_healthy(stack, client):
+    assert client.get("/healthz").status_code == 200
