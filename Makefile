@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INVOICE ?= ../shared/examples/invoice.json
 
-.PHONY: help install up down status demo test test-unit test-integration render clean
+.PHONY: help install up down status demo test test-unit test-faults test-security render clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -39,6 +39,13 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
+
+# Both are part of `make test` too.
+test-faults: $(STAMP)
+	$(PY) -m pytest tests/faults
+
+test-security: $(STAMP)
+	$(PY) -m pytest tests/security
 
 render: $(STAMP)
 	$(VENV)/bin/invoicer render $(INVOICE) --out out --formats pdf,xlsx

@@ -120,6 +120,11 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _BEARER = [{"bearerAuth": []}]
+
+#: gunicorn answers a request line longer than 4094 bytes itself, in HTML,
+#: before the request reaches the app.
+_URI_TOO_LONG = {"description": "Request line too long (answered by the HTTP server)",
+                 "content": {"text/html": {"schema": {"type": "string"}}}}
 _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 
@@ -132,7 +137,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
         "properties": {"email": {"type": "string", "format": "email"},
                        "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024}},
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "invoicer gateway", "version": "1.0.0",
                  "description": "Upload invoice JSON, get PDF and XLSX invoices back."},
@@ -251,3 +256,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                                       "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         },
     }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("414", _URI_TOO_LONG)
+    return document

@@ -1,0 +1,57 @@
+# One image for every invoicer process; the command picks the service, the
+# same commands `make up` runs:
+#   invoicer auth | gateway | worker | notification | migrate
+# Build: docker build -t invoicer:0.1.0 .
+#
+# The build stage turns the package into a wheel and installs it into a
+# virtualenv; the runtime stage copies only that virtualenv onto a clean slim
+# base, so nothing used for building reaches the final image.
+
+FROM python:3.11-slim AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+# Every dependency ships manylinux wheels (psycopg2-binary, argon2-cffi,
+# reportlab), so not even this stage needs a compiler; should one ever be
+# needed, it is installed here and stays here.
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/dist . \
+    && /opt/venv/bin/pip install --no-cache-dir /tmp/dist/invoicer-*.whl \
+    && /opt/venv/bin/invoicer --help > /dev/null
+
+FROM python:3.11-slim AS runtime
+
+LABEL org.opencontainers.image.title="invoicer" \
+      org.opencontainers.image.description="Invoice pipeline: JSON in, PDF and XLSX invoices out" \
+      org.opencontainers.image.licenses="MIT"
+
+# A fixed numeric uid/gid above 10000: Kubernetes' runAsNonRoot can verify
+# it, and it matches no account on the node.
+RUN groupadd --system --gid 10001 invoicer \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin invoicer
+
+COPY --from=build /opt/venv /opt/venv
+
+# In Kubernetes the root filesystem is read-only: no bytecode is written,
+# logs go unbuffered to stdout, and gunicorn's heartbeat files go to /tmp
+# (an emptyDir there). The HTTP services listen on every interface.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    GATEWAY_BIND=0.0.0.0:8080 \
+    AUTH_BIND=0.0.0.0:8081 \
+    HEALTH_PORT=8090
+
+WORKDIR /tmp
+USER 10001:10001
+# gateway, auth, and the consumers' GET /healthz
+EXPOSE 8080 8081 8090
+
+ENTRYPOINT ["invoicer"]
+CMD ["gateway"]
