@@ -219,6 +219,46 @@ class Bundle:
         assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
         return found[0]
 
+    # Reading workloads.
+
+    WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+
+    @classmethod
+    def workloads(cls, objects: list[dict]) -> list[dict]:
+        return [obj for obj in objects if obj["kind"] in cls.WORKLOAD_KINDS]
+
+    @staticmethod
+    def pod_template(obj: dict) -> dict:
+        """The pod (metadata and spec) a workload runs."""
+        if obj["kind"] == "Pod":
+            return obj
+        if obj["kind"] == "CronJob":
+            return obj["spec"]["jobTemplate"]["spec"]["template"]
+        return obj["spec"]["template"]
+
+    @classmethod
+    def pod_spec(cls, obj: dict) -> dict:
+        return cls.pod_template(obj)["spec"]
+
+    @classmethod
+    def containers(cls, obj: dict) -> list[dict]:
+        spec = cls.pod_spec(obj)
+        return spec.get("initContainers", []) + spec["containers"]
+
+    @staticmethod
+    def port_number(container: dict, port) -> int:
+        """A probe's or Service's port, by number or by the container port's name."""
+        if isinstance(port, int):
+            return port
+        for declared in container.get("ports", []):
+            if declared.get("name") == port:
+                return declared["containerPort"]
+        raise AssertionError(f"container {container['name']} has no port named {port!r}")
+
+    @staticmethod
+    def is_hook(obj: dict) -> bool:
+        return "helm.sh/hook" in (obj["metadata"].get("annotations") or {})
+
 
 @pytest.fixture(scope="session")
 def bundle(tools, tmp_path_factory) -> Bundle:
@@ -313,3 +353,30 @@ def checkov_report(tools, bundle, tmp_path_factory) -> CheckovReport:
     results = report.get("results", {})
     return CheckovReport(report["summary"], results.get("passed_checks", []), results.get("failed_checks", []),
                          results.get("skipped_checks", []), results.get("parsing_errors", []))
+
+
+# --- parametrisation and constants for the test modules ----------------------------
+
+
+def pytest_generate_tests(metafunc):
+    """``good_case`` runs a test for every values case that must render,
+    ``bad_case`` for every one that must be refused."""
+    if "good_case" in metafunc.fixturenames:
+        metafunc.parametrize("good_case", GOOD_CASES)
+    if "bad_case" in metafunc.fixturenames:
+        metafunc.parametrize("bad_case", sorted(BAD_VALUES))
+
+
+@dataclass(frozen=True)
+class Constants:
+    root: Path
+    namespace: str
+    infra: dict
+    cases: dict
+    bad_values: dict
+    checkov_skipped: dict
+
+
+@pytest.fixture(scope="session")
+def k8s() -> Constants:
+    return Constants(ROOT, NAMESPACE, INFRA, CASES, BAD_VALUES, CHECKOV_SKIPPED)
