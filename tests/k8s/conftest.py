@@ -116,7 +116,8 @@ BAD_VALUES: dict[str, tuple[str, dict, str]] = {
     "bad-managed-setting": ("invoicer", {"config": {"DATABASE_URL": "postgresql://x"}}, "DATABASE_URL"),
     "bad-unknown-setting": ("invoicer", {"config": {"LOG_LEVELS": "DEBUG"}}, "LOG_LEVELS"),
     "bad-typo": ("invoicer", {"gateway": {"replicas": 3}}, "replicas"),
-    "bad-no-limits": ("invoicer", {"worker": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}},
+    # null removes a default in Helm: a worker without limits.
+    "bad-no-limits": ("invoicer", {"worker": {"resources": {"limits": None}}},
                       "limits"),
     "bad-root": ("invoicer", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
     "bad-secret-conflict": ("invoicer", {"secret": {"existingSecret": "mine"}, "postgresql": {"password": "x"}},
