@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,10 +246,14 @@ class Stack:
         (self.var / "mongodb").mkdir(parents=True, exist_ok=True)
         for sub in ("new", "cur", "tmp"):
             (self.mail_dir / sub).mkdir(parents=True, exist_ok=True)
+        log = self.log_file(name)
+        offset = log.stat().st_size if log.exists() else 0
         self.spawn(name, self.commands(env)[name], env)
-        self.wait_ready(name, env)
+        self.wait_ready(name, env, log_offset=offset)
 
-    def wait_ready(self, name: str, env: dict[str, str]) -> None:
+    def wait_ready(self, name: str, env: dict[str, str], log_offset: int = 0) -> None:
+        """Wait until ``name`` answers on its port or, for a consumer, has
+        logged "consuming" past ``log_offset`` of its log."""
         def alive_and(check):
             def probe():
                 if self.pid(name) is None:
@@ -266,8 +271,12 @@ class Stack:
             wait_until(alive_and(lambda: port_open(*host_port)), 60, name)
         else:
             # Consumers: they log "consuming" once their queue is declared.
-            wait_until(alive_and(lambda: b'"consuming"' in self.log_file(name).read_bytes()
-                                 or b"consuming" in self.log_file(name).read_bytes()), 60, name)
+            def consuming() -> bool:
+                with open(self.log_file(name), "rb") as log:
+                    log.seek(log_offset)
+                    return b'"consuming"' in log.read()
+
+            wait_until(alive_and(consuming), 60, name)
 
     def tail(self, name: str, lines: int = 20) -> str:
         try:
@@ -288,7 +297,8 @@ class Stack:
             was_running = self.pid(name) is not None
             self.start(name, env)
             if not was_running:
-                _say(f"{name} started (log: {self.log_file(name).relative_to(self.root) if self.log_file(name).is_relative_to(self.root) else self.log_file(name)})")
+                log = self.log_file(name)
+                _say(f"{name} started (log: {log.relative_to(self.root) if log.is_relative_to(self.root) else log})")
         return env
 
     def _migrate(self, env: dict[str, str]) -> None:
@@ -319,35 +329,38 @@ def read_env(path: Path) -> dict[str, str]:
     return env
 
 
-def create_database(database_url: str) -> None:
-    """CREATE DATABASE for the URL's database name if it does not exist."""
+@contextmanager
+def _maintenance_cursor(database_url: str):
+    """An autocommit cursor on the ``postgres`` database of the URL's server,
+    and the URL's database name."""
     import psycopg2  # noqa: PLC0415
-    from psycopg2 import sql  # noqa: PLC0415
 
     base, _, name = database_url.rpartition("/")
     conn = psycopg2.connect(f"{base}/postgres", connect_timeout=5)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            yield cur, name
     finally:
         conn.close()
+
+
+def create_database(database_url: str) -> None:
+    """CREATE DATABASE for the URL's database name if it does not exist."""
+    from psycopg2 import sql  # noqa: PLC0415
+
+    with _maintenance_cursor(database_url) as (cur, name):
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(database_url: str) -> None:
-    import psycopg2  # noqa: PLC0415
+    """DROP the URL's database, disconnecting its sessions."""
     from psycopg2 import sql  # noqa: PLC0415
 
-    base, _, name = database_url.rpartition("/")
-    conn = psycopg2.connect(f"{base}/postgres", connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    finally:
-        conn.close()
+    with _maintenance_cursor(database_url) as (cur, name):
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- demo ---------------------------------------------------------------------------
