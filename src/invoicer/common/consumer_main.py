@@ -30,10 +30,13 @@ class _Liveness:
 def _serve_health(port: int, liveness: _Liveness, stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
-            age = time.monotonic() - liveness.last
-            ok = self.path in ("/healthz", "/readyz") and age < stale_after
-            body = (b'{"status":"ok"}' if ok else b'{"status":"stale"}')
-            self.send_response(200 if ok else 503)
+            if self.path not in ("/healthz", "/readyz"):
+                status, body = 404, b'{"status":"not found"}'
+            elif time.monotonic() - liveness.last < stale_after:
+                status, body = 200, b'{"status":"ok"}'
+            else:
+                status, body = 503, b'{"status":"stale"}'
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
