@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INVOICE ?= ../shared/examples/invoice.json
 
-.PHONY: help install up down status demo test test-unit test-faults test-security render clean
+.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -46,6 +46,9 @@ test-faults: $(STAMP)
 
 test-security: $(STAMP)
 	$(PY) -m pytest tests/security
+
+test-k8s: $(STAMP)
+	$(PY) -m pytest tests/k8s
 
 render: $(STAMP)
 	$(VENV)/bin/invoicer render $(INVOICE) --out out --formats pdf,xlsx

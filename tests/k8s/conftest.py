@@ -72,7 +72,7 @@ CASES: dict[str, dict] = {
                        "values": {"persistence": {"enabled": False}, "auth": {"password": "pg-password"}}},
         "mongodb": {"release": "invoicer-mongodb",
                     "values": {"persistence": {"storageClass": "fast", "size": "5Gi"}}},
-        "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"enabled": False}}},
+        "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"allowKeda": True}}},
     },
     # Managed services given as complete URLs, kept in the chart's Secret.
     "external-urls": {
@@ -106,8 +106,32 @@ CASES: dict[str, dict] = {
             "migrate": {"enabled": False},
             "serviceAccount": {"create": False},
         }},
+        "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"enabled": False}}},
     },
 }
+
+
+def deploy_doc() -> tuple[Path, str]:
+    """The README's "Deploy on Kubernetes" section (empty if it is missing)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.find("\n## Deploy on Kubernetes\n")
+    if start < 0:
+        return ROOT / "README.md", ""
+    end = readme.find("\n## ", start + 1)
+    return ROOT / "README.md", readme[start + 1:end if end > 0 else None]
+
+
+def _docs_values(name: str) -> str | None:
+    """A values file shown in the deploy documentation (a ```yaml block whose
+    first line is "# <name>"), so that what users are told to install is
+    rendered, linted and validated like the rest."""
+    match = re.search(r"```yaml\n# " + re.escape(name) + r"\n(.*?)```", deploy_doc()[1], re.DOTALL)
+    return match.group(1) if match else None
+
+
+DOCS_EXTERNAL_VALUES = _docs_values("external-values.yaml")
+if DOCS_EXTERNAL_VALUES:
+    CASES["docs-external"] = {"invoicer": {"release": "invoicer", "values_yaml": DOCS_EXTERNAL_VALUES}}
 
 # Values that must be refused, and a fragment of the message that says why.
 BAD_VALUES: dict[str, tuple[str, dict, str]] = {
@@ -207,7 +231,8 @@ class Bundle:
         return [item["object"] for name in charts for item in self.render(case, name)["objects"]]
 
     def manifest_objects(self) -> list[dict]:
-        return [obj for objects in self.manifests.values() for obj in objects]
+        """The Kubernetes objects of manifests/ (kustomization.yaml is not one)."""
+        return [obj for name, objects in self.manifests.items() if name != "kustomization.yaml" for obj in objects]
 
     @staticmethod
     def find(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:
@@ -376,8 +401,11 @@ class Constants:
     cases: dict
     bad_values: dict
     checkov_skipped: dict
+    doc_path: Path
+    doc: str
+    docs_external_values: str | None
 
 
 @pytest.fixture(scope="session")
 def k8s() -> Constants:
-    return Constants(ROOT, NAMESPACE, INFRA, CASES, BAD_VALUES, CHECKOV_SKIPPED)
+    return Constants(ROOT, NAMESPACE, INFRA, CASES, BAD_VALUES, CHECKOV_SKIPPED, *deploy_doc(), DOCS_EXTERNAL_VALUES)

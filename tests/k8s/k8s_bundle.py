@@ -6,7 +6,8 @@ project's .venv and only read the JSON this writes:
 
     python k8s_bundle.py ROOT CASES.json OUT
 
-CASES.json is ``{case: {chart: {"release": str, "values": {...}}}}``. For each
+CASES.json is ``{case: {chart: {"release": str, "values": {...}}}}`` (or
+``"values_yaml"``: the text of a values file). For each
 case and chart it renders the chart offline (``helm template``'s work: no
 cluster, ``lookup`` finds nothing) and, unless the case is expected to fail,
 lints it strictly for Kubernetes 1.30. Rendered templates are written to
@@ -46,6 +47,8 @@ def render_case(root: Path, out: Path, case: str, charts: dict) -> tuple[dict, d
     for chart_name, spec in charts.items():
         chart_dir = root / "helm_charts" / chart_name
         values = spec.get("values") or None
+        if spec.get("values_yaml"):  # a values file, as `helm install -f` reads it
+            values = yaml.safe_load(spec["values_yaml"])
         result: dict = {"ok": False, "error": None, "objects": [], "notes": "", "files": []}
         try:
             with helm.Chart.load(chart_dir) as chart:

@@ -90,7 +90,8 @@ def test_hardening_checks_passed_on_every_workload(checkov_report, bundle):
                 continue
             if (check, directory, resource) in suppressed:
                 continue
-            assert (directory, resource) in passed[check], f"{check} ({what}) did not pass for {resource} in {directory}"
+            assert (directory, resource) in passed[check], \
+                f"{check} ({what}) did not pass for {resource} in {directory}"
 
 
 def test_only_the_argued_suppressions(checkov_report, k8s):

@@ -260,7 +260,7 @@ def test_restricted_pods_everywhere(bundle, good_case):
 
 
 def test_services_are_cluster_ip_only(bundle, good_case):
-    for chart, result in bundle.renders[good_case].items():
+    for result in bundle.renders[good_case].values():
         for service in bundle.find([item["object"] for item in result["objects"]], "Service"):
             assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]["name"]
             assert all("nodePort" not in port for port in service["spec"]["ports"])

@@ -33,7 +33,13 @@ class SentRecord:
         return job_id in self.sent
 
     def mark_notified(self, job_id, recipient):
-        self.sent.setdefault(job_id, recipient)
+        if job_id in self.sent:
+            return False
+        self.sent[job_id] = recipient
+        return True
+
+    def unmark_notified(self, job_id):
+        self.sent.pop(job_id, None)
 
 
 class Outbox:
@@ -41,10 +47,22 @@ class Outbox:
         self.failures = list(failures or [])
         self.messages = []
 
-    def __call__(self, message, settings):
-        if self.failures:
-            raise self.failures.pop(0)
+    def __call__(self, message, settings, before_commit):
+        failure = self.failures.pop(0) if self.failures else None
+        if isinstance(failure, RefusedAtEnd):
+            before_commit()
+            raise failure.error
+        if failure is not None:
+            raise failure
+        before_commit()
         self.messages.append(message)
+
+
+class RefusedAtEnd:
+    """The server takes the whole message, then refuses it at the end."""
+
+    def __init__(self, error: Exception):
+        self.error = error
 
 
 @pytest.fixture
@@ -89,3 +107,26 @@ def test_permanent_refusal_is_dead_lettered_at_once(body):
 def test_malformed_events_are_dead_lettered(bad):
     handler = NotificationHandler(SentRecord(), Settings(), deliver=Outbox())
     assert isinstance(handler(bad, 0, None), DeadLetter)
+
+
+def test_a_mail_refused_at_the_end_is_unrecorded_and_retried(body):
+    record = SentRecord()
+    outbox = Outbox([RefusedAtEnd(smtplib.SMTPResponseException(451, b"try later"))])
+    handler = NotificationHandler(record, Settings(), deliver=outbox)
+    assert isinstance(handler(body, 0, None), Retry)
+    assert record.sent == {}, "a refused mail must not count as sent"
+    assert isinstance(handler(body, 1, None), Done)
+    assert len(outbox.messages) == 1 and EVENT["job_id"] in record.sent
+
+
+def test_record_is_made_before_the_mail_is_accepted(body):
+    """The idempotency record exists by the time the server accepts the mail."""
+    record = SentRecord()
+    seen = []
+
+    def deliver(message, settings, before_commit):
+        before_commit()
+        seen.append(EVENT["job_id"] in record.sent)
+
+    NotificationHandler(record, Settings(), deliver=deliver)(body, 0, None)
+    assert seen == [True]

@@ -207,6 +207,11 @@ class JobStore:
             )
             return cur.rowcount == 1
 
+    def unmark_notified(self, job_id: str) -> None:
+        """Forget that ``job_id``'s mail went out (the server refused it)."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM notifications WHERE job_id = %s", (_uuid(job_id),))
+
     def was_notified(self, job_id: str) -> bool:
         """True if ``job_id``'s mail already went out."""
         with self.db.transaction() as cur:

@@ -68,14 +68,18 @@ class BlobStore:
         already there (then that one is kept): calling it again for the same
         id, as a redelivered job does, stores nothing twice.
 
-        GridFS writes the chunks before the files document, so a files
-        document means a complete file; chunks without one are the leftovers
-        of a crashed attempt and are removed before writing.
+        A file counts as already there only if its files document carries
+        exactly ``metadata``. GridFS writes the chunks before the files
+        document, so on MongoDB a crashed attempt leaves chunks without one;
+        other wire servers show such chunks as a file without metadata. Either
+        leftover is removed before writing.
         """
         try:
             existing = self._fs.find_one({"_id": fid})
             if existing is not None:
-                return Blob(fid, existing.filename, existing.length, existing.metadata or {})
+                if (existing.metadata or {}) == metadata:
+                    return Blob(fid, existing.filename, existing.length, existing.metadata)
+                self._fs.delete(fid)
             self._db["fs.chunks"].delete_many({"files_id": fid})
             try:
                 self._fs.put(data, _id=fid, filename=filename, metadata=metadata)
