@@ -40,6 +40,9 @@ def test_broker_restart(stack, client, example_bytes, faults):
     job_id, took = _upload_until_accepted(client, example_bytes, within=60)
     jobs = faults.wait_all(client, before + [job_id], timeout=60)
     assert all(job["status"] == "done" for job in jobs.values())
+    # Every gateway thread finds its connection broken and reopens it itself:
+    # none reports the broker down once it is back.
+    assert [client.get("/readyz").status_code for _ in range(20)] == [200] * 20
 
 
 def test_postgresql_restart(stack, client, example_bytes, faults):

@@ -221,12 +221,22 @@ class Publisher:
         :class:`BrokerUnavailable` when it cannot be confirmed after one
         reconnect."""
         body = encode(payload)
+        self._with_channel(lambda channel: publish_confirmed(
+            channel, self.topology.exchange, routing_key, body, properties(correlation_id)))
+
+    def ping(self) -> None:
+        """Raises :class:`BrokerUnavailable` if the broker cannot be reached."""
+        self._with_channel(lambda channel: None)
+
+    def _with_channel(self, action: Callable[[BlockingChannel], None]) -> None:
+        """Run ``action`` on a live channel; a connection found broken (the
+        broker restarted, or dropped it while idle) is reopened once."""
         for attempt in (1, 2):
             try:
                 channel = self._open()
-                # Service heartbeats and notice a dead connection before publishing.
+                # Service heartbeats and notice a dead connection first.
                 self._connection.process_data_events(0)
-                publish_confirmed(channel, self.topology.exchange, routing_key, body, properties(correlation_id))
+                action(channel)
                 return
             except BrokerUnavailable:
                 raise
@@ -234,15 +244,6 @@ class Publisher:
                 self.close()
                 if attempt == 2:
                     raise BrokerUnavailable(f"broker unavailable: {exc!r}") from exc
-
-    def ping(self) -> None:
-        """Raises :class:`BrokerUnavailable` if the broker cannot be reached."""
-        try:
-            self._open()
-            self._connection.process_data_events(0)
-        except CONNECTION_ERRORS as exc:
-            self.close()
-            raise BrokerUnavailable(f"broker unavailable: {exc!r}") from exc
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
