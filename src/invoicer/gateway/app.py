@@ -16,7 +16,7 @@ from flask import Flask
 from ..common.amqp import BrokerUnavailable, Publisher, Topology
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
-from ..common.errors import ApiError, error_response, install_error_handlers
+from ..common.errors import error_response, install_error_handlers
 from ..common.jobs import JobStore
 from ..common.storage import BlobStore, StorageUnavailable
 
@@ -68,10 +68,6 @@ def create_app(config: Settings | None = None) -> Flask:
         what = names.get(type(exc), "a dependency")
         return error_response(503, "unavailable", f"the {what} is unavailable; try again shortly",
                               headers={"Retry-After": "5"})
-
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     if settings.trusted_proxy_hops:
         # Behind N proxies (an ingress), take the client address from X-Forwarded-For.

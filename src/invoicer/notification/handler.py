@@ -47,12 +47,14 @@ class NotificationHandler:
     def __call__(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
         try:
             event = json.loads(body)
-            if not isinstance(event, dict) or event.get("version") != 1:
-                return DeadLetter("unsupported or malformed event")
-            job_id, recipient = event["job_id"], event["recipient"]
-            event["status_url"], event.get("files", [])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            return DeadLetter("malformed event")
+        except (ValueError, UnicodeDecodeError):
+            return DeadLetter("event is not JSON")
+        if not isinstance(event, dict) or event.get("version") != 1:
+            return DeadLetter("unsupported or malformed event")
+        missing = [key for key in ("job_id", "recipient", "status_url") if not isinstance(event.get(key), str)]
+        if missing or not isinstance(event.get("files", []), list):
+            return DeadLetter(f"malformed event: missing {', '.join(missing) or 'files list'}")
+        job_id, recipient = event["job_id"], event["recipient"]
         recorded = False
 
         def record() -> None:

@@ -72,8 +72,7 @@ class RenderHandler:
         except TRANSIENT as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if retries >= self.settings.job_max_retries:
-                return self._give_up(job_id, "retries_exhausted",
-                                     f"gave up after {retries} retries: {reason}", retry_if_db_down=True)
+                return self._give_up(job_id, "retries_exhausted", f"gave up after {retries} retries: {reason}")
             return Retry(reason)
         except Exception as exc:  # noqa: BLE001 - a renderer bug on this input
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
@@ -81,13 +80,14 @@ class RenderHandler:
                 return self._give_up(job_id, "render_error", f"{type(exc).__name__}: {exc}")
             return Retry(f"unexpected {type(exc).__name__}: {exc}")
 
-    def _give_up(self, job_id: str, code: str, message: str, retry_if_db_down: bool = True) -> Outcome:
+    def _give_up(self, job_id: str, code: str, message: str) -> Outcome:
+        """Mark the job failed and dead-letter the message; while the
+        database is down, retry instead (dead-lettering then would leave the
+        job "processing" forever)."""
         try:
             self.jobs.fail(job_id, code=code, message=message)
         except DatabaseUnavailable as exc:
-            # Dead-lettering now would leave the job "processing" forever.
-            if retry_if_db_down:
-                return Retry(f"cannot mark job failed yet: {exc}")
+            return Retry(f"cannot mark job failed yet: {exc}")
         log.error("job failed", extra={"job_id": job_id, "code": code, "reason": message})
         return DeadLetter(f"{code}: {message}")
 
