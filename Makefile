@@ -6,18 +6,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INVOICE ?= ../shared/examples/invoice.json
 
-.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render clean
+.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render bench clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
 	@echo "make test   - install what is needed and run the whole test suite (integration tests included)"
 	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
 	@echo "make status - what of the local stack is running"
+	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, end to end (bench/RESULTS.md)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 install: $(STAMP)
@@ -49,6 +50,9 @@ test-security: $(STAMP)
 
 test-k8s: $(STAMP)
 	$(PY) -m pytest tests/k8s
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
 
 render: $(STAMP)
 	$(VENV)/bin/invoicer render $(INVOICE) --out out --formats pdf,xlsx

@@ -233,7 +233,8 @@ def upload():
         svc.jobs.delete(job_id)
         _forget_blob(svc, input_fid)
         raise
-    log.info("job queued", extra={"job_id": job_id, "formats": formats})
+    # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
+    log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
     status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
     return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
 

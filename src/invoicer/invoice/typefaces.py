@@ -41,6 +41,12 @@ FAMILY = "DejaVuSans"
 SUBSET_CACHE_SIZE = 64
 """Embedded font subsets kept per face (each some 10-20 kB deflated)."""
 
+SUBSET_COMPRESSION = 3
+"""zlib level of the embedded font subsets. Deflating a subset (some 20-35 kB,
+most of it DejaVu's hinting tables, the same in every subset) was the largest
+single cost of a small invoice at zlib's default level 6; level 3 halves
+that time for files some 2.5 % larger (measured in ``bench/RESULTS.md``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Typefaces:
@@ -114,7 +120,8 @@ class _CachingTTFont(TTFont):
         program = face.makeSubset(subset)
         widths = "[ " + " ".join(fp_str(face.getCharWidth(code)) for code in subset) + " ]"
         cmap = makeToUnicodeCMap(base_name, subset).encode("latin-1")
-        item = _Embedded(zlib.compress(program), len(program), widths.encode("ascii"), zlib.compress(cmap))
+        item = _Embedded(zlib.compress(program, SUBSET_COMPRESSION), len(program), widths.encode("ascii"),
+                         zlib.compress(cmap, SUBSET_COMPRESSION))
         with self._embedded_lock:
             self._embedded[key] = item
             while len(self._embedded) > SUBSET_CACHE_SIZE:

@@ -106,6 +106,7 @@ class RenderHandler:
         blob = self.blobs.get(job.input_fid)
         if blob is None:
             raise _Permanent("input_missing", "the uploaded invoice is no longer in storage")
+        fetched = time.time()
         try:
             invoice = load_invoice(parse_document(blob.data), max_lines=self.settings.max_lines,
                                    legacy_currency=self.settings.legacy_currency)
@@ -130,7 +131,7 @@ class RenderHandler:
             files.append({"format": fmt, "fid": fid, "size": stored.length, "filename": filename})
         totals = invoice.totals.as_strings()
         self.jobs.finish(job_id, files=files, totals=totals, invoice_number=invoice.invoice_number,
-                         timings={"rendered": render_done, "stored": time.time()})
+                         timings={"fetched": fetched, "rendered": render_done, "stored": time.time()})
         done = self.jobs.get(job_id)
         log.info("job done", extra={"job_id": job_id, "formats": job.formats,
                                      "render_ms": round((render_done - started) * 1000, 1)})
