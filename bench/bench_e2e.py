@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import requests  # noqa: PLC0415
 
-    from invoicer.devstack import Stack, drop_database, wait_until  # noqa: PLC0415
+    from invoicer.devstack import Stack, delete_broker_objects, drop_database, wait_until  # noqa: PLC0415
 
     tag = secrets.token_hex(4)
     var = Path(tempfile.mkdtemp(prefix=f"invoicer-bench-e2e-{tag}-"))
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict:
         stack.down()
         if env is not None:
             drop_database(env["DATABASE_URL"])
-            _delete_broker_objects(env)
+            delete_broker_objects(env)
         if not args.keep:
             shutil.rmtree(var, ignore_errors=True)
 
@@ -271,25 +271,6 @@ def main(argv: list[str] | None = None) -> dict:
                f"most time (1 worker): {biggest}")
     print(f"[e2e] SUMMARY {summary}")
     return {"summary": summary, "results": results}
-
-
-def _delete_broker_objects(env: dict[str, str]) -> None:
-    """Remove the run's queues and exchanges (their names carry its prefix)."""
-    import pika  # noqa: PLC0415
-
-    from invoicer.common.amqp import Topology  # noqa: PLC0415
-    from invoicer.common.config import Settings  # noqa: PLC0415
-
-    topology = Topology.from_settings(Settings.from_env(env))
-    connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
-    try:
-        channel = connection.channel()
-        for queue in topology.queue_names():
-            channel.queue_delete(queue)
-        for exchange in topology.exchange_names():
-            channel.exchange_delete(exchange)
-    finally:
-        connection.close()
 
 
 if __name__ == "__main__":

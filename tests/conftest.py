@@ -4,7 +4,6 @@ ports, database and queue names, and stopped at the end)."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from invoicer.devstack import Stack, drop_database
+from invoicer.devstack import Stack, delete_broker_objects, drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "examples"
@@ -80,28 +79,9 @@ def stack() -> RunningStack:
         if stack.env_file.exists():
             env = stack.settings()
             drop_database(env["DATABASE_URL"])
-            _delete_broker_objects(env)
+            delete_broker_objects(env)
         if os.environ.get("INVOICER_KEEP_TEST_STACK") != "1":
             shutil.rmtree(var, ignore_errors=True)
-
-
-def _delete_broker_objects(env: dict[str, str]) -> None:
-    """Remove the session's queues and exchanges (their names carry its prefix)."""
-    import pika
-
-    from invoicer.common.amqp import Topology
-    from invoicer.common.config import Settings
-
-    topology = Topology.from_settings(Settings.from_env(env))
-    connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
-    try:
-        channel = connection.channel()
-        for queue in topology.queue_names():
-            channel.queue_delete(queue)
-        for exchange in topology.exchange_names():
-            channel.exchange_delete(exchange)
-    finally:
-        connection.close()
 
 
 @dataclass
@@ -178,7 +158,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
-
-
-def load_json(data: bytes) -> dict:
-    return json.loads(data)

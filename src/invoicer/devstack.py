@@ -34,7 +34,6 @@ from pathlib import Path
 
 __all__ = ["Stack", "main"]
 
-SERVICES = ("auth", "gateway", "worker", "notification")
 ORDER = ("mongodb", "smtp", "auth", "gateway", "worker", "notification")
 
 
@@ -361,6 +360,26 @@ def drop_database(database_url: str) -> None:
 
     with _maintenance_cursor(database_url) as (cur, name):
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def delete_broker_objects(env: dict[str, str]) -> None:
+    """Delete the queues and exchanges of the stack's ``AMQP_PREFIX`` (what a
+    throw-away stack, such as a test session's, declared)."""
+    import pika  # noqa: PLC0415
+
+    from .common.amqp import Topology  # noqa: PLC0415
+    from .common.config import Settings  # noqa: PLC0415
+
+    topology = Topology.from_settings(Settings.from_env(env))
+    connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
+    try:
+        channel = connection.channel()
+        for queue in topology.queue_names():
+            channel.queue_delete(queue)
+        for exchange in topology.exchange_names():
+            channel.exchange_delete(exchange)
+    finally:
+        connection.close()
 
 
 # --- demo ---------------------------------------------------------------------------

@@ -11,9 +11,6 @@ from ..common.db import Database
 
 __all__ = ["EmailTaken", "User", "create_user", "find_user"]
 
-ROLES = ("user", "admin")
-
-
 class EmailTaken(ValueError):
     """An account with this e-mail address (compared case-insensitively) exists."""
 

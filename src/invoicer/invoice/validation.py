@@ -19,7 +19,6 @@ Documents in the legacy flat format are recognised and handled by
 from __future__ import annotations
 
 import codecs
-import copy
 import difflib
 import json
 import re
@@ -40,7 +39,6 @@ __all__ = [
     "FieldError",
     "InvalidInvoice",
     "MalformedDocument",
-    "invoice_schema",
     "load_invoice",
     "parse_document",
 ]
@@ -376,11 +374,6 @@ def _schema() -> dict[str, Any]:
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     return schema
-
-
-def invoice_schema() -> dict[str, Any]:
-    """A copy of the canonical invoice JSON Schema (draft 2020-12), e.g. to publish it."""
-    return copy.deepcopy(_schema())
 
 
 @lru_cache(maxsize=1)

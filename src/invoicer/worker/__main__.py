@@ -7,6 +7,7 @@ from ..common.jobs import JobStore
 from ..common.storage import BlobStore
 from ..common.amqp import RENDER
 from ..common.db import Database
+from ..invoice.typefaces import register_fonts
 from .handler import RenderHandler
 
 
@@ -16,8 +17,7 @@ def main() -> None:
     def build(settings):
         jobs = JobStore(Database(settings.database_url, max_connections=2))
         blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
-        # Register fonts before the first job, not during it.
-        from ..invoice import render_pdf  # noqa: F401, PLC0415
+        register_fonts()  # once, at start-up, not during the first job
         return RenderHandler(jobs=jobs, blobs=blobs, settings=settings)
 
     run_consumer("worker", RENDER, build, prefetch_setting="worker_prefetch")
