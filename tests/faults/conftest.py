@@ -51,6 +51,12 @@ def mails_by_job(stack) -> dict[str, int]:
     return counts
 
 
+def mail_count(stack) -> int:
+    """How many mails the SMTP sink holds: a directory listing, cheap enough
+    to poll in a tight loop (parsing every mail is not)."""
+    return sum(len(os.listdir(stack.mail_dir / sub)) for sub in ("new", "cur") if (stack.mail_dir / sub).exists())
+
+
 def wait_all(client, job_ids: list[str], timeout: float) -> dict[str, dict]:
     deadline = time.monotonic() + timeout
     jobs: dict[str, dict] = {}
@@ -91,6 +97,7 @@ def faults():
         restart = staticmethod(restart)
         stored_files = staticmethod(stored_files)
         mails_by_job = staticmethod(mails_by_job)
+        mail_count = staticmethod(mail_count)
         wait_all = staticmethod(wait_all)
         pg_ctl = staticmethod(pg_ctl)
         rabbitmqctl = staticmethod(rabbitmqctl)
