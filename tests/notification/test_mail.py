@@ -40,22 +40,33 @@ def test_uploader_gets_a_mail_with_the_jobs_links(client, stack, example_bytes):
     assert "330.86 EUR" in body
 
 
+def test_the_job_shows_its_mail_as_sent(client, stack, example_bytes):
+    job = client.wait(client.upload(example_bytes, formats="pdf").json()["job_id"])
+    assert job["notification"] is None or job["notification"] == {"status": "sent"}
+    assert len(_mails_for(stack, job["job_id"])) == 1
+    deadline = time.monotonic() + 10
+    while client.get(f"/jobs/{job['job_id']}").json()["notification"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.get(f"/jobs/{job['job_id']}").json()["notification"] == {"status": "sent"}
+
+
 def test_a_mail_whose_record_fails_is_dropped_by_the_server(stack):
     """If recording the delivery fails, the SMTP transaction is abandoned
     before its terminator, and the real server keeps nothing."""
     from invoicer.common.config import Settings
+    from invoicer.common.messages import InvoiceReady
     from invoicer.notification.mailer import build_ready_mail, send
 
     settings = Settings.from_env(stack.env)
-    event = {"version": 1, "job_id": f"probe-{time.time_ns()}", "recipient": "probe@example.com",
-             "invoice_number": "P-1", "totals": None, "status_url": "http://x/jobs/p", "files": []}
+    event = InvoiceReady(job_id=f"probe-{time.time_ns()}", recipient="probe@example.com",
+                         invoice_number="P-1", totals=None, status_url="http://x/jobs/p", files=())
 
     def record_fails():
         raise RuntimeError("database gone")
 
     with pytest.raises(RuntimeError):
         send(build_ready_mail(event, settings.mail_from), settings, before_commit=record_fails)
-    assert _mails_for(stack, event["job_id"], timeout=2) == []
+    assert _mails_for(stack, event.job_id, timeout=2) == []
 
     send(build_ready_mail(event, settings.mail_from), settings, before_commit=lambda: None)
-    assert len(_mails_for(stack, event["job_id"])) == 1
+    assert len(_mails_for(stack, event.job_id)) == 1

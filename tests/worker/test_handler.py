@@ -1,6 +1,7 @@
-"""The render handler alone (one function, message in, outcome out), with
-in-memory stand-ins for its two stores. The broker, PostgreSQL and GridFS
-versions of these paths are covered by the integration tests."""
+"""The render handler alone (one function, message in, outcome out, with
+the ``invoice.render`` queue's policy applied by ``settle`` as the consumer
+does), with in-memory stand-ins for its two stores. The broker, PostgreSQL
+and GridFS versions of these paths are covered by the integration tests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from invoicer.common.amqp import READY, DeadLetter, Done, Retry
+from invoicer.common.amqp import READY, DeadLetter, Done, QueuePolicy, Retry, settle
 from invoicer.common.config import Settings
 from invoicer.common.db import DatabaseUnavailable
 from invoicer.common.jobs import Job, output_fid
@@ -80,6 +81,17 @@ class MemoryBlobs:
         return self.blobs[fid]
 
 
+class Settled:
+    """The handler as the consumer runs it: ``(body, retries, correlation_id)
+    -> Done | Retry | DeadLetter`` under ``policy``."""
+
+    def __init__(self, handler, policy):
+        self.handler, self.policy = handler, policy
+
+    def __call__(self, body, retries, correlation_id):
+        return settle(self.handler, self.policy, body, retries, correlation_id)
+
+
 @pytest.fixture
 def world(example_bytes):
     jobs, blobs = MemoryJobs(), MemoryBlobs()
@@ -88,7 +100,7 @@ def world(example_bytes):
     blobs.blobs["in-1"] = Blob("in-1", "in.json", len(example_bytes), {"owner": owner}, example_bytes)
     jobs.add(Job(job_id, owner, "a@example.com", "queued", ["pdf", "xlsx"], "in-1", "INV-2026-0001",
                  None, [], None, 0, now, now))
-    handler = RenderHandler(jobs=jobs, blobs=blobs, settings=Settings(job_max_retries=2))
+    handler = Settled(RenderHandler(jobs=jobs, blobs=blobs, settings=Settings()), QueuePolicy(max_retries=2))
     message = json.dumps({"version": 1, "job_id": job_id, "owner_id": owner, "input_fid": "in-1",
                           "formats": ["pdf", "xlsx"]}).encode()
     return handler, jobs, blobs, job_id, message
@@ -98,10 +110,10 @@ def test_a_job_is_rendered_once_and_announced(world):
     handler, jobs, blobs, job_id, message = world
     outcome = handler(message, 0, job_id)
     assert isinstance(outcome, Done)
-    [(key, event)] = outcome.follow_ups
-    assert key == READY
-    assert event["recipient"] == "a@example.com"
-    assert {item["fid"] for item in event["files"]} == {output_fid(job_id, "pdf"), output_fid(job_id, "xlsx")}
+    [event] = outcome.follow_ups
+    assert event.ROUTING_KEY == READY
+    assert event.recipient == "a@example.com"
+    assert {item.fid for item in event.files} == {output_fid(job_id, "pdf"), output_fid(job_id, "xlsx")}
     assert jobs.rows[job_id].status == "done"
     assert jobs.rows[job_id].totals["gross"] == "330.86"
     assert blobs.blobs[output_fid(job_id, "pdf")].data.startswith(b"%PDF")
@@ -113,7 +125,7 @@ def test_a_redelivered_done_job_stores_nothing_new_and_reannounces(world):
     handler(message, 0, job_id)
     stored = blobs.puts
     again = handler(message, 0, job_id)
-    assert isinstance(again, Done) and again.follow_ups[0][1]["job_id"] == job_id
+    assert isinstance(again, Done) and again.follow_ups[0].job_id == job_id
     assert blobs.puts == stored == 2
 
 
@@ -151,3 +163,47 @@ def test_unknown_job_is_dead_lettered(world):
     handler = world[0]
     body = json.dumps({"version": 1, "job_id": str(uuid.uuid4()), "formats": ["pdf"]}).encode()
     assert isinstance(handler(body, 0, None), DeadLetter)
+
+
+def test_an_unexpected_error_is_retried_up_to_the_limit_then_fails_the_job(world):
+    handler, jobs, blobs, job_id, message = world
+    blobs.get = _raise(KeyError("a bug nobody expected"))
+    assert [type(handler(message, retries, job_id)) for retries in range(2)] == [Retry, Retry]
+    assert jobs.rows[job_id].status == "processing"
+    outcome = handler(message, 2, job_id)
+    assert isinstance(outcome, DeadLetter)
+    assert jobs.rows[job_id].status == "failed"
+    assert jobs.rows[job_id].error["code"] == "retries_exhausted"
+    assert "KeyError" in jobs.rows[job_id].error["message"]
+    assert "a bug nobody expected" in jobs.rows[job_id].error["message"]
+
+
+def test_a_renderer_failure_fails_the_job_as_a_render_error(world, monkeypatch):
+    handler, jobs, blobs, job_id, message = world
+    monkeypatch.setattr("invoicer.worker.handler.render_formats", _raise(ValueError("cannot lay out")))
+    assert isinstance(handler(message, 0, job_id), Retry)
+    assert isinstance(handler(message, 2, job_id), DeadLetter)
+    assert jobs.rows[job_id].error == {"code": "render_error",
+                                       "message": "gave up after 2 retries: ValueError: cannot lay out"}
+
+
+def test_a_job_that_cannot_be_marked_failed_is_retried_not_dead_lettered(world):
+    """Dead-lettering while the database is down would leave the job
+    "processing" forever."""
+    handler, jobs, blobs, job_id, message = world
+    del blobs.blobs["in-1"]  # input gone: permanent
+    real_fail = jobs.fail
+    jobs.fail = _raise(DatabaseUnavailable("down"))
+    assert isinstance(handler(message, 0, job_id), Retry)
+    assert jobs.rows[job_id].status == "processing"
+    jobs.fail = real_fail
+    assert isinstance(handler(message, 1, job_id), DeadLetter)
+    assert jobs.rows[job_id].error["code"] == "input_missing"
+
+
+def test_a_malformed_message_for_a_known_job_fails_that_job(world):
+    handler, jobs, blobs, job_id, message = world
+    body = json.dumps({"version": 2, "job_id": job_id}).encode()
+    assert isinstance(handler(body, 0, job_id), DeadLetter)
+    assert jobs.rows[job_id].status == "failed"
+    assert jobs.rows[job_id].error["code"] == "unsupported_version"

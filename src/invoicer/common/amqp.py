@@ -1,4 +1,5 @@
-"""RabbitMQ topology, a confirming publisher and the consumer loop (pika).
+"""RabbitMQ topology, a confirming publisher, the retry policy and the
+consumer loop (pika).
 
 Topology, for a prefix ``P`` (``AMQP_PREFIX``) and each routing key ``K``
 (``invoice.render``, ``invoice.ready``)::
@@ -8,25 +9,32 @@ Topology, for a prefix ``P`` (``AMQP_PREFIX``) and each routing key ``K``
     exchange P.retry  --K.<ms>-->        queue P.K.retry.<ms>  (x-message-ttl <ms>)
     queue P.K.retry.<ms> dead-letters back to exchange P with routing key K
 
-A transient failure is retried by publishing the message to the retry queue
-whose TTL is the backoff delay (one queue per delay, so no message waits
-behind a longer one); when the TTL runs out the broker routes it back to the
-work queue. A message that can never succeed is rejected without requeue and
-so dead-lettered to ``P.K.dead``.
+Policy lives here, not in the handlers (as in dramatiq's ``Retries``
+middleware): a handler returns :class:`Done` or raises — :class:`Transient`
+to be retried, :class:`Permanent` to be dead-lettered now, anything else
+counts as transient — and :func:`settle` applies the queue's
+:class:`QueuePolicy`. A transient failure is retried by publishing the
+message to the retry queue whose TTL is the backoff delay (one queue per
+delay, so no message waits behind a longer one); when the TTL runs out the
+broker routes it back to the work queue. After the queue's retry limit, or
+at once for a permanent failure, the handler's ``on_dead_letter`` hook
+records why and the message is rejected without requeue and so
+dead-lettered to ``P.K.dead``.
 
-Messages are persistent JSON with ``version`` and a correlation id, published
-with publisher confirms and ``mandatory`` so that an unroutable or nacked
-message raises instead of vanishing. Consumers ack manually with a prefetch.
+Messages are persistent JSON with ``version`` and a correlation id (see
+:mod:`invoicer.common.messages`), published with publisher confirms and
+``mandatory`` so that an unroutable or nacked message raises instead of
+vanishing. Consumers ack manually with a prefetch.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable, ClassVar, Mapping, Protocol
 
 import pika
 import pika.exceptions
@@ -39,12 +47,19 @@ __all__ = [
     "Consumer",
     "DeadLetter",
     "Done",
+    "Handler",
+    "Message",
     "Outcome",
+    "Permanent",
     "Publisher",
+    "QueuePolicy",
     "Retry",
     "Topology",
+    "Transient",
     "READY",
     "RENDER",
+    "RETRY_HEADER",
+    "settle",
 ]
 
 log = logs.get_logger(__name__)
@@ -64,19 +79,52 @@ CONNECTION_ERRORS = (
 )
 
 
+class Message(Protocol):
+    """What :class:`Publisher` and :class:`Done` send: a message of
+    :mod:`invoicer.common.messages`."""
+
+    ROUTING_KEY: ClassVar[str]
+
+    def to_bytes(self) -> bytes: ...
+
+
 class BrokerUnavailable(RuntimeError):
     """The message could not be handed to the broker (down, unroutable or
     nacked). Nothing was queued; the caller decides what to tell its client."""
 
 
 @dataclass(frozen=True)
+class QueuePolicy:
+    """What the consumer of one queue does when its handler fails (the
+    dramatiq ``Retries`` middleware's rule, applied by :func:`settle`).
+
+    A :class:`Transient` failure, or any exception the handler did not
+    classify, is retried after ``delays_ms[retry - 1]`` milliseconds (retries
+    past the end reuse the last delay) while fewer than ``max_retries``
+    retries were made; the delivery after that is dead-lettered instead, so a
+    message is handled at most ``max_retries + 1`` times. A
+    :class:`Permanent` failure is dead-lettered at once.
+    """
+
+    max_retries: int = 5
+    delays_ms: tuple[int, ...] = (1000, 4000, 16000, 64000, 256000)
+
+    def delay_ms(self, retry: int) -> int:
+        """Delay before retry number ``retry`` (1-based), in milliseconds."""
+        return self.delays_ms[min(retry, len(self.delays_ms)) - 1]
+
+
+def _default_policies() -> dict[str, QueuePolicy]:
+    return {RENDER: QueuePolicy(), READY: QueuePolicy()}
+
+
+@dataclass(frozen=True)
 class Topology:
-    """Names of the exchanges and queues for ``prefix``, and the retry
-    schedule (``retry_delays_ms``: delay before retry 1, 2, ...; retries past
-    the end reuse the last delay)."""
+    """Names of the exchanges and queues for ``prefix``, and the
+    :class:`QueuePolicy` of each routing key (``policies``)."""
 
     prefix: str = "invoicer"
-    retry_delays_ms: tuple[int, ...] = (1000, 4000, 16000, 60000, 300000)
+    policies: Mapping[str, QueuePolicy] = field(default_factory=_default_policies)
 
     @property
     def exchange(self) -> str:
@@ -96,28 +144,36 @@ class Topology:
     def dead_letter_queue(self, routing_key: str) -> str:
         return f"{self.prefix}.{routing_key}.dead"
 
+    def policy(self, routing_key: str) -> QueuePolicy:
+        """The retry policy of ``routing_key``'s queue; KeyError if it has none."""
+        return self.policies[routing_key]
+
     @classmethod
     def from_settings(cls, settings) -> "Topology":
-        """The topology for ``AMQP_PREFIX``, with retry delays of
-        ``RETRY_BASE_DELAY_MS`` x 1, 4, 16, 64, 256. Every process must
-        declare the same delays: RabbitMQ refuses a queue redeclared with
-        other arguments."""
+        """The topology for ``AMQP_PREFIX``: ``invoice.render`` retried up to
+        ``JOB_MAX_RETRIES`` times, ``invoice.ready`` up to
+        ``NOTIFY_MAX_RETRIES``, both after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
+        64, 256. Every process must declare the same delays: RabbitMQ refuses
+        a queue redeclared with other arguments."""
         base = settings.retry_base_delay_ms
-        return cls(settings.amqp_prefix, tuple(base * 4**step for step in range(5)))
-
-    def retry_delay_ms(self, retry: int) -> int:
-        """Delay before retry number ``retry`` (1-based), in milliseconds."""
-        return self.retry_delays_ms[min(retry, len(self.retry_delays_ms)) - 1]
+        delays = tuple(base * 4**step for step in range(5))
+        return cls(settings.amqp_prefix, {
+            RENDER: QueuePolicy(settings.job_max_retries, delays),
+            READY: QueuePolicy(settings.notify_max_retries, delays),
+        })
 
     def retry_queue(self, routing_key: str, delay_ms: int) -> str:
         return f"{self.prefix}.{routing_key}.retry.{delay_ms}ms"
 
+    def _retry_delays(self, routing_key: str) -> list[int]:
+        return sorted(set(self.policy(routing_key).delays_ms))
+
     def queue_names(self) -> list[str]:
         """Every queue :meth:`declare` makes."""
         names = []
-        for key in (RENDER, READY):
+        for key in self.policies:
             names += [self.queue(key), self.dead_letter_queue(key)]
-            names += [self.retry_queue(key, delay) for delay in sorted(set(self.retry_delays_ms))]
+            names += [self.retry_queue(key, delay) for delay in self._retry_delays(key)]
         return names
 
     def exchange_names(self) -> list[str]:
@@ -128,7 +184,7 @@ class Topology:
         channel.exchange_declare(self.exchange, "direct", durable=True)
         channel.exchange_declare(self.dead_letter_exchange, "direct", durable=True)
         channel.exchange_declare(self.retry_exchange, "direct", durable=True)
-        for key in (RENDER, READY):
+        for key in self.policies:
             channel.queue_declare(
                 self.queue(key),
                 durable=True,
@@ -137,7 +193,7 @@ class Topology:
             channel.queue_bind(self.queue(key), self.exchange, routing_key=key)
             channel.queue_declare(self.dead_letter_queue(key), durable=True)
             channel.queue_bind(self.dead_letter_queue(key), self.dead_letter_exchange, routing_key=key)
-            for delay in sorted(set(self.retry_delays_ms)):
+            for delay in self._retry_delays(key):
                 name = self.retry_queue(key, delay)
                 channel.queue_declare(
                     name,
@@ -161,10 +217,6 @@ def connect(amqp_url: str, heartbeat: int = 30) -> pika.BlockingConnection:
     params.stack_timeout = 10
     params.connection_attempts = 1
     return pika.BlockingConnection(params)
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), default=str).encode()
 
 
 def properties(correlation_id: str, headers: dict | None = None) -> pika.BasicProperties:
@@ -215,14 +267,14 @@ class Publisher:
             self._channel = channel
         return self._channel
 
-    def publish(self, routing_key: str, payload: dict[str, Any], correlation_id: str) -> None:
-        """Publish ``payload`` (JSON) persistently to the work exchange with
-        ``routing_key`` and wait for the broker's confirm. Raises
-        :class:`BrokerUnavailable` when it cannot be confirmed after one
-        reconnect."""
-        body = encode(payload)
+    def publish(self, message: Message, correlation_id: str) -> None:
+        """Publish ``message`` (one of :mod:`invoicer.common.messages`)
+        persistently to the work exchange with its ``ROUTING_KEY`` and wait
+        for the broker's confirm. Raises :class:`BrokerUnavailable` when it
+        cannot be confirmed after one reconnect."""
+        body = message.to_bytes()
         self._with_channel(lambda channel: publish_confirmed(
-            channel, self.topology.exchange, routing_key, body, properties(correlation_id)))
+            channel, self.topology.exchange, message.ROUTING_KEY, body, properties(correlation_id)))
 
     def ping(self) -> None:
         """Raises :class:`BrokerUnavailable` if the broker cannot be reached."""
@@ -257,12 +309,37 @@ class Publisher:
 # --- consumer side -------------------------------------------------------
 
 
+class Transient(Exception):
+    """Raised by a handler: this attempt failed but a later one may succeed
+    (a dependency is down). The consumer retries the message with backoff
+    up to its queue's :attr:`QueuePolicy.max_retries`, then dead-letters it
+    with ``code`` (default ``retries_exhausted``). Any exception a handler
+    does not classify is treated the same way."""
+
+    def __init__(self, reason: str, code: str = "retries_exhausted") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class Permanent(Exception):
+    """Raised by a handler: this message can never succeed. The consumer
+    dead-letters it at once; ``code`` (e.g. ``input_missing``) and ``reason``
+    go to the handler's ``on_dead_letter`` hook."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Done:
-    """The message was handled: publish ``follow_ups`` (routing key, payload)
-    with confirms, then ack."""
+    """The message was handled: publish ``follow_ups`` (messages of
+    :mod:`invoicer.common.messages`, each to its ``ROUTING_KEY``) with
+    confirms, then ack."""
 
-    follow_ups: tuple[tuple[str, dict[str, Any]], ...] = ()
+    follow_ups: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,29 +352,93 @@ class Retry:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """The message can never succeed: reject it without requeue, so the broker
-    moves it to the dead-letter queue. ``reason`` is logged."""
+    """The message will not be tried again: reject it without requeue, so
+    the broker moves it to the dead-letter queue. ``code`` and ``reason`` are
+    logged (the handler's hook has recorded them)."""
 
+    code: str
     reason: str
 
 
 Outcome = Done | Retry | DeadLetter
 
-#: ``handler(body, retries, correlation_id) -> Outcome``; ``retries`` is how
-#: many times this message was retried before (0 on first delivery).
-Handler = Callable[[bytes, int, str | None], Outcome]
+#: ``handler(body, correlation_id) -> Done``, or raises :class:`Transient`,
+#: :class:`Permanent` or anything else (counted as transient). It may have
+#: a method ``on_dead_letter(body, code, reason)`` that records why the
+#: message is given up (see :func:`settle`).
+Handler = Callable[[bytes, str | None], Done]
 
+#: How many times a message was retried before; absent on first delivery.
 RETRY_HEADER = "x-invoicer-retries"
+
+
+def settle(handler: Handler, policy: QueuePolicy, body: bytes, retries: int,
+           correlation_id: str | None = None) -> Outcome:
+    """Run ``handler`` on one delivery and decide by ``policy`` what becomes
+    of it (pure: no broker involved; :class:`Consumer` carries it out).
+
+    ``retries`` is how many times this message was retried before (0 on
+    first delivery). Returns the handler's :class:`Done`; :class:`Retry` for
+    a transient failure (:class:`Transient` or an unexpected exception) while
+    ``retries < policy.max_retries``; otherwise, and at once for
+    :class:`Permanent`, :class:`DeadLetter` after calling
+    ``handler.on_dead_letter(body, code, reason)`` if it has one. If that
+    hook raises (its database is down), the result is :class:`Retry`
+    instead: a message is never dead-lettered without its failure being
+    recorded. Never raises.
+    """
+    try:
+        return handler(body, correlation_id)
+    except Permanent as exc:
+        return _give_up(handler, body, exc.code, exc.reason)
+    except Transient as exc:
+        code, reason = exc.code, exc.reason
+    except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the loop
+        log.exception("handler raised an unexpected error")
+        code, reason = "retries_exhausted", f"unexpected {type(exc).__name__}: {exc}"
+    if retries >= policy.max_retries:
+        return _give_up(handler, body, code, f"gave up after {retries} retries: {reason}")
+    return Retry(reason)
+
+
+def _give_up(handler: Handler, body: bytes, code: str, reason: str) -> Outcome:
+    hook = getattr(handler, "on_dead_letter", None)
+    if hook is not None:
+        try:
+            hook(body, code, reason)
+        except Exception as exc:  # noqa: BLE001 - e.g. DatabaseUnavailable
+            log.warning("cannot record the failure yet; retrying instead of dead-lettering",
+                        extra={"code": code, "reason": reason, "error": repr(exc)})
+            return Retry(f"cannot record the failure yet ({type(exc).__name__}: {exc}); {code}: {reason}")
+    return DeadLetter(code, reason)
+
+
+def _wake(connection: pika.BlockingConnection) -> None:
+    """Make the connection's thread return from ``process_data_events``."""
+    try:
+        connection.add_callback_threadsafe(lambda: None)
+    except Exception:  # noqa: BLE001 - the connection closed meanwhile; nobody waits
+        pass
 
 
 @dataclass
 class Consumer:
     """Consume ``routing_key``'s queue with manual ack and ``prefetch``,
-    passing each message to ``handler`` and carrying out its outcome.
+    passing each message to ``handler`` and carrying out what :func:`settle`
+    decides with the queue's policy from ``topology``.
+
+    The handler runs on a worker thread, one message at a time; the thread
+    that owns the connection meanwhile keeps calling
+    ``process_data_events``, so heartbeats are answered however long the
+    handler takes (pika's ``basic_consumer_threaded.py`` pattern), and it
+    alone acks and publishes afterwards (pika objects are not thread-safe;
+    the worker wakes it with ``add_callback_threadsafe``). ``heartbeat`` is
+    the interval asked of the broker, in seconds.
 
     Reconnects with backoff when the broker goes away; unacked messages are
     redelivered by the broker then. ``stop()`` (e.g. from SIGTERM) ends
-    :meth:`run` after the message in hand.
+    :meth:`run` after the message in hand. ``connections`` counts the
+    connections opened.
     """
 
     amqp_url: str
@@ -306,6 +447,8 @@ class Consumer:
     handler: Handler
     prefetch: int = 4
     on_idle: Callable[[], None] | None = None
+    heartbeat: int = 30
+    connections: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -313,17 +456,20 @@ class Consumer:
 
     def run(self) -> None:
         delay = 0.5
-        while not self._stop.is_set():
-            try:
-                self._consume()
-                delay = 0.5
-            except CONNECTION_ERRORS as exc:
-                log.warning("broker connection lost, reconnecting", extra={"error": repr(exc), "delay_s": delay})
-                self._stop.wait(delay)
-                delay = min(delay * 2, 10.0)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.routing_key}-handler") as executor:
+            while not self._stop.is_set():
+                try:
+                    self._consume(executor)
+                    delay = 0.5
+                except CONNECTION_ERRORS as exc:
+                    log.warning("broker connection lost, reconnecting",
+                                extra={"error": repr(exc), "delay_s": delay})
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 10.0)
 
-    def _consume(self) -> None:
-        connection = connect(self.amqp_url)
+    def _consume(self, executor: ThreadPoolExecutor) -> None:
+        connection = connect(self.amqp_url, heartbeat=self.heartbeat)
+        self.connections += 1
         try:
             channel = connection.channel()
             self.topology.declare(channel)
@@ -339,7 +485,7 @@ class Consumer:
                     if self._stop.is_set():
                         break
                     continue
-                self._deliver(channel, method, props, body)
+                self._deliver(executor, connection, channel, method, props, body)
                 if self._stop.is_set():
                     break
             channel.cancel()
@@ -350,17 +496,30 @@ class Consumer:
                 except Exception:  # noqa: BLE001
                     pass
 
-    def _deliver(self, channel: BlockingChannel, method, props: pika.BasicProperties, body: bytes) -> None:
+    def _settle(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
+        """:func:`settle` on the worker thread, logging with the message's correlation id."""
+        token = logs.correlation_id.set(correlation_id)
+        try:
+            return settle(self.handler, self.topology.policy(self.routing_key), body, retries, correlation_id)
+        finally:
+            logs.correlation_id.reset(token)
+
+    def _deliver(self, executor: ThreadPoolExecutor, connection: pika.BlockingConnection,
+                 channel: BlockingChannel, method, props: pika.BasicProperties, body: bytes) -> None:
         headers = props.headers or {}
         retries = int(headers.get(RETRY_HEADER, 0) or 0)
         correlation_id = props.correlation_id
+        future = executor.submit(self._settle, body, retries, correlation_id)
+        future.add_done_callback(lambda _future: _wake(connection))
+        while not future.done():
+            # Answers heartbeats; returns early when _wake() runs.
+            connection.process_data_events(time_limit=1.0)
+        try:
+            outcome = future.result()
+        except Exception as exc:  # noqa: BLE001 - settle() does not raise; be sure anyway
+            outcome = Retry(f"unexpected {type(exc).__name__}: {exc}")
         token = logs.correlation_id.set(correlation_id)
         try:
-            try:
-                outcome = self.handler(body, retries, correlation_id)
-            except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the loop
-                log.exception("handler raised; retrying the message")
-                outcome = Retry(f"unexpected error: {exc!r}")
             try:
                 self._carry_out(channel, method, headers, body, retries, correlation_id, outcome)
             except BrokerUnavailable as exc:
@@ -375,14 +534,14 @@ class Consumer:
     def _carry_out(self, channel, method, headers, body, retries, correlation_id, outcome: Outcome) -> None:
         """Publish, ack or reject as ``outcome`` says (see :data:`Outcome`)."""
         if isinstance(outcome, Done):
-            for key, payload in outcome.follow_ups:
+            for message in outcome.follow_ups:
                 publish_confirmed(
-                    channel, self.topology.exchange, key, encode(payload),
+                    channel, self.topology.exchange, message.ROUTING_KEY, message.to_bytes(),
                     properties(correlation_id or str(uuid.uuid4())),
                 )
             channel.basic_ack(method.delivery_tag)
         elif isinstance(outcome, Retry):
-            delay = self.topology.retry_delay_ms(retries + 1)
+            delay = self.topology.policy(self.routing_key).delay_ms(retries + 1)
             log.warning("retrying message", extra={"reason": outcome.reason, "retry": retries + 1, "delay_ms": delay})
             new_headers = dict(headers)
             new_headers[RETRY_HEADER] = retries + 1
@@ -392,5 +551,6 @@ class Consumer:
             )
             channel.basic_ack(method.delivery_tag)
         else:
-            log.error("dead-lettering message", extra={"reason": outcome.reason})
+            log.error("dead-lettering message", extra={"code": outcome.code, "reason": outcome.reason,
+                                                        "retries": retries})
             channel.basic_reject(method.delivery_tag, requeue=False)

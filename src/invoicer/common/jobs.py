@@ -1,5 +1,6 @@
-"""Jobs in PostgreSQL (table ``jobs``, migration 0002), shared by the gateway
-(creates and reads them) and the worker (moves them along).
+"""Jobs in PostgreSQL (table ``jobs``, migrations 0002 and 0004), shared by
+the gateway (creates and reads them), the worker (moves them along) and the
+notification service (records how the job's mail went).
 
 Status moves ``queued -> processing -> done | failed``. ``done`` and
 ``failed`` are final: the worker's updates are conditional on the job not
@@ -38,7 +39,9 @@ def output_fid(job_id: str, fmt: str) -> str:
 class Job:
     """One row of ``jobs``. ``files`` is a list of ``{"format", "fid",
     "size", "filename"}``; ``totals`` ``{"currency", "net", "tax", "gross"}``
-    as decimal strings; ``error`` ``{"code", "message"}`` or ``None``."""
+    as decimal strings; ``error`` ``{"code", "message"}`` or ``None``;
+    ``notification`` ``None`` while the mail is pending, ``{"status": "sent"}``
+    or ``{"status": "failed", "error": {"code", "message"}}``."""
 
     id: str
     owner_id: str
@@ -54,6 +57,7 @@ class Job:
     created_at: datetime
     updated_at: datetime
     timings: dict = field(default_factory=dict)
+    notification: dict | None = None
 
     @property
     def final(self) -> bool:
@@ -62,7 +66,7 @@ class Job:
 
 _COLUMNS = (
     "id, owner_id, owner_email, status, formats, input_fid, invoice_number, totals, files,"
-    " error, attempts, created_at, updated_at, timings"
+    " error, attempts, created_at, updated_at, timings, notification"
 )
 
 
@@ -82,6 +86,7 @@ def _job(row: dict[str, Any]) -> Job:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         timings=row["timings"] or {},
+        notification=row["notification"],
     )
 
 
@@ -199,21 +204,50 @@ class JobStore:
             return cur.rowcount == 1
 
     def mark_notified(self, job_id: str, recipient: str) -> bool:
-        """Record that ``job_id``'s mail went out; False if it already had."""
+        """Record that ``job_id``'s mail went out (a ``notifications`` row, the
+        idempotency key, and the job's ``notification`` ``{"status": "sent"}``);
+        False if it already had."""
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO notifications (job_id, recipient) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (_uuid(job_id), recipient),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            cur.execute(
+                "UPDATE jobs SET notification = %s WHERE id = %s",
+                (json.dumps({"status": "sent"}), _uuid(job_id)),
+            )
+            return True
 
     def unmark_notified(self, job_id: str) -> None:
         """Forget that ``job_id``'s mail went out (the server refused it)."""
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM notifications WHERE job_id = %s", (_uuid(job_id),))
+            cur.execute(
+                "UPDATE jobs SET notification = NULL"
+                " WHERE id = %s AND notification->>'status' = 'sent'",
+                (_uuid(job_id),),
+            )
 
     def was_notified(self, job_id: str) -> bool:
         """True if ``job_id``'s mail already went out."""
         with self.db.transaction() as cur:
             cur.execute("SELECT 1 FROM notifications WHERE job_id = %s", (_uuid(job_id),))
             return cur.fetchone() is not None
+
+    def mark_notification_failed(self, job_id: str, *, code: str, message: str) -> bool:
+        """Record that ``job_id``'s mail will not be sent: its
+        ``notification`` becomes ``{"status": "failed", "error": {"code",
+        "message"}}``, unless the mail was sent. Returns True if this call
+        recorded it (False: no such job, or already sent). ``updated_at`` is
+        left alone here and in the other ``notification`` writes: it tells
+        when the job's status last changed."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE jobs SET notification = %s"
+                " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM notifications WHERE job_id = %s)",
+                (json.dumps({"status": "failed", "error": {"code": code, "message": message}}),
+                 _uuid(job_id), _uuid(job_id)),
+            )
+            return cur.rowcount == 1

@@ -90,7 +90,8 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Job": {
         "type": "object",
-        "required": ["job_id", "status", "invoice_number", "created_at", "updated_at", "totals", "files", "error"],
+        "required": ["job_id", "status", "invoice_number", "created_at", "updated_at", "totals", "files", "error",
+                     "notification"],
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
             "status": {"enum": ["queued", "processing", "done", "failed"]},
@@ -102,6 +103,17 @@ _SCHEMAS: dict[str, Any] = {
             "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
             "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"},
                                                                  "message": {"type": "string"}}},
+            "notification": {
+                "type": ["object", "null"],
+                "description": "The job's \"invoice ready\" mail: null while pending; failed "
+                               "once the event was dead-lettered, with the reason",
+                "required": ["status"],
+                "properties": {
+                    "status": {"enum": ["sent", "failed"]},
+                    "error": {"type": "object", "required": ["code", "message"],
+                              "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+                },
+            },
             "status_url": {"type": "string", "format": "uri"},
         },
     },

@@ -24,12 +24,13 @@ import requests
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 
 from ..auth.tokens import Claims, InvalidToken, verify_token
-from ..common.amqp import RENDER, BrokerUnavailable
+from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import FORMATS, Job
 from ..common.logging import get_logger
+from ..common.messages import RenderRequest
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
 from .app import Services
 from .openapi import openapi_document
@@ -39,7 +40,6 @@ __all__ = ["blueprint", "parse_formats"]
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
 
-MESSAGE_VERSION = 1
 _LEGACY_FORMATS = {"pdf": "pdf", "excel": "xlsx", "xlsx": "xlsx"}
 
 
@@ -134,6 +134,7 @@ def job_view(job: Job) -> dict[str, Any]:
             for item in job.files
         ],
         "error": job.error,
+        "notification": job.notification,
         "status_url": url_for("gateway.get_job", job_id=job.id, _external=True),
     }
 
@@ -218,15 +219,9 @@ def upload():
     except DatabaseUnavailable:
         _forget_blob(svc, input_fid)
         raise
-    message = {
-        "version": MESSAGE_VERSION,
-        "job_id": job_id,
-        "owner_id": claims.sub,
-        "input_fid": input_fid,
-        "formats": formats,
-    }
+    message = RenderRequest(job_id=job_id, owner_id=claims.sub, input_fid=input_fid, formats=tuple(formats))
     try:
-        svc.publisher.publish(RENDER, message, correlation_id=job_id)
+        svc.publisher.publish(message, correlation_id=job_id)
     except BrokerUnavailable:
         # Not queued, so not kept: the client is told to try again, and no
         # job sits "queued" forever.

@@ -11,6 +11,7 @@ from email.utils import formatdate
 from typing import Callable
 
 from ..common.config import Settings
+from ..common.messages import InvoiceReady
 
 __all__ = ["PermanentMailError", "build_ready_mail", "send"]
 
@@ -19,13 +20,13 @@ class PermanentMailError(Exception):
     """The server refused the message for good (5xx); retrying will not help."""
 
 
-def build_ready_mail(event: dict, sender: str) -> EmailMessage:
-    """The "invoice ready" mail for an ``invoice.ready`` event (see
-    :mod:`invoicer.notification.handler`). Plain text; user text is only
-    ever text here. The Message-ID is derived from the job id, so should a
-    copy ever go out twice, mail clients see one message (RFC 5322 3.6.4)."""
-    number = event.get("invoice_number") or "your invoice"
-    totals = event.get("totals") or {}
+def build_ready_mail(event: InvoiceReady, sender: str) -> EmailMessage:
+    """The "invoice ready" mail for an ``invoice.ready`` event. Plain text;
+    user text is only ever text here. The Message-ID is derived from the job
+    id, so should a copy ever go out twice, mail clients see one message
+    (RFC 5322 3.6.4)."""
+    number = event.invoice_number or "your invoice"
+    totals = event.totals or {}
     lines = [
         "Hello,",
         "",
@@ -34,17 +35,17 @@ def build_ready_mail(event: dict, sender: str) -> EmailMessage:
     if totals:
         lines.append(f"Total: {totals.get('gross')} {totals.get('currency')}")
     lines += ["", "Downloads (log in first; the links need your token):"]
-    for item in event.get("files", []):
-        lines.append(f"  {item['format'].upper()}: {item['download_url']}")
-    lines += ["", f"Job status: {event['status_url']}", f"Job id: {event['job_id']}", "", "-- invoicer"]
+    for item in event.files:
+        lines.append(f"  {item.format.upper()}: {item.download_url}")
+    lines += ["", f"Job status: {event.status_url}", f"Job id: {event.job_id}", "", "-- invoicer"]
     message = EmailMessage()
     message["Subject"] = f"Invoice {number} is ready"
     message["From"] = sender
-    message["To"] = event["recipient"]
+    message["To"] = event.recipient
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = f"<invoice-ready.{event['job_id']}@invoicer>"
+    message["Message-ID"] = f"<invoice-ready.{event.job_id}@invoicer>"
     # The idempotency key, for readers and for tests.
-    message["X-Invoicer-Job-Id"] = event["job_id"]
+    message["X-Invoicer-Job-Id"] = event.job_id
     message.set_content("\n".join(lines))
     return message
 

@@ -1,54 +1,44 @@
-"""The invoice worker's handler: one render message in, one outcome out.
+"""The invoice worker's handler: one render request in, the job rendered.
 
-It knows nothing of pika: :class:`invoicer.common.amqp.Consumer` carries out
-the outcome (publish the notification and ack, retry later, or dead-letter).
-
-Message (routing key ``invoice.render``), JSON::
-
-    {"version": 1, "job_id": "<uuid>", "owner_id": "<uuid>",
-     "input_fid": "<gridfs id>", "formats": ["pdf", "xlsx"]}
+It knows nothing of pika: it returns :class:`invoicer.common.amqp.Done`
+(with the ``invoice.ready`` event to publish) or raises, and
+:class:`invoicer.common.amqp.Consumer` decides what happens next with the
+``invoice.render`` queue's policy (retry with backoff up to
+``JOB_MAX_RETRIES``, then dead-letter). The message is a
+:class:`invoicer.common.messages.RenderRequest`.
 
 Guarantees: a job is done once. Output files have ids derived from the job
 id (:func:`invoicer.common.jobs.output_fid`) and are written only if absent;
 the job row moves to ``done`` only if it is not final; a message for a job
 that is already done just re-announces it (the notification service drops
-the duplicate by job id). Transient failures (database or storage down) are
-retried with backoff up to ``max_retries`` times; then, and for messages that
-can never succeed, the job is marked ``failed`` with a reason and the message
-is dead-lettered.
+the duplicate by job id). Database or storage down raises
+:class:`~invoicer.common.amqp.Transient`; a job that can never succeed
+raises :class:`~invoicer.common.amqp.Permanent`. Whenever the message is
+given up, :meth:`RenderHandler.on_dead_letter` marks the job ``failed`` with
+the reason.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
-from ..common.amqp import READY, DeadLetter, Done, Outcome, Retry
+from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.jobs import FORMATS as MIME_TYPES
 from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
+from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
 from ..common.storage import BlobStore, StorageUnavailable
 from ..invoice.render import output_filename, render_formats
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
 
-__all__ = ["RenderHandler", "SUPPORTED_VERSIONS"]
+__all__ = ["RenderHandler"]
 
 log = get_logger(__name__)
 
-SUPPORTED_VERSIONS = {1}
 TRANSIENT = (DatabaseUnavailable, StorageUnavailable)
-
-
-class _Permanent(Exception):
-    """This job can never succeed; ``code`` and message go on the job."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -59,65 +49,57 @@ class RenderHandler:
     blobs: BlobStore
     settings: Settings
 
-    def __call__(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
+    def __call__(self, body: bytes, correlation_id: str | None) -> Done:
+        """Render the job of a :class:`RenderRequest` body. Raises
+        :class:`~invoicer.common.messages.MalformedMessage`,
+        :class:`Permanent` (``unknown_job``, ``input_missing``,
+        ``invalid_invoice``) or :class:`Transient` (database or storage down;
+        ``render_error`` if the renderer itself fails)."""
+        request = RenderRequest.from_bytes(body)
         try:
-            message = _decode(body)
-        except _Permanent as exc:
-            return DeadLetter(f"{exc.code}: {exc.message}")
-        job_id = message["job_id"]
-        try:
-            return self._process(message)
-        except _Permanent as exc:
-            return self._give_up(job_id, exc.code, exc.message)
+            return self._process(request.job_id)
         except TRANSIENT as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if retries >= self.settings.job_max_retries:
-                return self._give_up(job_id, "retries_exhausted", f"gave up after {retries} retries: {reason}")
-            return Retry(reason)
-        except Exception as exc:  # noqa: BLE001 - a renderer bug on this input
-            log.exception("unexpected error while rendering", extra={"job_id": job_id})
-            if retries >= self.settings.job_max_retries:
-                return self._give_up(job_id, "render_error", f"{type(exc).__name__}: {exc}")
-            return Retry(f"unexpected {type(exc).__name__}: {exc}")
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
 
-    def _give_up(self, job_id: str, code: str, message: str) -> Outcome:
-        """Mark the job failed and dead-letter the message; while the
-        database is down, retry instead (dead-lettering then would leave the
-        job "processing" forever)."""
-        try:
-            self.jobs.fail(job_id, code=code, message=message)
-        except DatabaseUnavailable as exc:
-            return Retry(f"cannot mark job failed yet: {exc}")
-        log.error("job failed", extra={"job_id": job_id, "code": code, "reason": message})
-        return DeadLetter(f"{code}: {message}")
+    def on_dead_letter(self, body: bytes, code: str, reason: str) -> None:
+        """The message is given up: mark its job ``failed`` with ``{"code":
+        code, "message": reason}`` (if the body names a job that is not final
+        yet). Raises :class:`DatabaseUnavailable`, and the consumer then
+        retries the message instead of dead-lettering it."""
+        job_id = job_id_of(body)
+        if job_id is not None and self.jobs.fail(job_id, code=code, message=reason):
+            log.error("job failed", extra={"job_id": job_id, "code": code, "reason": reason})
 
-    def _process(self, message: dict) -> Outcome:
-        job_id = message["job_id"]
+    def _process(self, job_id: str) -> Done:
         started = time.time()
         job = self.jobs.start(job_id, timings={"started": started})
         if job is None:
-            raise _Permanent("unknown_job", f"no job {job_id}")
+            raise Permanent("unknown_job", f"no job {job_id}")
         if job.status == "failed":
             return Done()
         if job.status == "done":
             log.info("job already done; announcing it again", extra={"job_id": job_id})
-            return Done(((READY, self.notification(job)),))
+            return Done((self.ready_event(job),))
 
         blob = self.blobs.get(job.input_fid)
         if blob is None:
-            raise _Permanent("input_missing", "the uploaded invoice is no longer in storage")
+            raise Permanent("input_missing", "the uploaded invoice is no longer in storage")
         fetched = time.time()
         try:
             invoice = load_invoice(parse_document(blob.data), max_lines=self.settings.max_lines,
                                    legacy_currency=self.settings.legacy_currency)
         except MalformedDocument as exc:
-            raise _Permanent("invalid_invoice", f"stored input is not JSON: {exc.message}") from None
+            raise Permanent("invalid_invoice", f"stored input is not JSON: {exc.message}") from None
         except InvalidInvoice as exc:
             first = exc.errors[0]
-            raise _Permanent("invalid_invoice", f"{len(exc.errors)} error(s), first at {first.pointer!r}: {first.message}") from None
+            raise Permanent("invalid_invoice", f"{len(exc.errors)} error(s), first at {first.pointer!r}: {first.message}") from None
 
-        rendered = render_formats(invoice, job.formats, page_size=self.settings.invoice_page_size,
-                                  locale=self.settings.invoice_locale)
+        try:
+            rendered = render_formats(invoice, job.formats, page_size=self.settings.invoice_page_size,
+                                      locale=self.settings.invoice_locale)
+        except Exception as exc:  # a renderer bug on this input: retried, then failed as such
+            log.exception("unexpected error while rendering", extra={"job_id": job_id})
+            raise Transient(f"{type(exc).__name__}: {exc}", code="render_error") from exc
         render_done = time.time()
         files = []
         for fmt, data in rendered.items():
@@ -137,37 +119,19 @@ class RenderHandler:
                                      "render_ms": round((render_done - started) * 1000, 1)})
         if done is None or done.status != "done":
             return Done()
-        return Done(((READY, self.notification(done)),))
+        return Done((self.ready_event(done),))
 
-    def notification(self, job: Job) -> dict:
+    def ready_event(self, job: Job) -> InvoiceReady:
         """The ``invoice.ready`` event for a done job."""
         base = self.settings.public_url.rstrip("/")
-        return {
-            "version": 1,
-            "job_id": job.id,
-            "recipient": job.owner_email,
-            "invoice_number": job.invoice_number,
-            "totals": job.totals,
-            "status_url": f"{base}/jobs/{job.id}",
-            "files": [
-                {"format": item["format"], "fid": item["fid"],
-                 "download_url": f"{base}/download?fid={item['fid']}"}
-                for item in job.files
-            ],
-        }
+        return InvoiceReady(
+            job_id=job.id,
+            recipient=job.owner_email,
+            invoice_number=job.invoice_number,
+            totals=job.totals,
+            status_url=f"{base}/jobs/{job.id}",
+            files=tuple(ReadyFile(format=item["format"], fid=item["fid"],
+                                  download_url=f"{base}/download?fid={item['fid']}")
+                        for item in job.files),
+        )
 
-
-def _decode(body: bytes) -> dict:
-    """The message as a dict; raises :class:`_Permanent` for poison."""
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise _Permanent("poison_message", "message is not JSON") from None
-    if not isinstance(message, dict):
-        raise _Permanent("poison_message", "message is not a JSON object")
-    if message.get("version") not in SUPPORTED_VERSIONS:
-        raise _Permanent("unknown_version", f"unsupported message version {message.get('version')!r}")
-    job_id = message.get("job_id")
-    if not isinstance(job_id, str) or not job_id:
-        raise _Permanent("poison_message", "message has no job_id")
-    return message
