@@ -1,10 +1,15 @@
-"""The README stays true: every setting is in its configuration table, and
-the commands it gives exist."""
+"""The README stays true: every setting is in its configuration table, the
+commands it gives exist, and its curl block works when pasted."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from invoicer.cli import build_parser
 from invoicer.common.config import Settings
@@ -33,3 +38,28 @@ def test_the_invoicer_commands_it_names_exist():
     named = set(re.findall(r"^invoicer ([a-z-]+)", README, re.MULTILINE))
     assert named and named <= commands, named - commands
     assert {"create-user", "migrate", "render", "auth", "gateway", "worker", "notification"} <= commands
+
+
+def _curl_block() -> str:
+    section = README[README.index("## Using it with curl"):]
+    return section[section.index("```sh\n") + len("```sh\n"):section.index("```\n", section.index("```sh\n") + 6)]
+
+
+def test_the_curl_block_works_when_pasted(stack, tmp_path):
+    """The block as a user would paste it, run by bash with errexit so that any
+    failing step fails the test, from a directory laid out like the project's
+    (``../shared/examples`` beside it)."""
+    if shutil.which("jq") is None or shutil.which("curl") is None:
+        pytest.fail("curl and jq must be installed (the Makefile's install step does it)")
+    work = tmp_path / "invoicer"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", _curl_block()], cwd=work, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "BASE": stack.base_url},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdf = work / "INV-2026-0001.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-"), sorted(p.name for p in work.iterdir())
+    assert '"status": "done"' in result.stdout
+    assert '"gross": "330.86"' in result.stdout
