@@ -308,16 +308,19 @@ def schema(doc: Doc) -> dict:
 # --- the README table -------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _cell(text: str, code: bool = False) -> str:
+    """Text for a Markdown table cell: no pipe or newline breaks the row and,
+    outside a code span, no <word> becomes an HTML tag."""
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if code else text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _default(value: Any) -> str:
     if value == "":
         return '`""`'
     if isinstance(value, str):
-        return f"`{_cell(value)}`"
-    return f"`{_cell(json.dumps(value, separators=(', ', ': ')))}`"
+        return f"`{_cell(value, code=True)}`"
+    return f"`{_cell(json.dumps(value, separators=(', ', ': ')), code=True)}`"
 
 
 def _rows(doc: Doc, values: dict, prefix: str = ""):

@@ -12,9 +12,10 @@ from invoicer.common.amqp import RENDER, Topology
 from invoicer.common.config import Settings
 
 CHARTS = {"invoicer", "postgresql", "mongodb", "rabbitmq"}
-# Settings the chart sets itself; every other one may be given in config.
-CHART_MANAGED = {"DATABASE_URL", "MONGODB_URI", "AMQP_URL", "AUTH_URL", "JWT_SECRET", "SMTP_USERNAME",
-                 "SMTP_PASSWORD", "GATEWAY_BIND", "AUTH_BIND", "HEALTH_PORT"}
+# Settings the chart sets itself; every other one may be given in config. Besides
+# these, each HTTP component's bind and URL settings (components.*.http).
+CHART_MANAGED = {"DATABASE_URL", "MONGODB_URI", "AMQP_URL", "JWT_SECRET", "SMTP_USERNAME", "SMTP_PASSWORD",
+                 "HEALTH_PORT"}
 # Variables that only carry a password into a URL through $(VAR) expansion.
 URL_HELPERS = {"DATABASE_PASSWORD", "MONGODB_PASSWORD", "AMQP_PASSWORD"}
 
@@ -139,10 +140,13 @@ def test_schema_closes_every_object(bundle):
         walk(schema, chart)
 
 
-def test_config_accepts_exactly_the_settings_the_chart_does_not_set(bundle):
+def test_config_accepts_exactly_the_settings_the_chart_does_not_set(bundle, components):
     names = set(Settings.names())
+    managed = CHART_MANAGED | {c.http[key] for c in components.values() if c.http
+                               for key in ("bindSetting", "urlSetting") if c.http[key]}
+    assert {"AUTH_URL", "GATEWAY_BIND", "AUTH_BIND"} <= managed
     schema = bundle.charts["invoicer"]["schema"]["properties"]["config"]
-    assert set(schema["properties"]) == names - CHART_MANAGED, (
+    assert set(schema["properties"]) == names - managed, (
         "values.schema.json's config must list every setting of invoicer.common.config.Settings "
         "except those the chart sets itself")
     assert set(bundle.charts["invoicer"]["values"]["config"]) <= set(schema["properties"])

@@ -212,7 +212,7 @@ chart-kept credentials>). "secret" lets the migration hook use its own Secret.
 {{ include "invoicer.backend.env" (dict "root" .root "backend" "rabbitmq" "var" "AMQP_URL" "prefix" "AMQP" "secret" .secret) | trim }}
 {{- end }}
 
-{{/* JWT_SECRET, for auth and gateway only. */}}
+{{/* JWT_SECRET, for the components whose `secrets` list jwt (auth and gateway). */}}
 {{- define "invoicer.env.jwt" -}}
 - name: JWT_SECRET
   valueFrom:
@@ -221,7 +221,7 @@ chart-kept credentials>). "secret" lets the migration hook use its own Secret.
       key: JWT_SECRET
 {{- end }}
 
-{{/* SMTP credentials, for notification only; absent keys mean no SMTP AUTH. */}}
+{{/* SMTP credentials, for the components whose `secrets` list smtp (notification); absent keys mean no SMTP AUTH. */}}
 {{- define "invoicer.env.smtp" -}}
 - name: SMTP_USERNAME
   valueFrom:
