@@ -51,6 +51,25 @@ test-security: $(STAMP)
 test-k8s: $(STAMP)
 	$(PY) -m pytest tests/k8s
 
+# Generated Kubernetes files. `make charts`: each chart's values.schema.json and
+# README.md table from its values.yaml; `make manifests`: manifests/ from the
+# charts. Both run in .venv-k8s, the tools virtualenv tests/k8s uses too.
+.PHONY: charts manifests
+K8S_VENV := .venv-k8s
+K8S_STAMP := $(K8S_VENV)/.requirements.sha256
+
+$(K8S_STAMP): requirements-k8s-tools.txt
+	@test -x $(K8S_VENV)/bin/python || $(PYTHON) -m venv $(K8S_VENV)
+	@echo '*' > $(K8S_VENV)/.gitignore
+	$(K8S_VENV)/bin/python -m pip install --quiet -r requirements-k8s-tools.txt
+	$(K8S_VENV)/bin/python -c "import hashlib; print(hashlib.sha256(open('requirements-k8s-tools.txt', 'rb').read()).hexdigest())" > $@
+
+charts: $(K8S_STAMP)
+	$(K8S_VENV)/bin/python tools/helm_docs.py
+
+manifests: $(K8S_STAMP)
+	$(K8S_VENV)/bin/python tools/render_manifests.py
+
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -57,7 +58,7 @@ CASES: dict[str, dict] = {
                         "tls": {"enabled": True, "secretName": ""}},
             "networkPolicy": {"gatewayFrom": [{"namespaceSelector": {"matchLabels": {
                 "kubernetes.io/metadata.name": "ingress-nginx"}}}]},
-            "worker": {"keda": {"enabled": True}},
+            "components": {"worker": {"keda": {"enabled": True}}},
             "secret": {"jwtSecret": "j" * 40, "smtpUsername": "mailer", "smtpPassword": "mail-secret"},
             "config": {"SMTP_HOST": "smtp.example.com", "SMTP_PORT": 587, "SMTP_STARTTLS": True,
                        "MAIL_FROM": "invoices@example.com", "MAX_UPLOAD_BYTES": 2097152,
@@ -80,7 +81,7 @@ CASES: dict[str, dict] = {
             "postgresql": {"url": "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"},
             "mongodb": {"url": "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"},
             "rabbitmq": {"url": "amqps://app:pw@mq.example.com:5671/invoicer"},
-            "worker": {"keda": {"enabled": True}},
+            "components": {"worker": {"keda": {"enabled": True}}},
         }},
     },
     # Managed services given by parts, credentials in Secrets of the user's own.
@@ -92,18 +93,21 @@ CASES: dict[str, dict] = {
             "mongodb": {"existingSecret": "mongo-credentials", "existingSecretUrlKey": "uri"},
             "rabbitmq": {"host": "mq.example.com", "port": 5671, "scheme": "amqps", "vhost": "billing",
                          "existingSecret": "mq-credentials"},
-            "worker": {"keda": {"enabled": True, "hostSecret": {"name": "mq-credentials", "key": "url"}}},
+            "components": {"worker": {"keda": {"enabled": True,
+                                               "hostSecret": {"name": "mq-credentials", "key": "url"}}}},
         }},
     },
     # Everything optional off.
     "minimal": {
         "invoicer": {"release": "shop", "values": {
-            "gateway": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}, "replicaCount": 1},
-            "worker": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}},
-            "auth": {"pdb": {"enabled": False}, "replicaCount": 1},
-            "notification": {"pdb": {"enabled": False}},
+            "components": {
+                "gateway": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}, "replicaCount": 1},
+                "worker": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}},
+                "auth": {"pdb": {"enabled": False}, "replicaCount": 1},
+                "notification": {"pdb": {"enabled": False}},
+                "migrate": {"enabled": False},
+            },
             "networkPolicy": {"enabled": False},
-            "migrate": {"enabled": False},
             "serviceAccount": {"create": False},
         }},
         "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"enabled": False}}},
@@ -139,14 +143,14 @@ BAD_VALUES: dict[str, tuple[str, dict, str]] = {
     "bad-latest-tag": ("invoicer", {"image": {"tag": "latest"}}, "/image/tag"),
     "bad-managed-setting": ("invoicer", {"config": {"DATABASE_URL": "postgresql://x"}}, "DATABASE_URL"),
     "bad-unknown-setting": ("invoicer", {"config": {"LOG_LEVELS": "DEBUG"}}, "LOG_LEVELS"),
-    "bad-typo": ("invoicer", {"gateway": {"replicas": 3}}, "replicas"),
+    "bad-typo": ("invoicer", {"components": {"gateway": {"replicas": 3}}}, "replicas"),
     # null removes a default in Helm: a worker without limits.
-    "bad-no-limits": ("invoicer", {"worker": {"resources": {"limits": None}}},
+    "bad-no-limits": ("invoicer", {"components": {"worker": {"resources": {"limits": None}}}},
                       "limits"),
     "bad-root": ("invoicer", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
     "bad-secret-conflict": ("invoicer", {"secret": {"existingSecret": "mine"}, "postgresql": {"password": "x"}},
                             "existingSecret"),
-    "bad-keda-without-url": ("invoicer", {"worker": {"keda": {"enabled": True}},
+    "bad-keda-without-url": ("invoicer", {"components": {"worker": {"keda": {"enabled": True}}},
                                           "rabbitmq": {"host": "mq.example.com", "existingSecret": "mq"}},
                              "hostSecret"),
     "bad-postgresql-nodeport": ("postgresql", {"service": {"type": "NodePort"}}, "type"),
@@ -155,7 +159,32 @@ for _case, (_chart, _values, _) in BAD_VALUES.items():
     CASES[_case] = {_chart: {"release": INFRA.get(_chart, {"release": "invoicer"})["release"],
                              "values": _values, "expect_error": True}}
 
-GOOD_CASES = [case for case in CASES if case not in BAD_VALUES]
+# A component added the way the next one will be: an entry in the components
+# map of values.yaml, then `make charts` (tools/helm_docs.py) for the schema.
+# The bundle renders a copy of the chart so changed; kubernetes-validate checks
+# it like the others, but it is no good_case: its settings do not exist yet.
+ADDED_COMPONENT = """\
+  invoices:
+    uses: [postgresql, rabbitmq]
+    secrets: [jwt]
+    callers: [gateway]
+    http:
+      port: 8082
+      bindSetting: INVOICES_BIND
+      servicePort: 8082
+      urlSetting: INVOICES_URL
+    replicaCount: 2
+    resources:
+      requests: {cpu: 100m, memory: 192Mi}
+      limits: {cpu: "1", memory: 512Mi}
+    pdb:
+      enabled: true
+      maxUnavailable: 1
+"""
+CASES["added-component"] = {"invoicer": {"release": "invoicer", "chart_path": "<made by the bundle fixture>"},
+                            **INFRA}
+
+GOOD_CASES = [case for case in CASES if case not in BAD_VALUES and case != "added-component"]
 
 
 # --- the tools ----------------------------------------------------------------
@@ -286,11 +315,28 @@ class Bundle:
         return "helm.sh/hook" in (obj["metadata"].get("annotations") or {})
 
 
+def _chart_with_added_component(tools: Tools, out: Path) -> Path:
+    """A copy of the invoicer chart with ADDED_COMPONENT in its components map
+    and its schema regenerated, as a developer adding a component would do."""
+    chart = out / "charts" / "invoicer"
+    shutil.copytree(ROOT / "helm_charts" / "invoicer", chart)
+    values = chart / "values.yaml"
+    text = values.read_text()
+    assert "\ncomponents:\n" in text
+    values.write_text(text.replace("\ncomponents:\n", "\ncomponents:\n" + ADDED_COMPONENT, 1))
+    done = subprocess.run([tools.python, str(ROOT / "tools" / "helm_docs.py"), str(chart)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return chart
+
+
 @pytest.fixture(scope="session")
 def bundle(tools, tmp_path_factory) -> Bundle:
     out = tmp_path_factory.mktemp("k8s")
+    cases = json.loads(json.dumps(CASES))
+    cases["added-component"]["invoicer"]["chart_path"] = str(_chart_with_added_component(tools, out))
     cases_file = out / "cases.json"
-    cases_file.write_text(json.dumps(CASES))
+    cases_file.write_text(json.dumps(cases))
     done = subprocess.run([tools.python, str(HERE / "k8s_bundle.py"), str(ROOT), str(cases_file), str(out)],
                           capture_output=True, text=True)
     assert done.returncode == 0, f"k8s_bundle.py failed:\n{done.stdout}\n{done.stderr}"
@@ -404,6 +450,29 @@ class Constants:
     doc_path: Path
     doc: str
     docs_external_values: str | None
+
+
+def _load_components_module():
+    spec = importlib.util.spec_from_file_location("k8s_components", HERE / "components.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+components_module = _load_components_module()
+
+
+@pytest.fixture(scope="session")
+def components(bundle) -> dict:
+    """The invoicer chart's components map, {name: components.Component} (tests/k8s/components.py)."""
+    return components_module.load(bundle.charts["invoicer"]["values"])
+
+
+@pytest.fixture(scope="session")
+def component_tools():
+    """tests/k8s/components.py itself: BACKENDS, SECRETS, ANYONE, long_running(), users_of()."""
+    return components_module
 
 
 @pytest.fixture(scope="session")

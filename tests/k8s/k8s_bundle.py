@@ -7,7 +7,8 @@ project's .venv and only read the JSON this writes:
     python k8s_bundle.py ROOT CASES.json OUT
 
 CASES.json is ``{case: {chart: {"release": str, "values": {...}}}}`` (or
-``"values_yaml"``: the text of a values file). For each
+``"values_yaml"``: the text of a values file; ``"chart_path"``: render that
+chart directory instead of helm_charts/<chart>). For each
 case and chart it renders the chart offline (``helm template``'s work: no
 cluster, ``lookup`` finds nothing) and, unless the case is expected to fail,
 lints it strictly for Kubernetes 1.30. Rendered templates are written to
@@ -16,6 +17,7 @@ checkers (kubernetes-validate, checkov); ``OUT/bundle.json`` holds:
 
     charts:    {chart: {metadata, values, schema}}
     renders:   {case: {chart: {ok, error, objects: [...], notes, files: [...]}}}
+               (and chart_values: the defaults of a chart_path chart)
     lint:      {case: {chart: report}}      (helm lint --strict --kube-version 1.30)
     manifests: {file name: [objects]}        (manifests/*.yaml)
     kustomize: {ok, error, objects}          (kubectl kustomize manifests/)
@@ -45,7 +47,8 @@ def render_case(root: Path, out: Path, case: str, charts: dict) -> tuple[dict, d
     renders: dict = {}
     lints: dict = {}
     for chart_name, spec in charts.items():
-        chart_dir = root / "helm_charts" / chart_name
+        # "chart_path": a changed copy of the chart instead of the one in helm_charts/.
+        chart_dir = Path(spec["chart_path"]) if spec.get("chart_path") else root / "helm_charts" / chart_name
         values = spec.get("values") or None
         if spec.get("values_yaml"):  # a values file, as `helm install -f` reads it
             values = yaml.safe_load(spec["values_yaml"])
@@ -54,6 +57,8 @@ def render_case(root: Path, out: Path, case: str, charts: dict) -> tuple[dict, d
             with helm.Chart.load(chart_dir) as chart:
                 rendered = chart.render(values, name=spec["release"], namespace=NAMESPACE,
                                         is_install=True)
+                if spec.get("chart_path"):
+                    result["chart_values"] = chart.values
         except helm.HelmError as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
             renders[chart_name] = result

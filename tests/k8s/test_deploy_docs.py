@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-COMPONENTS = ("auth", "gateway", "worker", "notification", "migrate")
 
 
 def _has_value(values: dict, dotted: str) -> bool:
@@ -46,14 +45,14 @@ def test_helm_commands_use_real_charts_release_names_and_values(k8s, bundle):
         assert releases[chart] == spec["release"]
 
 
-def test_the_values_table_names_real_values(k8s, bundle):
+def test_the_values_table_names_real_values(k8s, bundle, components):
     values = bundle.charts["invoicer"]["values"]
     table = re.search(r"### The values that matter\n(.*?)\n###", k8s.doc, re.DOTALL).group(1)
     names = re.findall(r"^\| (.+?) \|", table, re.MULTILINE)
     checked = 0
     for cell in names:
         for name in re.findall(r"`([^`]+)`", cell):
-            for expanded in ([name.replace("<component>", c) for c in COMPONENTS] if "<component>" in name else [name]):
+            for expanded in ([name.replace("<component>", c) for c in components] if "<component>" in name else [name]):
                 path = expanded.removesuffix(".*")
                 assert _has_value(values, path), f"the table names {name}, which is not a value"
                 checked += 1

@@ -1,9 +1,12 @@
-"""The Helm charts with their default values and manifests/ describe the same
-deployment: the same objects, and the same workloads down to each container's
-command, environment variable names, ports, probes, resources and security
-settings. Change one, and this fails until the other follows."""
+"""manifests/ is what `make manifests` (tools/render_manifests.py) makes of
+the Helm charts' defaults now: regenerating it changes no byte. And what that
+generation promises: the same objects as the charts, the same workloads down
+to each container's command, environment variable names, ports, probes,
+resources and security settings."""
 
 from __future__ import annotations
+
+import subprocess
 
 # In the chart only: the `helm test` pod and its NetworkPolicy. In manifests/
 # only: the Namespace (Helm installs into one given on the command line).
@@ -40,16 +43,27 @@ def _env_names(container):
     return [entry["name"] for entry in container.get("env", [])]
 
 
+def test_regenerating_the_manifests_changes_nothing(tools, k8s, tmp_path):
+    done = subprocess.run([tools.python, str(k8s.root / "tools" / "render_manifests.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    committed = {p.name: p.read_text() for p in (k8s.root / "manifests").iterdir() if p.is_file()}
+    generated = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    assert sorted(committed) == sorted(generated), "files differ: run `make manifests`"
+    stale = [name for name in generated if committed[name] != generated[name]]
+    assert stale == [], f"out of date, run `make manifests`: {stale}"
+
+
 def test_same_objects(bundle):
     chart, manifests = _chart(bundle), _manifests(bundle)
     assert sorted(set(chart) - set(manifests)) == [], "in the chart, missing from manifests/"
     assert sorted(set(manifests) - set(chart)) == [], "in manifests/, missing from the chart"
 
 
-def test_same_workloads_environment_and_ports(bundle):
+def test_same_workloads_environment_and_ports(bundle, components):
     chart, manifests = _chart(bundle), _manifests(bundle)
     workloads = [key for key in chart if key[0] in bundle.WORKLOAD_KINDS]
-    assert len(workloads) == 8  # 4 Deployments, the migration Job, 3 StatefulSets
+    assert len(workloads) == len(components) + 3  # a Deployment or the Job per component, 3 StatefulSets
     for key in workloads:
         ours, theirs = bundle.containers(chart[key]), bundle.containers(manifests[key])
         assert [c["name"] for c in ours] == [c["name"] for c in theirs], key

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 
 from invoicer.cli import build_parser
 from invoicer.common.amqp import RENDER, Topology
 from invoicer.common.config import Settings
 
 CHARTS = {"invoicer", "postgresql", "mongodb", "rabbitmq"}
-COMPONENTS = ("auth", "gateway", "worker", "notification")
-# Settings the chart sets itself; every other one may be given in config.
-CHART_MANAGED = {"DATABASE_URL", "MONGODB_URI", "AMQP_URL", "AUTH_URL", "JWT_SECRET", "SMTP_USERNAME",
-                 "SMTP_PASSWORD", "GATEWAY_BIND", "AUTH_BIND", "HEALTH_PORT"}
+# Settings the chart sets itself; every other one may be given in config. Besides
+# these, each HTTP component's bind and URL settings (components.*.http).
+CHART_MANAGED = {"DATABASE_URL", "MONGODB_URI", "AMQP_URL", "JWT_SECRET", "SMTP_USERNAME", "SMTP_PASSWORD",
+                 "HEALTH_PORT"}
 # Variables that only carry a password into a URL through $(VAR) expansion.
 URL_HELPERS = {"DATABASE_PASSWORD", "MONGODB_PASSWORD", "AMQP_PASSWORD"}
 
@@ -78,26 +79,50 @@ def test_bad_values_are_refused(bundle, bad_case, k8s):
     assert fragment in result["error"], result["error"]
 
 
+def _expand(values, path):
+    """The existing values a @param path names; a "*" segment stands for every key there."""
+    found = [""]
+    for part in path.split("."):
+        next_found = []
+        for prefix in found:
+            node = _get(values, prefix) if prefix else values
+            if not isinstance(node, dict):
+                continue
+            keys = list(node) if part == "*" else [part] if part in node else []
+            next_found += [f"{prefix}.{key}" if prefix else key for key in keys]
+        found = next_found
+    return set(found)
+
+
 def test_every_value_is_documented_with_a_param_line(bundle, k8s):
     """Bitnami's convention: each value, or a mapping holding it, has a
     `## @param path description` line, and no such line names a value that
-    does not exist."""
+    does not exist. (A "*" in a path documents that field of every entry,
+    e.g. components.*.replicaCount; it must name at least one value.)"""
     for chart in sorted(CHARTS):
         text = (k8s.root / "helm_charts" / chart / "values.yaml").read_text()
         documented = set()
+        values = bundle.charts[chart]["values"]
         for path, description in re.findall(r"^\s*## @param (\S+) ?(.*)$", text, re.MULTILINE):
             assert description.strip(), f"{chart}: @param {path} has no description"
-            documented.add(path)
-        values = bundle.charts[chart]["values"]
-        for path in documented:
-            try:
-                _get(values, path)
-            except KeyError:
-                raise AssertionError(f"{chart}: @param {path} documents a value that does not exist") from None
+            named = _expand(values, path)
+            assert named, f"{chart}: @param {path} documents a value that does not exist"
+            documented |= named
         for leaf in _leaves(values):
             parts = leaf.split(".")
             ancestors = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
             assert ancestors & documented, f"{chart}: value {leaf} has no ## @param line"
+
+
+def test_schemas_and_readmes_are_generated_from_the_param_lines(tools, k8s):
+    """values.schema.json and the README's Parameters table of every chart are
+    what `make charts` (tools/helm_docs.py) makes of values.yaml now."""
+    done = subprocess.run([tools.python, str(k8s.root / "tools" / "helm_docs.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for chart in CHARTS:
+        readme = (k8s.root / "helm_charts" / chart / "README.md").read_text()
+        assert "\n## Parameters\n" in readme and "| `nameOverride` |" in readme, chart
 
 
 def test_schema_closes_every_object(bundle):
@@ -115,10 +140,13 @@ def test_schema_closes_every_object(bundle):
         walk(schema, chart)
 
 
-def test_config_accepts_exactly_the_settings_the_chart_does_not_set(bundle):
+def test_config_accepts_exactly_the_settings_the_chart_does_not_set(bundle, components):
     names = set(Settings.names())
+    managed = CHART_MANAGED | {c.http[key] for c in components.values() if c.http
+                               for key in ("bindSetting", "urlSetting") if c.http[key]}
+    assert {"AUTH_URL", "GATEWAY_BIND", "AUTH_BIND"} <= managed
     schema = bundle.charts["invoicer"]["schema"]["properties"]["config"]
-    assert set(schema["properties"]) == names - CHART_MANAGED, (
+    assert set(schema["properties"]) == names - managed, (
         "values.schema.json's config must list every setting of invoicer.common.config.Settings "
         "except those the chart sets itself")
     assert set(bundle.charts["invoicer"]["values"]["config"]) <= set(schema["properties"])
@@ -150,10 +178,11 @@ def test_settings_reach_the_processes_under_their_names(bundle, good_case):
 # --- workloads ------------------------------------------------------------------------
 
 
-def test_one_deployment_per_service_each_running_an_invoicer_command(bundle):
+def test_one_deployment_per_service_each_running_an_invoicer_command(bundle, components, component_tools):
     objects = bundle.objects("default", "invoicer")
     deployments = {d["metadata"]["name"] for d in bundle.find(objects, "Deployment")}
-    assert deployments == {f"invoicer-{c}" for c in COMPONENTS}
+    assert deployments == {f"invoicer-{c}" for c in component_tools.long_running(components)}
+    assert {"auth", "gateway", "worker", "notification", "migrate"} <= set(components)
     for workload in bundle.workloads(objects):
         if workload["kind"] == "Pod":
             continue
@@ -191,9 +220,9 @@ def test_migration_runs_as_a_pre_install_and_pre_upgrade_hook(bundle, good_case)
                 assert ref["key"] in _secret_data(secret)
 
 
-def test_probes_on_every_long_running_container(bundle, good_case):
-    """HTTP /healthz and /readyz for auth and gateway, the consumers' /healthz
-    on HEALTH_PORT; the databases probe themselves."""
+def test_probes_on_every_long_running_container(bundle, good_case, components):
+    """HTTP /healthz and /readyz for the HTTP components (auth, gateway), the
+    consumers' /healthz on HEALTH_PORT; the databases probe themselves."""
     for chart, result in bundle.renders[good_case].items():
         for workload in bundle.workloads([item["object"] for item in result["objects"]]):
             if workload["kind"] in ("Job", "Pod"):
@@ -209,26 +238,34 @@ def test_probes_on_every_long_running_container(bundle, good_case):
                 live_port = bundle.port_number(container, live["port"])
                 ready_port = bundle.port_number(container, ready["port"])
                 assert live["path"] == "/healthz"
-                if component in ("auth", "gateway"):
+                if components[component].http:
                     assert ready["path"] == "/readyz"
-                    assert live_port == ready_port == {"gateway": 8080, "auth": 8081}[component]
+                    assert live_port == ready_port == components[component].port
                 else:
                     assert ready["path"] == "/healthz"
-                    assert live_port == ready_port == 8090
+                    assert live_port == ready_port == components[component].port == 8090
                     assert _env(container)["HEALTH_PORT"]["value"] == "8090"
+    assert (components["gateway"].port, components["auth"].port) == (8080, 8081)
 
 
-def test_services_listen_where_their_binds_say(bundle):
+def test_services_listen_where_their_binds_say(bundle, components):
     objects = bundle.objects("default", "invoicer")
-    for component, var, port in (("gateway", "GATEWAY_BIND", 8080), ("auth", "AUTH_BIND", 8081)):
+    http = {name: c.http for name, c in components.items() if c.http}
+    assert (http["gateway"]["bindSetting"], http["auth"]["bindSetting"]) == ("GATEWAY_BIND", "AUTH_BIND")
+    configmap = bundle.one(objects, "ConfigMap", "invoicer")
+    for component, h in http.items():
         (container,) = bundle.containers(_deployment(bundle, "default", component))
-        assert _env(container)[var]["value"] == f"0.0.0.0:{port}"
-        assert [p["containerPort"] for p in container["ports"]] == [port]
+        assert _env(container)[h["bindSetting"]]["value"] == f"0.0.0.0:{h['port']}"
+        assert [p["containerPort"] for p in container["ports"]] == [h["port"]]
         service = bundle.one(objects, "Service", f"invoicer-{component}")
         (service_port,) = service["spec"]["ports"]
-        assert bundle.port_number(container, service_port["targetPort"]) == port
-    configmap = bundle.one(objects, "ConfigMap", "invoicer")
+        assert bundle.port_number(container, service_port["targetPort"]) == h["port"]
+        assert service_port["port"] == h["servicePort"]
+        if h["urlSetting"]:
+            assert configmap["data"][h["urlSetting"]] == f"http://invoicer-{component}:{h['servicePort']}"
     assert configmap["data"]["AUTH_URL"] == "http://invoicer-auth:8081"
+    # Only HTTP components have a Service.
+    assert {s["metadata"]["name"] for s in bundle.find(objects, "Service")} == {f"invoicer-{c}" for c in http}
 
 
 def test_restricted_pods_everywhere(bundle, good_case):
@@ -266,10 +303,10 @@ def test_services_are_cluster_ip_only(bundle, good_case):
             assert all("nodePort" not in port for port in service["spec"]["ports"])
 
 
-def test_disruption_budgets_and_autoscalers(bundle):
+def test_disruption_budgets_and_autoscalers(bundle, components, component_tools):
     objects = bundle.objects("default", "invoicer")
     budgets = {p["metadata"]["name"] for p in bundle.find(objects, "PodDisruptionBudget")}
-    assert budgets == {f"invoicer-{c}" for c in COMPONENTS}
+    assert budgets == {f"invoicer-{c}" for c in component_tools.long_running(components)}
     hpas = {h["metadata"]["name"]: h for h in bundle.find(objects, "HorizontalPodAutoscaler")}
     assert set(hpas) == {"invoicer-gateway", "invoicer-worker"}
     for name, hpa in hpas.items():
@@ -329,7 +366,7 @@ def test_ingress_is_optional_and_sets_the_public_url(bundle):
     assert data["SMTP_STARTTLS"] == "true"
 
 
-def test_jwt_secret_is_generated_given_or_existing(bundle):
+def test_jwt_secret_is_generated_given_or_existing(bundle, components):
     secret = bundle.one(bundle.objects("default", "invoicer"), "Secret", "invoicer")
     assert re.fullmatch(r"[A-Za-z0-9]{48}", _secret_data(secret)["JWT_SECRET"])
     full = bundle.one(bundle.objects("full", "invoicer"), "Secret", "invoicer")
@@ -338,25 +375,37 @@ def test_jwt_secret_is_generated_given_or_existing(bundle):
     # With an existing Secret the chart makes none and points at that one.
     objects = bundle.objects("external-secrets", "invoicer")
     assert [s["metadata"]["name"] for s in bundle.find(objects, "Secret")] == []
-    for component in ("auth", "gateway"):
+    signers = {name for name, c in components.items() if "JWT_SECRET" in c.secrets}
+    assert {"auth", "gateway"} <= signers and not {"worker", "notification", "migrate"} & signers
+    for component in signers:
         (container,) = bundle.containers(bundle.one(objects, "Deployment", f"invoicer-{component}"))
         ref = _env(container)["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
         assert (ref["name"], ref["key"]) == ("invoicer-own", "JWT_SECRET")
     # Only the services that sign or check tokens get the key; only notification gets SMTP.
-    for component in ("worker", "notification"):
-        (container,) = bundle.containers(_deployment(bundle, "default", component))
-        assert "JWT_SECRET" not in _env(container)
-    for component in ("auth", "gateway", "worker"):
-        (container,) = bundle.containers(_deployment(bundle, "default", component))
-        assert "SMTP_PASSWORD" not in _env(container)
+    assert {name for name, c in components.items() if "SMTP_PASSWORD" in c.secrets} == {"notification"}
+    for name, component in components.items():
+        if component.is_job:
+            continue
+        env = _env(bundle.containers(_deployment(bundle, "default", name))[0])
+        for var in ("JWT_SECRET", "SMTP_USERNAME", "SMTP_PASSWORD"):
+            assert (var in env) == (var in component.secrets), (name, var)
+        if "SMTP_PASSWORD" in env:
+            assert env["SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"]["optional"] is True
 
 
-def test_each_service_gets_only_the_connections_it_uses(bundle):
-    uses = {"auth": {"DATABASE_URL"}, "gateway": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
-            "worker": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"}, "notification": {"DATABASE_URL", "AMQP_URL"}}
-    for component, urls in uses.items():
-        (container,) = bundle.containers(_deployment(bundle, "default", component))
-        assert {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"} & set(_env(container)) == urls, component
+def test_each_service_gets_only_the_connections_it_uses(bundle, components, component_tools):
+    """The connection URLs of the backends in components.<name>.uses, no others."""
+    urls = component_tools.BACKENDS
+    uses = {name: {urls[backend] for backend in c.uses} for name, c in components.items()}
+    for name, expected in {"auth": {"DATABASE_URL"}, "gateway": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
+                           "worker": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
+                           "notification": {"DATABASE_URL", "AMQP_URL"}, "migrate": {"DATABASE_URL"}}.items():
+        assert uses[name] == expected, name
+    objects = bundle.objects("default", "invoicer")
+    for name, component in components.items():
+        workload = bundle.one(objects, "Job" if component.is_job else "Deployment", f"invoicer-{name}")
+        (container,) = bundle.containers(workload)
+        assert set(urls.values()) & set(_env(container)) == uses[name], name
 
 
 def test_connections_to_the_development_charts_by_default(bundle):
@@ -434,3 +483,42 @@ def test_notes_show_the_port_forward_and_curl_flow(bundle):
     for step in ("/register", "/login", "/upload?formats=pdf,xlsx", "/jobs/", "/download?fid="):
         assert step in notes, step
     assert "https://invoices.example.com" in bundle.render("full")["notes"]
+
+
+# --- adding a component ---------------------------------------------------------------
+
+
+def test_a_new_component_is_one_entry_in_the_map(bundle, k8s):
+    """The "added-component" case (conftest.ADDED_COMPONENT: an HTTP service
+    "invoices" using PostgreSQL and RabbitMQ, called by the gateway) gets its
+    Deployment, Service, budget and NetworkPolicy, its connections, its URL in
+    the ConfigMap and the database clients' labels from the shared templates,
+    and lints clean; nothing else changes."""
+    for chart, report in bundle.lint["added-component"].items():
+        assert report["errors"] == [] and not [m for m in report["messages"] if m["severity"] >= 2], chart
+    objects = bundle.objects("added-component", "invoicer")
+    deployment = bundle.one(objects, "Deployment", "invoicer-invoices")
+    (container,) = bundle.containers(deployment)
+    assert container["args"] == ["invoices"]
+    env = _env(container)
+    assert env["INVOICES_BIND"]["value"] == "0.0.0.0:8082"
+    assert {"DATABASE_URL", "AMQP_URL", "JWT_SECRET"} <= set(env) and "MONGODB_URI" not in env
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    labels = bundle.pod_template(deployment)["metadata"]["labels"]
+    assert labels["invoicer/postgresql-client"] == labels["invoicer/rabbitmq-client"] == "true"
+    assert "invoicer/mongodb-client" not in labels
+    (port,) = bundle.one(objects, "Service", "invoicer-invoices")["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (8082, "http")
+    assert bundle.one(objects, "ConfigMap", "invoicer")["data"]["INVOICES_URL"] == "http://invoicer-invoices:8082"
+    assert bundle.find(objects, "PodDisruptionBudget", "invoicer-invoices")
+    assert bundle.find(objects, "NetworkPolicy", "invoicer-invoices")
+    # Everything the default render has is still there, unchanged but for the ConfigMap's new URL.
+    before = {(o["kind"], o["metadata"]["name"]): o for o in bundle.objects("default", "invoicer")}
+    after = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    assert set(after) - set(before) == {(kind, "invoicer-invoices") for kind in (
+        "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy")}
+    for key in set(before) - {("ConfigMap", "invoicer"), ("Secret", "invoicer")}:
+        if key[0] in ("Deployment",):  # the config checksum changes with the ConfigMap
+            assert after[key]["spec"]["template"]["spec"] == before[key]["spec"]["template"]["spec"], key
+        else:
+            assert after[key] == before[key], key

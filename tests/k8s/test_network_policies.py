@@ -1,7 +1,8 @@
 """Who may connect to whom, worked out from the NetworkPolicies the way a
 cluster enforces them, for the chart's default render and for manifests/:
-only the gateway takes traffic from outside; auth only from the gateway;
-each database only from the services that use it; the consumers and the
+what the components map of the invoicer chart says (tests/k8s/components.py).
+Only the gateway takes traffic from outside; auth only from the gateway;
+each database only from the components that use it; the consumers and the
 migration from nobody."""
 
 from __future__ import annotations
@@ -16,19 +17,40 @@ OUTSIDE_POD = ("elsewhere", {"kubernetes.io/metadata.name": "elsewhere"}, {"app"
 KEDA_OPERATOR = ("keda", {"kubernetes.io/metadata.name": "keda"}, {"app.kubernetes.io/name": "keda-operator"})
 EXTERNAL = "outside the cluster"
 
-INVOICER = {"auth", "gateway", "worker", "notification", "migrate"}
-# target workload -> port -> the sources that may connect.
-EXPECTED = {
-    # Anyone at all (the gateway itself aside, which is not asked).
-    "gateway": {8080: (INVOICER - {"gateway"}) | {"postgresql", "mongodb", "rabbitmq", "elsewhere", "keda", EXTERNAL}},
-    "auth": {8081: {"gateway"}},
-    "worker": {8090: set()},
-    "notification": {8090: set()},
-    "migrate": {},
-    "postgresql": {5432: {"auth", "gateway", "worker", "notification", "migrate"}},
-    "mongodb": {27017: {"gateway", "worker"}},
-    "rabbitmq": {5672: {"gateway", "worker", "notification"}, 15672: set()},
-}
+
+
+def expected_connections(components, component_tools, charts) -> dict[str, dict[int, set]]:
+    """target workload -> port -> the sources that may connect, from the components
+    map (callers, uses) and the databases' ports."""
+    everyone = set(components) | set(component_tools.BACKENDS) | {"elsewhere", "keda", EXTERNAL}
+    expected: dict[str, dict[int, set]] = {}
+    for name, component in components.items():
+        if component.port is None:
+            expected[name] = {}
+        elif component.http and component_tools.ANYONE in component.callers:
+            expected[name] = {component.port: everyone - {name}}  # the target itself is not asked
+        else:
+            expected[name] = {component.port: component.callers if component.http else set()}
+    for backend in component_tools.BACKENDS:
+        expected[backend] = {charts[backend]["values"]["service"]["port"]: component_tools.users_of(components, backend)}
+    expected["rabbitmq"][charts["rabbitmq"]["values"]["service"]["managementPort"]] = set()
+    return expected
+
+
+def test_the_expected_connections_are_those_the_services_need(bundle, components, component_tools):
+    """The map says what the code of today's components needs: these pairs are
+    the contract with src/ (a component added later is left out of the count)."""
+    expected = expected_connections(components, component_tools, bundle.charts)
+    known = {"auth", "gateway", "worker", "notification", "migrate"}
+    assert known <= set(components)
+    assert expected["auth"] == {8081: {"gateway"}}
+    assert expected["worker"] == expected["notification"] == {8090: set()}
+    assert expected["migrate"] == {}
+    assert expected["postgresql"][5432] & known == {"auth", "gateway", "worker", "notification", "migrate"}
+    assert expected["mongodb"][27017] & known == {"gateway", "worker"}
+    assert expected["rabbitmq"][5672] & known == {"gateway", "worker", "notification"}
+    assert expected["rabbitmq"][15672] == set()
+    assert expected["gateway"][8080] >= (known - {"gateway"}) | {"elsewhere", EXTERNAL}
 
 
 def _matches(selector: dict | None, labels: dict) -> bool:
@@ -93,15 +115,28 @@ def _pods(bundle, objects) -> dict[str, dict]:
     return pods
 
 
-@pytest.mark.parametrize("source_of_objects", ["chart", "manifests"])
-def test_who_may_connect_to_whom(bundle, source_of_objects):
-    objects = bundle.objects("default") if source_of_objects == "chart" else bundle.manifest_objects()
+@pytest.mark.parametrize("source_of_objects", ["chart", "manifests", "added-component"])
+def test_who_may_connect_to_whom(bundle, components, component_tools, source_of_objects):
+    """For the "added-component" case (an HTTP service "invoices" called by the
+    gateway, using PostgreSQL and RabbitMQ, see conftest.ADDED_COMPONENT), the
+    databases' charts are the unchanged defaults: their policies admit the new
+    component by the labels it gets from the map."""
+    charts = bundle.charts
+    if source_of_objects == "chart":
+        objects = bundle.objects("default")
+    elif source_of_objects == "manifests":
+        objects = bundle.manifest_objects()
+    else:
+        objects = bundle.objects("added-component")
+        components = component_tools.load(bundle.render("added-component")["chart_values"])
+        assert "invoices" in components
+    expected = expected_connections(components, component_tools, charts)
     policies = bundle.find(objects, "NetworkPolicy")
     pods = _pods(bundle, objects)
-    assert set(pods) == set(EXPECTED)
+    assert set(pods) == set(expected)
     sources = {name: (NAMESPACE, {"kubernetes.io/metadata.name": NAMESPACE}, labels) for name, labels in pods.items()}
     sources.update({"elsewhere": OUTSIDE_POD, "keda": KEDA_OPERATOR, EXTERNAL: EXTERNAL})
-    for target, ports in EXPECTED.items():
+    for target, ports in expected.items():
         # Every pod is covered by a policy: nothing is open by omission.
         assert any(_matches(p["spec"]["podSelector"], pods[target]) for p in policies), f"{target} has no policy"
         for port, expected in ports.items():

@@ -60,6 +60,16 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+Labels by which the databases' NetworkPolicies admit a component's pods:
+invoicer/<backend>-client: "true" for each backend in components.<name>.uses.
+*/}}
+{{- define "invoicer.clientLabels" -}}
+{{- range $backend := (index .root.Values.components .component).uses | default (list) }}
+{{ printf "invoicer/%s-client" $backend }}: "true"
+{{- end }}
+{{- end }}
+
 {{/* Name of one component's objects: "<fullname>-<component>". */}}
 {{- define "invoicer.componentName" -}}
 {{- printf "%s-%s" (include "invoicer.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
@@ -91,11 +101,6 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The ConfigMap with the plain settings. */}}
 {{- define "invoicer.configMapName" -}}
 {{- include "invoicer.fullname" . }}
-{{- end }}
-
-{{/* Where the gateway reaches auth. */}}
-{{- define "invoicer.authUrl" -}}
-{{- printf "http://%s:8081" (include "invoicer.componentName" (dict "root" . "component" "auth")) }}
 {{- end }}
 
 {{/* The gateway's public address: config.PUBLIC_URL, else the Ingress URL, else the port-forward URL. */}}
@@ -207,7 +212,7 @@ chart-kept credentials>). "secret" lets the migration hook use its own Secret.
 {{ include "invoicer.backend.env" (dict "root" .root "backend" "rabbitmq" "var" "AMQP_URL" "prefix" "AMQP" "secret" .secret) | trim }}
 {{- end }}
 
-{{/* JWT_SECRET, for auth and gateway only. */}}
+{{/* JWT_SECRET, for the components whose `secrets` list jwt (auth and gateway). */}}
 {{- define "invoicer.env.jwt" -}}
 - name: JWT_SECRET
   valueFrom:
@@ -216,7 +221,7 @@ chart-kept credentials>). "secret" lets the migration hook use its own Secret.
       key: JWT_SECRET
 {{- end }}
 
-{{/* SMTP credentials, for notification only; absent keys mean no SMTP AUTH. */}}
+{{/* SMTP credentials, for the components whose `secrets` list smtp (notification); absent keys mean no SMTP AUTH. */}}
 {{- define "invoicer.env.smtp" -}}
 - name: SMTP_USERNAME
   valueFrom:
@@ -256,6 +261,7 @@ Pod-level pieces shared by every workload. Call with (dict "root" $ "component" 
 {{- define "invoicer.podMetadata" -}}
 labels:
   {{- include "invoicer.componentLabels" . | nindent 2 }}
+  {{- include "invoicer.clientLabels" . | nindent 2 }}
   {{- with .root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -304,6 +310,37 @@ volumeMounts:
     mountPath: /tmp
 {{- end }}
 
+{{/*
+The environment of one long-running component, in this order: where it
+listens (components.<name>.http.bindSetting, else HEALTH_PORT), the keys of
+the chart's Secret it reads (components.<name>.secrets), the connection of
+each backend it uses (components.<name>.uses). Call with (dict "root" $
+"component" "gateway").
+*/}}
+{{- define "invoicer.componentEnv" -}}
+{{- $root := .root }}
+{{- $c := index $root.Values.components .component }}
+{{- if $c.http }}
+- name: {{ $c.http.bindSetting }}
+  value: {{ printf "0.0.0.0:%d" (int $c.http.port) | quote }}
+{{- else if $c.healthPort }}
+- name: HEALTH_PORT
+  value: {{ $c.healthPort | int | toString | quote }}
+{{- end }}
+{{- $secrets := $c.secrets | default (list) }}
+{{- if has "jwt" $secrets }}
+{{ include "invoicer.env.jwt" $root }}
+{{- end }}
+{{- if has "smtp" $secrets }}
+{{ include "invoicer.env.smtp" $root }}
+{{- end }}
+{{- range $backend := list "postgresql" "mongodb" "rabbitmq" }}
+{{- if has $backend ($c.uses | default (list)) }}
+{{ include (printf "invoicer.env.%s" $backend) (dict "root" $root "secret" (include "invoicer.secretName" $root)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Liveness and readiness probes. Call with (dict "root" $ "port" "http" "ready" "/readyz"). */}}
 {{- define "invoicer.probes" -}}
 livenessProbe:
@@ -320,15 +357,15 @@ readinessProbe:
 
 {{/*
 Secret data for the credentials given in values (URLs and passwords), shared by
-the chart's Secret and the migration hook's Secret. Only PostgreSQL's when
-called with (dict "root" $ "only" "postgresql").
+the chart's Secret and the migration hook's Secret. Only those of the
+backends listed when called with (dict "root" $ "only" (list "postgresql")).
 */}}
 {{- define "invoicer.credentialData" -}}
 {{- $root := .root | default . }}
 {{- $backends := list (list "postgresql" "DATABASE_URL" "DATABASE") (list "mongodb" "MONGODB_URI" "MONGODB") (list "rabbitmq" "AMQP_URL" "AMQP") }}
 {{- range $backend := $backends }}
 {{- $key := index $backend 0 }}
-{{- if or (not $.only) (eq $.only $key) }}
+{{- if or (not $.only) (has $key $.only) }}
 {{- $values := index $root.Values $key }}
 {{- if $values.url }}
 {{ index $backend 1 }}: {{ $values.url | b64enc | quote }}
@@ -341,8 +378,8 @@ called with (dict "root" $ "only" "postgresql").
 
 {{/* A PodDisruptionBudget for one component. Call with (dict "root" $ "component" "auth"). */}}
 {{- define "invoicer.pdb" -}}
-{{- $values := index .root.Values .component }}
-{{- if $values.pdb.enabled }}
+{{- $values := index .root.Values.components .component }}
+{{- if dig "pdb" "enabled" false $values }}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -361,7 +398,7 @@ spec:
 
 {{/* A CPU HorizontalPodAutoscaler for one component. Call with (dict "root" $ "component" "gateway"). */}}
 {{- define "invoicer.hpa" -}}
-{{- $values := index .root.Values .component }}
+{{- $values := index .root.Values.components .component }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
