@@ -1,5 +1,12 @@
 """E-mail over SMTP (smtplib): plain SMTP, STARTTLS (RFC 3207) or implicit
-TLS (RFC 8314), with optional AUTH."""
+TLS (RFC 8314), with optional AUTH.
+
+Internationalised addresses are sent the way the standards allow: the
+domain always as IDNA A-labels (RFC 5890, e.g. ``xn--bcher-kva.example``),
+which every server takes; a local part that is not ASCII only with the
+SMTPUTF8 extension (RFC 6531) and only to a server that offers it, else the
+mail is refused for good (:class:`PermanentMailError`), never retried forever.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,35 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Callable
+
+from email_validator import EmailNotValidError, validate_email
 
 from ..common.config import Settings
 from ..common.messages import InvoiceReady
 
-__all__ = ["PermanentMailError", "build_ready_mail", "send"]
+__all__ = ["PermanentMailError", "build_ready_mail", "mailbox_address", "send"]
 
 
 class PermanentMailError(Exception):
-    """The server refused the message for good (5xx); retrying will not help."""
+    """The message can never be delivered: the server refused it for good
+    (5xx), or the address cannot be sent to; retrying will not help."""
+
+
+def mailbox_address(address: str) -> tuple[str, bool]:
+    """``address`` as it goes into the envelope and the header: the domain
+    in IDNA A-labels (RFC 5890/5891, via email-validator's IDNA 2008), the
+    local part as given. Returns ``(address, needs_smtputf8)``, the flag
+    True when the local part is not ASCII (RFC 6531). Raises
+    :class:`PermanentMailError` when it is not an address at all."""
+    try:
+        info = validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise PermanentMailError(f"cannot mail {address!r}: {exc}") from None
+    if info.ascii_email:
+        return info.ascii_email, False
+    return f"{info.local_part}@{info.ascii_domain}", True
 
 
 def build_ready_mail(event: InvoiceReady, sender: str) -> EmailMessage:
@@ -41,7 +66,7 @@ def build_ready_mail(event: InvoiceReady, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = f"Invoice {number} is ready"
     message["From"] = sender
-    message["To"] = event.recipient
+    message["To"] = mailbox_address(event.recipient)[0]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<invoice-ready.{event.job_id}@invoicer>"
     # The idempotency key, for readers and for tests.
@@ -74,15 +99,20 @@ def send(message: EmailMessage, settings: Settings, before_commit: Callable[[], 
     leaves either no mail and no record, or both — but for the instant
     between the record and the terminator, a single socket write.
 
-    Raises :class:`PermanentMailError` on a 5xx refusal, and
-    ``smtplib.SMTPException`` or ``OSError`` on transient failures.
+    A recipient whose local part is not ASCII is sent with SMTPUTF8 (RFC
+    6531), the message then in UTF-8 headers (RFC 6532); a server without
+    that extension cannot take it.
+
+    Raises :class:`PermanentMailError` on a 5xx refusal or an address the
+    server cannot take, and ``smtplib.SMTPException`` or ``OSError`` on
+    transient failures.
     """
     context = ssl.create_default_context()
     cls = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
     kwargs = {"context": context} if settings.smtp_ssl else {}
-    sender = message["From"]
-    recipient = message["To"]
-    body = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    sender = parseaddr(message["From"])[1]
+    recipient, smtputf8 = mailbox_address(message["To"])
+    body = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=smtputf8))
     body = _LEADING_DOT.sub(b"..", body)
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
@@ -93,7 +123,12 @@ def send(message: EmailMessage, settings: Settings, before_commit: Callable[[], 
             smtp.ehlo()
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
-        _check(smtp.mail(sender), (250,), "MAIL FROM")
+        options: list[str] = []
+        if smtputf8:
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentMailError(f"the mail server does not offer SMTPUTF8, needed for {recipient}")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        _check(smtp.mail(sender, options), (250,), "MAIL FROM")
         _check(smtp.rcpt(recipient), (250, 251), f"RCPT TO {recipient}")
         _check(smtp.docmd("DATA"), (354,), "DATA")
         smtp.send(body)
