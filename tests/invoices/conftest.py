@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg2
 import pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 
@@ -82,7 +83,7 @@ def test_client_to_paid_to_credited_with_its_activity_log(db, owner, client):
         ("credit_note.issued", owner.actor.email),
     ]
     assert log[2]["data"]["number"] == "INV-2026-0001"
-    assert all(a["occurred_at"] <= b["occurred_at"] for a, b in zip(log, log[1:]))
+    assert all(a["occurred_at"] <= b["occurred_at"] for a, b in itertools.pairwise(log))
 
 
 def test_payments_are_only_for_issued_invoices_and_in_minor_units(db, owner, client):

@@ -30,7 +30,7 @@ __all__ = ["activity", "record"]
 Cursor = psycopg2.extensions.cursor
 
 
-def record(cur: Cursor, member: "Member", aggregate_type: str, aggregate_id: uuid.UUID, type_: str,
+def record(cur: Cursor, member: Member, aggregate_type: str, aggregate_id: uuid.UUID, type_: str,
            payload: dict[str, Any]) -> uuid.UUID:
     """Insert one event into the outbox (same transaction as ``cur``); returns its id."""
     cur.execute(
@@ -42,7 +42,7 @@ def record(cur: Cursor, member: "Member", aggregate_type: str, aggregate_id: uui
     return cur.fetchone()["id"]
 
 
-def activity(cur: Cursor, member: "Member", invoice_id: Any) -> list[dict[str, Any]]:
+def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:
     """The events of one invoice or credit note, in the order they happened:
     ``[{"id", "type", "actor": {"id", "email"}, "occurred_at", "data"}]``.
     Includes payments on it and credit notes correcting it. Raises

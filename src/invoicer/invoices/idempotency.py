@@ -14,7 +14,8 @@ the client may retry after fixing its request.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psycopg2.extensions
 

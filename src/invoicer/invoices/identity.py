@@ -23,7 +23,7 @@ import psycopg2.extensions
 from . import events
 from .errors import Conflict, Forbidden, Unprocessable
 
-__all__ = ["Actor", "Member", "ROLES", "invite", "list_members", "resolve_membership"]
+__all__ = ["ROLES", "Actor", "Member", "invite", "list_members", "resolve_membership"]
 
 Cursor = psycopg2.extensions.cursor
 

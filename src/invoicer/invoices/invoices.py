@@ -28,6 +28,8 @@ from typing import Any
 
 import psycopg2.extensions
 
+from invoicer.invoice.model import quantize_money
+
 from . import events
 from ._sql import as_uuid, jsonb, totals_json
 from .clients import get_client
@@ -63,8 +65,6 @@ def invoice_view(row: dict[str, Any], today: date | None = None) -> dict[str, An
     ``amount_credited``, ``balance_due``) as Decimals rounded to the
     currency's minor unit, plus ``overdue`` (bool: an open invoice with a
     balance whose due date is before ``today``)."""
-    from invoicer.invoice.model import quantize_money  # noqa: PLC0415
-
     view = dict(row)
     currency = view["currency"]
     for key in ("gross", "amount_paid", "amount_credited", "balance_due"):

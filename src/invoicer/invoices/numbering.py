@@ -15,7 +15,7 @@ import uuid
 
 import psycopg2.extensions
 
-__all__ = ["CREDIT_NOTE_SERIES", "INVOICE_SERIES", "IMPORTED_SERIES", "format_number", "next_number"]
+__all__ = ["CREDIT_NOTE_SERIES", "IMPORTED_SERIES", "INVOICE_SERIES", "format_number", "next_number"]
 
 Cursor = psycopg2.extensions.cursor
 

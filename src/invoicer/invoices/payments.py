@@ -31,7 +31,7 @@ _COLUMNS = "id, invoice_id, amount, date, method, reference, created_by, created
 
 
 def _amount(value: Any, currency: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise Unprocessable("must be a decimal number written as a string, such as \"12.50\"",
                             code="invalid_amount", pointer="/amount")
     try:

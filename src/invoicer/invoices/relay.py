@@ -36,6 +36,7 @@ import pika.exceptions
 
 from invoicer.common import logging as logs
 from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, connect, encode, properties
+from invoicer.common.config import Settings
 from invoicer.common.db import Database, DatabaseUnavailable
 
 __all__ = ["Relay", "event_message", "events_exchange", "main"]
@@ -172,8 +173,6 @@ class Relay:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the relay until SIGTERM/SIGINT, configured from the environment."""
-    from invoicer.common.config import Settings  # noqa: PLC0415
-
     parser = argparse.ArgumentParser(prog="invoicer outbox-relay", description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=100, help="events claimed per transaction (default 100)")
     parser.add_argument("--idle-seconds", type=float, default=0.5, help="pause when idle (default 0.5)")
