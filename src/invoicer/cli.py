@@ -28,7 +28,8 @@ def _settings():
 def cmd_migrate(args) -> int:
     from .common.db import Database, migrate  # noqa: PLC0415
 
-    applied = migrate(Database(_settings().database_url))
+    db = Database(_settings().database_url)
+    applied = [name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)]
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 

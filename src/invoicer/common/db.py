@@ -97,15 +97,22 @@ class Database:
                 self._pool = None
 
 
-def migrate(db: Database) -> list[str]:
-    """Apply the SQL files of ``invoicer/migrations`` (``NNNN_name.sql``) in
-    name order, each once, in one transaction under an advisory lock so that
-    concurrent callers (several pods starting) do not race. Returns the names
-    applied by this call."""
+def migrate(db: Database, package: str = "invoicer.migrations") -> list[str]:
+    """Apply the SQL files of ``package`` (``NNNN_name.sql``) in name order,
+    each once, in one transaction under an advisory lock so that concurrent
+    callers (several pods starting) do not race. Returns the names applied by
+    this call.
+
+    Each package keeps its own history in ``schema_migrations``: the default
+    package's files are recorded by bare file name (as they always were), any
+    other package's as ``package:file`` (e.g.
+    ``invoicer.invoices.migrations:0001_records.sql``), so that two packages
+    with a file of the same name do not collide."""
     files = sorted(
-        entry for entry in resources.files("invoicer.migrations").iterdir()
+        entry for entry in resources.files(package).iterdir()
         if entry.name.endswith(".sql")
     )
+    qualify = (lambda name: name) if package == "invoicer.migrations" else (lambda name: f"{package}:{name}")
     applied: list[str] = []
     with db.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('invoicer.migrations'))")
@@ -116,10 +123,11 @@ def migrate(db: Database) -> list[str]:
         cur.execute("SELECT name FROM schema_migrations")
         done = {row["name"] for row in cur.fetchall()}
         for entry in files:
-            if entry.name in done:
+            name = qualify(entry.name)
+            if name in done:
                 continue
             cur.execute(entry.read_text(encoding="utf-8"))
-            cur.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (entry.name,))
-            applied.append(entry.name)
-            log.info("migration applied", extra={"migration": entry.name})
+            cur.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
+            applied.append(name)
+            log.info("migration applied", extra={"migration": name})
     return applied

@@ -1,0 +1,57 @@
+"""Small helpers shared by the modules of this package: JSON for jsonb
+columns (Decimal, date and UUID as strings), UUID parsing that treats a
+malformed id as "no such record", and Totals as stored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from psycopg2.extras import Json
+
+from invoicer.invoice.model import Totals
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+dumps = partial(json.dumps, default=_default, separators=(",", ":"))
+
+
+def jsonb(value: Any) -> Json:
+    """``value`` adapted for a jsonb parameter; Decimals become strings."""
+    return Json(value, dumps=dumps)
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is not one (an id from a URL that
+    cannot name any record)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def totals_json(totals: Totals) -> dict[str, Any]:
+    """The stored shape of :class:`~invoicer.invoice.model.Totals`: amounts as
+    decimal strings, ``{"currency", "net", "tax", "gross", "vat_breakdown":
+    [{"rate", "taxable_amount", "tax_amount"}], "line_nets": [...]}``."""
+    return {
+        **totals.as_strings(),
+        "vat_breakdown": [
+            {"rate": str(vat.rate), "taxable_amount": str(vat.taxable_amount), "tax_amount": str(vat.tax_amount)}
+            for vat in totals.vat_breakdown
+        ],
+        "line_nets": [str(net) for net in totals.line_nets],
+    }

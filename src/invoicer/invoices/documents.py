@@ -1,0 +1,178 @@
+"""Checks of user input against the canonical invoice format, reusing the
+loader and validation of :mod:`invoicer.invoice` (the only module of this
+package that imports them).
+
+The canonical schema already states what a line, a party, a currency, the
+dates and the texts may hold; rather than repeat those rules, a draft, a
+client or an organisation profile is checked by placing it into a small
+canonical document and loading that. Problems come back as one
+:class:`~invoicer.invoices.errors.Unprocessable` whose ``details`` carry a
+JSON pointer into the caller's own body (``/lines/0/quantity``, ``/name``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from invoicer.invoice.model import Invoice, Line, Party, Totals, compute_totals
+from invoicer.invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+
+from .errors import BadRequest, Unprocessable
+
+__all__ = [
+    "check_lines_and_terms",
+    "check_party",
+    "lines_from_json",
+    "lines_to_json",
+    "load_document",
+    "party_to_json",
+]
+
+_PLACEHOLDER_PARTY = {"name": "-"}
+_PLACEHOLDER_LINE = {"description": "-", "quantity": "1", "unit_price": "0", "tax_rate": "0"}
+
+
+def _load(document: Any, *, code: str, message: str, moves: dict[str, str], max_lines: int,
+          legacy_currency: str = "USD") -> Invoice:
+    """Load ``document``; on problems raise Unprocessable with each pointer's
+    prefix rewritten by ``moves`` (e.g. ``{"/buyer": ""}``)."""
+    try:
+        return load_invoice(document, max_lines=max_lines, legacy_currency=legacy_currency)
+    except InvalidInvoice as exc:
+        details = []
+        for error in exc.errors:
+            pointer = error.pointer
+            for old, new in moves.items():
+                if pointer == old or pointer.startswith(old + "/"):
+                    pointer = new + pointer[len(old):]
+                    break
+            details.append({"pointer": pointer, "code": error.code, "message": error.message})
+        raise Unprocessable(message, code=code, details=details) from None
+
+
+def line_to_json(line: Line) -> dict[str, Any]:
+    """A model line as stored (the canonical input's line, amounts as strings)."""
+    out: dict[str, Any] = {
+        "description": line.description,
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price),
+        "tax_rate": str(line.tax_rate),
+    }
+    if line.unit is not None:
+        out["unit"] = line.unit
+    return out
+
+
+def lines_to_json(lines: tuple[Line, ...] | list[Line]) -> list[dict[str, Any]]:
+    return [line_to_json(line) for line in lines]
+
+
+def lines_from_json(lines: list[dict[str, Any]]) -> list[Line]:
+    """Stored lines back into model lines (positions 1, 2, ...)."""
+    return [
+        Line(
+            position=index + 1,
+            description=line["description"],
+            quantity=Decimal(line["quantity"]),
+            unit_price=Decimal(line["unit_price"]),
+            tax_rate=Decimal(line["tax_rate"]),
+            unit=line.get("unit"),
+        )
+        for index, line in enumerate(lines)
+    ]
+
+
+def party_to_json(party: Party | None) -> dict[str, Any] | None:
+    """A party as stored: its fields, absent ones left out."""
+    if party is None:
+        return None
+    return {key: value for key, value in asdict(party).items() if value is not None}
+
+
+def check_lines_and_terms(
+    *,
+    currency: Any,
+    lines: Any,
+    issue_date: date | None = None,
+    due_date: date | None = None,
+    payment_terms: Any = None,
+    notes: Any = None,
+    ship_to: Any = None,
+    max_lines: int = 10_000,
+) -> tuple[list[dict[str, Any]], Totals, dict[str, Any] | None]:
+    """Check a draft's content with the canonical rules (currency ISO 4217,
+    lines as BG-25 with quantity > 0, unit price >= 0, tax rate 0-100 %,
+    exact decimals, dates with due not before issue, texts without control
+    characters). ``lines`` may be empty (a draft in progress).
+
+    Returns ``(lines as stored, EN 16931 totals, ship_to as stored)``.
+    Raises :class:`Unprocessable` (code ``invalid_invoice``) with pointers
+    ``/currency``, ``/lines/<i>/<field>``, ``/due_date``, ...
+    """
+    if lines is None:
+        lines = []
+    if not isinstance(lines, list):
+        raise Unprocessable("lines must be a list", code="invalid_invoice", pointer="/lines",
+                            details=[{"pointer": "/lines", "code": "type", "message": "lines must be a list"}])
+    document: dict[str, Any] = {
+        "invoice_number": "DRAFT",
+        "issue_date": (issue_date or date(2000, 1, 1)).isoformat(),
+        "currency": currency,
+        "seller": _PLACEHOLDER_PARTY,
+        "buyer": _PLACEHOLDER_PARTY,
+        "lines": lines or [_PLACEHOLDER_LINE],
+    }
+    if due_date is not None:
+        document["due_date"] = due_date.isoformat()
+        if issue_date is None:  # nothing to compare the due date with yet
+            document["issue_date"] = due_date.isoformat()
+    for name, value in (("payment_terms", payment_terms), ("notes", notes), ("ship_to", ship_to)):
+        if value is not None:
+            document[name] = value
+    invoice = _load(document, code="invalid_invoice", message="the invoice content is not valid",
+                    moves={}, max_lines=max_lines)
+    model_lines = invoice.lines if lines else ()
+    return lines_to_json(model_lines), compute_totals(model_lines, invoice.currency), party_to_json(invoice.ship_to)
+
+
+def check_party(fields: dict[str, Any], *, currency: Any = None) -> tuple[dict[str, Any], str | None]:
+    """Check a client's or an organisation's party fields (name, company,
+    address, phone, email, vat_id) with the schema's party rules, and
+    ``currency`` when given. Pointers are relative to the caller's body
+    (``/name``, ``/email``, ``/currency``).
+
+    Returns ``(party as stored, currency)``; raises :class:`Unprocessable`
+    (code ``invalid_party``).
+    """
+    document: dict[str, Any] = {
+        "invoice_number": "DRAFT",
+        "issue_date": "2000-01-01",
+        "currency": currency if currency is not None else "EUR",
+        "seller": _PLACEHOLDER_PARTY,
+        "buyer": fields,
+        "lines": [_PLACEHOLDER_LINE],
+    }
+    invoice = _load(document, code="invalid_party", message="the party details are not valid",
+                    moves={"/buyer": ""}, max_lines=1)
+    return party_to_json(invoice.buyer) or {}, (invoice.currency if currency is not None else None)
+
+
+def load_document(raw: bytes | str | dict[str, Any], *, max_lines: int = 10_000,
+                  legacy_currency: str = "USD") -> Invoice:
+    """A canonical or legacy invoice document (raw JSON bytes/text, or already
+    parsed) as a validated :class:`~invoicer.invoice.model.Invoice`.
+
+    Raises :class:`BadRequest` (``malformed_json``) for text that is not sound
+    JSON and :class:`Unprocessable` (``invalid_invoice``, one detail per
+    problem) for a document that is not a valid invoice.
+    """
+    if isinstance(raw, (bytes, bytearray, str)):
+        try:
+            raw = parse_document(raw)
+        except MalformedDocument as exc:
+            raise BadRequest(exc.message, code="malformed_json") from None
+    return _load(raw, code="invalid_invoice", message="the document is not a valid invoice",
+                 moves={}, max_lines=max_lines, legacy_currency=legacy_currency)

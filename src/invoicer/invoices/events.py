@@ -1,0 +1,64 @@
+"""Domain events: written to the outbox in the transaction of the change
+they describe, published later by :mod:`invoicer.invoices.relay`.
+
+An event row is ``(id, organisation_id, aggregate_type, aggregate_id, type,
+payload, actor_id, actor_email, occurred_at)``. Types in use:
+``organisation.created``, ``organisation.updated``, ``member.invited``,
+``member.joined``, ``client.created``, ``client.updated``, ``client.archived``,
+``invoice.created``, ``invoice.updated``, ``invoice.deleted``,
+``invoice.issued``, ``invoice.sent``, ``payment.recorded``, ``invoice.paid``,
+``credit_note.issued``, ``order.created``, ``order.invoiced``. Every event
+about an invoice carries ``invoice_id`` in its payload, which is how
+:func:`activity` finds them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import psycopg2.extensions
+
+from ._sql import as_uuid, jsonb
+from .errors import NotFound
+
+if TYPE_CHECKING:
+    from .identity import Member
+
+__all__ = ["activity", "record"]
+
+Cursor = psycopg2.extensions.cursor
+
+
+def record(cur: Cursor, member: Member, aggregate_type: str, aggregate_id: uuid.UUID, type_: str,
+           payload: dict[str, Any]) -> uuid.UUID:
+    """Insert one event into the outbox (same transaction as ``cur``); returns its id."""
+    cur.execute(
+        "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (member.organisation_id, aggregate_type, aggregate_id, type_, jsonb(payload),
+         member.actor.user_id, member.actor.email),
+    )
+    return cur.fetchone()["id"]
+
+
+def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:
+    """The events of one invoice or credit note, in the order they happened:
+    ``[{"id", "type", "actor": {"id", "email"}, "occurred_at", "data"}]``.
+    Includes payments on it and credit notes correcting it. Raises
+    :class:`NotFound` if the member's organisation has no such invoice."""
+    key = as_uuid(invoice_id)
+    cur.execute("SELECT 1 FROM invoices WHERE id = %s AND organisation_id = %s", (key, member.organisation_id))
+    if key is None or cur.fetchone() is None:
+        raise NotFound("no such invoice", code="invoice_not_found")
+    cur.execute(
+        "SELECT id, type, actor_id, actor_email, occurred_at, payload FROM outbox"
+        " WHERE organisation_id = %s AND (aggregate_id = %s OR payload ->> 'invoice_id' = %s)"
+        " ORDER BY seq",
+        (member.organisation_id, key, str(key)),
+    )
+    return [
+        {"id": row["id"], "type": row["type"], "actor": {"id": row["actor_id"], "email": row["actor_email"]},
+         "occurred_at": row["occurred_at"], "data": row["payload"]}
+        for row in cur.fetchall()
+    ]

@@ -1,0 +1,65 @@
+"""Import of an existing invoice document (canonical or legacy format).
+
+The document is loaded and validated by :mod:`invoicer.invoice` (through
+:mod:`invoicer.invoices.documents`) and becomes an ``issued`` invoice record
+that keeps its own number in the series ``imported``; the number is unique
+per organisation, so importing it twice is :class:`Conflict`
+(``duplicate_number``). Seller, buyer, dates, lines and the EN 16931 totals
+(recomputed, never taken from the document) come from the document.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg2.extensions
+
+from . import events
+from ._sql import jsonb, totals_json
+from .documents import lines_to_json, load_document, party_to_json
+from .errors import Conflict
+from .identity import Member
+from .invoices import _active_client, invoice_view
+from .numbering import IMPORTED_SERIES
+
+__all__ = ["import_invoice"]
+
+Cursor = psycopg2.extensions.cursor
+
+
+def import_invoice(cur: Cursor, member: Member, document: bytes | str | dict[str, Any], *,
+                   client_id: Any = None, legacy_currency: str = "USD", max_lines: int = 10_000,
+                   today: date | None = None) -> dict[str, Any]:
+    """Record ``document`` (raw JSON or parsed) as an issued invoice of the
+    member's organisation, optionally linked to ``client_id``.
+
+    Raises :class:`BadRequest` (``malformed_json``), :class:`Unprocessable`
+    (``invalid_invoice`` with one detail per problem, pointers into the
+    document), :class:`Conflict` (``duplicate_number``), :class:`Forbidden`
+    for a viewer. Emits ``invoice.issued`` with ``"imported": true``.
+    """
+    member.require_write()
+    invoice = load_document(document, max_lines=max_lines, legacy_currency=legacy_currency)
+    client = _active_client(cur, member, client_id) if client_id is not None else None
+    cur.execute(
+        "INSERT INTO invoices (organisation_id, kind, status, series, number, client_id, currency, issue_date,"
+        " due_date, payment_terms, notes, lines, seller, buyer, ship_to, totals, created_by, issued_at)"
+        " VALUES (%s, 'invoice', 'issued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+        " ON CONFLICT (organisation_id, series, number) DO NOTHING RETURNING *",
+        (member.organisation_id, IMPORTED_SERIES, invoice.invoice_number, client["id"] if client else None,
+         invoice.currency, invoice.issue_date, invoice.due_date, invoice.payment_terms, invoice.notes,
+         jsonb(lines_to_json(invoice.lines)), jsonb(party_to_json(invoice.seller)),
+         jsonb(party_to_json(invoice.buyer)),
+         jsonb(party_to_json(invoice.ship_to)) if invoice.ship_to else None,
+         jsonb(totals_json(invoice.totals)), member.actor.user_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise Conflict(f"an invoice numbered {invoice.invoice_number} has been imported already",
+                       code="duplicate_number", pointer="/invoice_number")
+    events.record(cur, member, "invoice", row["id"], "invoice.issued",
+                  {"invoice_id": row["id"], "number": invoice.invoice_number, "imported": True,
+                   "issue_date": invoice.issue_date, "due_date": invoice.due_date,
+                   "currency": invoice.currency, "gross": invoice.totals.gross})
+    return invoice_view(dict(row), today)

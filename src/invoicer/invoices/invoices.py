@@ -1,0 +1,312 @@
+"""Invoices: drafts and their lifecycle.
+
+    draft --issue--> issued --send--> sent --payment--> partially_paid --payment--> paid
+                        \\______________\\__________________\\--credit notes--> credited
+
+* A draft is editable (optimistic concurrency on ``version``: a stale
+  ``expected_version`` is :class:`PreconditionFailed`) and deletable; it has
+  no number.
+* :func:`issue` assigns the next number of the ``INV`` series of the issue
+  year in the issuing transaction (:mod:`invoicer.invoices.numbering`),
+  copies the seller from the organisation and the buyer from the client,
+  defaults ``issue_date`` to today and ``due_date`` to the issue date plus
+  the client's (else the organisation's) payment terms, and freezes the
+  content: any later edit or delete is :class:`Conflict` (``invoice_frozen``),
+  and the database's trigger refuses it too.
+* ``overdue`` is derived on read (balance due > 0 and due date before today),
+  never stored.
+* ``balance_due`` = gross - payments - credited (credit notes' gross).
+
+Totals always come from :func:`invoicer.invoice.model.compute_totals`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg2.extensions
+
+from invoicer.invoice.model import quantize_money
+
+from . import events
+from ._sql import as_uuid, jsonb, totals_json
+from .clients import get_client
+from .documents import check_lines_and_terms
+from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from .identity import Member
+from .numbering import INVOICE_SERIES, next_number
+from .organisations import get_organisation, seller_party
+
+__all__ = [
+    "DRAFT_FIELDS",
+    "create_draft",
+    "delete_draft",
+    "get_invoice",
+    "invoice_view",
+    "issue",
+    "mark_sent",
+    "update_draft",
+]
+
+Cursor = psycopg2.extensions.cursor
+
+#: Fields a draft body may hold.
+DRAFT_FIELDS = ("client_id", "currency", "issue_date", "due_date", "payment_terms", "notes", "lines", "ship_to")
+#: Statuses whose balance is still to be paid.
+OPEN_STATUSES = ("issued", "sent", "partially_paid")
+
+_BUYER_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
+
+
+def invoice_view(row: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """An invoice row as callers see it: amounts (``gross``, ``amount_paid``,
+    ``amount_credited``, ``balance_due``) as Decimals rounded to the
+    currency's minor unit, plus ``overdue`` (bool: an open invoice with a
+    balance whose due date is before ``today``)."""
+    view = dict(row)
+    currency = view["currency"]
+    for key in ("gross", "amount_paid", "amount_credited", "balance_due"):
+        view[key] = quantize_money(Decimal(view[key] if view[key] is not None else 0), currency)
+    today = today or date.today()
+    view["overdue"] = bool(
+        view["kind"] == "invoice"
+        and view["status"] in OPEN_STATUSES
+        and view["balance_due"] > 0
+        and view["due_date"] is not None
+        and view["due_date"] < today
+    )
+    return view
+
+
+def _date(value: Any, pointer: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Unprocessable("must be a date written YYYY-MM-DD", code="invalid_date", pointer=pointer) from None
+
+
+def fetch(cur: Cursor, member: Member, invoice_id: Any, *, lock: bool = False) -> dict[str, Any]:
+    """The raw invoice row of the member's organisation (``FOR UPDATE`` with
+    ``lock``); :class:`NotFound` for an unknown or foreign id."""
+    cur.execute(
+        "SELECT * FROM invoices WHERE id = %s AND organisation_id = %s" + (" FOR UPDATE" if lock else ""),
+        (as_uuid(invoice_id), member.organisation_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound("no such invoice", code="invoice_not_found")
+    return dict(row)
+
+
+def get_invoice(cur: Cursor, member: Member, invoice_id: Any, *, today: date | None = None) -> dict[str, Any]:
+    """One invoice or credit note (see :func:`invoice_view`); :class:`NotFound` otherwise."""
+    return invoice_view(fetch(cur, member, invoice_id), today)
+
+
+def refuse_frozen(row: dict[str, Any], action: str) -> None:
+    """Raise :class:`Conflict` (``invoice_frozen``) unless ``row`` is a draft."""
+    if row["status"] != "draft":
+        label = "credit note" if row["kind"] == "credit_note" else "invoice"
+        raise Conflict(
+            f"{label} {row['number']} is {row['status']} and cannot be {action}: issued documents are final; "
+            "correct an invoice with a credit note",
+            code="invoice_frozen",
+        )
+
+
+def _check_version(row: dict[str, Any], expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != row["version"]:
+        raise PreconditionFailed(
+            f"the draft is at version {row['version']}, not {expected_version}: someone changed it; reload it"
+        )
+
+
+def _active_client(cur: Cursor, member: Member, client_id: Any) -> dict[str, Any]:
+    try:
+        client = get_client(cur, member, client_id)
+    except NotFound:
+        raise Unprocessable("no such client", code="unknown_client", pointer="/client_id") from None
+    if client["archived_at"] is not None:
+        raise Unprocessable("the client is archived", code="client_archived", pointer="/client_id")
+    return client
+
+
+def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, Any]:
+    """Check a draft's fields; returns the column values to store."""
+    unknown = sorted(set(fields) - set(DRAFT_FIELDS))
+    if unknown:
+        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    if fields.get("client_id") is None:
+        raise Unprocessable("a draft needs a client", code="required", pointer="/client_id")
+    client = _active_client(cur, member, fields["client_id"])
+    currency = fields.get("currency") or client["currency"] or get_organisation(cur, member)["currency"]
+    issue_date = _date(fields.get("issue_date"), "/issue_date")
+    due_date = _date(fields.get("due_date"), "/due_date")
+    lines, totals, ship_to = check_lines_and_terms(
+        currency=currency, lines=fields.get("lines"), issue_date=issue_date, due_date=due_date,
+        payment_terms=fields.get("payment_terms"), notes=fields.get("notes"), ship_to=fields.get("ship_to"),
+    )
+    return {
+        "client_id": client["id"],
+        "currency": currency,
+        "issue_date": issue_date,
+        "due_date": due_date,
+        "payment_terms": fields.get("payment_terms"),
+        "notes": fields.get("notes"),
+        "lines": jsonb(lines),
+        "ship_to": jsonb(ship_to) if ship_to is not None else None,
+        "totals": jsonb(totals_json(totals)),
+    }
+
+
+def create_draft(cur: Cursor, member: Member, fields: dict[str, Any], *, today: date | None = None) -> dict[str, Any]:
+    """A new draft invoice from ``fields`` (:data:`DRAFT_FIELDS`): ``client_id``
+    (required, an active client of the organisation), ``currency`` (default:
+    the client's, else the organisation's), ``lines`` (canonical invoice
+    lines; may be empty in a draft), optional ``issue_date``/``due_date``
+    (YYYY-MM-DD), ``payment_terms``, ``notes``, ``ship_to``.
+
+    Raises :class:`Forbidden` for a viewer and :class:`Unprocessable` with
+    pointers for invalid content. Returns the invoice (:func:`invoice_view`)."""
+    member.require_write()
+    values = _content(cur, member, fields)
+    columns = ", ".join(values)
+    cur.execute(
+        f"INSERT INTO invoices (organisation_id, created_by, {columns}) VALUES (%(org)s, %(by)s, "
+        + ", ".join(f"%({key})s" for key in values) + ") RETURNING *",
+        {**values, "org": member.organisation_id, "by": member.actor.user_id},
+    )
+    row = dict(cur.fetchone())
+    events.record(cur, member, "invoice", row["id"], "invoice.created",
+                  {"invoice_id": row["id"], "client_id": row["client_id"], "currency": row["currency"],
+                   "gross": row["gross"]})
+    return invoice_view(row, today)
+
+
+def update_draft(cur: Cursor, member: Member, invoice_id: Any, changes: dict[str, Any],
+                 expected_version: int | None = None, *, today: date | None = None) -> dict[str, Any]:
+    """Change some fields of a draft (None clears an optional field).
+
+    Raises :class:`NotFound`, :class:`Conflict` (``invoice_frozen``) once
+    issued, :class:`PreconditionFailed` when ``expected_version`` is given
+    and is not the current version, :class:`Unprocessable` for bad content.
+    The version goes up by one."""
+    member.require_write()
+    row = fetch(cur, member, invoice_id, lock=True)
+    refuse_frozen(row, "edited")
+    _check_version(row, expected_version)
+    current = {key: row[key] for key in DRAFT_FIELDS}
+    values = _content(cur, member, {**current, **changes})
+    sets = ", ".join(f"{key} = %({key})s" for key in values)
+    cur.execute(
+        f"UPDATE invoices SET {sets}, version = version + 1, updated_at = now() WHERE id = %(id)s RETURNING *",
+        {**values, "id": row["id"]},
+    )
+    updated = dict(cur.fetchone())
+    events.record(cur, member, "invoice", row["id"], "invoice.updated",
+                  {"invoice_id": row["id"], "changed": sorted(changes), "version": updated["version"]})
+    return invoice_view(updated, today)
+
+
+def delete_draft(cur: Cursor, member: Member, invoice_id: Any, expected_version: int | None = None) -> None:
+    """Delete a draft; an order it was made from is open again. Raises
+    :class:`Conflict` (``invoice_frozen``) for an issued invoice."""
+    member.require_write()
+    row = fetch(cur, member, invoice_id, lock=True)
+    refuse_frozen(row, "deleted")
+    _check_version(row, expected_version)
+    cur.execute("UPDATE orders SET status = 'open', invoice_id = NULL, updated_at = now() WHERE invoice_id = %s",
+                (row["id"],))
+    cur.execute("DELETE FROM invoices WHERE id = %s", (row["id"],))
+    events.record(cur, member, "invoice", row["id"], "invoice.deleted", {"invoice_id": row["id"]})
+
+
+def terms_days(cur: Cursor, member: Member, client: dict[str, Any] | None) -> int:
+    """The client's payment terms in days, else the organisation's."""
+    if client is not None and client["payment_terms_days"] is not None:
+        return client["payment_terms_days"]
+    return get_organisation(cur, member)["payment_terms_days"]
+
+
+def issue(cur: Cursor, member: Member, invoice_id: Any, *, issue_date: date | str | None = None,
+          expected_version: int | None = None, today: date | None = None) -> dict[str, Any]:
+    """Issue a draft: number ``INV-<year>-<nnnn>`` (next of the series for
+    the issue date's year, gapless), seller and buyer copied, dates set
+    (issue date: the argument, else the draft's, else ``today``; due date:
+    the draft's, else issue date + payment terms in days), totals
+    recomputed, status ``issued``, content frozen.
+
+    Raises :class:`Conflict` (``invoice_frozen``) if it is not a draft,
+    :class:`Unprocessable` if it has no line (``no_lines``), its due date is
+    before its issue date, or the organisation has no name
+    (``seller_incomplete``), :class:`PreconditionFailed` for a stale version.
+    Emits ``invoice.issued``."""
+    member.require_write()
+    today = today or date.today()
+    row = fetch(cur, member, invoice_id, lock=True)
+    refuse_frozen(row, "issued again")
+    _check_version(row, expected_version)
+    if not row["lines"]:
+        raise Unprocessable("an invoice needs at least one line before it is issued", code="no_lines",
+                            pointer="/lines")
+    organisation = get_organisation(cur, member)
+    if not organisation["name"]:
+        raise Unprocessable("set the organisation's name (the seller) before issuing invoices",
+                            code="seller_incomplete", pointer="/seller/name")
+    client = get_client(cur, member, row["client_id"])
+    when = _date(issue_date, "/issue_date") or row["issue_date"] or today
+    due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
+    lines, totals, _ = check_lines_and_terms(currency=row["currency"], lines=row["lines"], issue_date=when,
+                                             due_date=due)
+    number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
+    buyer = {key: client[key] for key in _BUYER_FIELDS if client.get(key)}
+    cur.execute(
+        "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"
+        " seller = %s, buyer = %s, lines = %s, totals = %s, issued_at = now(), updated_at = now(),"
+        " version = version + 1 WHERE id = %s RETURNING *",
+        (INVOICE_SERIES, number, when, due, jsonb(seller_party(organisation)), jsonb(buyer), jsonb(lines),
+         jsonb(totals_json(totals)), row["id"]),
+    )
+    issued = dict(cur.fetchone())
+    events.record(cur, member, "invoice", row["id"], "invoice.issued",
+                  {"invoice_id": row["id"], "number": number, "issue_date": when, "due_date": due,
+                   "currency": issued["currency"], "gross": issued["gross"]})
+    return invoice_view(issued, today)
+
+
+def mark_sent(cur: Cursor, member: Member, invoice_id: Any, *, today: date | None = None) -> dict[str, Any]:
+    """Record that the invoice went to the client: an ``issued`` invoice
+    becomes ``sent``; a later status stays; ``sent_at`` is set each time.
+    Raises :class:`Conflict` (``not_issued``) for a draft. Emits ``invoice.sent``."""
+    member.require_write()
+    row = fetch(cur, member, invoice_id, lock=True)
+    if row["status"] == "draft":
+        raise Conflict("a draft cannot be sent; issue it first", code="not_issued")
+    cur.execute(
+        "UPDATE invoices SET status = CASE WHEN status = 'issued' THEN 'sent' ELSE status END,"
+        " sent_at = now(), updated_at = now(), version = version + 1 WHERE id = %s RETURNING *",
+        (row["id"],),
+    )
+    sent = dict(cur.fetchone())
+    events.record(cur, member, "invoice", row["id"], "invoice.sent",
+                  {"invoice_id": row["id"], "number": row["number"]})
+    return invoice_view(sent, today)
+
+
+def settled_status(row: dict[str, Any], *, fully_credited: bool) -> str:
+    """The status after a payment or a credit note changed ``row``'s
+    ``amount_paid``/``amount_credited``: ``credited`` when every line is
+    fully credited, else ``paid`` when nothing is left to pay, else
+    ``partially_paid`` after a payment, else the issued/sent status as was."""
+    balance = Decimal(row["gross"]) - Decimal(row["amount_paid"]) - Decimal(row["amount_credited"])
+    if fully_credited:
+        return "credited"
+    if balance <= 0:
+        return "paid"
+    if Decimal(row["amount_paid"]) > 0:
+        return "partially_paid"
+    return "sent" if row["sent_at"] is not None else "issued"

@@ -1,0 +1,90 @@
+"""The organisation's seller profile (EN 16931 BG-4 seller, plus defaults
+for new invoices: currency, locale, payment terms in days)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg2.extensions
+
+from . import events
+from .documents import check_party
+from .errors import NotFound, PreconditionFailed, Unprocessable
+from .identity import Member
+
+__all__ = ["PROFILE_FIELDS", "get_organisation", "seller_party", "update_organisation"]
+
+Cursor = psycopg2.extensions.cursor
+
+PARTY_FIELDS = ("name", "company", "address", "vat_id", "email", "phone")
+#: Fields :func:`update_organisation` accepts.
+PROFILE_FIELDS = PARTY_FIELDS + ("bank_details", "currency", "locale", "payment_terms_days")
+
+_COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_at"
+
+
+def get_organisation(cur: Cursor, member: Member, *, lock: bool = False) -> dict[str, Any]:
+    """The member's organisation as a dict of :data:`PROFILE_FIELDS` plus
+    ``id``, ``version``, ``created_at``, ``updated_at``."""
+    cur.execute(f"SELECT {_COLUMNS} FROM organisations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                (member.organisation_id,))
+    row = cur.fetchone()
+    if row is None:  # deleted under our feet
+        raise NotFound("no such organisation", code="organisation_not_found")
+    return dict(row)
+
+
+def check_terms_days(value: Any, pointer: str = "/payment_terms_days") -> int:
+    """A payment term in whole days, 0-3650; raises :class:`Unprocessable`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
+        raise Unprocessable("must be a whole number of days from 0 to 3650", code="invalid_terms", pointer=pointer)
+    return value
+
+
+def update_organisation(cur: Cursor, member: Member, changes: dict[str, Any],
+                        expected_version: int | None = None) -> dict[str, Any]:
+    """Change the profile (owner only). ``changes`` maps some of
+    :data:`PROFILE_FIELDS` to new values (None clears an optional field);
+    party fields follow the invoice schema's party rules, ``currency`` is an
+    ISO 4217 code. ``expected_version``, when given, must be the current
+    version (:class:`PreconditionFailed` otherwise). Returns the profile.
+    Issued invoices keep the seller copied when they were issued."""
+    member.require_owner()
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    current = get_organisation(cur, member, lock=True)
+    if expected_version is not None and expected_version != current["version"]:
+        raise PreconditionFailed("the organisation was changed by someone else; reload it and try again")
+    merged = {**current, **changes}
+    party = {key: merged[key] for key in PARTY_FIELDS if merged.get(key) is not None}
+    named = bool(str(party.get("name") or "").strip())
+    if not named:  # a fresh organisation has no name yet; the schema needs one
+        party["name"] = "-"
+    checked, currency = check_party(party, currency=merged["currency"])
+    values = {key: checked.get(key) for key in PARTY_FIELDS}
+    if not named:
+        values["name"] = ""
+    values["currency"] = currency
+    values["bank_details"] = merged["bank_details"]
+    values["locale"] = merged["locale"]
+    values["payment_terms_days"] = check_terms_days(merged["payment_terms_days"])
+    sets = ", ".join(f"{key} = %({key})s" for key in values)
+    cur.execute(
+        f"UPDATE organisations SET {sets}, version = version + 1, updated_at = now()"
+        f" WHERE id = %(id)s RETURNING {_COLUMNS}",
+        {**values, "id": member.organisation_id},
+    )
+    row = dict(cur.fetchone())
+    events.record(cur, member, "organisation", member.organisation_id, "organisation.updated",
+                  {"changed": sorted(changes)})
+    return row
+
+
+def seller_party(organisation: dict[str, Any]) -> dict[str, Any]:
+    """The organisation as the seller of an invoice (stored with the invoice
+    at issue): its party fields that are set, plus ``bank_details``."""
+    seller = {key: organisation[key] for key in PARTY_FIELDS if organisation.get(key)}
+    if organisation.get("bank_details"):
+        seller["bank_details"] = organisation["bank_details"]
+    return seller

@@ -1,0 +1,92 @@
+"""Fixtures for the invoices core: a throw-away PostgreSQL database per test
+session (created and dropped here, migrated with both migration packages),
+and helpers that make actors, members and clients for one test."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from invoicer.common.db import Database, migrate
+from invoicer.invoices import clients
+from invoicer.invoices.identity import Actor, Member, resolve_membership
+from invoicer.invoices.organisations import update_organisation
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@contextmanager
+def _maintenance() -> Iterator[psycopg2.extensions.cursor]:
+    conn = psycopg2.connect(f"{SERVER}/postgres", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.close()
+
+
+def create_database(name: str) -> Database:
+    """CREATE DATABASE ``name``, migrate it with both packages, return a pool."""
+    with _maintenance() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db = Database(f"{SERVER}/{name}", max_connections=12)
+    migrate(db)
+    migrate(db, "invoicer.invoices.migrations")
+    return db
+
+
+def drop_database(db: Database, name: str) -> None:
+    db.close()
+    with _maintenance() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def db() -> Iterator[Database]:
+    name = f"invoicer_records_{secrets.token_hex(4)}"
+    database = create_database(name)
+    try:
+        yield database
+    finally:
+        drop_database(database, name)
+
+
+def new_actor(name: str = "user") -> Actor:
+    return Actor(uuid.uuid4(), f"{name}-{secrets.token_hex(4)}@example.test")
+
+
+@pytest.fixture
+def owner(db) -> Member:
+    """The owner of a fresh organisation with a seller profile (EUR, 30 days)."""
+    actor = new_actor("owner")
+    with db.transaction() as cur:
+        member = resolve_membership(cur, actor)
+        update_organisation(cur, member, {
+            "name": "Northwind Traders Ltd", "address": "12 Harbour Road\nBristol", "vat_id": "GB123456789",
+            "email": "billing@northwind.example", "currency": "EUR", "payment_terms_days": 30,
+        })
+    return member
+
+
+@pytest.fixture
+def client(db, owner) -> dict:
+    """A client of ``owner``'s organisation with 14 days' terms."""
+    with db.transaction() as cur:
+        return clients.create_client(cur, owner, {
+            "name": "Maria Anders", "company": "Alfreds Futterkiste", "address": "Obere Str. 57\nBerlin",
+            "vat_id": "DE987654321", "payment_terms_days": 14,
+        })
+
+
+LINES = [
+    {"description": "Chai tea", "quantity": "12", "unit": "box", "unit_price": "18.00", "tax_rate": "19"},
+    {"description": "Aniseed syrup", "quantity": "4", "unit": "case", "unit_price": "10.00", "tax_rate": "19"},
+    {"description": "Recipe book", "quantity": "1", "unit_price": "24.50", "tax_rate": "7"},
+]
