@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from .amqp import READY, RENDER, Permanent
 
-__all__ = ["InvoiceReady", "MalformedMessage", "ReadyFile", "RenderRequest", "job_id_of"]
+__all__ = ["DomainEvent", "InvoiceReady", "MalformedMessage", "ReadyFile", "RenderRequest", "job_id_of"]
 
 
 class MalformedMessage(Permanent):
@@ -167,3 +167,43 @@ class InvoiceReady:
             status_url=_field(data, "status_url", str),
             files=tuple(files),
         )
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A change of the records (``invoice.issued``, ``payment.recorded``, …),
+    published from the invoices service's outbox to the topic exchange
+    ``<AMQP_PREFIX>.events`` with routing key ``type``. ``id`` is the event's
+    id (also the AMQP ``message_id``): delivery is at least once, so a
+    consumer drops an id it has seen. ``occurred_at`` is ISO 8601 with its
+    UTC offset; ``actor`` ``{"id", "email"}`` of who made the change (id
+    ``None`` for the system); ``data`` the event's facts."""
+
+    VERSION: ClassVar[int] = 1
+
+    id: str
+    type: str
+    occurred_at: str
+    organisation_id: str
+    actor: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def routing_key(self) -> str:
+        return self.type
+
+    def to_bytes(self) -> bytes:
+        """The JSON body: ``{"version", "id", "type", "occurred_at",
+        "organisation_id", "actor", "data"}``."""
+        return _encode({"version": self.VERSION, "id": self.id, "type": self.type,
+                        "occurred_at": self.occurred_at, "organisation_id": self.organisation_id,
+                        "actor": self.actor, "data": self.data})
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> "DomainEvent":
+        """Decode a body; raises :class:`MalformedMessage`."""
+        data = _versioned(body, cls.VERSION)
+        return cls(id=_field(data, "id", str), type=_field(data, "type", str),
+                   occurred_at=_field(data, "occurred_at", str),
+                   organisation_id=_field(data, "organisation_id", str),
+                   actor=_field(data, "actor", dict), data=_field(data, "data", dict))

@@ -35,16 +35,14 @@ import pika
 import pika.exceptions
 
 from invoicer.common import logging as logs
-from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, connect, encode, properties
+from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, connect, properties
 from invoicer.common.config import Settings
 from invoicer.common.db import Database, DatabaseUnavailable
+from invoicer.common.messages import DomainEvent
 
 __all__ = ["Relay", "event_message", "events_exchange", "main"]
 
 log = logs.get_logger(__name__)
-
-MESSAGE_VERSION = 1
-
 
 def events_exchange(prefix: str) -> str:
     """The topic exchange the events go to: ``<prefix>.events``."""
@@ -54,15 +52,14 @@ def events_exchange(prefix: str) -> str:
 def event_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
     """The body and properties of the message for one outbox row."""
     event_id = str(row["id"])
-    body = encode({
-        "version": MESSAGE_VERSION,
-        "id": event_id,
-        "type": row["type"],
-        "occurred_at": row["occurred_at"].isoformat(),
-        "organisation_id": str(row["organisation_id"]),
-        "actor": {"id": str(row["actor_id"]) if row["actor_id"] else None, "email": row["actor_email"]},
-        "data": row["payload"],
-    })
+    body = DomainEvent(
+        id=event_id,
+        type=row["type"],
+        occurred_at=row["occurred_at"].isoformat(),
+        organisation_id=str(row["organisation_id"]),
+        actor={"id": str(row["actor_id"]) if row["actor_id"] else None, "email": row["actor_email"]},
+        data=row["payload"],
+    ).to_bytes()
     props = properties(event_id)
     props.message_id = event_id
     props.type = row["type"]
