@@ -36,7 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .model import Invoice, Party, minor_unit
 
-__all__ = ["render_xlsx"]
+__all__ = ["render", "render_xlsx"]
 
 THANK_YOU = "Thank you for your business."
 
@@ -347,6 +347,11 @@ def _column_widths(invoice: Invoice, fmt: _Formats) -> list[float]:
     fit(_COL_TOTAL, (amount_len(a, fmt.minor) for a in (totals.gross, totals.net, totals.tax, *totals.line_nets)))
     widths[_COL_TOTAL - 1] = max(widths[_COL_TOTAL - 1], 14)  # also holds the dates
     return [min(w, 80) * 1.1 for w in widths]
+
+
+def render(invoice: Invoice, options) -> bytes:
+    """The ``xlsx`` format's renderer: :func:`render_xlsx` in ``options.locale``."""
+    return render_xlsx(invoice, locale=options.locale)
 
 
 def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
