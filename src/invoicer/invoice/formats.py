@@ -16,13 +16,12 @@ nor XlsxWriter.
 
 from __future__ import annotations
 
-import importlib
-import threading
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
 
+# Kept light on purpose: the CLI's parser imports this module, so no
+# ``typing``, ``dataclasses`` or ``threading`` (tens of ms at every start).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .model import Invoice
 
@@ -40,8 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
+class RenderOptions(namedtuple("RenderOptions", "page_size locale", defaults=("A4", "en_GB"))):
     """What a renderer may vary besides the invoice.
 
     ``page_size``: ``"A4"`` or ``"LETTER"`` (case-insensitive; formats
@@ -50,8 +48,7 @@ class RenderOptions:
     written. A renderer raises ``ValueError`` for a value it does not know.
     """
 
-    page_size: str = "A4"
-    locale: str = "en_GB"
+    __slots__ = ()
 
 
 Renderer = Callable[["Invoice", RenderOptions], bytes]
@@ -63,7 +60,6 @@ class UnknownFormat(KeyError):
     """No format is registered under this name (or alias)."""
 
 
-@dataclass(frozen=True)
 class OutputFormat:
     """One output format.
 
@@ -76,27 +72,36 @@ class OutputFormat:
     one the legacy tool documented (``excel`` for ``xlsx``).
     """
 
-    name: str
-    media_type: str
-    suffix: str
-    render: Renderer | str = field(repr=False)
-    aliases: tuple[str, ...] = ()
+    __slots__ = ("name", "media_type", "suffix", "render", "aliases", "_renderer")
 
-    @cached_property
+    def __init__(self, name: str, media_type: str, suffix: str, render: Renderer | str,
+                 aliases: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.media_type = media_type
+        self.suffix = suffix
+        self.render = render
+        self.aliases = tuple(aliases)
+        self._renderer: Renderer | None = render if callable(render) else None
+
+    def __repr__(self) -> str:
+        return f"OutputFormat({self.name!r}, {self.media_type!r}, {self.suffix!r}, aliases={self.aliases!r})"
+
+    @property
     def renderer(self) -> Renderer:
         """The render function, imported on first use. Raises
         ``ImportError``/``AttributeError`` if the path names nothing."""
-        if callable(self.render):
-            return self.render
-        module, _, function = self.render.partition(":")
-        return getattr(importlib.import_module(module), function)
+        if self._renderer is None:
+            import importlib  # noqa: PLC0415
+
+            module, _, function = str(self.render).partition(":")
+            self._renderer = getattr(importlib.import_module(module), function)
+        return self._renderer
 
     def __call__(self, invoice: Invoice, options: RenderOptions) -> bytes:
         """Render ``invoice`` in this format: the file's bytes."""
         return self.renderer(invoice, options)
 
 
-_lock = threading.Lock()
 _FORMATS: dict[str, OutputFormat] = {}  # by name, in registration order
 _ALIASES: dict[str, str] = {}  # alias -> name
 
@@ -104,27 +109,25 @@ _ALIASES: dict[str, str] = {}  # alias -> name
 def register(fmt: OutputFormat) -> OutputFormat:
     """Add ``fmt`` to the registry and return it. Raises ``ValueError`` if
     its name or an alias is taken, or is not lower case."""
-    with _lock:
-        for key in (fmt.name, *fmt.aliases):
-            if key != key.lower() or not key.strip() or "," in key:
-                raise ValueError(f"format name {key!r} must be lower case, non-empty and without commas")
-            if key in _FORMATS or key in _ALIASES:
-                raise ValueError(f"format name {key!r} is already registered")
-        _FORMATS[fmt.name] = fmt
-        for alias in fmt.aliases:
-            _ALIASES[alias] = fmt.name
+    for key in (fmt.name, *fmt.aliases):
+        if key != key.lower() or not key.strip() or "," in key:
+            raise ValueError(f"format name {key!r} must be lower case, non-empty and without commas")
+        if key in _FORMATS or key in _ALIASES:
+            raise ValueError(f"format name {key!r} is already registered")
+    _FORMATS[fmt.name] = fmt
+    for alias in fmt.aliases:
+        _ALIASES[alias] = fmt.name
     return fmt
 
 
 def unregister(name: str) -> None:
     """Remove the format ``name`` and its aliases (tests, plug-ins).
     Raises :class:`UnknownFormat`."""
-    with _lock:
-        fmt = _FORMATS.pop(name, None)
-        if fmt is None:
-            raise UnknownFormat(name)
-        for alias in fmt.aliases:
-            _ALIASES.pop(alias, None)
+    fmt = _FORMATS.pop(name, None)
+    if fmt is None:
+        raise UnknownFormat(name)
+    for alias in fmt.aliases:
+        _ALIASES.pop(alias, None)
 
 
 def get(name: str) -> OutputFormat:
