@@ -17,13 +17,7 @@ from typing import Any
 
 from .db import Database
 
-__all__ = ["Job", "JobStore", "output_fid", "FORMATS"]
-
-#: Output formats and their MIME types and file suffixes.
-FORMATS: dict[str, tuple[str, str]] = {
-    "pdf": ("application/pdf", "pdf"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
+__all__ = ["Job", "JobStore", "output_fid"]
 
 _NAMESPACE = uuid.UUID("6f6e0c1e-3d43-4b8e-9a55-2b1f3c9a7d10")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..invoice import formats as output_formats
+
 __all__ = ["openapi_document"]
 
 
@@ -84,7 +86,7 @@ _SCHEMAS: dict[str, Any] = {
     "File": {
         "type": "object",
         "required": ["format", "fid", "size", "download_url"],
-        "properties": {"format": {"enum": ["pdf", "xlsx"]}, "fid": {"type": "string"},
+        "properties": {"format": {"$ref": "#/components/schemas/Format"}, "fid": {"type": "string"},
                        "size": {"type": "integer", "description": "bytes"},
                        "download_url": {"type": "string", "format": "uri"}},
     },
@@ -96,7 +98,7 @@ _SCHEMAS: dict[str, Any] = {
             "job_id": {"type": "string", "format": "uuid"},
             "status": {"enum": ["queued", "processing", "done", "failed"]},
             "invoice_number": {"type": ["string", "null"]},
-            "formats": {"type": "array", "items": {"enum": ["pdf", "xlsx"]}},
+            "formats": {"type": "array", "items": {"$ref": "#/components/schemas/Format"}},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "totals": {"$ref": "#/components/schemas/Totals"},
@@ -143,6 +145,7 @@ _UNAUTHORIZED = _error("Missing, invalid or expired token")
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
     schemas = dict(_SCHEMAS)
+    schemas["Format"] = {"enum": output_formats.names(), "description": "An output format"}
     schemas["Registration"] = {
         "type": "object",
         "required": ["email", "password"],
@@ -192,10 +195,11 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 "security": _BEARER,
                 "parameters": [
                     {"name": "formats", "in": "query", "required": False,
-                     "description": "Comma list of pdf, xlsx (default pdf)",
+                     "description": f"Comma list of {', '.join(output_formats.names())} (default pdf)",
                      "schema": {"type": "string", "examples": ["pdf,xlsx"]}},
                     {"name": "format", "in": "query", "required": False, "deprecated": True,
-                     "description": "Legacy: pdf or excel", "schema": {"enum": ["pdf", "excel"]}},
+                     "description": f"Legacy: {' or '.join(output_formats.legacy_names())}",
+                     "schema": {"enum": output_formats.legacy_names()}},
                 ],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}},
@@ -250,9 +254,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                                 "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}}],
                 "responses": {
                     "200": {"description": "The file, as an attachment", "content": {
-                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                            {"schema": {"type": "string", "format": "binary"}},
+                        **{output_formats.get(name).media_type: {"schema": {"type": "string", "format": "binary"}}
+                           for name in output_formats.names()},
                         "application/json": {"schema": {"type": "string", "format": "binary"}},
                     }},
                     "400": _error("fid missing"),

@@ -28,7 +28,8 @@ from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
-from ..common.jobs import FORMATS, Job
+from ..common.jobs import Job
+from ..invoice import formats as output_formats
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
@@ -40,7 +41,6 @@ __all__ = ["blueprint", "parse_formats"]
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
 
-_LEGACY_FORMATS = {"pdf": "pdf", "excel": "xlsx", "xlsx": "xlsx"}
 
 
 def services() -> Services:
@@ -70,22 +70,29 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def parse_formats(args) -> list[str]:
     """The requested output formats from the query string, in a stable
-    order without duplicates; raises :class:`ApiError` 400 for unknown ones."""
+    order without duplicates; raises :class:`ApiError` 400 for unknown ones.
+    The accepted names, their order and the messages come from the format
+    registry (:mod:`invoicer.invoice.formats`); the legacy ``?format=`` also
+    takes a format's aliases (``excel``)."""
+    known = output_formats.names()
     if "formats" in args:
         raw = [part.strip().lower() for part in args.get("formats", "").split(",") if part.strip()]
-        unknown = [part for part in raw if part not in FORMATS]
+        unknown = [part for part in raw if part not in known]
         if unknown or not raw:
-            raise ApiError(400, "invalid_parameter", "formats must be a comma list of pdf, xlsx",
+            raise ApiError(400, "invalid_parameter", f"formats must be a comma list of {', '.join(known)}",
                            [{"parameter": "formats", "message": f"unknown format(s): {', '.join(unknown) or '(empty)'}"}])
     elif "format" in args:
         legacy = args.get("format", "").strip().lower()
-        if legacy not in _LEGACY_FORMATS:
-            raise ApiError(400, "invalid_parameter", "format must be pdf or excel",
-                           [{"parameter": "format", "message": f"unknown format: {legacy or '(empty)'}"}])
-        raw = [_LEGACY_FORMATS[legacy]]
+        try:
+            raw = [output_formats.resolve(legacy).name]
+        except KeyError:
+            *others, last = output_formats.legacy_names()
+            choices = f"{', '.join(others)} or {last}" if others else last
+            raise ApiError(400, "invalid_parameter", f"format must be {choices}",
+                           [{"parameter": "format", "message": f"unknown format: {legacy or '(empty)'}"}]) from None
     else:
         raw = ["pdf"]
-    return [fmt for fmt in FORMATS if fmt in raw]
+    return [fmt for fmt in known if fmt in raw]
 
 
 def _upload_bytes() -> bytes:

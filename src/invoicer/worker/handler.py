@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
-from ..common.jobs import FORMATS as MIME_TYPES
+from ..invoice import formats as output_formats
 from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
@@ -108,7 +108,7 @@ class RenderHandler:
             stored = self.blobs.put(
                 fid, data, filename=filename,
                 metadata={"owner": job.owner_id, "job_id": job_id, "kind": fmt,
-                          "content_type": MIME_TYPES[fmt][0]},
+                          "content_type": output_formats.get(fmt).media_type},
             )
             files.append({"format": fmt, "fid": fid, "size": stored.length, "filename": filename})
         totals = invoice.totals.as_strings()

@@ -1,0 +1,103 @@
+"""The format registry: a new format is one renderer and one registration,
+and the gateway, the OpenAPI document, the CLI and the renderer path all
+follow it; importing the registry imports no renderer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from invoicer.cli import build_parser
+from invoicer.common.errors import ApiError
+from invoicer.gateway.openapi import openapi_document
+from invoicer.gateway.routes import parse_formats
+from invoicer.invoice import formats
+from invoicer.invoice.formats import OutputFormat, RenderOptions
+from invoicer.invoice.model import Invoice
+from invoicer.invoice.render import output_filename, render_formats
+
+
+def render_txt(invoice: Invoice, options: RenderOptions) -> bytes:
+    """The whole of a new format's module: one renderer."""
+    total = invoice.totals.gross
+    return f"{invoice.invoice_number} {invoice.currency} {total} {options.page_size} {options.locale}\n".encode()
+
+
+@pytest.fixture
+def txt():
+    fmt = formats.register(OutputFormat("txt", "text/plain", "txt", render_txt, aliases=("text",)))
+    try:
+        yield fmt
+    finally:
+        formats.unregister("txt")
+    assert "txt" not in formats.names()
+
+
+def test_a_registered_format_is_accepted_and_rendered(txt, example):
+    assert parse_formats({"formats": "txt,pdf"}) == ["pdf", "txt"]
+    assert parse_formats({"format": "text"}) == ["txt"]
+    with pytest.raises(ApiError) as caught:
+        parse_formats({"formats": "docx"})
+    assert caught.value.message == "formats must be a comma list of pdf, xlsx, txt"
+    with pytest.raises(ApiError) as caught:
+        parse_formats({"format": "docx"})
+    assert caught.value.message == "format must be pdf, excel or text"
+
+    files = render_formats(example, ["txt"], page_size="LETTER", locale="de_DE")
+    assert files == {"txt": b"INV-2026-0001 EUR 330.86 LETTER de_DE\n"}
+    assert output_filename(example.invoice_number, "txt") == "INV-2026-0001.txt"
+    assert formats.get("txt").media_type == "text/plain"
+
+    assert build_parser().parse_args(["render", "x.json", "--out", "out"]).formats == "pdf,xlsx,txt"
+
+    document = openapi_document("http://localhost")
+    assert document["components"]["schemas"]["Format"]["enum"] == ["pdf", "xlsx", "txt"]
+    assert "text/plain" in document["paths"]["/download"]["get"]["responses"]["200"]["content"]
+
+
+def test_the_pipeline_formats_and_their_messages(example):
+    assert formats.names() == ["pdf", "xlsx"]
+    assert parse_formats({}) == ["pdf"]
+    assert parse_formats({"formats": "xlsx,pdf,xlsx"}) == ["pdf", "xlsx"]
+    assert parse_formats({"format": "excel"}) == ["xlsx"]
+    with pytest.raises(ApiError) as caught:
+        parse_formats({"formats": "excel"})  # the alias is for the legacy parameter only
+    assert (caught.value.status, caught.value.message) == (400, "formats must be a comma list of pdf, xlsx")
+    with pytest.raises(ApiError) as caught:
+        parse_formats({"format": "word"})
+    assert caught.value.message == "format must be pdf or excel"
+    assert formats.get("xlsx").media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert output_filename("INV/2026 01", "xlsx") == "INV_2026_01.xlsx"
+    files = render_formats(example, ["xlsx", "pdf"])
+    assert list(files) == ["xlsx", "pdf"]
+    assert files["pdf"].startswith(b"%PDF") and files["xlsx"].startswith(b"PK")
+
+
+def test_unknown_format_is_refused_before_any_rendering(example):
+    with pytest.raises(KeyError):
+        render_formats(example, ["pdf", "docx"])
+
+
+def test_names_are_unique(txt):
+    for clash in (OutputFormat("txt", "text/csv", "csv", render_txt), OutputFormat("csv", "text/csv", "csv",
+                                                                                   render_txt, aliases=("excel",))):
+        with pytest.raises(ValueError, match="already registered"):
+            formats.register(clash)
+    assert formats.get("txt").media_type == "text/plain"
+    with pytest.raises(ValueError, match="lower case"):
+        formats.register(OutputFormat("CSV", "text/csv", "csv", render_txt))
+
+
+def test_cli_parser_and_gateway_import_no_renderer_library():
+    code = (
+        "import sys\n"
+        "from invoicer.cli import build_parser\n"
+        "from invoicer.gateway.routes import parse_formats\n"
+        "build_parser().parse_args(['render', 'x.json', '--out', 'out'])\n"
+        "print(sorted(m for m in ('reportlab', 'xlsxwriter', 'openpyxl') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
