@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from invoicer.devstack import Stack, delete_broker_objects, drop_database
+from devstack import Stack, delete_broker_objects, drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "examples"
