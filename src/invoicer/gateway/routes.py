@@ -23,15 +23,16 @@ from typing import Any, Callable
 import requests
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 
-from ..auth.tokens import Claims, InvalidToken, verify_token
 from ..common.amqp import RENDER, BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import FORMATS, Job
 from ..common.logging import get_logger
+from ..common.tokens import Claims, InvalidToken, verify_token
+from ..common.web import REQUEST_ID_HEADER, request_id
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
-from .app import Services
+from .services import Services
 from .openapi import openapi_document
 
 __all__ = ["blueprint", "parse_formats"]
@@ -44,6 +45,7 @@ _LEGACY_FORMATS = {"pdf": "pdf", "excel": "xlsx", "xlsx": "xlsx"}
 
 
 def services() -> Services:
+    """The app's :class:`Services` (built by :func:`invoicer.gateway.app.create_app`)."""
     return current_app.extensions["invoicer"]
 
 
@@ -145,10 +147,12 @@ def _iso(moment) -> str:
 # --- accounts ---------------------------------------------------------------
 
 
-def _forward_to_auth(path: str, **kwargs):
+def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs):
     settings = services().settings
+    # The same request id, so that the auth service's log lines carry it too.
+    headers = {**(headers or {}), REQUEST_ID_HEADER: request_id()}
     try:
-        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", timeout=10, **kwargs)
+        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", headers=headers, timeout=10, **kwargs)
     except requests.RequestException as exc:
         log.warning("auth service unreachable", extra={"error": repr(exc)})
         raise ApiError(503, "unavailable", "the auth service is unavailable; try again shortly",
@@ -298,18 +302,7 @@ def download():
 # --- operations ---------------------------------------------------------------
 
 
-@blueprint.get("/healthz")
-def healthz():
-    return jsonify({"status": "ok"})
-
-
-@blueprint.get("/readyz")
-def readyz():
-    svc = services()
-    svc.db.ping()
-    svc.blobs.ping()
-    svc.publisher.ping()
-    return jsonify({"status": "ready"})
+# GET /healthz and /readyz come with every app: see invoicer.common.web.
 
 
 @blueprint.get("/openapi.json")
