@@ -36,7 +36,7 @@ def cmd_migrate(args) -> int:
 def cmd_create_user(args) -> int:
     # The same rules as POST /register, without the web layer (no Flask here).
     from .auth.accounts import Accounts, EmailTaken  # noqa: PLC0415
-    from .common.db import Database  # noqa: PLC0415
+    from .common.db import Database, DatabaseUnavailable  # noqa: PLC0415
     from .common.errors import DomainError  # noqa: PLC0415
 
     settings = _settings()
@@ -50,6 +50,8 @@ def cmd_create_user(args) -> int:
         sys.exit(f"invoicer: an account for {exc.email} exists already")
     except DomainError as exc:
         sys.exit(f"invoicer: {exc.message}")
+    except DatabaseUnavailable as exc:
+        sys.exit(f"invoicer: the database is unavailable: {exc}")
     print(f"created {user.email} ({', '.join(user.roles)}) id={user.id}")
     return 0
 
