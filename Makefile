@@ -24,16 +24,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 up: $(STAMP)
-	$(PY) -m invoicer.devstack up
+	$(PY) tools/devstack.py up
 
 down:
-	@if [ -x $(PY) ]; then $(PY) -m invoicer.devstack down; fi
+	@if [ -x $(PY) ]; then $(PY) tools/devstack.py down; fi
 
 status: $(STAMP)
-	@$(PY) -m invoicer.devstack status
+	@$(PY) tools/devstack.py status
 
 demo: $(STAMP)
-	$(PY) -m invoicer.devstack demo --invoice $(INVOICE) --out out
+	$(PY) tools/devstack.py demo --invoice $(INVOICE) --out out
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -2,7 +2,7 @@
 
     python bench/bench_e2e.py [--jobs 100] [--clients 4] [--keep]
 
-Starts a private stack with ``invoicer.devstack`` (its own state directory
+Starts a private stack with ``tools/devstack.py`` (its own state directory
 under /tmp, database ``invoicer_bench_<tag>``, AMQP prefix ``bench_<tag>``,
 free ports), registers and logs in a user over HTTP, then per phase uploads
 ``--jobs`` five-line invoices (PDF + XLSX) as fast as ``--clients`` client
@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     import requests  # noqa: PLC0415
 
-    from invoicer.devstack import Stack, delete_broker_objects, drop_database, wait_until  # noqa: PLC0415
+    sys.path.insert(0, str(ROOT / "tools"))  # devstack is a development tool, not in the package
+    from devstack import Stack, delete_broker_objects, drop_database, wait_until  # noqa: PLC0415
 
     tag = secrets.token_hex(4)
     var = Path(tempfile.mkdtemp(prefix=f"invoicer-bench-e2e-{tag}-"))

@@ -1,6 +1,7 @@
-"""Shared fixtures: the shared example files, and the local stack that the
+"""Shared fixtures: the shared example files, the local stack that the
 integration tests run against (started once per test session, on its own
-ports, database and queue names, and stopped at the end)."""
+ports, database and queue names, and stopped at the end), and in-process
+apps (``app_client``) for fast route tests that need no stack."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import secrets
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
+import flask.testing
 import pytest
 import requests
 
-from invoicer.devstack import Stack, delete_broker_objects, drop_database
+from devstack import Stack, delete_broker_objects, drop_database, free_port
+from invoicer.common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "examples"
@@ -152,6 +156,37 @@ def make_client(stack):
 @pytest.fixture
 def client(make_client) -> Client:
     return make_client()
+
+
+# --- in-process apps -------------------------------------------------------------
+
+TEST_JWT_SECRET = "in-process-test-secret-" + "x" * 32
+
+
+@pytest.fixture
+def offline_settings() -> Settings:
+    """Settings whose every dependency (PostgreSQL, MongoDB, RabbitMQ, the
+    auth service) is on a port of 127.0.0.1 that nothing listens on, so
+    connections are refused at once: what a service sees when all are down."""
+    return Settings(
+        jwt_secret=TEST_JWT_SECRET,
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/invoicer",
+        mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/invoicer",
+        amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F",
+        auth_url=f"http://127.0.0.1:{free_port()}",
+    )
+
+
+@pytest.fixture
+def app_client(offline_settings) -> Callable[..., flask.testing.FlaskClient]:
+    """Factory: ``app_client(create_app, settings=None, **overrides)`` is
+    ``create_app(settings).test_client()``, in this process, with
+    ``offline_settings`` (or ``settings``) changed by ``overrides``."""
+
+    def _make(create_app, settings: Settings | None = None, **overrides) -> flask.testing.FlaskClient:
+        return create_app(replace(settings or offline_settings, **overrides)).test_client()
+
+    return _make
 
 
 def pytest_collection_modifyitems(config, items):

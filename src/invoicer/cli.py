@@ -35,25 +35,24 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_create_user(args) -> int:
-    from .auth import db as users  # noqa: PLC0415
-    from .auth.app import check_password_policy, normalise_email  # noqa: PLC0415
-    from .auth.passwords import hash_password  # noqa: PLC0415
-    from .common.db import Database  # noqa: PLC0415
-    from .common.errors import ApiError  # noqa: PLC0415
+    # The same rules as POST /register, without the web layer (no Flask here).
+    from .auth.accounts import Accounts, EmailTaken  # noqa: PLC0415
+    from .common.db import Database, DatabaseUnavailable  # noqa: PLC0415
+    from .common.errors import DomainError  # noqa: PLC0415
 
     settings = _settings()
     if not args.password_stdin:
         sys.exit("invoicer: pass the password on standard input with --password-stdin")
     password = sys.stdin.readline().rstrip("\r\n")
+    accounts = Accounts(Database(settings.database_url), settings)
     try:
-        email = normalise_email(args.email)
-        check_password_policy(password, settings.password_min_length)
-    except ApiError as exc:
+        user = accounts.create(args.email, password, [args.role])
+    except EmailTaken as exc:
+        sys.exit(f"invoicer: an account for {exc.email} exists already")
+    except DomainError as exc:
         sys.exit(f"invoicer: {exc.message}")
-    try:
-        user = users.create_user(Database(settings.database_url), email, hash_password(password), [args.role])
-    except users.EmailTaken:
-        sys.exit(f"invoicer: an account for {email} exists already")
+    except DatabaseUnavailable as exc:
+        sys.exit(f"invoicer: the database is unavailable: {exc}")
     print(f"created {user.email} ({', '.join(user.roles)}) id={user.id}")
     return 0
 
@@ -111,6 +110,9 @@ def _serve(app_factory: str, bind: str, settings) -> int:
             self.cfg.set("threads", settings.web_threads)
             self.cfg.set("worker_tmp_dir", "/tmp")
             self.cfg.set("accesslog", "-")
+            # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
+            self.cfg.set("access_log_format", '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
+                         'request_id=%({x-request-id}o)s')
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("timeout", 60)
             if "control_socket_disable" in self.cfg.settings:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from invoicer.devstack import free_port
+from devstack import free_port
 
 
 @pytest.mark.parametrize("service", ["worker", "notification"])

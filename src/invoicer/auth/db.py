@@ -8,15 +8,27 @@ from dataclasses import dataclass
 import psycopg2.errors
 
 from ..common.db import Database
+from ..common.errors import Conflict
 
-__all__ = ["EmailTaken", "User", "create_user", "find_user"]
+__all__ = ["EmailTaken", "User", "create_user", "find_user", "update_password_hash"]
 
-class EmailTaken(ValueError):
-    """An account with this e-mail address (compared case-insensitively) exists."""
+
+class EmailTaken(Conflict):
+    """An account with this e-mail address (compared case-insensitively)
+    exists; ``email`` is the address that was refused."""
+
+    code = "email_taken"
+
+    def __init__(self, email: str) -> None:
+        super().__init__("an account with this e-mail address exists")
+        self.email = email
 
 
 @dataclass(frozen=True)
 class User:
+    """An account: ``id`` (UUID string), normalised ``email``, Argon2id
+    ``password_hash`` (PHC string) and ``roles`` (e.g. ``("user",)``)."""
+
     id: str
     email: str
     password_hash: str

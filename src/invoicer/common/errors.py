@@ -1,34 +1,39 @@
-"""The JSON error body every HTTP service answers with, and its Flask handler.
+"""Errors that leave a service as the JSON error body, without Flask.
 
-Shape (the gateway's OpenAPI document names it ``Error``)::
+The body every HTTP service answers with (the gateway's OpenAPI document
+names it ``Error``)::
 
     {"error": {"code": "invalid_invoice", "message": "...", "details": [...]}}
+
+Two kinds of exception become that body, both turned into responses by
+:func:`invoicer.common.web.make_app`'s one set of handlers:
+
+* :class:`DomainError` and its families, raised below the web layer (account
+  rules, lookups). They know nothing of HTTP: the web layer maps each family
+  to a status (:class:`InvalidInput` 422, :class:`Conflict` 409,
+  :class:`NotPermitted` 403, :class:`NotFound` 404,
+  :class:`NotAuthenticated` 401, :class:`RateLimited` 429). The CLI catches
+  the same exceptions and prints their message, so it needs no Flask.
+* :class:`ApiError`, raised by routes for what only exists in HTTP (a missing
+  header, a bad query parameter), with its status chosen there.
+
+This module imports nothing from Flask or Werkzeug.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
-
-from .logging import get_logger
-
-__all__ = ["ApiError", "install_error_handlers"]
-
-log = get_logger(__name__)
-
-# Werkzeug's exceptions map to our codes by status.
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "too_many_requests",
-}
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "DomainError",
+    "InvalidInput",
+    "NotAuthenticated",
+    "NotFound",
+    "NotPermitted",
+    "RateLimited",
+]
 
 
 class ApiError(Exception):
@@ -56,35 +61,71 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, details=None, headers=None):
-    """A Flask response with the error body; see the module docstring."""
-    response = jsonify({"error": {"code": code, "message": message, "details": details or []}})
-    response.status_code = status
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    if status == 401:
-        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="invoicer"')
-    return response
+class DomainError(Exception):
+    """A rule of the domain said no. Subclass one of the families below and
+    set ``code`` (stable snake_case, the body's ``error.code``).
+
+    ``message`` is for people (the body's ``error.message``, the CLI's
+    output); ``pointer`` (RFC 6901 JSON pointer into the request, e.g.
+    ``/email``) names the offending field, and then :attr:`details` is one
+    field error ``{"pointer", "code", "message"}`` whose ``code`` is
+    ``reason`` (default: ``code``).
+    """
+
+    code: ClassVar[str] = "domain_error"
+
+    def __init__(self, message: str, *, pointer: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pointer = pointer
+        self.reason = reason
+
+    @property
+    def details(self) -> list[dict[str, str]]:
+        """The body's ``error.details``: one field error, or none without a pointer."""
+        if self.pointer is None:
+            return []
+        return [{"pointer": self.pointer, "code": self.reason or self.code, "message": self.message}]
 
 
-def install_error_handlers(app: Flask) -> None:
-    """Make every error of ``app`` leave as the JSON error body: our
-    :class:`ApiError`, Werkzeug's HTTP exceptions, and anything unexpected
-    (500, logged with its traceback, no internals in the body)."""
+class InvalidInput(DomainError):
+    """The input breaks a rule (answered 422)."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    code = "invalid_input"
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        status = exc.code or 500
-        code = _HTTP_CODES.get(status, "http_error")
-        # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
-        headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
-        return error_response(status, code, exc.description or exc.name, headers=headers)
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal server error")
+class Conflict(DomainError):
+    """The input clashes with what exists, e.g. a taken e-mail (answered 409)."""
+
+    code = "conflict"
+
+
+class NotPermitted(DomainError):
+    """The action is not allowed here, whoever asks (answered 403)."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """No such thing, or not the caller's (answered 404)."""
+
+    code = "not_found"
+
+
+class NotAuthenticated(DomainError):
+    """The credentials are missing or wrong (answered 401 with a
+    ``WWW-Authenticate`` challenge for ``scheme``, RFC 9110 11.6.1)."""
+
+    code = "unauthorized"
+    scheme: ClassVar[str] = "Bearer"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; ``retry_after`` seconds (>= 1) until the next may
+    succeed (answered 429 with ``Retry-After``, RFC 6585 section 4)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

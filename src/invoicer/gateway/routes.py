@@ -23,7 +23,6 @@ from typing import Any, Callable
 import requests
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 
-from ..auth.tokens import Claims, InvalidToken, verify_token
 from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
@@ -32,8 +31,10 @@ from ..common.jobs import Job
 from ..invoice import formats as output_formats
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
+from ..common.tokens import Claims, InvalidToken, verify_token
+from ..common.web import REQUEST_ID_HEADER, request_id
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
-from .app import Services
+from .services import Services
 from .openapi import openapi_document
 
 __all__ = ["blueprint", "parse_formats"]
@@ -44,6 +45,7 @@ blueprint = Blueprint("gateway", __name__)
 
 
 def services() -> Services:
+    """The app's :class:`Services` (built by :func:`invoicer.gateway.app.create_app`)."""
     return current_app.extensions["invoicer"]
 
 
@@ -153,10 +155,12 @@ def _iso(moment) -> str:
 # --- accounts ---------------------------------------------------------------
 
 
-def _forward_to_auth(path: str, **kwargs):
+def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs):
     settings = services().settings
+    # The same request id, so that the auth service's log lines carry it too.
+    headers = {**(headers or {}), REQUEST_ID_HEADER: request_id()}
     try:
-        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", timeout=10, **kwargs)
+        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", headers=headers, timeout=10, **kwargs)
     except requests.RequestException as exc:
         log.warning("auth service unreachable", extra={"error": repr(exc)})
         raise ApiError(503, "unavailable", "the auth service is unavailable; try again shortly",
@@ -300,18 +304,7 @@ def download():
 # --- operations ---------------------------------------------------------------
 
 
-@blueprint.get("/healthz")
-def healthz():
-    return jsonify({"status": "ok"})
-
-
-@blueprint.get("/readyz")
-def readyz():
-    svc = services()
-    svc.db.ping()
-    svc.blobs.ping()
-    svc.publisher.ping()
-    return jsonify({"status": "ready"})
+# GET /healthz and /readyz come with every app: see invoicer.common.web.
 
 
 @blueprint.get("/openapi.json")

@@ -3,6 +3,10 @@
 Claims: ``sub`` (user id), ``email``, ``roles`` (list), ``iss``, ``aud``,
 ``iat``, ``exp`` and ``jti``. Verification pins the algorithm to HS256 (so
 ``alg: none`` or a switched algorithm is refused) and requires every claim.
+
+The auth service issues tokens; every service that serves users (the gateway
+today) verifies them itself with the same key. Both import this module, so
+no service imports another's code to check a token.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ class Claims:
 def issue_token(
     *, secret: str, issuer: str, audience: str, ttl_seconds: int, sub: str, email: str, roles: list[str]
 ) -> str:
-    """A signed JWT for the user ``sub``, valid for ``ttl_seconds`` from now."""
+    """A signed JWT (compact serialisation, ``str``) for the user ``sub``,
+    valid for ``ttl_seconds`` from now, signed with ``secret`` (HS256)."""
     now = int(time.time())
     payload = {
         "iss": issuer,
@@ -52,7 +57,8 @@ def issue_token(
 
 
 def verify_token(token: str, *, secret: str, issuer: str, audience: str, leeway: int = 10) -> Claims:
-    """Check ``token``'s signature (HS256 only), expiry, issuer and audience.
+    """Check ``token``'s signature (HS256 only), expiry, issuer and audience,
+    allowing ``leeway`` seconds of clock skew; returns its :class:`Claims`.
 
     Raises :class:`InvalidToken` with a short reason on any failure.
     """

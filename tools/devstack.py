@@ -1,10 +1,17 @@
 """The local stack behind ``make up`` / ``make down`` / ``make demo``, and the
 stack the integration tests start.
 
-    python -m invoicer.devstack up   [--var DIR] [--gateway-port N] [--database NAME] [--prefix P]
-    python -m invoicer.devstack down [--var DIR]
-    python -m invoicer.devstack status [--var DIR]
-    python -m invoicer.devstack demo [--var DIR] [--invoice FILE] [--out DIR]
+    python tools/devstack.py up   [--var DIR] [--gateway-port N] [--database NAME] [--prefix P]
+    python tools/devstack.py down [--var DIR]
+    python tools/devstack.py status [--var DIR]
+    python tools/devstack.py demo [--var DIR] [--invoice FILE] [--out DIR]
+
+A development tool, not part of the ``invoicer`` package: it installs Debian
+packages and may set the local PostgreSQL superuser's password, which nothing
+in the image may do. It reads the environment (``INVOICER_PG_URL``,
+``AMQP_URL``) and must run with the virtualenv's Python, whose ``bin/`` holds
+the ``invoicer`` and ``nx-27017`` commands it starts. Tests import it through
+pytest's ``pythonpath`` setting, benchmarks by adding ``tools/`` to ``sys.path``.
 
 ``up`` is idempotent: it starts only what is not running. PostgreSQL and
 RabbitMQ are shared system services: started (and installed from Debian's
@@ -367,8 +374,8 @@ def delete_broker_objects(env: dict[str, str]) -> None:
     throw-away stack, such as a test session's, declared)."""
     import pika  # noqa: PLC0415
 
-    from .common.amqp import Topology  # noqa: PLC0415
-    from .common.config import Settings  # noqa: PLC0415
+    from invoicer.common.amqp import Topology  # noqa: PLC0415
+    from invoicer.common.config import Settings  # noqa: PLC0415
 
     topology = Topology.from_settings(Settings.from_env(env))
     connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
@@ -429,7 +436,7 @@ def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m invoicer.devstack")
+    parser = argparse.ArgumentParser(prog="python tools/devstack.py")
     parser.add_argument("command", choices=["up", "down", "status", "demo"])
     parser.add_argument("--var", default="var", help="state directory (default ./var)")
     parser.add_argument("--gateway-port", type=int, default=8080)

@@ -1,0 +1,86 @@
+"""The auth service's routes (all JSON; errors as in :mod:`invoicer.common.errors`):
+
+* ``POST /login`` with HTTP Basic (RFC 7617) -> 200 ``{"access_token",
+  "token_type": "Bearer", "expires_in"}``; 401 on bad credentials; 429 with
+  ``Retry-After`` after too many failures (see :mod:`.throttle`).
+* ``POST /register`` ``{"email", "password"}`` -> 201 ``{"id", "email",
+  "roles"}``; 403 when registration is switched off, 409 when the e-mail is
+  taken, 422 when the e-mail or password is unacceptable.
+* ``POST /validate`` with ``Authorization: Bearer`` -> 200 the token's claims; 401.
+
+``GET /healthz`` and ``GET /readyz`` come with every app (:mod:`invoicer.common.web`).
+The rules live in :mod:`.accounts`; this module only speaks HTTP.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..common.config import Settings
+from ..common.errors import ApiError
+from ..common.tokens import InvalidToken, issue_token, verify_token
+from .accounts import Accounts
+from .db import User
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("auth", __name__)
+
+
+def accounts() -> Accounts:
+    """The app's :class:`~.accounts.Accounts` (built by :func:`invoicer.auth.app.create_app`)."""
+    return current_app.extensions["invoicer"]
+
+
+def _settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+def _token_response(user: User):
+    settings = _settings()
+    token = issue_token(
+        secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_ttl_seconds, sub=user.id, email=user.email, roles=list(user.roles),
+    )
+    return jsonify({"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds})
+
+
+@blueprint.post("/login")
+def login():
+    """Exchange HTTP Basic credentials for a JWT."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        raise ApiError(401, "unauthorized", "HTTP Basic credentials required",
+                       headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
+    # The gateway passes the caller's address; auth is reachable from it only.
+    address = request.headers.get("X-Client-Address") or request.remote_addr
+    return _token_response(accounts().authenticate(auth.username, auth.password, address))
+
+
+@blueprint.post("/register")
+def register():
+    """Create an account with the role ``user``."""
+    service = accounts()
+    service.check_registration_open()  # 403 whatever the body says
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}')
+    user = service.register(body.get("email"), body.get("password"))
+    return jsonify({"id": user.id, "email": user.email, "roles": list(user.roles)}), 201
+
+
+@blueprint.post("/validate")
+def validate():
+    """The claims of a valid Bearer token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "Bearer token required")
+    settings = _settings()
+    try:
+        claims = verify_token(token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer,
+                              audience=settings.jwt_audience)
+    except InvalidToken as exc:
+        raise ApiError(401, "invalid_token", str(exc)) from None
+    return jsonify({"sub": claims.sub, "email": claims.email, "roles": list(claims.roles),
+                    "exp": claims.expires_at})

@@ -1,0 +1,267 @@
+"""How every HTTP service of invoicer is assembled: :func:`make_app`.
+
+A service is one call plus its blueprints::
+
+    def create_app(settings: Settings | None = None) -> Flask:
+        settings = settings or Settings.from_env()
+        db = Database(settings.database_url)
+        return make_app(__name__, settings, blueprints=[routes.blueprint],
+                        readiness=[("database", db.ping)],
+                        unavailable={DatabaseUnavailable: "database"},
+                        max_body=64 * 1024, extensions={"invoicer": db})
+
+and every such app then behaves the same way:
+
+* **Errors** leave as ``{"error": {"code", "message", "details"}}`` (see
+  :mod:`invoicer.common.errors`): :class:`~invoicer.common.errors.ApiError`
+  with its own status, :class:`~invoicer.common.errors.DomainError` with its
+  family's status, Werkzeug's HTTP errors with their status and headers (e.g.
+  ``Allow`` on 405, RFC 9110 15.5.6), the exception types named in
+  ``unavailable`` as 503 with ``Retry-After``, and anything else as a logged
+  500 that reveals nothing.
+* **Health**: ``GET /healthz`` answers 200 ``{"status": "ok"}`` while the
+  process serves; ``GET /readyz`` runs every readiness check and answers 200
+  ``{"status": "ready"}``, or 503 with ``Retry-After`` and an error body whose
+  ``details`` name each failed check (``{"check": name, "message"}``).
+* **Security headers** on every response (OWASP REST Security and HTTP
+  Headers cheat sheets): ``X-Content-Type-Options: nosniff``,
+  ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``; JSON answers
+  also get ``Cache-Control: no-store`` (they hold private data) and
+  ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'``.
+  Five constant headers are set here rather than through flask-talisman,
+  whose defaults (HTTPS redirects, HTML-page policies) are for HTML sites;
+  TLS ends at the ingress.
+* **Request id**: the client's ``X-Request-ID`` if it is 1 to 128 characters
+  of ``[A-Za-z0-9._-]``, else a new UUID4; answered in ``X-Request-ID`` and
+  set as the logging correlation id (:data:`invoicer.common.logging.correlation_id`),
+  so every log line written while the request is handled carries it.
+* **Proxies**: with ``TRUSTED_PROXY_HOPS`` > 0, Werkzeug's ProxyFix takes the
+  client address, scheme and host from that many ``X-Forwarded-*`` hops.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import logging as logs
+from .config import Settings
+from .errors import (
+    ApiError,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+)
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "Check",
+    "error_response",
+    "make_app",
+    "request_id",
+]
+
+log = logs.get_logger(__name__)
+
+#: A readiness check: returns when the dependency answers, raises when not.
+Check = Callable[[], Any]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+RETRY_AFTER_SECONDS = 5
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_JSON_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+# Werkzeug's exceptions map to our codes by status.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+# The one place a domain error family becomes an HTTP status.
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotAuthenticated, 401),
+    (NotPermitted, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (RateLimited, 429),
+)
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    """A Flask response with status ``status`` and the error body (see
+    :mod:`invoicer.common.errors`); a 401 without a challenge gets
+    ``WWW-Authenticate: Bearer realm="invoicer"`` (RFC 6750 section 3)."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details or []}})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    if status == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="invoicer"')
+    return response
+
+
+def request_id() -> str:
+    """The current request's id (what ``X-Request-ID`` answers); only valid
+    inside a request of an app built by :func:`make_app`."""
+    return g.request_id
+
+
+def make_app(
+    name: str,
+    settings: Settings,
+    *,
+    blueprints: Iterable[Blueprint],
+    readiness: Sequence[tuple[str, Check]],
+    unavailable: Mapping[type[Exception], str] | None = None,
+    max_body: int,
+    extensions: Mapping[str, Any] | None = None,
+) -> Flask:
+    """Build a Flask app that behaves as the module docstring says.
+
+    ``name`` is Flask's import name (pass the caller's ``__name__``).
+    ``settings`` is kept in ``app.config["SETTINGS"]``; its
+    ``trusted_proxy_hops`` switches ProxyFix on. ``blueprints`` hold the
+    service's routes. ``readiness`` is ``[(name, check), ...]`` in the order
+    ``/readyz`` runs them; ``name`` is what the 503 body reports, e.g.
+    ``"database"``. ``unavailable`` maps an exception type (a dependency that
+    did not answer) to the words for that dependency: raised by any route, it
+    becomes 503 ``unavailable`` "the <words> is unavailable; try again
+    shortly" with ``Retry-After: 5``. ``max_body`` is the largest request body
+    in bytes (larger ones are 413 before a route runs). ``extensions`` are
+    put into ``app.extensions`` for the routes (``current_app.extensions``).
+    """
+    app = Flask(name)
+    app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = max_body
+    app.json.sort_keys = False
+    app.extensions.update(extensions or {})
+
+    app.before_request(_start_request)
+    app.after_request(_finish_response)
+    app.teardown_request(_end_request)
+    _install_error_handlers(app, unavailable or {})
+    app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", partial(_readyz, tuple(readiness)), methods=["GET"])
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+    hops = settings.trusted_proxy_hops
+    if hops:
+        # Behind N proxies (an ingress), take the client address from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    return app
+
+
+# --- request id and headers -----------------------------------------------------
+
+
+def _start_request() -> None:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
+    g.correlation_token = logs.correlation_id.set(g.request_id)
+
+
+def _finish_response(response: Response) -> Response:
+    # Without a request id (a before_request hook failed first), make one now.
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id") or str(uuid.uuid4())
+    for key, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    if response.is_json:
+        for key, value in _JSON_HEADERS.items():
+            response.headers.setdefault(key, value)
+    return response
+
+
+def _end_request(exc: BaseException | None) -> None:
+    token = g.pop("correlation_token", None)
+    if token is not None:
+        logs.correlation_id.reset(token)
+
+
+# --- health -------------------------------------------------------------------------
+
+
+def _healthz():
+    return jsonify({"status": "ok"})
+
+
+def _readyz(checks: tuple[tuple[str, Check], ...]):
+    failed = []
+    for name, check in checks:
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("readiness check failed", extra={"check": name, "error": repr(exc)})
+            failed.append(name)
+    if failed:
+        details = [{"check": name, "message": f"the {name} is unavailable"} for name in failed]
+        return error_response(503, "unavailable", f"not ready: {', '.join(failed)} unavailable", details,
+                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return jsonify({"status": "ready"})
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], str]) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        status = next((status for family, status in _DOMAIN_STATUS if isinstance(exc, family)), 422)
+        headers = {}
+        if isinstance(exc, NotAuthenticated):
+            headers["WWW-Authenticate"] = f'{exc.scheme} realm="invoicer"'
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(status, exc.code, exc.message, exc.details, headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "http_error")
+        # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
+        headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
+        return error_response(status, code, exc.description or exc.name, headers=headers)
+
+    def _dependency_down(what: str, exc: Exception):
+        log.warning("dependency unavailable", extra={"dependency": what, "error": repr(exc)})
+        return error_response(503, "unavailable", f"the {what} is unavailable; try again shortly",
+                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    for exc_type, what in unavailable.items():
+        app.register_error_handler(exc_type, partial(_dependency_down, what))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error", extra={"path": request.path})
+        return error_response(500, "internal_error", "internal server error")
