@@ -238,7 +238,7 @@ class Stack:
                         "--pid-file", str(self.var / "pids" / "nx-27017.pid"),
                         "--log-file", str(self.log_file("mongodb-server"))],
             "smtp": [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{env['SMTP_PORT']}",
-                     "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)],
+                     "-u", "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)],
             "auth": [invoicer, "auth"],
             "gateway": [invoicer, "gateway"],
             "worker": [invoicer, "worker"],
