@@ -3,9 +3,10 @@
 #   invoicer auth | gateway | worker | notification | migrate
 # Build: docker build -t invoicer:0.1.0 .
 #
-# The build stage turns the package into a wheel and installs it into a
-# virtualenv; the runtime stage copies only that virtualenv onto a clean slim
-# base, so nothing used for building reaches the final image.
+# The build stage installs the exact versions of requirements.lock (every file
+# checked against its hash) into a virtualenv, then the package's own wheel
+# without dependencies; the runtime stage copies only that virtualenv onto a
+# clean slim base, so nothing used for building reaches the final image.
 
 FROM python:3.11-slim AS build
 
@@ -14,14 +15,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY src ./src
+# The lock first, in its own layer: dependencies are rebuilt only when it changes.
+COPY requirements.lock ./
 # Every dependency ships manylinux wheels (psycopg2-binary, argon2-cffi,
 # reportlab), so not even this stage needs a compiler; should one ever be
 # needed, it is installed here and stays here.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/dist . \
-    && /opt/venv/bin/pip install --no-cache-dir /tmp/dist/invoicer-*.whl \
+    && /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/dist . \
+    && /opt/venv/bin/pip install --no-cache-dir --no-deps /tmp/dist/invoicer-*.whl \
+    && /opt/venv/bin/pip check \
     && /opt/venv/bin/invoicer --help > /dev/null
 
 FROM python:3.11-slim AS runtime

@@ -6,7 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INVOICE ?= ../shared/examples/invoice.json
 
-.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render bench clean
+# `make lock` resolves against PyPI alone (no machine-local indexes or find-links from
+# pip.conf), so the hashes are those of the files on PyPI and hold on any machine.
+LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock"
+PIP_COMPILE := $(LOCK_ENV) $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+.PHONY: help install up down status demo lint lock test test-unit test-faults test-security test-k8s render bench clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -14,11 +21,17 @@ help:
 	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
 	@echo "make status - what of the local stack is running"
 	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, end to end (bench/RESULTS.md)"
+	@echo "make lint   - ruff (lint and format), mypy and the import contracts; make test runs it first"
+	@echo "make lock   - re-resolve requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newer)"
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions, every file checked against its hash; then the
+# package itself, with nothing more (its build backend is in the lock too).
+# `pip check` fails when pyproject.toml asks for something the lock lacks: run `make lock`.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $@
 
 install: $(STAMP)
@@ -35,7 +48,22 @@ status: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/devstack.py demo --invoice $(INVOICE) --out out
 
-test: $(STAMP)
+# Every check runs even when an earlier one fails, so one run shows all findings;
+# `ruff format --diff` shows what the formatter would change.
+lint: $(STAMP)
+	@status=0; \
+	for check in "ruff check ." "ruff format --check --output-format concise ." mypy lint-imports; do \
+		echo "== $$check"; $(VENV)/bin/$$check || status=1; \
+	done; \
+	exit $$status
+
+# Runtime first; the dev lock is constrained to it, so both agree on every shared version.
+lock: $(STAMP)
+	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra test --extra bench --extra lint --constraint requirements.lock \
+		--output-file requirements-dev.lock pyproject.toml
+
+test: lint
 	$(PY) -m pytest
 
 test-unit: $(STAMP)

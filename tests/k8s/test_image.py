@@ -99,7 +99,7 @@ def test_dockerignore_lets_in_only_what_the_build_needs(k8s, stages):
              if line.strip() and not line.startswith("#")]
     assert lines[0] == "**", "everything is excluded first"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "src"}
+    assert allowed == {"requirements.lock", "pyproject.toml", "README.md", "src"}
     sources = set()
     for instruction, args in stages[0]["steps"]:
         if instruction == "COPY":
