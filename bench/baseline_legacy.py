@@ -76,67 +76,99 @@ def generate_pdf(data: dict, path: Path) -> None:
     small = ParagraphStyle("small", parent=normal, fontSize=8, leading=10, textColor=colors.grey)
     cell = ParagraphStyle("cell", parent=normal, fontSize=9, leading=11)
     right = ParagraphStyle("right", parent=normal, alignment=TA_RIGHT)
-    title = ParagraphStyle("title", parent=styles["Title"], textColor=colors.HexColor("#1F63C6"),
-                           alignment=TA_RIGHT, fontSize=26)
+    title = ParagraphStyle(
+        "title", parent=styles["Title"], textColor=colors.HexColor("#1F63C6"), alignment=TA_RIGHT, fontSize=26
+    )
 
-    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
-                            topMargin=18 * mm, bottomMargin=22 * mm,
-                            title=f"Invoice {data['invoice_number']}", author=data["seller"]["name"])
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=22 * mm,
+        title=f"Invoice {data['invoice_number']}",
+        author=data["seller"]["name"],
+    )
     rows, subtotal, tax, total = compute(data)
     seller = data["seller"]
     story = []
 
-    seller_block = [Paragraph(f"<b>{escape(seller['name'])}</b>", styles["Heading2"]),
-                    Paragraph(_lines(seller.get("address")), small)]
+    seller_block = [
+        Paragraph(f"<b>{escape(seller['name'])}</b>", styles["Heading2"]),
+        Paragraph(_lines(seller.get("address")), small),
+    ]
     for label, key in (("Phone", "phone"), ("Email", "email"), ("VAT ID", "vat_id")):
         if seller.get(key):
             seller_block.append(Paragraph(f"{label}: {escape(seller[key])}", small))
-    title_block = [Paragraph("INVOICE", title),
-                   Paragraph(f"Invoice no.: <b>{escape(data['invoice_number'])}</b>", right),
-                   Paragraph(f"Date: {escape(data['issue_date'])}", right)]
+    title_block = [
+        Paragraph("INVOICE", title),
+        Paragraph(f"Invoice no.: <b>{escape(data['invoice_number'])}</b>", right),
+        Paragraph(f"Date: {escape(data['issue_date'])}", right),
+    ]
     if data.get("due_date"):
         title_block.append(Paragraph(f"Due: {escape(data['due_date'])}", right))
     head = Table([[seller_block, title_block]], colWidths=[95 * mm, 75 * mm])
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [head, Spacer(1, 8 * mm)]
 
-    parties = [[Paragraph("<b>BILL TO</b>", normal), Paragraph("<b>SHIP TO</b>", normal)],
-               [Paragraph(_party_html(data["buyer"]), normal),
-                Paragraph(_party_html(data.get("ship_to") or data["buyer"]), normal)]]
+    parties = [
+        [Paragraph("<b>BILL TO</b>", normal), Paragraph("<b>SHIP TO</b>", normal)],
+        [
+            Paragraph(_party_html(data["buyer"]), normal),
+            Paragraph(_party_html(data.get("ship_to") or data["buyer"]), normal),
+        ],
+    ]
     bill = Table(parties, colWidths=[85 * mm, 85 * mm])
-    bill.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#F4F6F9")),
-    ]))
+    bill.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#F4F6F9")),
+            ]
+        )
+    )
     story += [bill, Spacer(1, 8 * mm)]
 
     table_data = [["ITEM #", "DESCRIPTION", "QTY", "UNIT PRICE", "VAT %", "TOTAL"]]
     for pos, desc, qty, price, rate, line_total in rows:
-        table_data.append([str(pos), Paragraph(escape(desc), cell), f"{qty:g}", _money(price),
-                           f"{rate:g}%", _money(line_total)])
+        table_data.append(
+            [str(pos), Paragraph(escape(desc), cell), f"{qty:g}", _money(price), f"{rate:g}%", _money(line_total)]
+        )
     for _ in range(max(0, MIN_ROWS - len(rows))):
         table_data.append(["", "", "", "", "", ""])
     items = Table(table_data, colWidths=[16 * mm, 70 * mm, 16 * mm, 26 * mm, 16 * mm, 26 * mm], repeatRows=1)
-    items.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1B2B4B")),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-        ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F5F9")]),
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#C9D0DA")),
-    ]))
+    items.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1B2B4B")),
+                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F5F9")]),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#C9D0DA")),
+            ]
+        )
+    )
     story += [items, Spacer(1, 6 * mm)]
 
-    totals = Table([["Subtotal", _money(subtotal)], ["Tax", _money(tax)], ["Total", _money(total)]],
-                   colWidths=[40 * mm, 35 * mm], hAlign="RIGHT")
-    totals.setStyle(TableStyle([
-        ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-        ("FONTNAME", (0, 2), (-1, 2), "Helvetica-Bold"),
-        ("BACKGROUND", (0, 2), (-1, 2), colors.HexColor("#E2E6EC")),
-        ("LINEBELOW", (0, 0), (-1, 1), 0.5, colors.HexColor("#C9D0DA")),
-    ]))
+    totals = Table(
+        [["Subtotal", _money(subtotal)], ["Tax", _money(tax)], ["Total", _money(total)]],
+        colWidths=[40 * mm, 35 * mm],
+        hAlign="RIGHT",
+    )
+    totals.setStyle(
+        TableStyle(
+            [
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("FONTNAME", (0, 2), (-1, 2), "Helvetica-Bold"),
+                ("BACKGROUND", (0, 2), (-1, 2), colors.HexColor("#E2E6EC")),
+                ("LINEBELOW", (0, 0), (-1, 1), 0.5, colors.HexColor("#C9D0DA")),
+            ]
+        )
+    )
     story += [totals, Spacer(1, 8 * mm)]
     if data.get("payment_terms"):
         story += [Paragraph("<b>Payment terms</b>", normal), Paragraph(_lines(data["payment_terms"]), normal)]

@@ -40,8 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, machine, median, percentile  # noqa: E402
-from gen_inputs import make_invoice  # noqa: E402
+from common import ROOT, machine, median, percentile
+from gen_inputs import make_invoice
 
 STAGES = (
     ("client -> gateway", "sent", "received"),
@@ -68,8 +68,8 @@ def _cpu_snapshot(roots: dict[str, int]) -> dict[str, float]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
         procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
     children: dict[int, list[int]] = {}
     for pid, (_, ppid, _) in procs.items():
@@ -109,10 +109,19 @@ def _log_times(log: Path, message: str) -> dict[str, float]:
     return found
 
 
-def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Path, jobs: int, clients: int,
-           offset: int, roots: dict[str, int] | None = None) -> dict:
-    import psycopg2  # noqa: PLC0415
-    import requests  # noqa: PLC0415
+def _phase(
+    name: str,
+    base: str,
+    token: str,
+    database_url: str,
+    gateway_log: Path,
+    jobs: int,
+    clients: int,
+    offset: int,
+    roots: dict[str, int] | None = None,
+) -> dict:
+    import psycopg2
+    import requests
 
     bodies = [json.dumps(make_invoice(offset + i, 5), ensure_ascii=False).encode() for i in range(jobs)]
     local = threading.local()
@@ -123,8 +132,13 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
             session = local.session = requests.Session()
             session.headers["Authorization"] = f"Bearer {token}"
         sent = time.time()
-        reply = session.post(f"{base}/upload", params={"formats": "pdf,xlsx"}, data=body,
-                             headers={"Content-Type": "application/json"}, timeout=60)
+        reply = session.post(
+            f"{base}/upload",
+            params={"formats": "pdf,xlsx"},
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
         answered = time.time()
         if reply.status_code != 202:
             raise RuntimeError(f"upload refused: {reply.status_code} {reply.text[:300]}")
@@ -144,8 +158,9 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
         deadline = time.monotonic() + 300
         with connection.cursor() as cursor:
             while True:
-                cursor.execute("SELECT count(*) FROM jobs WHERE id = ANY(%s::uuid[]) AND status IN ('done', 'failed')",
-                               (ids,))
+                cursor.execute(
+                    "SELECT count(*) FROM jobs WHERE id = ANY(%s::uuid[]) AND status IN ('done', 'failed')", (ids,)
+                )
                 if cursor.fetchone()[0] == len(ids):
                     cpu_after = _cpu_snapshot(roots or {})
                     wall = time.monotonic() - wall_before
@@ -155,7 +170,9 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
                 time.sleep(0.05)
             cursor.execute(
                 "SELECT id::text, status, timings, extract(epoch FROM created_at), extract(epoch FROM updated_at)"
-                " FROM jobs WHERE id = ANY(%s::uuid[])", (ids,))
+                " FROM jobs WHERE id = ANY(%s::uuid[])",
+                (ids,),
+            )
             rows = cursor.fetchall()
     finally:
         connection.close()
@@ -168,9 +185,15 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
     marks = {}
     for job_id, _, timings, created, updated in rows:
         marks[job_id] = {
-            "sent": sent[job_id], "received": timings["received"], "created": float(created),
-            "published": published.get(job_id), "started": timings["started"], "rendered": timings["rendered"],
-            "stored": timings["stored"], "done": float(updated), "answered": answered[job_id],
+            "sent": sent[job_id],
+            "received": timings["received"],
+            "created": float(created),
+            "published": published.get(job_id),
+            "started": timings["started"],
+            "rendered": timings["rendered"],
+            "stored": timings["stored"],
+            "done": float(updated),
+            "answered": answered[job_id],
         }
     latencies = [m["done"] - m["sent"] for m in marks.values()]
     span = max(m["done"] for m in marks.values()) - min(m["sent"] for m in marks.values())
@@ -178,7 +201,9 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
     result = {
         "name": name,
         "jobs": jobs,
-        "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
         "throughput": jobs / span,
         "upload_rate": jobs / upload_span,
         "response_p50": median(m["answered"] - m["sent"] for m in marks.values()),
@@ -196,19 +221,26 @@ def _phase(name: str, base: str, token: str, database_url: str, gateway_log: Pat
 
 def _print(result: dict) -> None:
     r = result
-    print(f"[e2e] {r['name']}: {r['jobs']} jobs; upload -> done p50 {r['p50'] * 1000:.0f} ms, "
-          f"p95 {r['p95'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; throughput {r['throughput']:.1f} jobs/s "
-          f"(uploads accepted at {r['upload_rate']:.1f}/s, 202 after p50 {r['response_p50'] * 1000:.0f} ms; "
-          f"worker start -> done p50 {r['service_p50'] * 1000:.0f} ms)")
+    print(
+        f"[e2e] {r['name']}: {r['jobs']} jobs; upload -> done p50 {r['p50'] * 1000:.0f} ms, "
+        f"p95 {r['p95'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; throughput {r['throughput']:.1f} jobs/s "
+        f"(uploads accepted at {r['upload_rate']:.1f}/s, 202 after p50 {r['response_p50'] * 1000:.0f} ms; "
+        f"worker start -> done p50 {r['service_p50'] * 1000:.0f} ms)"
+    )
     total = sum(mean for mean, _, _ in r["stages"].values())
     for label, (mean, med, count) in r["stages"].items():
         share = mean / total * 100 if total else 0
-        print(f"[e2e]     {label:<45} mean {mean * 1000:7.1f} ms  p50 {med * 1000:7.1f} ms  {share:5.1f} %"
-              + ("" if count == r["jobs"] else f"  ({count} jobs)"))
+        print(
+            f"[e2e]     {label:<45} mean {mean * 1000:7.1f} ms  p50 {med * 1000:7.1f} ms  {share:5.1f} %"
+            + ("" if count == r["jobs"] else f"  ({count} jobs)")
+        )
     cpu = sorted(r["cpu"].items(), key=lambda item: -item[1])
     busy = sum(r["cpu"].values()) * r["jobs"] / r["cpu_wall"]
-    print(f"[e2e]     CPU per job by process (ms): " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in cpu if v > 0.0005)
-          + f"; {busy:.2f} of {os.cpu_count()} cores busy on average")
+    print(
+        "[e2e]     CPU per job by process (ms): "
+        + ", ".join(f"{k} {v * 1000:.1f}" for k, v in cpu if v > 0.0005)
+        + f"; {busy:.2f} of {os.cpu_count()} cores busy on average"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -218,10 +250,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--keep", action="store_true", help="keep the stack's state directory (logs)")
     args = parser.parse_args(argv)
 
-    import requests  # noqa: PLC0415
+    import requests
 
     sys.path.insert(0, str(ROOT / "tools"))  # devstack is a development tool, not in the package
-    from devstack import Stack, delete_broker_objects, drop_database, wait_until  # noqa: PLC0415
+    from devstack import Stack, delete_broker_objects, drop_database, wait_until
 
     tag = secrets.token_hex(4)
     var = Path(tempfile.mkdtemp(prefix=f"invoicer-bench-e2e-{tag}-"))
@@ -241,12 +273,15 @@ def main(argv: list[str] | None = None) -> dict:
 
         def phase(name: str, offset: int, warmup: int) -> dict:
             # Warm-up jobs (not counted): first renders register fonts and fill caches.
-            _phase(f"{name} warm-up", base, token, env["DATABASE_URL"], gateway_log, warmup, args.clients,
-                   offset + 100_000)
-            roots = {service: pid for service in ("gateway", "auth", "worker", "worker-2", "notification",
-                                                  "mongodb", "smtp") if (pid := stack.pid(service))}
-            result = _phase(name, base, token, env["DATABASE_URL"], gateway_log, args.jobs, args.clients, offset,
-                            roots)
+            _phase(
+                f"{name} warm-up", base, token, env["DATABASE_URL"], gateway_log, warmup, args.clients, offset + 100_000
+            )
+            roots = {
+                service: pid
+                for service in ("gateway", "auth", "worker", "worker-2", "notification", "mongodb", "smtp")
+                if (pid := stack.pid(service))
+            }
+            result = _phase(name, base, token, env["DATABASE_URL"], gateway_log, args.jobs, args.clients, offset, roots)
             _print(result)
             return result
 
@@ -266,10 +301,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     one, two = results
     biggest = max(one["stages"].items(), key=lambda item: item[1][0])[0]
-    summary = (f"e2e: 1 worker p50/p95/p99 {one['p50'] * 1000:.0f}/{one['p95'] * 1000:.0f}/{one['p99'] * 1000:.0f} ms, "
-               f"{one['throughput']:.1f} jobs/s; 2 workers {two['p50'] * 1000:.0f}/{two['p95'] * 1000:.0f}/"
-               f"{two['p99'] * 1000:.0f} ms, {two['throughput']:.1f} jobs/s ({two['throughput'] / one['throughput']:.2f}x); "
-               f"most time (1 worker): {biggest}")
+    summary = (
+        f"e2e: 1 worker p50/p95/p99 {one['p50'] * 1000:.0f}/{one['p95'] * 1000:.0f}/{one['p99'] * 1000:.0f} ms, "
+        f"{one['throughput']:.1f} jobs/s; 2 workers {two['p50'] * 1000:.0f}/{two['p95'] * 1000:.0f}/"
+        f"{two['p99'] * 1000:.0f} ms, {two['throughput']:.1f} jobs/s ({two['throughput'] / one['throughput']:.2f}x); "
+        f"most time (1 worker): {biggest}"
+    )
     print(f"[e2e] SUMMARY {summary}")
     return {"summary": summary, "results": results}
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import at_revision, fresh, legacy, machine, median, ours, ours_at, rl_accel, run  # noqa: E402
-from gen_inputs import write_batch  # noqa: E402
+from common import at_revision, fresh, legacy, machine, median, ours, ours_at, rl_accel, run
+from gen_inputs import write_batch
 
 TARGET = 1.5
 
@@ -55,16 +55,21 @@ def main(argv: list[str] | None = None) -> dict:
             "ours": (ours(files, work / "out-ours"), None, True),
         }
         if args.compare_rev:
-            contenders[f"ours@{args.compare_rev}"] = (ours_at(files, work / "out-rev"),
-                                                     at_revision(args.compare_rev, work), True)
+            contenders[f"ours@{args.compare_rev}"] = (
+                ours_at(files, work / "out-rev"),
+                at_revision(args.compare_rev, work),
+                True,
+            )
         if args.without_accel:
             hide = work / "no-accel"
             hide.mkdir()
             (hide / "_rl_accel.py").write_text("raise ImportError('hidden by the benchmark')\n")
             contenders["ours-no-accel"] = (ours(files, work / "out-no-accel"), {"PYTHONPATH": str(hide)}, True)
 
-        print(f"[render] {args.count} five-line invoices, PDF + XLSX, one process per side; "
-              f"{args.rounds} alternating rounds; {machine()}; {rl_accel()}")
+        print(
+            f"[render] {args.count} five-line invoices, PDF + XLSX, one process per side; "
+            f"{args.rounds} alternating rounds; {machine()}; {rl_accel()}"
+        )
         times: dict[str, list[float]] = {name: [] for name in contenders}
         peaks: dict[str, list[float]] = {name: [] for name in contenders}
         names = list(contenders)
@@ -77,19 +82,22 @@ def main(argv: list[str] | None = None) -> dict:
                 _check_outputs(out, args.count, unicode_font)
                 times[name].append(result.seconds)
                 peaks[name].append(result.peak_mb)
-            print(f"[render] round {round_no + 1}: " + ", ".join(
-                f"{name} {times[name][-1]:.2f} s" for name in names))
+            print(f"[render] round {round_no + 1}: " + ", ".join(f"{name} {times[name][-1]:.2f} s" for name in names))
 
         rates = {name: args.count / median(times[name]) for name in names}
         for name in names:
-            print(f"[render] {name:>16}: {rates[name]:7.1f} invoices/s  (median {median(times[name]):.2f} s "
-                  f"for {args.count}, peak RSS {max(peaks[name]):.0f} MB)")
+            print(
+                f"[render] {name:>16}: {rates[name]:7.1f} invoices/s  (median {median(times[name]):.2f} s "
+                f"for {args.count}, peak RSS {max(peaks[name]):.0f} MB)"
+            )
         ratio = rates["ours"] / rates["legacy"]
         for name in names[2:]:
             print(f"[render] ours vs {name}: {rates['ours'] / rates[name]:.2f}x")
         verdict = "met" if ratio >= TARGET else "NOT met"
-        summary = (f"render: ours {rates['ours']:.1f} inv/s vs legacy {rates['legacy']:.1f} inv/s -> "
-                   f"{ratio:.2f}x (target >= {TARGET}x: {verdict}; ours embeds DejaVu Sans, legacy Helvetica)")
+        summary = (
+            f"render: ours {rates['ours']:.1f} inv/s vs legacy {rates['legacy']:.1f} inv/s -> "
+            f"{ratio:.2f}x (target >= {TARGET}x: {verdict}; ours embeds DejaVu Sans, legacy Helvetica)"
+        )
         print(f"[render] SUMMARY {summary}")
         return {"summary": summary, "ratio": ratio, "rates": rates, "met": ratio >= TARGET}
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import at_revision, fresh, machine, median, ours, ours_at, run  # noqa: E402
-from gen_inputs import write_batch  # noqa: E402
+from common import at_revision, fresh, machine, median, ours, ours_at, run
+from gen_inputs import write_batch
 
 TARGET_SECONDS, TARGET_MB, TARGET_LINES = 1.0, 150.0, 1000
 
@@ -59,8 +59,10 @@ def report(label: str, results: dict[int, tuple]) -> list[float]:
             marginal = f"{per:.3f} ({m}->{n})"
         print(f"[scaling]   {n:>6} {t:>8.3f} {mb:>8.0f} {t / n * 1000:>8.3f} {marginal:>17}")
     if len(marginals) >= 2 and marginals[-2] > 0:
-        print(f"[scaling]   marginal cost per line, last interval / previous: {marginals[-1] / marginals[-2]:.2f} "
-              f"(1.00 = perfectly linear)")
+        print(
+            f"[scaling]   marginal cost per line, last interval / previous: {marginals[-1] / marginals[-2]:.2f} "
+            f"(1.00 = perfectly linear)"
+        )
     return marginals
 
 
@@ -81,21 +83,27 @@ def main(argv: list[str] | None = None) -> dict:
             before = measure(sizes, args.repeat, work, at_revision(args.compare_rev, work), ours_at)
             report(f"invoicer render at {args.compare_rev}", before)
             for n in sizes:
-                print(f"[scaling]   {n:>6} lines: {before[n][0] / results[n][0]:.2f}x faster than "
-                      f"{args.compare_rev}, peak RSS {results[n][1]:.0f} vs {before[n][1]:.0f} MB")
+                print(
+                    f"[scaling]   {n:>6} lines: {before[n][0] / results[n][0]:.2f}x faster than "
+                    f"{args.compare_rev}, peak RSS {results[n][1]:.0f} vs {before[n][1]:.0f} MB"
+                )
 
     parts = []
     met = None
     if TARGET_LINES in results:
         t, mb = results[TARGET_LINES]
         met = t <= TARGET_SECONDS and mb <= TARGET_MB
-        parts.append(f"{TARGET_LINES} lines in {t:.2f} s / {mb:.0f} MB "
-                     f"(target <= {TARGET_SECONDS:.0f} s / {TARGET_MB:.0f} MB: {'met' if met else 'NOT met'})")
+        parts.append(
+            f"{TARGET_LINES} lines in {t:.2f} s / {mb:.0f} MB "
+            f"(target <= {TARGET_SECONDS:.0f} s / {TARGET_MB:.0f} MB: {'met' if met else 'NOT met'})"
+        )
     biggest = sizes[-1]
     parts.append(f"{biggest} lines in {results[biggest][0]:.2f} s / {results[biggest][1]:.0f} MB")
     if len(marginals) >= 2 and marginals[-2] > 0:
-        parts.append(f"marginal cost/line {sizes[-2]}->{sizes[-1]} vs {sizes[-3]}->{sizes[-2]}: "
-                     f"{marginals[-1] / marginals[-2]:.2f}x (linear = 1)")
+        parts.append(
+            f"marginal cost/line {sizes[-2]}->{sizes[-1]} vs {sizes[-3]}->{sizes[-2]}: "
+            f"{marginals[-1] / marginals[-2]:.2f}x (linear = 1)"
+        )
     summary = "scaling: " + "; ".join(parts)
     print(f"[scaling] SUMMARY {summary}")
     return {"summary": summary, "results": results, "met": met}

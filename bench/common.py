@@ -110,7 +110,7 @@ def machine() -> str:
 
 def rl_accel() -> str:
     try:
-        import _rl_accel  # noqa: F401, PLC0415
+        import _rl_accel  # noqa: F401
     except ImportError:
         return "ReportLab C accelerator (rl_accel) NOT installed"
     return "ReportLab C accelerator (rl_accel) installed"

@@ -28,8 +28,16 @@ _LANGS = {
         "streets": ["Οδός Ερμού 25", "Λεωφόρος Συγγρού 112", "Πλατεία Συντάγματος 3", "Οδός Αιόλου 48"],
         "cities": ["10563 Αθήνα", "54624 Θεσσαλονίκη", "26221 Πάτρα", "71201 Ηράκλειο"],
         "country": "Ελλάδα",
-        "items": ["Ελαιόλαδο εξαιρετικό παρθένο", "Φέτα ΠΟΠ", "Μέλι θυμαρίσιο", "Ρίγανη βουνού",
-                  "Κρασί Αγιωργίτικο", "Ελιές Καλαμών", "Τσάι του βουνού", "Παστέλι με σουσάμι"],
+        "items": [
+            "Ελαιόλαδο εξαιρετικό παρθένο",
+            "Φέτα ΠΟΠ",
+            "Μέλι θυμαρίσιο",
+            "Ρίγανη βουνού",
+            "Κρασί Αγιωργίτικο",
+            "Ελιές Καλαμών",
+            "Τσάι του βουνού",
+            "Παστέλι με σουσάμι",
+        ],
         "packs": ["συσκευασία 12 τεμαχίων", "κιβώτιο 6 φιαλών", "δοχείο 5 λίτρων", "σακούλα 500 γρ."],
         "units": ["τεμ.", "κιβ.", "λτ.", "κιλό"],
     },
@@ -40,8 +48,16 @@ _LANGS = {
         "streets": ["ул. Тверская, д. 12", "Невский проспект, д. 28", "ул. Ленина, д. 5, кв. 17"],
         "cities": ["125009 Москва", "191186 Санкт-Петербург", "620014 Екатеринбург", "630099 Новосибирск"],
         "country": "Россия",
-        "items": ["Чай чёрный байховый", "Мёд гречишный", "Варенье из морошки", "Пряники тульские",
-                  "Икра лососёвая", "Сгущёнка", "Квас хлебный", "Грибы белые сушёные"],
+        "items": [
+            "Чай чёрный байховый",
+            "Мёд гречишный",
+            "Варенье из морошки",
+            "Пряники тульские",
+            "Икра лососёвая",
+            "Сгущёнка",
+            "Квас хлебный",
+            "Грибы белые сушёные",
+        ],
         "packs": ["упаковка 20 пакетиков", "банка 500 г", "коробка 12 шт.", "бутылка 1,5 л"],
         "units": ["шт.", "кор.", "кг", "л"],
     },
@@ -52,21 +68,40 @@ _LANGS = {
         "streets": ["бул. Витоша 45", "ул. Граф Игнатиев 7", "бул. Христо Ботев 88"],
         "cities": ["1000 София", "4000 Пловдив", "9000 Варна", "8000 Бургас"],
         "country": "България",
-        "items": ["Розово масло", "Кисело мляко", "Лютеница домашна", "Сирене краве",
-                  "Боза", "Шарена сол", "Мед от липа", "Ракия гроздова"],
+        "items": [
+            "Розово масло",
+            "Кисело мляко",
+            "Лютеница домашна",
+            "Сирене краве",
+            "Боза",
+            "Шарена сол",
+            "Мед от липа",
+            "Ракия гроздова",
+        ],
         "packs": ["кашон 10 бр.", "буркан 680 г", "бутилка 700 мл", "пакет 1 кг"],
         "units": ["бр.", "каш.", "кг", "л"],
     },
     "pl": {
         "currency": "PLN",
         "names": ["Łukasz Żółkiewski", "Małgorzata Wąsowska", "Paweł Chrzęszczyk", "Zofia Ślązak"],
-        "companies": ["Przedsiębiorstwo Handlowe „Źródło” Sp. z o.o.", "Łódzkie Zakłady Dziewiarskie S.A.",
-                      "Gdańska Spółdzielnia Mleczarska"],
+        "companies": [
+            "Przedsiębiorstwo Handlowe „Źródło” Sp. z o.o.",
+            "Łódzkie Zakłady Dziewiarskie S.A.",
+            "Gdańska Spółdzielnia Mleczarska",
+        ],
         "streets": ["ul. Żeromskiego 14/3", "al. Jerozolimskie 123", "ul. Świętokrzyska 30", "pl. Grunwaldzki 8"],
         "cities": ["90-001 Łódź", "00-950 Warszawa", "80-831 Gdańsk", "30-001 Kraków"],
         "country": "Polska",
-        "items": ["Pierogi ruskie mrożone", "Kiełbasa żywiecka", "Ogórki kiszone", "Miód gryczany",
-                  "Żubrówka 0,7 l", "Oscypek wędzony", "Pączki z różą", "Śliwowica łącka"],
+        "items": [
+            "Pierogi ruskie mrożone",
+            "Kiełbasa żywiecka",
+            "Ogórki kiszone",
+            "Miód gryczany",
+            "Żubrówka 0,7 l",
+            "Oscypek wędzony",
+            "Pączki z różą",
+            "Śliwowica łącka",
+        ],
         "packs": ["opakowanie 12 szt.", "skrzynka 6 butelek", "słoik 900 ml", "karton 24 szt."],
         "units": ["szt.", "kg", "op.", "skrz."],
     },
@@ -77,15 +112,28 @@ _LANGS = {
         "streets": ["Strøget 42, 2. sal", "Nørregade 7", "Åboulevarden 18", "Kærvej 3"],
         "cities": ["1160 København K", "8000 Aarhus C", "5000 Odense C", "9000 Aalborg"],
         "country": "Danmark",
-        "items": ["Rødgrød med fløde", "Smørrebrød-sæt", "Æbleskiver frosne", "Rugbrød økologisk",
-                  "Kaffe, mørkristet", "Lakrids, salt", "Øl fra Fanø", "Flæskesvær"],
+        "items": [
+            "Rødgrød med fløde",
+            "Smørrebrød-sæt",
+            "Æbleskiver frosne",
+            "Rugbrød økologisk",
+            "Kaffe, mørkristet",
+            "Lakrids, salt",
+            "Øl fra Fanø",
+            "Flæskesvær",
+        ],
         "packs": ["kasse med 12 stk.", "pose à 500 g", "flaske 0,75 l", "æske med 24 stk."],
         "units": ["stk.", "ks.", "kg", "fl."],
     },
 }
 _ORDER = ("el", "ru", "bg", "pl", "da")
-_RATES = {"EUR": ["24", "13", "6"], "RUB": ["20", "10"], "BGN": ["20", "9"], "PLN": ["23", "8", "5"],
-          "DKK": ["25", "0"]}
+_RATES = {
+    "EUR": ["24", "13", "6"],
+    "RUB": ["20", "10"],
+    "BGN": ["20", "9"],
+    "PLN": ["23", "8", "5"],
+    "DKK": ["25", "0"],
+}
 
 
 def _party(rng: random.Random, lang: dict, *, company: bool) -> dict:
@@ -116,13 +164,15 @@ def make_invoice(index: int, n_lines: int = 5, seed: int = 1) -> dict:
         desc = f"{rng.choice(lang['items'])}, {rng.choice(lang['packs'])}"
         if i % 7 == 3:  # now and then a description long enough to wrap
             desc += " — " + ", ".join(rng.sample(lang["items"], 4))
-        lines.append({
-            "description": desc,
-            "quantity": str(rng.randint(1, 40)),
-            "unit": rng.choice(lang["units"]),
-            "unit_price": f"{rng.randint(50, 250_00) / 100:.2f}",
-            "tax_rate": rng.choice(_RATES[currency]),
-        })
+        lines.append(
+            {
+                "description": desc,
+                "quantity": str(rng.randint(1, 40)),
+                "unit": rng.choice(lang["units"]),
+                "unit_price": f"{rng.randint(50, 250_00) / 100:.2f}",
+                "tax_rate": rng.choice(_RATES[currency]),
+            }
+        )
     doc = {
         "invoice_number": f"BENCH-{seed}-{index:05d}",
         "issue_date": issue.isoformat(),

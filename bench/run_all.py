@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_e2e  # noqa: E402
-import bench_render  # noqa: E402
-import bench_scaling  # noqa: E402
-from common import machine, rl_accel  # noqa: E402
+import bench_e2e
+import bench_render
+import bench_scaling
+from common import machine, rl_accel
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,15 +10,15 @@ import secrets
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import flask.testing
 import pytest
 import requests
-
 from devstack import Stack, delete_broker_objects, drop_database, free_port
+
 from invoicer.common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,8 +75,9 @@ def stack() -> RunningStack:
         # Trusting one proxy hop lets tests speak for other client addresses
         # (X-Forwarded-For), so the per-address login limit can be tested
         # without locking every other test out.
-        env = stack.up(gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}",
-                       extra={"TRUSTED_PROXY_HOPS": "1"})
+        env = stack.up(
+            gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}", extra={"TRUSTED_PROXY_HOPS": "1"}
+        )
         yield RunningStack(stack, env)
     finally:
         stack.down()
@@ -112,8 +113,11 @@ class Client:
         return path if path.startswith("http") else f"{self.base_url}{path}"
 
     def upload(self, document: bytes, formats: str = "pdf,xlsx", **params) -> requests.Response:
-        return self.post("/upload", params={"formats": formats, **params},
-                         files={"file": ("invoice.json", document, "application/json")})
+        return self.post(
+            "/upload",
+            params={"formats": formats, **params},
+            files={"file": ("invoice.json", document, "application/json")},
+        )
 
     def wait(self, job_id: str, timeout: float = 60.0) -> dict:
         """Poll the job until it is done or failed; fails the test on timeout."""

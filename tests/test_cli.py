@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -15,8 +14,12 @@ INVOICER = str(Path(sys.executable).parent / "invoicer")
 
 
 def test_render_writes_pdf_and_xlsx(tmp_path, example_path):
-    result = subprocess.run([INVOICER, "render", str(example_path), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [INVOICER, "render", str(example_path), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     written = [Path(line) for line in result.stdout.split()]
     assert sorted(path.suffix for path in written) == [".pdf", ".xlsx"]
@@ -29,8 +32,12 @@ def test_render_writes_pdf_and_xlsx(tmp_path, example_path):
 
 
 def test_render_pdf_only(tmp_path, example_path):
-    result = subprocess.run([INVOICER, "render", str(example_path), "--out", str(tmp_path), "--formats", "pdf"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [INVOICER, "render", str(example_path), "--out", str(tmp_path), "--formats", "pdf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert [p.suffix for p in tmp_path.iterdir()] == [".pdf"]
 
@@ -43,8 +50,12 @@ def test_invalid_input_gives_a_clear_message_and_non_zero_exit(tmp_path, example
     path.write_text(json.dumps(bad))
     broken = tmp_path / "broken.json"
     broken.write_text('{"invoice_number": ')
-    result = subprocess.run([INVOICER, "render", str(path), str(broken), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [INVOICER, "render", str(path), str(broken), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "/currency" in result.stderr
     assert "/buyer/name" in result.stderr

@@ -19,7 +19,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_in_the_configuration_table():
-    table = README[README.index("## Configuration"):README.index("## Deploy on Kubernetes")]
+    table = README[README.index("## Configuration") : README.index("## Deploy on Kubernetes")]
     first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
     documented = {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
     assert set(Settings.names()) <= documented, set(Settings.names()) - documented
@@ -41,8 +41,8 @@ def test_the_invoicer_commands_it_names_exist():
 
 
 def _curl_block() -> str:
-    section = README[README.index("## Using it with curl"):]
-    return section[section.index("```sh\n") + len("```sh\n"):section.index("```\n", section.index("```sh\n") + 6)]
+    section = README[README.index("## Using it with curl") :]
+    return section[section.index("```sh\n") + len("```sh\n") : section.index("```\n", section.index("```sh\n") + 6)]
 
 
 def test_the_curl_block_works_when_pasted(stack, tmp_path):
@@ -55,8 +55,12 @@ def test_the_curl_block_works_when_pasted(stack, tmp_path):
     work.mkdir()
     (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
     result = subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", _curl_block()], cwd=work, capture_output=True, text=True,
-        timeout=120, env={**os.environ, "BASE": stack.base_url},
+        ["bash", "-e", "-o", "pipefail", "-c", _curl_block()],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BASE": stack.base_url},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     pdf = work / "INV-2026-0001.pdf"

@@ -10,18 +10,28 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "invoicer"
 
 def _reads_environment(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb", "putenv"} \
-                and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in {"environ", "getenv", "environb", "putenv"}
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "os" \
-                and any(alias.name in {"environ", "getenv", "environb"} for alias in node.names):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in {"environ", "getenv", "environb"} for alias in node.names)
+        ):
             return True
     return False
 
 
 def test_only_config_reads_the_environment():
-    readers = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
-                     if _reads_environment(ast.parse(path.read_text(), str(path))))
+    readers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if _reads_environment(ast.parse(path.read_text(), str(path)))
+    )
     assert readers == ["common/config.py"]
 
 

@@ -77,8 +77,7 @@ def _apt_install(*packages: str) -> None:
     _say(f"installing {' '.join(packages)} from Debian's packages")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 def ensure_postgresql(host: str = "127.0.0.1", port: int = 5432) -> None:
@@ -92,8 +91,7 @@ def ensure_postgresql(host: str = "127.0.0.1", port: int = 5432) -> None:
     if not versions:
         raise RuntimeError("PostgreSQL is installed but has no cluster in /etc/postgresql")
     _say(f"starting PostgreSQL {versions[-1].name}")
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
-                   check=False)
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"], check=False)
     wait_until(lambda: port_open(host, port), 60, "PostgreSQL")
     _trust_local_connections()
 
@@ -102,11 +100,11 @@ def _trust_local_connections() -> None:
     """A freshly installed cluster asks for passwords; the local stack
     connects as ``postgres`` over loopback, so give it one (local only)."""
     try:
-        import psycopg2  # noqa: PLC0415
+        import psycopg2
+
         psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=3).close()
     except Exception:  # noqa: BLE001
-        subprocess.run(["su", "postgres", "-c", "psql -c \"ALTER USER postgres PASSWORD 'postgres'\""],
-                       check=False)
+        subprocess.run(["su", "postgres", "-c", "psql -c \"ALTER USER postgres PASSWORD 'postgres'\""], check=False)
 
 
 def ensure_rabbitmq(host: str = "127.0.0.1", port: int = 5672) -> None:
@@ -143,8 +141,13 @@ class Stack:
 
     # --- settings -----------------------------------------------------------
 
-    def settings(self, gateway_port: int | None = None, database: str | None = None,
-                 prefix: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def settings(
+        self,
+        gateway_port: int | None = None,
+        database: str | None = None,
+        prefix: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> dict[str, str]:
         """The stack's environment, made on first use and then reused."""
         if self.env_file.exists():
             return read_env(self.env_file)
@@ -204,8 +207,13 @@ class Stack:
         self.pid_file(name).parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file(name), "ab") as log:
             process = subprocess.Popen(
-                argv, cwd=self.root, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                argv,
+                cwd=self.root,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.pid_file(name).write_text(f"{process.pid}\n")
         return process.pid
@@ -233,12 +241,31 @@ class Stack:
         bin_dir = Path(sys.executable).parent
         invoicer = str(bin_dir / "invoicer")
         return {
-            "mongodb": [str(bin_dir / "nx-27017"), "--data-dir", str(self.var / "mongodb"),
-                        "--host", "127.0.0.1", "-p", env["MONGODB_PORT"],
-                        "--pid-file", str(self.var / "pids" / "nx-27017.pid"),
-                        "--log-file", str(self.log_file("mongodb-server"))],
-            "smtp": [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{env['SMTP_PORT']}",
-                     "-u", "-c", "aiosmtpd.handlers.Mailbox", str(self.mail_dir)],
+            "mongodb": [
+                str(bin_dir / "nx-27017"),
+                "--data-dir",
+                str(self.var / "mongodb"),
+                "--host",
+                "127.0.0.1",
+                "-p",
+                env["MONGODB_PORT"],
+                "--pid-file",
+                str(self.var / "pids" / "nx-27017.pid"),
+                "--log-file",
+                str(self.log_file("mongodb-server")),
+            ],
+            "smtp": [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{env['SMTP_PORT']}",
+                "-u",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(self.mail_dir),
+            ],
             "auth": [invoicer, "auth"],
             "gateway": [invoicer, "gateway"],
             "worker": [invoicer, "worker"],
@@ -260,11 +287,13 @@ class Stack:
     def wait_ready(self, name: str, env: dict[str, str], log_offset: int = 0) -> None:
         """Wait until ``name`` answers on its port or, for a consumer, has
         logged "consuming" past ``log_offset`` of its log."""
+
         def alive_and(check):
             def probe():
                 if self.pid(name) is None:
                     raise RuntimeError(f"{name} exited; see {self.log_file(name)}:\n{self.tail(name)}")
                 return check()
+
             return probe
 
         host_port = {
@@ -309,8 +338,9 @@ class Stack:
 
     def _migrate(self, env: dict[str, str]) -> None:
         invoicer = str(Path(sys.executable).parent / "invoicer")
-        subprocess.run([invoicer, "migrate"], cwd=self.root, env={**os.environ, **env}, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [invoicer, "migrate"], cwd=self.root, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL
+        )
 
     def down(self) -> None:
         for name in reversed(ORDER):
@@ -339,7 +369,7 @@ def read_env(path: Path) -> dict[str, str]:
 def _maintenance_cursor(database_url: str):
     """An autocommit cursor on the ``postgres`` database of the URL's server,
     and the URL's database name."""
-    import psycopg2  # noqa: PLC0415
+    import psycopg2
 
     base, _, name = database_url.rpartition("/")
     conn = psycopg2.connect(f"{base}/postgres", connect_timeout=5)
@@ -353,7 +383,7 @@ def _maintenance_cursor(database_url: str):
 
 def create_database(database_url: str) -> None:
     """CREATE DATABASE for the URL's database name if it does not exist."""
-    from psycopg2 import sql  # noqa: PLC0415
+    from psycopg2 import sql
 
     with _maintenance_cursor(database_url) as (cur, name):
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -363,7 +393,7 @@ def create_database(database_url: str) -> None:
 
 def drop_database(database_url: str) -> None:
     """DROP the URL's database, disconnecting its sessions."""
-    from psycopg2 import sql  # noqa: PLC0415
+    from psycopg2 import sql
 
     with _maintenance_cursor(database_url) as (cur, name):
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -372,10 +402,10 @@ def drop_database(database_url: str) -> None:
 def delete_broker_objects(env: dict[str, str]) -> None:
     """Delete the queues and exchanges of the stack's ``AMQP_PREFIX`` (what a
     throw-away stack, such as a test session's, declared)."""
-    import pika  # noqa: PLC0415
+    import pika
 
-    from invoicer.common.amqp import Topology  # noqa: PLC0415
-    from invoicer.common.config import Settings  # noqa: PLC0415
+    from invoicer.common.amqp import Topology
+    from invoicer.common.config import Settings
 
     topology = Topology.from_settings(Settings.from_env(env))
     connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
@@ -394,22 +424,33 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 
 def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
     """What a new user does: create an account, log in, upload, wait, download."""
-    import requests  # noqa: PLC0415
+    import requests
 
     env = stack.up()
     base = f"http://{env['GATEWAY_BIND']}"
     email, password = "demo@example.com", "demo-password-123"
     invoicer = str(Path(sys.executable).parent / "invoicer")
-    subprocess.run([invoicer, "create-user", email, "--password-stdin"], input=password + "\n",
-                   text=True, env={**os.environ, **env}, cwd=stack.root, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [invoicer, "create-user", email, "--password-stdin"],
+        input=password + "\n",
+        text=True,
+        env={**os.environ, **env},
+        cwd=stack.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     login = requests.post(f"{base}/login", auth=(email, password), timeout=30)
     login.raise_for_status()
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     _say(f"logged in as {email}")
     with open(invoice, "rb") as handle:
-        reply = requests.post(f"{base}/upload", params={"formats": "pdf,xlsx"}, headers=headers,
-                              files={"file": (invoice.name, handle, "application/json")}, timeout=30)
+        reply = requests.post(
+            f"{base}/upload",
+            params={"formats": "pdf,xlsx"},
+            headers=headers,
+            files={"file": (invoice.name, handle, "application/json")},
+            timeout=30,
+        )
     if reply.status_code != 202:
         raise SystemExit(f"upload refused: {reply.status_code} {reply.text}")
     status_url = reply.json()["status_url"]
@@ -423,7 +464,9 @@ def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
     if job["status"] != "done":
         raise SystemExit(f"job did not finish: {json.dumps(job, indent=2)}")
     totals = job["totals"]
-    _say(f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']} gross {totals['gross']} {totals['currency']}")
+    _say(
+        f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']} gross {totals['gross']} {totals['currency']}"
+    )
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for item in job["files"]:

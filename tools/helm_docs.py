@@ -61,32 +61,54 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ROOT / "helm_charts"
 
-_QUANTITY = {"anyOf": [{"type": "string", "pattern": "^[0-9.]+[a-zA-Z]*$"},
-                       {"type": "number", "exclusiveMinimum": 0}]}
-_REQUESTS = {"type": "object", "properties": {"cpu": _QUANTITY, "memory": _QUANTITY},
-             "required": ["cpu", "memory"], "additionalProperties": _QUANTITY}
+_QUANTITY = {"anyOf": [{"type": "string", "pattern": "^[0-9.]+[a-zA-Z]*$"}, {"type": "number", "exclusiveMinimum": 0}]}
+_REQUESTS = {
+    "type": "object",
+    "properties": {"cpu": _QUANTITY, "memory": _QUANTITY},
+    "required": ["cpu", "memory"],
+    "additionalProperties": _QUANTITY,
+}
 
 # Named schemas for ``[ref: name]``: shapes that recur in every chart.
 DEFINITIONS: dict[str, dict] = {
     # Kubernetes resource requirements; both requests and limits, each with cpu and memory.
-    "resources": {"type": "object", "properties": {"requests": _REQUESTS, "limits": _REQUESTS},
-                  "required": ["requests", "limits"], "additionalProperties": False},
+    "resources": {
+        "type": "object",
+        "properties": {"requests": _REQUESTS, "limits": _REQUESTS},
+        "required": ["requests", "limits"],
+        "additionalProperties": False,
+    },
     # The restricted Pod Security Standard, which every pod of these charts keeps.
-    "podSecurityContext": {"type": "object", "properties": {"runAsNonRoot": {"const": True}},
-                           "required": ["runAsNonRoot"], "additionalProperties": True},
-    "securityContext": {"type": "object",
-                        "properties": {"allowPrivilegeEscalation": {"const": False},
-                                       "readOnlyRootFilesystem": {"const": True},
-                                       "runAsNonRoot": {"const": True}, "privileged": {"const": False}},
-                        "required": ["allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot",
-                                     "capabilities"],
-                        "additionalProperties": True},
+    "podSecurityContext": {
+        "type": "object",
+        "properties": {"runAsNonRoot": {"const": True}},
+        "required": ["runAsNonRoot"],
+        "additionalProperties": True,
+    },
+    "securityContext": {
+        "type": "object",
+        "properties": {
+            "allowPrivilegeEscalation": {"const": False},
+            "readOnlyRootFilesystem": {"const": True},
+            "runAsNonRoot": {"const": True},
+            "privileged": {"const": False},
+        },
+        "required": ["allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot", "capabilities"],
+        "additionalProperties": True,
+    },
     # Labels, annotations, node selectors.
     "stringMap": {"type": "object", "additionalProperties": {"type": "string"}},
     # Tolerations, NetworkPolicyPeers.
     "objectList": {"type": "array", "items": {"type": "object"}},
-    "imagePullSecrets": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}},
-                                                    "required": ["name"], "additionalProperties": False}},
+    "imagePullSecrets": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+    },
     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "maxUnavailable": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+%$"}]},
     # invoicer settings (environment variables): empty means the built-in default.
@@ -157,7 +179,7 @@ def _split_modifiers(rest: str) -> tuple[list[str], str]:
             depth += {"[": 1, "]": -1}.get(char, 0)
             if depth == 0:
                 modifiers.append(text[1:i].strip())
-                text = text[i + 1:].lstrip()
+                text = text[i + 1 :].lstrip()
                 break
         else:
             raise DocError(f"unbalanced brackets in {rest!r}")
@@ -217,8 +239,10 @@ def read(chart_dir: Path) -> Doc:
 def _documents_inside(doc: Doc, path: str) -> bool:
     """Whether a line documents something below ``path`` (so ``path`` is a closed object)."""
     parts = path.split(".")
-    return any(len(q) > len(parts) and all(a in ("*", b) for a, b in zip(q, parts))
-               for q in (p.path.split(".") for p in doc.params))
+    return any(
+        len(q) > len(parts) and all(a in ("*", b) for a, b in zip(q, parts))
+        for q in (p.path.split(".") for p in doc.params)
+    )
 
 
 def _inferred(value: Any) -> dict:
@@ -295,10 +319,14 @@ def schema(doc: Doc) -> dict:
     value without documentation or a line documenting nothing."""
     for param in doc.params:
         param.used = False
-    root = {"$schema": "http://json-schema.org/draft-07/schema#", "title": f"{doc.chart} chart values",
-            "type": "object",
-            "properties": {key: _schema(doc, key, value) for key, value in doc.values.items()},
-            "required": list(doc.values), "additionalProperties": False}
+    root = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": f"{doc.chart} chart values",
+        "type": "object",
+        "properties": {key: _schema(doc, key, value) for key, value in doc.values.items()},
+        "required": list(doc.values),
+        "additionalProperties": False,
+    }
     unused = [p.path for p in doc.params if not p.used]
     if unused:
         raise DocError(f"{doc.chart}: @param lines name no value: {', '.join(unused)}")
@@ -327,8 +355,12 @@ def _rows(doc: Doc, values: dict, prefix: str = ""):
     for key, value in values.items():
         path = f"{prefix}{key}"
         param = doc.param(path)
-        inside = isinstance(value, dict) and value and _documents_inside(doc, path) and not (
-            param and "ref" in param.modifiers)
+        inside = (
+            isinstance(value, dict)
+            and value
+            and _documents_inside(doc, path)
+            and not (param and "ref" in param.modifiers)
+        )
         if param:
             yield doc.section(path), path, param.description, "" if inside else _default(value)
         if inside:
@@ -338,9 +370,12 @@ def _rows(doc: Doc, values: dict, prefix: str = ""):
 def parameters_table(doc: Doc) -> str:
     """The ``## Parameters`` section: one table per @section, one row per documented
     value (a ``*`` line gives a row for every value it matches), in values.yaml's order."""
-    out = ["## Parameters", "",
-           "Generated from values.yaml by `make charts` (tools/helm_docs.py); edit values.yaml, not this table.",
-           ""]
+    out = [
+        "## Parameters",
+        "",
+        "Generated from values.yaml by `make charts` (tools/helm_docs.py); edit values.yaml, not this table.",
+        "",
+    ]
     current = None
     for section, path, description, default in _rows(doc, doc.values):
         if section != current:
@@ -365,9 +400,9 @@ def readme(chart_dir: Path, doc: Doc) -> str:
     if start < 0:
         head, tail = text.rstrip("\n") + "\n", ""
     else:
-        head = text[:start + 1]
+        head = text[: start + 1]
         end = text.find("\n## ", start + 1)
-        tail = text[end + 1:] if end > 0 else ""
+        tail = text[end + 1 :] if end > 0 else ""
     return head + parameters_table(doc) + ("\n" + tail if tail else "")
 
 

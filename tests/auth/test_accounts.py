@@ -20,8 +20,9 @@ def test_login_issues_a_bearer_jwt_with_the_expected_claims(client, stack):
     body = reply.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    claims = jwt.decode(body["access_token"], stack.env["JWT_SECRET"], algorithms=["HS256"],
-                        audience="invoicer", issuer="invoicer-auth")
+    claims = jwt.decode(
+        body["access_token"], stack.env["JWT_SECRET"], algorithms=["HS256"], audience="invoicer", issuer="invoicer-auth"
+    )
     assert {"exp", "iat", "iss", "aud", "sub", "roles"} <= set(claims)
     assert claims["roles"] == ["user"]
     assert claims["exp"] - claims["iat"] == 900
@@ -65,8 +66,15 @@ def test_register_rejects_duplicates_short_passwords_and_bad_emails(client, stac
 
 def test_expired_token_is_refused(client, stack):
     now = int(time.time())
-    claims = {"sub": str(uuid.uuid4()), "email": client.email, "roles": ["user"], "iss": "invoicer-auth",
-              "aud": "invoicer", "iat": now - 3600, "exp": now - 1800}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "email": client.email,
+        "roles": ["user"],
+        "iss": "invoicer-auth",
+        "aud": "invoicer",
+        "iat": now - 3600,
+        "exp": now - 1800,
+    }
     expired = jwt.encode(claims, stack.env["JWT_SECRET"], algorithm="HS256")
     reply = requests.get(f"{stack.base_url}/jobs", headers={"Authorization": f"Bearer {expired}"}, timeout=10)
     assert reply.status_code == 401
@@ -76,24 +84,36 @@ def test_expired_token_is_refused(client, stack):
 def test_create_user_command_then_login(stack):
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
     invoicer = str(Path(sys.executable).parent / "invoicer")
-    result = subprocess.run([invoicer, "create-user", email, "--role", "admin", "--password-stdin"],
-                            input="a-long-cli-password\n", text=True, capture_output=True,
-                            env={**os.environ, **stack.env}, timeout=60)
+    result = subprocess.run(
+        [invoicer, "create-user", email, "--role", "admin", "--password-stdin"],
+        input="a-long-cli-password\n",
+        text=True,
+        capture_output=True,
+        env={**os.environ, **stack.env},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     reply = requests.post(f"{stack.base_url}/login", auth=(email, "a-long-cli-password"), timeout=10)
     assert reply.status_code == 200
     roles = jwt.decode(reply.json()["access_token"], options={"verify_signature": False})["roles"]
     assert roles == ["admin"]
-    again = subprocess.run([invoicer, "create-user", email, "--password-stdin"], input="a-long-cli-password\n",
-                           text=True, capture_output=True, env={**os.environ, **stack.env}, timeout=60)
+    again = subprocess.run(
+        [invoicer, "create-user", email, "--password-stdin"],
+        input="a-long-cli-password\n",
+        text=True,
+        capture_output=True,
+        env={**os.environ, **stack.env},
+        timeout=60,
+    )
     assert again.returncode != 0
     assert "exists" in again.stderr
 
 
 def test_auth_validate_endpoint(client, stack):
-    reply = requests.post(f"{stack.auth_url}/validate", headers={"Authorization": f"Bearer {client.token}"},
-                          timeout=10)
+    reply = requests.post(f"{stack.auth_url}/validate", headers={"Authorization": f"Bearer {client.token}"}, timeout=10)
     assert reply.status_code == 200
     assert reply.json()["email"] == client.email
-    assert requests.post(f"{stack.auth_url}/validate", headers={"Authorization": "Bearer nope"},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(f"{stack.auth_url}/validate", headers={"Authorization": "Bearer nope"}, timeout=10).status_code
+        == 401
+    )

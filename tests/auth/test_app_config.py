@@ -23,8 +23,9 @@ def test_refuses_to_start_without_a_strong_jwt_secret():
 
 
 def test_settings_parse_environment_and_name_the_bad_variable():
-    settings = Settings.from_env({"MAX_UPLOAD_BYTES": "2048", "REGISTRATION_ENABLED": "false",
-                                  "MONGODB_URI": "mongodb://db:27017/invoices"})
+    settings = Settings.from_env(
+        {"MAX_UPLOAD_BYTES": "2048", "REGISTRATION_ENABLED": "false", "MONGODB_URI": "mongodb://db:27017/invoices"}
+    )
     assert settings.max_upload_bytes == 2048
     assert settings.registration_enabled is False
     assert settings.mongodb_database == "invoices"

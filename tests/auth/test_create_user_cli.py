@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from devstack import free_port
 
 # Runs create-user in a fresh interpreter, then says which web modules it loaded.
@@ -23,14 +22,23 @@ print(sorted(name for name in ("flask", "werkzeug") if name in sys.modules))
 """
 
 
-@pytest.mark.parametrize("email, password, says", [
-    ("not-an-address", "a-long-enough-password", "@-sign"),
-    ("someone@example.com", "short", "at least 12 characters"),
-    ("someone@example.com", "a-long-enough-password", "the database is unavailable"),
-])
+@pytest.mark.parametrize(
+    "email, password, says",
+    [
+        ("not-an-address", "a-long-enough-password", "@-sign"),
+        ("someone@example.com", "short", "at least 12 characters"),
+        ("someone@example.com", "a-long-enough-password", "the database is unavailable"),
+    ],
+)
 def test_create_user_refuses_clearly_and_loads_no_flask(email, password, says):
     env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/invoicer"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, email], input=password + "\n", env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, email],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert says in done.stderr, done.stderr
     assert done.stdout.strip() == "[]", "create-user loaded the web layer"

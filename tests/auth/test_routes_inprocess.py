@@ -26,7 +26,10 @@ def test_register_validates_before_touching_the_database(auth):
     not_a_string = auth.post("/register", json={"email": 42, "password": "long-enough-pw"})
     assert not_a_string.status_code == 422
     assert not_a_string.get_json()["error"]["details"][0] == {
-        "pointer": "/email", "code": "type", "message": "email must be a string"}
+        "pointer": "/email",
+        "code": "type",
+        "message": "email must be a string",
+    }
     short = auth.post("/register", json={"email": "a@example.com", "password": "short"})
     assert short.status_code == 422
     assert short.get_json()["error"]["code"] == "weak_password"
@@ -38,8 +41,10 @@ def test_register_validates_before_touching_the_database(auth):
 
 def test_switched_off_registration_is_403_whatever_the_body(app_client):
     auth = app_client(create_app, registration_enabled=False)
-    for kwargs in ({"json": {"email": "a@example.com", "password": "long-enough-pw"}},
-                   {"data": b"[1", "content_type": "application/json"}):
+    for kwargs in (
+        {"json": {"email": "a@example.com", "password": "long-enough-pw"}},
+        {"data": b"[1", "content_type": "application/json"},
+    ):
         reply = auth.post("/register", **kwargs)
         assert reply.status_code == 403
         assert reply.get_json()["error"]["code"] == "registration_disabled"
@@ -66,9 +71,15 @@ def test_login_without_basic_credentials_is_401_with_a_basic_challenge(auth):
 
 def test_validate_returns_the_claims_of_a_good_token_only(auth, offline_settings):
     sub = str(uuid.uuid4())
-    token = issue_token(secret=offline_settings.jwt_secret, issuer=offline_settings.jwt_issuer,
-                        audience=offline_settings.jwt_audience, ttl_seconds=60, sub=sub,
-                        email="a@example.com", roles=["admin"])
+    token = issue_token(
+        secret=offline_settings.jwt_secret,
+        issuer=offline_settings.jwt_issuer,
+        audience=offline_settings.jwt_audience,
+        ttl_seconds=60,
+        sub=sub,
+        email="a@example.com",
+        roles=["admin"],
+    )
     good = auth.post("/validate", headers={"Authorization": f"Bearer {token}"})
     assert good.status_code == 200
     assert good.get_json()["sub"] == sub and good.get_json()["roles"] == ["admin"]

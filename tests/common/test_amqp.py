@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import pytest
 
-from invoicer.common.amqp import (READY, RENDER, DeadLetter, Done, Permanent, QueuePolicy, Retry, Topology,
-                                  Transient, settle)
+from invoicer.common.amqp import (
+    READY,
+    RENDER,
+    DeadLetter,
+    Done,
+    Permanent,
+    QueuePolicy,
+    Retry,
+    Topology,
+    Transient,
+    settle,
+)
 from invoicer.common.config import Settings
 
 
 def test_each_queue_gets_its_own_retry_limit_and_the_same_delays():
-    topology = Topology.from_settings(Settings(amqp_prefix="p", job_max_retries=2, notify_max_retries=7,
-                                               retry_base_delay_ms=100))
+    topology = Topology.from_settings(
+        Settings(amqp_prefix="p", job_max_retries=2, notify_max_retries=7, retry_base_delay_ms=100)
+    )
     assert topology.policy(RENDER) == QueuePolicy(2, (100, 400, 1600, 6400, 25600))
     assert topology.policy(READY) == QueuePolicy(7, (100, 400, 1600, 6400, 25600))
     assert [topology.policy(READY).delay_ms(retry) for retry in (1, 2, 5, 6, 9)] == [100, 400, 25600, 25600, 25600]
@@ -26,7 +37,8 @@ def test_the_declared_queues_are_those_the_broker_already_has():
     for key in (RENDER, READY):
         assert f"p.{key}" in names and f"p.{key}.dead" in names
         assert [name for name in names if name.startswith(f"p.{key}.retry.")] == [
-            f"p.{key}.retry.{ms}ms" for ms in (1000, 4000, 16000, 64000, 256000)]
+            f"p.{key}.retry.{ms}ms" for ms in (1000, 4000, 16000, 64000, 256000)
+        ]
     assert len(names) == 14
 
 
@@ -53,10 +65,13 @@ def test_success_is_done():
     assert settle(Handler(), POLICY, b"m", 0) == Done()
 
 
-@pytest.mark.parametrize("error, reason", [
-    (Transient("smtp down"), "smtp down"),
-    (ZeroDivisionError("oops"), "unexpected ZeroDivisionError: oops"),
-])
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (Transient("smtp down"), "smtp down"),
+        (ZeroDivisionError("oops"), "unexpected ZeroDivisionError: oops"),
+    ],
+)
 def test_transient_and_unexpected_errors_are_retried_up_to_the_limit(error, reason):
     handler = Handler(error)
     assert [settle(handler, POLICY, b"m", retries) for retries in (0, 1)] == [Retry(reason)] * 2
@@ -86,4 +101,5 @@ def test_a_failure_the_hook_cannot_record_is_retried_instead():
 def test_a_handler_without_a_hook_is_dead_lettered_all_the_same():
     def handler(body, correlation_id):
         raise Permanent("bad", "never")
+
     assert settle(handler, POLICY, b"m", 0) == DeadLetter("bad", "never")

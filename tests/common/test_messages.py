@@ -12,7 +12,10 @@ from invoicer.common.messages import InvoiceReady, MalformedMessage, ReadyFile, 
 
 REQUEST = {"version": 1, "job_id": "j1", "owner_id": "o1", "input_fid": "in1", "formats": ["pdf", "xlsx"]}
 READY_EVENT = {
-    "version": 1, "job_id": "j1", "recipient": "maria@example.com", "invoice_number": "INV-1",
+    "version": 1,
+    "job_id": "j1",
+    "recipient": "maria@example.com",
+    "invoice_number": "INV-1",
     "totals": {"currency": "EUR", "net": "1.00", "tax": "0.19", "gross": "1.19"},
     "status_url": "http://gw/jobs/j1",
     "files": [{"format": "pdf", "fid": "f1", "download_url": "http://gw/download?fid=f1"}],
@@ -43,19 +46,29 @@ def _without(data: dict, key: str) -> dict:
     return {k: v for k, v in data.items() if k != key}
 
 
-@pytest.mark.parametrize("body, code, reason", [
-    (b"\xff\xfe", "malformed_message", "message is not JSON"),
-    (b"not json", "malformed_message", "message is not JSON"),
-    (b"[1, 2]", "malformed_message", "message is not a JSON object"),
-    (json.dumps({**REQUEST, "version": 2}).encode(), "unsupported_version", "unsupported message version 2"),
-    (json.dumps(_without(REQUEST, "version")).encode(), "unsupported_version", "unsupported message version None"),
-    (json.dumps(_without(REQUEST, "input_fid")).encode(), "malformed_message", "message field input_fid is missing"),
-    (json.dumps({**REQUEST, "job_id": 7}).encode(), "malformed_message", "message field job_id is ill-typed"),
-    (json.dumps({**REQUEST, "job_id": ""}).encode(), "malformed_message", "message field job_id is ill-typed"),
-    (json.dumps({**REQUEST, "formats": "pdf"}).encode(), "malformed_message", "message field formats is ill-typed"),
-    (json.dumps({**REQUEST, "formats": [1]}).encode(), "malformed_message",
-     "message field formats must list format names"),
-])
+@pytest.mark.parametrize(
+    "body, code, reason",
+    [
+        (b"\xff\xfe", "malformed_message", "message is not JSON"),
+        (b"not json", "malformed_message", "message is not JSON"),
+        (b"[1, 2]", "malformed_message", "message is not a JSON object"),
+        (json.dumps({**REQUEST, "version": 2}).encode(), "unsupported_version", "unsupported message version 2"),
+        (json.dumps(_without(REQUEST, "version")).encode(), "unsupported_version", "unsupported message version None"),
+        (
+            json.dumps(_without(REQUEST, "input_fid")).encode(),
+            "malformed_message",
+            "message field input_fid is missing",
+        ),
+        (json.dumps({**REQUEST, "job_id": 7}).encode(), "malformed_message", "message field job_id is ill-typed"),
+        (json.dumps({**REQUEST, "job_id": ""}).encode(), "malformed_message", "message field job_id is ill-typed"),
+        (json.dumps({**REQUEST, "formats": "pdf"}).encode(), "malformed_message", "message field formats is ill-typed"),
+        (
+            json.dumps({**REQUEST, "formats": [1]}).encode(),
+            "malformed_message",
+            "message field formats must list format names",
+        ),
+    ],
+)
 def test_a_malformed_render_request_is_refused_for_good(body, code, reason):
     with pytest.raises(MalformedMessage) as caught:
         RenderRequest.from_bytes(body)
@@ -63,15 +76,18 @@ def test_a_malformed_render_request_is_refused_for_good(body, code, reason):
     assert (caught.value.code, caught.value.reason) == (code, reason)
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"files": [{"fid": "f1", "download_url": "u"}]}, "message field files/0/format is missing"),
-    ({"files": [{"format": "pdf", "fid": "f1"}]}, "message field files/0/download_url is missing"),
-    ({"files": ["f1"]}, "message field files/0 is not an object"),
-    ({"files": None}, "message field files is missing"),
-    ({"recipient": None}, "message field recipient is missing"),
-    ({"status_url": 3}, "message field status_url is ill-typed"),
-    ({"totals": "1.19"}, "message field totals is ill-typed"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"files": [{"fid": "f1", "download_url": "u"}]}, "message field files/0/format is missing"),
+        ({"files": [{"format": "pdf", "fid": "f1"}]}, "message field files/0/download_url is missing"),
+        ({"files": ["f1"]}, "message field files/0 is not an object"),
+        ({"files": None}, "message field files is missing"),
+        ({"recipient": None}, "message field recipient is missing"),
+        ({"status_url": 3}, "message field status_url is ill-typed"),
+        ({"totals": "1.19"}, "message field totals is ill-typed"),
+    ],
+)
 def test_a_malformed_invoice_ready_event_is_refused_for_good(change, reason):
     data = {**READY_EVENT, **change}
     if change.get("files", ...) is None or change.get("recipient", ...) is None:
@@ -81,11 +97,14 @@ def test_a_malformed_invoice_ready_event_is_refused_for_good(change, reason):
     assert (caught.value.code, caught.value.reason) == ("malformed_message", reason)
 
 
-@pytest.mark.parametrize("body, job_id", [
-    (json.dumps({"version": 9, "job_id": "j1"}).encode(), "j1"),
-    (json.dumps({"job_id": 5}).encode(), None),
-    (b"[]", None),
-    (b"\xff", None),
-])
+@pytest.mark.parametrize(
+    "body, job_id",
+    [
+        (json.dumps({"version": 9, "job_id": "j1"}).encode(), "j1"),
+        (json.dumps({"job_id": 5}).encode(), None),
+        (b"[]", None),
+        (b"\xff", None),
+    ],
+)
 def test_the_job_of_a_refused_message_is_found_when_it_names_one(body, job_id):
     assert job_id_of(body) == job_id

@@ -72,8 +72,14 @@ def _build(readiness=(), trusted_proxy_hops: int = 0):
     def raise_(kind):
         raise errors[kind]
 
-    return make_app(__name__, Settings(trusted_proxy_hops=trusted_proxy_hops), blueprints=[bp],
-                    readiness=list(readiness), unavailable={PoolDown: "widget pool"}, max_body=16)
+    return make_app(
+        __name__,
+        Settings(trusted_proxy_hops=trusted_proxy_hops),
+        blueprints=[bp],
+        readiness=list(readiness),
+        unavailable={PoolDown: "widget pool"},
+        max_body=16,
+    )
 
 
 @pytest.fixture
@@ -136,11 +142,18 @@ def test_unknown_path_and_wrong_method_are_json_envelopes(client):
     assert too_big.get_json()["error"]["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("kind, status, code", [
-    ("invalid", 422, "invalid_input"), ("conflict", 409, "name_taken"), ("forbidden", 403, "forbidden"),
-    ("missing", 404, "not_found"), ("unauthenticated", 401, "wrong_key"), ("limited", 429, "too_many_requests"),
-    ("api", 418, "teapot"),
-])
+@pytest.mark.parametrize(
+    "kind, status, code",
+    [
+        ("invalid", 422, "invalid_input"),
+        ("conflict", 409, "name_taken"),
+        ("forbidden", 403, "forbidden"),
+        ("missing", 404, "not_found"),
+        ("unauthenticated", 401, "wrong_key"),
+        ("limited", 429, "too_many_requests"),
+        ("api", 418, "teapot"),
+    ],
+)
 def test_domain_and_api_errors_get_their_status(client, kind, status, code):
     reply = client.get(f"/raise/{kind}")
     assert reply.status_code == status
@@ -159,8 +172,11 @@ def test_a_dependency_error_is_503_with_retry_after_and_no_internals(client):
     reply = client.get("/down")
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "5"
-    assert reply.get_json()["error"] == {"code": "unavailable", "details": [],
-                                         "message": "the widget pool is unavailable; try again shortly"}
+    assert reply.get_json()["error"] == {
+        "code": "unavailable",
+        "details": [],
+        "message": "the widget pool is unavailable; try again shortly",
+    }
     assert "10.0.0.7" not in reply.get_data(as_text=True)
 
 

@@ -79,9 +79,13 @@ def postgres_cluster() -> tuple[str, str]:
 
 def pg_ctl(action: str) -> None:
     version, cluster = postgres_cluster()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action, "-m", "fast"]
-                   if action == "stop" else ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action],
-                   check=True, timeout=120)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action, "-m", "fast"]
+        if action == "stop"
+        else ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action],
+        check=True,
+        timeout=120,
+    )
 
 
 def rabbitmqctl(action: str) -> None:

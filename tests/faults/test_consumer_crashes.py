@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 BATCH = 40
 # Mails go out faster than jobs render: a bigger batch keeps the kill inside it.
 MAIL_BATCH = 120

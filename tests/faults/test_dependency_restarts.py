@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 
 def _upload_until_accepted(client, example_bytes, within: float) -> tuple[str, float]:
     start = time.monotonic()

@@ -18,25 +18,33 @@ def _error(reply: requests.Response, status: int, code: str) -> dict:
 
 
 def test_upload_without_token_is_401(stack, example_bytes):
-    reply = requests.post(f"{stack.base_url}/upload", data=example_bytes,
-                          headers={"Content-Type": "application/json"}, timeout=10)
+    reply = requests.post(
+        f"{stack.base_url}/upload", data=example_bytes, headers={"Content-Type": "application/json"}, timeout=10
+    )
     _error(reply, 401, "unauthorized")
 
 
 def test_upload_with_forged_token_is_401(stack, example_bytes):
     import jwt
 
-    forged = jwt.encode({"sub": "x", "iss": "invoicer-auth", "aud": "invoicer", "exp": 9999999999,
-                         "iat": 0}, "not-the-real-key-not-the-real-key!", algorithm="HS256")
-    reply = requests.post(f"{stack.base_url}/upload", data=example_bytes,
-                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {forged}"},
-                          timeout=10)
+    forged = jwt.encode(
+        {"sub": "x", "iss": "invoicer-auth", "aud": "invoicer", "exp": 9999999999, "iat": 0},
+        "not-the-real-key-not-the-real-key!",
+        algorithm="HS256",
+    )
+    reply = requests.post(
+        f"{stack.base_url}/upload",
+        data=example_bytes,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {forged}"},
+        timeout=10,
+    )
     _error(reply, 401, "invalid_token")
 
 
 def test_malformed_json_is_400_with_position(client):
-    reply = client.post("/upload", data=b'{"invoice_number": "X",\n  "lines": [1, 2,]}',
-                        headers={"Content-Type": "application/json"})
+    reply = client.post(
+        "/upload", data=b'{"invoice_number": "X",\n  "lines": [1, 2,]}', headers={"Content-Type": "application/json"}
+    )
     error = _error(reply, 400, "malformed_json")
     assert error["details"][0]["line"] == 2
 

@@ -4,8 +4,6 @@ and look inside the files."""
 from __future__ import annotations
 
 import io
-import json
-import re
 
 import openpyxl
 import pypdf
@@ -34,7 +32,7 @@ def test_upload_renders_pdf_and_xlsx_with_computed_totals(client, example_bytes)
     pdf = client.get(files["pdf"]["download_url"])
     assert pdf.status_code == 200
     assert pdf.headers["Content-Type"] == "application/pdf"
-    assert 'filename=INV-2026-0001.pdf' in pdf.headers["Content-Disposition"]
+    assert "filename=INV-2026-0001.pdf" in pdf.headers["Content-Disposition"]
     assert len(pdf.content) == files["pdf"]["size"]
     text = _pdf_text(pdf.content)
     assert "Maria Anders" in text
@@ -61,8 +59,10 @@ def test_default_format_is_pdf_only(client, example_bytes):
 
 def test_legacy_flat_format_and_legacy_format_parameter(client, legacy_bytes):
     reply = client.post(
-        "/upload", params={"format": "excel"},
-        files={"file": ("legacy_invoice_data.json", legacy_bytes, "application/octet-stream")})
+        "/upload",
+        params={"format": "excel"},
+        files={"file": ("legacy_invoice_data.json", legacy_bytes, "application/octet-stream")},
+    )
     assert reply.status_code == 202, reply.text
     job = client.wait(reply.json()["job_id"])
     assert job["status"] == "done", job
@@ -104,8 +104,17 @@ def test_openapi_describes_every_route(stack):
 
     document = requests.get(f"{stack.base_url}/openapi.json", timeout=10).json()
     assert document["openapi"].startswith("3.1")
-    assert {"/login", "/register", "/upload", "/jobs", "/jobs/{job_id}", "/download",
-            "/healthz", "/readyz", "/openapi.json"} <= set(document["paths"])
+    assert {
+        "/login",
+        "/register",
+        "/upload",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/download",
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+    } <= set(document["paths"])
 
 
 def test_health_and_readiness(stack):

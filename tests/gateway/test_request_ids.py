@@ -34,19 +34,27 @@ def _wait_for_line(stack, service: str, needle: str, timeout: float = 10.0) -> s
 
 def test_an_uploads_log_line_carries_the_clients_request_id(stack, client, example_bytes):
     rid = f"test-{uuid.uuid4().hex}"
-    reply = requests.post(f"{stack.base_url}/upload", data=example_bytes, timeout=30,
-                          headers={**client.headers, "Content-Type": "application/json", "X-Request-ID": rid})
+    reply = requests.post(
+        f"{stack.base_url}/upload",
+        data=example_bytes,
+        timeout=30,
+        headers={**client.headers, "Content-Type": "application/json", "X-Request-ID": rid},
+    )
     assert reply.status_code == 202, reply.text
     assert reply.headers["X-Request-ID"] == rid
-    queued = [record for record in _records(stack.log("gateway"))
-              if record.get("message") == "job queued" and record.get("job_id") == reply.json()["job_id"]]
+    queued = [
+        record
+        for record in _records(stack.log("gateway"))
+        if record.get("message") == "job queued" and record.get("job_id") == reply.json()["job_id"]
+    ]
     assert [record["correlation_id"] for record in queued] == [rid]
 
 
 def test_a_login_is_traced_through_gateway_and_auth_under_one_id(stack, client):
     rid = f"test-{uuid.uuid4().hex}"
-    reply = requests.post(f"{stack.base_url}/login", auth=(client.email, client.password),
-                          headers={"X-Request-ID": rid}, timeout=30)
+    reply = requests.post(
+        f"{stack.base_url}/login", auth=(client.email, client.password), headers={"X-Request-ID": rid}, timeout=30
+    )
     assert reply.status_code == 200
     assert reply.headers["X-Request-ID"] == rid
     # gunicorn's access line ends with the id; the gateway forwarded it to auth.

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import replace
 
 import pytest
-
 from devstack import free_port
+
 from invoicer.common.config import ConfigError, Settings
 from invoicer.common.tokens import issue_token
 from invoicer.gateway.app import create_app
@@ -21,8 +21,15 @@ def gateway(app_client):
 
 
 def _token(settings: Settings) -> str:
-    return issue_token(secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                       ttl_seconds=60, sub=str(uuid.uuid4()), email="someone@example.com", roles=["user"])
+    return issue_token(
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=60,
+        sub=str(uuid.uuid4()),
+        email="someone@example.com",
+        roles=["user"],
+    )
 
 
 def test_refuses_to_start_without_a_strong_jwt_secret():
@@ -60,8 +67,11 @@ def test_a_valid_token_with_the_database_down_is_503_with_retry_after(gateway, o
     reply = gateway.get("/jobs", headers={"Authorization": f"Bearer {_token(offline_settings)}"})
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "5"
-    assert reply.get_json()["error"] == {"code": "unavailable", "details": [],
-                                         "message": "the database is unavailable; try again shortly"}
+    assert reply.get_json()["error"] == {
+        "code": "unavailable",
+        "details": [],
+        "message": "the database is unavailable; try again shortly",
+    }
 
 
 def test_login_needs_basic_credentials_and_a_reachable_auth_service(gateway):
@@ -86,4 +96,3 @@ def test_healthz_answers_while_readyz_names_what_is_down(app_client, stack):
     assert error["code"] == "unavailable"
     assert error["details"] == [{"check": "database", "message": "the database is unavailable"}]
     assert app_client(create_app, Settings.from_env(stack.env)).get("/readyz").get_json() == {"status": "ready"}
-

@@ -10,11 +10,11 @@ import pytest
 
 from invoicer.invoice.model import Invoice, Line, Party
 
-MARKUP = '<font color=red>x</font> & <para>'
+MARKUP = "<font color=red>x</font> & <para>"
 
 # User text that a spreadsheet would take for a formula, and markup that a
 # ReportLab Paragraph would interpret.
-HOSTILE = ["=1+1", "+SUM(A1)", "-2", "@cmd", MARKUP, "=HYPERLINK(\"http://evil.example\",\"x\")"]
+HOSTILE = ["=1+1", "+SUM(A1)", "-2", "@cmd", MARKUP, '=HYPERLINK("http://evil.example","x")']
 
 
 def example_invoice() -> Invoice:
@@ -106,7 +106,7 @@ def hostile_invoice() -> Invoice:
         address=f"-2\n@cmd\n{MARKUP}",
         phone="+44 20 7946 0000",
         email="@cmd",
-        vat_id="=HYPERLINK(\"http://evil.example\",\"x\")",
+        vat_id='=HYPERLINK("http://evil.example","x")',
     )
     return Invoice(
         invoice_number="=1+1",
@@ -135,10 +135,22 @@ def non_latin_invoice() -> Invoice:
         buyer=Party(name="Αθήνα Παπαδοπούλου", company="Москва Торг", address="ул. Тверская 7\nМосква\nРоссия"),
         ship_to=Party(name="Αθήνα", address="Οδός Ερμού 10\nΑθήνα"),
         lines=(
-            Line(1, "Smørrebrød — Łódź special, Αθήνα edition, Москва delivery", Decimal("2"),
-                 Decimal("45.00"), Decimal("25"), "stk"),
-            Line(2, "Consulting " + "(very long description, wrapping) " * 40 + "https://example.com/" + "x" * 150,
-                 Decimal("1.5"), Decimal("1200.00"), Decimal("25"), "hour"),
+            Line(
+                1,
+                "Smørrebrød — Łódź special, Αθήνα edition, Москва delivery",
+                Decimal("2"),
+                Decimal("45.00"),
+                Decimal("25"),
+                "stk",
+            ),
+            Line(
+                2,
+                "Consulting " + "(very long description, wrapping) " * 40 + "https://example.com/" + "x" * 150,
+                Decimal("1.5"),
+                Decimal("1200.00"),
+                Decimal("25"),
+                "hour",
+            ),
         ),
         payment_terms="Betaling inden 14 dage. Оплата в течение 14 дней.",
         notes="Tak for handlen! Ευχαριστούμε! Спасибо!",

@@ -81,8 +81,10 @@ def test_unknown_format_is_refused_before_any_rendering(example):
 
 
 def test_names_are_unique(txt):
-    for clash in (OutputFormat("txt", "text/csv", "csv", render_txt), OutputFormat("csv", "text/csv", "csv",
-                                                                                   render_txt, aliases=("excel",))):
+    for clash in (
+        OutputFormat("txt", "text/csv", "csv", render_txt),
+        OutputFormat("csv", "text/csv", "csv", render_txt, aliases=("excel",)),
+    ):
         with pytest.raises(ValueError, match="already registered"):
             formats.register(clash)
     assert formats.get("txt").media_type == "text/plain"

@@ -32,8 +32,10 @@ def normal(text: str) -> str:
 def test_totals_labels_are_the_same_in_both(example, locale):
     text = normal(pdf_text(render_pdf(example, locale=locale)))
     cells = [normal(s) for s in xlsx_strings(render_xlsx(example, locale=locale))]
-    expected = {"en_GB": ["Subtotal", "VAT 19% on €256.00", "VAT 7% on €24.50", "Total VAT", "Total"],
-                "de_DE": ["Subtotal", "VAT 19 % on 256,00 €", "VAT 7 % on 24,50 €", "Total VAT", "Total"]}[locale]
+    expected = {
+        "en_GB": ["Subtotal", "VAT 19% on €256.00", "VAT 7% on €24.50", "Total VAT", "Total"],
+        "de_DE": ["Subtotal", "VAT 19 % on 256,00 €", "VAT 7 % on 24,50 €", "Total VAT", "Total"],
+    }[locale]
     for label in expected:
         assert label in text, label
         assert label in cells, label
@@ -42,19 +44,32 @@ def test_totals_labels_are_the_same_in_both(example, locale):
 def test_party_lines_are_the_same_in_both(example):
     text = pdf_text(render_pdf(example))
     cells = xlsx_strings(render_xlsx(example))
-    for line in ("Maria Anders", "Alfreds Futterkiste", "Obere Str. 57", "12209 Berlin",
-                 "Email: maria.anders@alfreds.example", "VAT ID: DE987654321", "Phone: +44 117 496 0123",
-                 "VAT ID: GB123456789", "BILL TO", "SHIP TO", "INVOICE"):
+    for line in (
+        "Maria Anders",
+        "Alfreds Futterkiste",
+        "Obere Str. 57",
+        "12209 Berlin",
+        "Email: maria.anders@alfreds.example",
+        "VAT ID: DE987654321",
+        "Phone: +44 117 496 0123",
+        "VAT ID: GB123456789",
+        "BILL TO",
+        "SHIP TO",
+        "INVOICE",
+    ):
         assert line in text, line
         assert line in cells, line
 
 
-@pytest.mark.parametrize(("notes", "shown", "thanks"), [
-    ("Thank you for your business.", False, "Thank you for your business."),
-    ("  THANK YOU for your\nbusiness.  ", False, "THANK YOU for your business."),
-    ("Deliver to the back door.", True, "Thank you for your business."),
-    (None, False, "Thank you for your business."),
-])
+@pytest.mark.parametrize(
+    ("notes", "shown", "thanks"),
+    [
+        ("Thank you for your business.", False, "Thank you for your business."),
+        ("  THANK YOU for your\nbusiness.  ", False, "THANK YOU for your business."),
+        ("Deliver to the back door.", True, "Thank you for your business."),
+        (None, False, "Thank you for your business."),
+    ],
+)
 def test_the_thank_you_rule_is_the_same_in_both(example, notes, shown, thanks):
     invoice = dataclasses.replace(example, notes=notes)
     text = pdf_text(render_pdf(invoice))

@@ -177,7 +177,7 @@ def test_content_stays_inside_margins_and_clear_of_footer(page_size, long_of):
         for page in shown_strings(pdf):
             assert page
             for x, y, w in page:
-                assert MARGIN - 0.5 <= x and x + w <= width - MARGIN + 0.5, (n_lines, x, w)
+                assert x >= MARGIN - 0.5 and x + w <= width - MARGIN + 0.5, (n_lines, x, w)
             # Below the content area there is only the footer: one line of
             # seller, invoice number and "Page x of y".
             assert len({round(y) for _, y, _ in page if y < 60}) == 1, n_lines

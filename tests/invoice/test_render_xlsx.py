@@ -118,8 +118,18 @@ def test_dates_are_date_cells(example):
 
 def test_parties_and_seller_blocks(example, long):
     ws = sheet_of(render_xlsx(example))
-    for text in ("Northwind Traders Ltd", "INVOICE", "INV-2026-0001", "BILL TO", "SHIP TO", "Maria Anders",
-                 "Obere Str. 57", "Lagerweg 3", "Alfreds Futterkiste (Warehouse)", "VAT ID: DE987654321"):
+    for text in (
+        "Northwind Traders Ltd",
+        "INVOICE",
+        "INV-2026-0001",
+        "BILL TO",
+        "SHIP TO",
+        "Maria Anders",
+        "Obere Str. 57",
+        "Lagerweg 3",
+        "Alfreds Futterkiste (Warehouse)",
+        "VAT ID: DE987654321",
+    ):
         assert find(ws, text), text
     assert not find(sheet_of(render_xlsx(long)), "SHIP TO")
 

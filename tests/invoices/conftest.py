@@ -68,10 +68,18 @@ def owner(db) -> Member:
     actor = new_actor("owner")
     with db.transaction() as cur:
         member = resolve_membership(cur, actor)
-        update_organisation(cur, member, {
-            "name": "Northwind Traders Ltd", "address": "12 Harbour Road\nBristol", "vat_id": "GB123456789",
-            "email": "billing@northwind.example", "currency": "EUR", "payment_terms_days": 30,
-        })
+        update_organisation(
+            cur,
+            member,
+            {
+                "name": "Northwind Traders Ltd",
+                "address": "12 Harbour Road\nBristol",
+                "vat_id": "GB123456789",
+                "email": "billing@northwind.example",
+                "currency": "EUR",
+                "payment_terms_days": 30,
+            },
+        )
     return member
 
 
@@ -79,10 +87,17 @@ def owner(db) -> Member:
 def client(db, owner) -> dict:
     """A client of ``owner``'s organisation with 14 days' terms."""
     with db.transaction() as cur:
-        return clients.create_client(cur, owner, {
-            "name": "Maria Anders", "company": "Alfreds Futterkiste", "address": "Obere Str. 57\nBerlin",
-            "vat_id": "DE987654321", "payment_terms_days": 14,
-        })
+        return clients.create_client(
+            cur,
+            owner,
+            {
+                "name": "Maria Anders",
+                "company": "Alfreds Futterkiste",
+                "address": "Obere Str. 57\nBerlin",
+                "vat_id": "DE987654321",
+                "payment_terms_days": 14,
+            },
+        )
 
 
 LINES = [

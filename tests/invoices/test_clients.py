@@ -36,8 +36,9 @@ def test_update_list_and_archive(db, owner, client):
 def test_organisation_profile_update(db, owner):
     with db.transaction() as cur:
         before = get_organisation(cur, owner)
-        after = update_organisation(cur, owner, {"phone": "+44 117 496 0123", "payment_terms_days": 10},
-                                    expected_version=before["version"])
+        after = update_organisation(
+            cur, owner, {"phone": "+44 117 496 0123", "payment_terms_days": 10}, expected_version=before["version"]
+        )
     assert after["phone"] == "+44 117 496 0123" and after["name"] == "Northwind Traders Ltd"
     assert after["version"] == before["version"] + 1
     with pytest.raises(Unprocessable), db.transaction() as cur:

@@ -33,8 +33,12 @@ def test_issue_numbers_copies_parties_and_sets_dates(db, owner, client):
     assert issued["issue_date"] == date(2026, 3, 10)
     assert issued["due_date"] == date(2026, 3, 24)  # the client's 14 days
     assert issued["seller"]["name"] == "Northwind Traders Ltd"
-    assert issued["buyer"] == {"name": "Maria Anders", "company": "Alfreds Futterkiste",
-                               "address": "Obere Str. 57\nBerlin", "vat_id": "DE987654321"}
+    assert issued["buyer"] == {
+        "name": "Maria Anders",
+        "company": "Alfreds Futterkiste",
+        "address": "Obere Str. 57\nBerlin",
+        "vat_id": "DE987654321",
+    }
 
 
 def test_invalid_lines_are_unprocessable_with_pointers(db, owner, client):
@@ -79,5 +83,6 @@ def test_a_draft_can_be_deleted(db, owner, client):
         draft = invoices.create_draft(cur, owner, {"client_id": client["id"]})
         invoices.delete_draft(cur, owner, draft["id"])
     from invoicer.invoices.errors import NotFound
+
     with pytest.raises(NotFound), db.transaction() as cur:
         invoices.get_invoice(cur, owner, draft["id"])

@@ -114,6 +114,7 @@ def test_another_organisations_records_are_not_found(db, owner, client):
         assert clients.list_clients(cur, stranger)["total"] == 0
     # Using another organisation's client in one's own draft is refused too.
     from invoicer.invoices.errors import Unprocessable
+
     with pytest.raises(Unprocessable) as caught, db.transaction() as cur:
         invoices.create_draft(cur, stranger, {"client_id": client["id"]})
     assert caught.value.pointer == "/client_id"

@@ -41,15 +41,19 @@ def test_client_to_paid_to_credited_with_its_activity_log(db, owner, client):
     assert over.value.code == "overpayment" and over.value.pointer == "/amount"
 
     with db.transaction() as cur:
-        rest = payments.record_payment(cur, owner, draft["id"], Decimal("230.86"), paid_on=date(2026, 3, 20),
-                                       today=TODAY)
+        rest = payments.record_payment(
+            cur, owner, draft["id"], Decimal("230.86"), paid_on=date(2026, 3, 20), today=TODAY
+        )
         assert rest["invoice"]["status"] == "paid" and rest["invoice"]["balance_due"] == 0
         assert [p["amount"] for p in payments.list_payments(cur, owner, draft["id"])] == [
-            Decimal("100.00"), Decimal("230.86")]
+            Decimal("100.00"),
+            Decimal("230.86"),
+        ]
 
         # Credit 5 of the 12 boxes of tea, then everything that is left.
-        first = credit_notes.issue_credit_note(cur, owner, draft["id"], lines=[{"position": 1, "quantity": "5"}],
-                                               reason="damaged", today=TODAY)
+        first = credit_notes.issue_credit_note(
+            cur, owner, draft["id"], lines=[{"position": 1, "quantity": "5"}], reason="damaged", today=TODAY
+        )
         note = first["credit_note"]
         assert note["number"] == "CN-2026-0001" and note["kind"] == "credit_note"
         assert note["corrects_invoice_id"] == draft["id"]

@@ -18,8 +18,9 @@ class Rollback(Exception):
 
 def test_concurrent_issues_with_rollbacks_leave_no_gap_and_no_duplicate(db, owner, client):
     with db.transaction() as cur:
-        drafts = [invoices.create_draft(cur, owner, {"client_id": client["id"], "lines": LINES[:1]})["id"]
-                  for _ in range(60)]
+        drafts = [
+            invoices.create_draft(cur, owner, {"client_id": client["id"], "lines": LINES[:1]})["id"] for _ in range(60)
+        ]
     rolled_back: list = []
     errors: list = []
     barrier = threading.Barrier(8)

@@ -16,8 +16,12 @@ TODAY = date(2026, 6, 30)
 
 
 def make(cur, member, client, amount, issued, due, *, currency=None, issue=True, today=TODAY):
-    fields = {"client_id": client["id"], "issue_date": issued, "due_date": due,
-              "lines": [{"description": "Work", "quantity": "1", "unit_price": amount, "tax_rate": "0"}]}
+    fields = {
+        "client_id": client["id"],
+        "issue_date": issued,
+        "due_date": due,
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": amount, "tax_rate": "0"}],
+    }
     if currency:
         fields["currency"] = currency
     draft = invoices.create_draft(cur, member, fields)
@@ -55,10 +59,22 @@ def test_dashboard_figures(db, owner, book):
     assert eur["outstanding"] == Decimal("950.00")  # 100 + 150 + 300 + 400
     assert eur["overdue"] == Decimal("850.00")
     assert eur["paid_last_30_days"] == Decimal("550.00")  # 50 + 500; the 80 of 1 May is older
-    assert eur["ageing"] == {"not_due": Decimal("100.00"), "1_30": Decimal("150.00"), "31_60": Decimal("0.00"),
-                             "61_90": Decimal("300.00"), "over_90": Decimal("400.00")}
-    assert eur["counts"] == {"draft": 1, "issued": 1, "sent": 0, "partially_paid": 0, "paid": 2, "credited": 1,
-                             "overdue": 3}
+    assert eur["ageing"] == {
+        "not_due": Decimal("100.00"),
+        "1_30": Decimal("150.00"),
+        "31_60": Decimal("0.00"),
+        "61_90": Decimal("300.00"),
+        "over_90": Decimal("400.00"),
+    }
+    assert eur["counts"] == {
+        "draft": 1,
+        "issued": 1,
+        "sent": 0,
+        "partially_paid": 0,
+        "paid": 2,
+        "credited": 1,
+        "overdue": 3,
+    }
     usd = figures["currencies"]["USD"]
     assert usd["outstanding"] == Decimal("1000.00") and usd["overdue"] == 0
     assert usd["counts"]["sent"] == 1 and usd["ageing"]["not_due"] == Decimal("1000.00")
@@ -81,14 +97,23 @@ def test_list_filters_sorts_and_pages(db, owner, book):
         by_name = list_invoices(cur, owner, q="zed", today=TODAY)
         assert numbers(by_name) == [book["H"]["number"]] and by_name["items"][0]["client_name"] == "Zed Corp"
         assert numbers(list_invoices(cur, owner, q=book["C"]["number"].lower(), today=TODAY)) == [book["C"]["number"]]
-        window = list_invoices(cur, owner, issued_from="2026-05-01", issued_to="2026-06-20", kind="invoice",
-                               sort="issue_date", order="asc", today=TODAY)
+        window = list_invoices(
+            cur,
+            owner,
+            issued_from="2026-05-01",
+            issued_to="2026-06-20",
+            kind="invoice",
+            sort="issue_date",
+            order="asc",
+            today=TODAY,
+        )
         assert [item["id"] for item in window["items"]] == [book[k]["id"] for k in ("E", "B", "I", "A")]
         richest = list_invoices(cur, owner, kind="invoice", sort="gross", order="desc", per_page=2, today=TODAY)
         assert richest["total"] == 9 and [item["gross"] for item in richest["items"]] == [
-            Decimal("1000.00"), Decimal("999.00")]
-        second = list_invoices(cur, owner, kind="invoice", sort="gross", order="desc", per_page=2, page=2,
-                               today=TODAY)
+            Decimal("1000.00"),
+            Decimal("999.00"),
+        ]
+        second = list_invoices(cur, owner, kind="invoice", sort="gross", order="desc", per_page=2, page=2, today=TODAY)
         assert [item["gross"] for item in second["items"]] == [Decimal("500.00"), Decimal("400.00")]
         assert list_invoices(cur, owner, kind="credit_note")["total"] == 1
         assert list_invoices(cur, owner, client_id=book["H"]["client_id"])["total"] == 1

@@ -115,10 +115,19 @@ def test_every_committed_event_is_published_once_with_its_shape(relay_db, broker
 
 
 def _start_relay(database_url: str, prefix: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": AMQP_URL, "AMQP_PREFIX": prefix,
-           "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "invoicer.invoices.relay", "--batch-size", "100",
-                             "--idle-seconds", "0.1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AMQP_URL": AMQP_URL,
+        "AMQP_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoicer.invoices.relay", "--batch-size", "100", "--idle-seconds", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait(condition, timeout: float = 60.0, step: float = 0.01) -> None:

@@ -50,66 +50,100 @@ CASES: dict[str, dict] = {
     "default": {"invoicer": {"release": "invoicer"}, **INFRA},
     # Everything optional on: Ingress with TLS, KEDA, given secrets, a digest.
     "full": {
-        "invoicer": {"release": "invoicer", "values": {
-            "image": {"repository": "registry.example.com/invoicer",
-                      "digest": "sha256:" + "0123456789abcdef" * 4},
-            "imagePullSecrets": [{"name": "regcred"}],
-            "ingress": {"enabled": True, "className": "nginx", "host": "invoices.example.com",
-                        "tls": {"enabled": True, "secretName": ""}},
-            "networkPolicy": {"gatewayFrom": [{"namespaceSelector": {"matchLabels": {
-                "kubernetes.io/metadata.name": "ingress-nginx"}}}]},
-            "components": {"worker": {"keda": {"enabled": True}}},
-            "secret": {"jwtSecret": "j" * 40, "smtpUsername": "mailer", "smtpPassword": "mail-secret"},
-            "config": {"SMTP_HOST": "smtp.example.com", "SMTP_PORT": 587, "SMTP_STARTTLS": True,
-                       "MAIL_FROM": "invoices@example.com", "MAX_UPLOAD_BYTES": 2097152,
-                       "AMQP_PREFIX": "billing"},
-            "podAnnotations": {"example.com/team": "billing"},
-            "podLabels": {"example.com/cost-centre": "42"},
-            "nodeSelector": {"kubernetes.io/os": "linux"},
-            "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "invoicer",
-                             "effect": "NoSchedule"}],
-        }},
-        "postgresql": {"release": "invoicer-postgresql",
-                       "values": {"persistence": {"enabled": False}, "auth": {"password": "pg-password"}}},
-        "mongodb": {"release": "invoicer-mongodb",
-                    "values": {"persistence": {"storageClass": "fast", "size": "5Gi"}}},
+        "invoicer": {
+            "release": "invoicer",
+            "values": {
+                "image": {"repository": "registry.example.com/invoicer", "digest": "sha256:" + "0123456789abcdef" * 4},
+                "imagePullSecrets": [{"name": "regcred"}],
+                "ingress": {
+                    "enabled": True,
+                    "className": "nginx",
+                    "host": "invoices.example.com",
+                    "tls": {"enabled": True, "secretName": ""},
+                },
+                "networkPolicy": {
+                    "gatewayFrom": [
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+                    ]
+                },
+                "components": {"worker": {"keda": {"enabled": True}}},
+                "secret": {"jwtSecret": "j" * 40, "smtpUsername": "mailer", "smtpPassword": "mail-secret"},
+                "config": {
+                    "SMTP_HOST": "smtp.example.com",
+                    "SMTP_PORT": 587,
+                    "SMTP_STARTTLS": True,
+                    "MAIL_FROM": "invoices@example.com",
+                    "MAX_UPLOAD_BYTES": 2097152,
+                    "AMQP_PREFIX": "billing",
+                },
+                "podAnnotations": {"example.com/team": "billing"},
+                "podLabels": {"example.com/cost-centre": "42"},
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "invoicer", "effect": "NoSchedule"}],
+            },
+        },
+        "postgresql": {
+            "release": "invoicer-postgresql",
+            "values": {"persistence": {"enabled": False}, "auth": {"password": "pg-password"}},
+        },
+        "mongodb": {"release": "invoicer-mongodb", "values": {"persistence": {"storageClass": "fast", "size": "5Gi"}}},
         "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"allowKeda": True}}},
     },
     # Managed services given as complete URLs, kept in the chart's Secret.
     "external-urls": {
-        "invoicer": {"release": "invoicer", "values": {
-            "postgresql": {"url": "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"},
-            "mongodb": {"url": "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"},
-            "rabbitmq": {"url": "amqps://app:pw@mq.example.com:5671/invoicer"},
-            "components": {"worker": {"keda": {"enabled": True}}},
-        }},
+        "invoicer": {
+            "release": "invoicer",
+            "values": {
+                "postgresql": {"url": "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"},
+                "mongodb": {"url": "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"},
+                "rabbitmq": {"url": "amqps://app:pw@mq.example.com:5671/invoicer"},
+                "components": {"worker": {"keda": {"enabled": True}}},
+            },
+        },
     },
     # Managed services given by parts, credentials in Secrets of the user's own.
     "external-secrets": {
-        "invoicer": {"release": "invoicer", "values": {
-            "secret": {"existingSecret": "invoicer-own"},
-            "postgresql": {"host": "db.example.com", "username": "app", "params": "sslmode=require",
-                           "existingSecret": "pg-credentials", "existingSecretPasswordKey": "pw"},
-            "mongodb": {"existingSecret": "mongo-credentials", "existingSecretUrlKey": "uri"},
-            "rabbitmq": {"host": "mq.example.com", "port": 5671, "scheme": "amqps", "vhost": "billing",
-                         "existingSecret": "mq-credentials"},
-            "components": {"worker": {"keda": {"enabled": True,
-                                               "hostSecret": {"name": "mq-credentials", "key": "url"}}}},
-        }},
+        "invoicer": {
+            "release": "invoicer",
+            "values": {
+                "secret": {"existingSecret": "invoicer-own"},
+                "postgresql": {
+                    "host": "db.example.com",
+                    "username": "app",
+                    "params": "sslmode=require",
+                    "existingSecret": "pg-credentials",
+                    "existingSecretPasswordKey": "pw",
+                },
+                "mongodb": {"existingSecret": "mongo-credentials", "existingSecretUrlKey": "uri"},
+                "rabbitmq": {
+                    "host": "mq.example.com",
+                    "port": 5671,
+                    "scheme": "amqps",
+                    "vhost": "billing",
+                    "existingSecret": "mq-credentials",
+                },
+                "components": {
+                    "worker": {"keda": {"enabled": True, "hostSecret": {"name": "mq-credentials", "key": "url"}}}
+                },
+            },
+        },
     },
     # Everything optional off.
     "minimal": {
-        "invoicer": {"release": "shop", "values": {
-            "components": {
-                "gateway": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}, "replicaCount": 1},
-                "worker": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}},
-                "auth": {"pdb": {"enabled": False}, "replicaCount": 1},
-                "notification": {"pdb": {"enabled": False}},
-                "migrate": {"enabled": False},
+        "invoicer": {
+            "release": "shop",
+            "values": {
+                "components": {
+                    "gateway": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}, "replicaCount": 1},
+                    "worker": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}},
+                    "auth": {"pdb": {"enabled": False}, "replicaCount": 1},
+                    "notification": {"pdb": {"enabled": False}},
+                    "migrate": {"enabled": False},
+                },
+                "networkPolicy": {"enabled": False},
+                "serviceAccount": {"create": False},
             },
-            "networkPolicy": {"enabled": False},
-            "serviceAccount": {"create": False},
-        }},
+        },
         "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"enabled": False}}},
     },
 }
@@ -122,7 +156,7 @@ def deploy_doc() -> tuple[Path, str]:
     if start < 0:
         return ROOT / "README.md", ""
     end = readme.find("\n## ", start + 1)
-    return ROOT / "README.md", readme[start + 1:end if end > 0 else None]
+    return ROOT / "README.md", readme[start + 1 : end if end > 0 else None]
 
 
 def _docs_values(name: str) -> str | None:
@@ -145,19 +179,31 @@ BAD_VALUES: dict[str, tuple[str, dict, str]] = {
     "bad-unknown-setting": ("invoicer", {"config": {"LOG_LEVELS": "DEBUG"}}, "LOG_LEVELS"),
     "bad-typo": ("invoicer", {"components": {"gateway": {"replicas": 3}}}, "replicas"),
     # null removes a default in Helm: a worker without limits.
-    "bad-no-limits": ("invoicer", {"components": {"worker": {"resources": {"limits": None}}}},
-                      "limits"),
+    "bad-no-limits": ("invoicer", {"components": {"worker": {"resources": {"limits": None}}}}, "limits"),
     "bad-root": ("invoicer", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
-    "bad-secret-conflict": ("invoicer", {"secret": {"existingSecret": "mine"}, "postgresql": {"password": "x"}},
-                            "existingSecret"),
-    "bad-keda-without-url": ("invoicer", {"components": {"worker": {"keda": {"enabled": True}}},
-                                          "rabbitmq": {"host": "mq.example.com", "existingSecret": "mq"}},
-                             "hostSecret"),
+    "bad-secret-conflict": (
+        "invoicer",
+        {"secret": {"existingSecret": "mine"}, "postgresql": {"password": "x"}},
+        "existingSecret",
+    ),
+    "bad-keda-without-url": (
+        "invoicer",
+        {
+            "components": {"worker": {"keda": {"enabled": True}}},
+            "rabbitmq": {"host": "mq.example.com", "existingSecret": "mq"},
+        },
+        "hostSecret",
+    ),
     "bad-postgresql-nodeport": ("postgresql", {"service": {"type": "NodePort"}}, "type"),
 }
 for _case, (_chart, _values, _) in BAD_VALUES.items():
-    CASES[_case] = {_chart: {"release": INFRA.get(_chart, {"release": "invoicer"})["release"],
-                             "values": _values, "expect_error": True}}
+    CASES[_case] = {
+        _chart: {
+            "release": INFRA.get(_chart, {"release": "invoicer"})["release"],
+            "values": _values,
+            "expect_error": True,
+        }
+    }
 
 # A component added the way the next one will be: an entry in the components
 # map of values.yaml, then `make charts` (tools/helm_docs.py) for the schema.
@@ -181,8 +227,7 @@ ADDED_COMPONENT = """\
       enabled: true
       maxUnavailable: 1
 """
-CASES["added-component"] = {"invoicer": {"release": "invoicer", "chart_path": "<made by the bundle fixture>"},
-                            **INFRA}
+CASES["added-component"] = {"invoicer": {"release": "invoicer", "chart_path": "<made by the bundle fixture>"}, **INFRA}
 
 GOOD_CASES = [case for case in CASES if case not in BAD_VALUES and case != "added-component"]
 
@@ -218,11 +263,17 @@ def _install_tools() -> Tools:
                 # Keep the virtualenv out of git whatever .gitignore says.
                 (TOOLS_VENV / ".gitignore").write_text("*\n")
             env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-            done = subprocess.run([str(TOOLS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                   "-r", str(REQUIREMENTS)], capture_output=True, text=True, env=env)
+            done = subprocess.run(
+                [str(TOOLS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             if done.returncode != 0:
-                pytest.fail(f"could not install the Kubernetes checking tools from {REQUIREMENTS.name}:\n"
-                            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+                pytest.fail(
+                    f"could not install the Kubernetes checking tools from {REQUIREMENTS.name}:\n"
+                    f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+                )
             stamp.write_text(digest + "\n")
             return Tools(TOOLS_VENV)
         finally:
@@ -265,8 +316,7 @@ class Bundle:
 
     @staticmethod
     def find(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:
-        return [obj for obj in objects
-                if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)]
+        return [obj for obj in objects if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)]
 
     @classmethod
     def one(cls, objects: list[dict], kind: str, name: str) -> dict:
@@ -324,8 +374,9 @@ def _chart_with_added_component(tools: Tools, out: Path) -> Path:
     text = values.read_text()
     assert "\ncomponents:\n" in text
     values.write_text(text.replace("\ncomponents:\n", "\ncomponents:\n" + ADDED_COMPONENT, 1))
-    done = subprocess.run([tools.python, str(ROOT / "tools" / "helm_docs.py"), str(chart)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.python, str(ROOT / "tools" / "helm_docs.py"), str(chart)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     return chart
 
@@ -337,8 +388,11 @@ def bundle(tools, tmp_path_factory) -> Bundle:
     cases["added-component"]["invoicer"]["chart_path"] = str(_chart_with_added_component(tools, out))
     cases_file = out / "cases.json"
     cases_file.write_text(json.dumps(cases))
-    done = subprocess.run([tools.python, str(HERE / "k8s_bundle.py"), str(ROOT), str(cases_file), str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.python, str(HERE / "k8s_bundle.py"), str(ROOT), str(cases_file), str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, f"k8s_bundle.py failed:\n{done.stdout}\n{done.stderr}"
     return Bundle(json.loads((out / "bundle.json").read_text()), out)
 
@@ -368,8 +422,11 @@ def validation(tools, bundle) -> Validation:
     files += sorted(str(path) for path in (ROOT / "manifests").glob("*.yaml") if path.name != "kustomization.yaml")
     if (bundle.out / "kustomize.yaml").exists():
         files.append(str(bundle.out / "kustomize.yaml"))
-    done = subprocess.run([tools.bin("kubernetes-validate"), "--strict", "--kubernetes-version", KUBERNETES_VERSION,
-                           *files], capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.bin("kubernetes-validate"), "--strict", "--kubernetes-version", KUBERNETES_VERSION, *files],
+        capture_output=True,
+        text=True,
+    )
     lines = []
     for line in done.stdout.splitlines():
         match = _VALIDATE_LINE.match(line)
@@ -383,9 +440,9 @@ def validation(tools, bundle) -> Validation:
 # Checks that cannot pass by design, with the reason. Everything else must pass.
 CHECKOV_SKIPPED = {
     "CKV_K8S_43": "images by digest: the image is built locally and has no registry digest until it is pushed; "
-                  "the chart takes image.digest when there is one",
+    "the chart takes image.digest when there is one",
     "CKV_K8S_15": "imagePullPolicy Always: the images carry fixed version tags, and Always would break clusters "
-                  "that are given a locally built image (kind load, minikube, skaffold dev)",
+    "that are given a locally built image (kind load, minikube, skaffold dev)",
 }
 
 
@@ -414,17 +471,37 @@ def checkov_report(tools, bundle, tmp_path_factory) -> CheckovReport:
         if path.name != "kustomization.yaml":
             shutil.copy(path, scan / "manifests" / path.name)
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
-    done = subprocess.run([tools.bin("checkov"), "--directory", str(scan), "--framework", "kubernetes",
-                           "--output", "json", "--skip-download", "--compact",
-                           "--skip-check", ",".join(sorted(CHECKOV_SKIPPED))],
-                          capture_output=True, text=True, env=env, cwd=scan)
+    done = subprocess.run(
+        [
+            tools.bin("checkov"),
+            "--directory",
+            str(scan),
+            "--framework",
+            "kubernetes",
+            "--output",
+            "json",
+            "--skip-download",
+            "--compact",
+            "--skip-check",
+            ",".join(sorted(CHECKOV_SKIPPED)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=scan,
+    )
     assert done.stdout.strip(), f"checkov printed nothing (exit {done.returncode}):\n{done.stderr[-3000:]}"
     report = json.loads(done.stdout)
     if isinstance(report, list):  # one entry per framework
         (report,) = [entry for entry in report if entry.get("check_type") == "kubernetes"]
     results = report.get("results", {})
-    return CheckovReport(report["summary"], results.get("passed_checks", []), results.get("failed_checks", []),
-                         results.get("skipped_checks", []), results.get("parsing_errors", []))
+    return CheckovReport(
+        report["summary"],
+        results.get("passed_checks", []),
+        results.get("failed_checks", []),
+        results.get("skipped_checks", []),
+        results.get("parsing_errors", []),
+    )
 
 
 # --- parametrisation and constants for the test modules ----------------------------

@@ -55,8 +55,7 @@ def render_case(root: Path, out: Path, case: str, charts: dict) -> tuple[dict, d
         result: dict = {"ok": False, "error": None, "objects": [], "notes": "", "files": []}
         try:
             with helm.Chart.load(chart_dir) as chart:
-                rendered = chart.render(values, name=spec["release"], namespace=NAMESPACE,
-                                        is_install=True)
+                rendered = chart.render(values, name=spec["release"], namespace=NAMESPACE, is_install=True)
                 if spec.get("chart_path"):
                     result["chart_values"] = chart.values
         except helm.HelmError as exc:
@@ -79,8 +78,9 @@ def render_case(root: Path, out: Path, case: str, charts: dict) -> tuple[dict, d
         result["ok"] = True
         renders[chart_name] = result
         if not spec.get("expect_error"):
-            lints[chart_name] = helm.lint(chart_dir, values, strict=True, namespace=NAMESPACE,
-                                          kube_version=KUBE_VERSION)
+            lints[chart_name] = helm.lint(
+                chart_dir, values, strict=True, namespace=NAMESPACE, kube_version=KUBE_VERSION
+            )
     return renders, lints
 
 
@@ -93,8 +93,11 @@ def main() -> int:
         if not (chart_dir / "Chart.yaml").exists():
             continue
         with helm.Chart.load(chart_dir) as chart:
-            bundle["charts"][chart_dir.name] = {"metadata": chart.metadata, "values": chart.values,
-                                                "schema": chart.schema}
+            bundle["charts"][chart_dir.name] = {
+                "metadata": chart.metadata,
+                "values": chart.values,
+                "schema": chart.schema,
+            }
 
     for case, charts in cases.items():
         bundle["renders"][case], bundle["lint"][case] = render_case(root, out, case, charts)
@@ -104,10 +107,17 @@ def main() -> int:
         bundle["manifests"][path.name] = _documents(path.read_text())
 
     kubectl = Path(sys.executable).parent / "kubectl"
-    built = subprocess.run([str(kubectl), "kustomize", str(manifests)], capture_output=True, text=True,
-                           env={**os.environ, "KUBECONFIG": os.devnull})
-    bundle["kustomize"] = {"ok": built.returncode == 0, "error": built.stderr,
-                           "objects": _documents(built.stdout) if built.returncode == 0 else []}
+    built = subprocess.run(
+        [str(kubectl), "kustomize", str(manifests)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    bundle["kustomize"] = {
+        "ok": built.returncode == 0,
+        "error": built.stderr,
+        "objects": _documents(built.stdout) if built.returncode == 0 else [],
+    }
     if built.returncode == 0:
         (out / "kustomize.yaml").write_text(built.stdout)
 

@@ -68,8 +68,7 @@ def test_checkov_scanned_everything_and_nothing_failed(checkov_report):
     assert checkov_report.parsing_errors == []
     assert checkov_report.summary["passed"] > 0
     assert checkov_report.summary["resource_count"] > 50
-    failures = [f"{r['check_id']} {r['check_name']}: {r['resource']} ({r['file_path']})"
-                for r in checkov_report.failed]
+    failures = [f"{r['check_id']} {r['check_name']}: {r['resource']} ({r['file_path']})" for r in checkov_report.failed]
     assert failures == [], "\n".join(failures)
     assert checkov_report.summary["failed"] == 0
 
@@ -90,15 +89,18 @@ def test_hardening_checks_passed_on_every_workload(checkov_report, bundle):
                 continue
             if (check, directory, resource) in suppressed:
                 continue
-            assert (directory, resource) in passed[check], \
+            assert (directory, resource) in passed[check], (
                 f"{check} ({what}) did not pass for {resource} in {directory}"
+            )
 
 
 def test_only_the_argued_suppressions(checkov_report, k8s):
     for result in checkov_report.skipped:
         kind, _, name = result["resource"].split(".", 2)
-        allowed = any(result["check_id"] == check and kind == k and name.startswith(prefix)
-                      for check, k, prefix in ALLOWED_SUPPRESSIONS)
+        allowed = any(
+            result["check_id"] == check and kind == k and name.startswith(prefix)
+            for check, k, prefix in ALLOWED_SUPPRESSIONS
+        )
         assert allowed, f"{result['check_id']} is suppressed for {result['resource']} ({result['file_path']})"
     # The run-wide skips are the documented ones, and they are not hardening checks.
     assert set(k8s.checkov_skipped) == {"CKV_K8S_43", "CKV_K8S_15"}

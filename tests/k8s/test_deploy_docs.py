@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 
-
 def _has_value(values: dict, dotted: str) -> bool:
     for part in dotted.split("."):
         if not isinstance(values, dict) or part not in values:
@@ -24,8 +23,17 @@ def _commands(doc: str) -> list[str]:
 
 def test_the_section_is_there(k8s):
     assert k8s.doc.startswith("## Deploy on Kubernetes\n"), f"{k8s.doc_path} lacks the section"
-    for must in ("docker build", "helm install", "kubectl apply -k manifests/", "port-forward", "skaffold dev",
-                 "/register", "/login", "/upload", "/download"):
+    for must in (
+        "docker build",
+        "helm install",
+        "kubectl apply -k manifests/",
+        "port-forward",
+        "skaffold dev",
+        "/register",
+        "/login",
+        "/upload",
+        "/download",
+    ):
         assert must in k8s.doc, must
 
 
@@ -52,7 +60,7 @@ def test_the_values_table_names_real_values(k8s, bundle, components):
     checked = 0
     for cell in names:
         for name in re.findall(r"`([^`]+)`", cell):
-            for expanded in ([name.replace("<component>", c) for c in components] if "<component>" in name else [name]):
+            for expanded in [name.replace("<component>", c) for c in components] if "<component>" in name else [name]:
                 path = expanded.removesuffix(".*")
                 assert _has_value(values, path), f"the table names {name}, which is not a value"
                 checked += 1
@@ -61,8 +69,9 @@ def test_the_values_table_names_real_values(k8s, bundle, components):
 
 def test_names_it_uses_exist(k8s, bundle):
     objects = bundle.objects("default")
-    for kind, name in re.findall(r"port-forward (service|deploy)/([\w-]+)", k8s.doc) + \
-            re.findall(r"logs (deploy)/([\w-]+)", k8s.doc):
+    for kind, name in re.findall(r"port-forward (service|deploy)/([\w-]+)", k8s.doc) + re.findall(
+        r"logs (deploy)/([\w-]+)", k8s.doc
+    ):
         kind = {"service": "Service", "deploy": "Deployment"}[kind]
         assert bundle.find(objects, kind, name), f"{kind} {name}"
         assert bundle.find(bundle.manifest_objects(), kind, name), f"{kind} {name} (manifests)"

@@ -23,8 +23,11 @@ def _chart(bundle):
 
 
 def _manifests(bundle):
-    return {key: obj for key, obj in _by_key(bundle.manifest_objects()).items()
-            if key not in MANIFESTS_ONLY and key[0] != "Kustomization"}
+    return {
+        key: obj
+        for key, obj in _by_key(bundle.manifest_objects()).items()
+        if key not in MANIFESTS_ONLY and key[0] != "Kustomization"
+    }
 
 
 def _differences(left, right, path=""):
@@ -44,8 +47,11 @@ def _env_names(container):
 
 
 def test_regenerating_the_manifests_changes_nothing(tools, k8s, tmp_path):
-    done = subprocess.run([tools.python, str(k8s.root / "tools" / "render_manifests.py"), "--out", str(tmp_path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.python, str(k8s.root / "tools" / "render_manifests.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     committed = {p.name: p.read_text() for p in (k8s.root / "manifests").iterdir() if p.is_file()}
     generated = {p.name: p.read_text() for p in tmp_path.iterdir()}
@@ -100,7 +106,8 @@ def test_same_specs_everywhere(bundle):
                 obj["spec"] = dict(obj["spec"], template={"spec": obj["spec"]["template"]["spec"]})
             if key[0] == "StatefulSet":
                 obj["spec"]["volumeClaimTemplates"] = [
-                    {"spec": t["spec"]} for t in obj["spec"].get("volumeClaimTemplates", [])]
+                    {"spec": t["spec"]} for t in obj["spec"].get("volumeClaimTemplates", [])
+                ]
         if key[0] == "Job":
             assert theirs["spec"].pop("ttlSecondsAfterFinished") > 0
         problems += [f"{key[0]} {key[1]} {line}" for line in _differences(ours, theirs)]

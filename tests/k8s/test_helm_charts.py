@@ -14,8 +14,15 @@ from invoicer.common.config import Settings
 CHARTS = {"invoicer", "postgresql", "mongodb", "rabbitmq"}
 # Settings the chart sets itself; every other one may be given in config. Besides
 # these, each HTTP component's bind and URL settings (components.*.http).
-CHART_MANAGED = {"DATABASE_URL", "MONGODB_URI", "AMQP_URL", "JWT_SECRET", "SMTP_USERNAME", "SMTP_PASSWORD",
-                 "HEALTH_PORT"}
+CHART_MANAGED = {
+    "DATABASE_URL",
+    "MONGODB_URI",
+    "AMQP_URL",
+    "JWT_SECRET",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "HEALTH_PORT",
+}
 # Variables that only carry a password into a URL through $(VAR) expansion.
 URL_HELPERS = {"DATABASE_PASSWORD", "MONGODB_PASSWORD", "AMQP_PASSWORD"}
 
@@ -117,8 +124,9 @@ def test_every_value_is_documented_with_a_param_line(bundle, k8s):
 def test_schemas_and_readmes_are_generated_from_the_param_lines(tools, k8s):
     """values.schema.json and the README's Parameters table of every chart are
     what `make charts` (tools/helm_docs.py) makes of values.yaml now."""
-    done = subprocess.run([tools.python, str(k8s.root / "tools" / "helm_docs.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.python, str(k8s.root / "tools" / "helm_docs.py"), "--check"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     for chart in CHARTS:
         readme = (k8s.root / "helm_charts" / chart / "README.md").read_text()
@@ -127,6 +135,7 @@ def test_schemas_and_readmes_are_generated_from_the_param_lines(tools, k8s):
 
 def test_schema_closes_every_object(bundle):
     """A misspelt key is an error, not a silently ignored value."""
+
     def walk(schema, where):
         if schema.get("type") == "object" and "properties" in schema:
             assert schema.get("additionalProperties") is not None, f"{where} accepts any key"
@@ -142,13 +151,15 @@ def test_schema_closes_every_object(bundle):
 
 def test_config_accepts_exactly_the_settings_the_chart_does_not_set(bundle, components):
     names = set(Settings.names())
-    managed = CHART_MANAGED | {c.http[key] for c in components.values() if c.http
-                               for key in ("bindSetting", "urlSetting") if c.http[key]}
+    managed = CHART_MANAGED | {
+        c.http[key] for c in components.values() if c.http for key in ("bindSetting", "urlSetting") if c.http[key]
+    }
     assert {"AUTH_URL", "GATEWAY_BIND", "AUTH_BIND"} <= managed
     schema = bundle.charts["invoicer"]["schema"]["properties"]["config"]
     assert set(schema["properties"]) == names - managed, (
         "values.schema.json's config must list every setting of invoicer.common.config.Settings "
-        "except those the chart sets itself")
+        "except those the chart sets itself"
+    )
     assert set(bundle.charts["invoicer"]["values"]["config"]) <= set(schema["properties"])
 
 
@@ -323,8 +334,11 @@ def test_disruption_budgets_and_autoscalers(bundle, components, component_tools)
 def test_keda_scales_workers_on_the_render_queue(bundle):
     """With worker.keda.enabled a ScaledObject watches <AMQP_PREFIX>.invoice.render
     (the queue the worker consumes) and replaces the worker's CPU autoscaler."""
-    expected_secret = {"full": ("invoicer-rabbitmq", "url"), "external-urls": ("invoicer", "AMQP_URL"),
-                       "external-secrets": ("mq-credentials", "url")}
+    expected_secret = {
+        "full": ("invoicer-rabbitmq", "url"),
+        "external-urls": ("invoicer", "AMQP_URL"),
+        "external-secrets": ("mq-credentials", "url"),
+    }
     for case, (secret, key) in expected_secret.items():
         objects = bundle.objects(case, "invoicer")
         scaled = bundle.one(objects, "ScaledObject", "invoicer-worker")
@@ -397,9 +411,13 @@ def test_each_service_gets_only_the_connections_it_uses(bundle, components, comp
     """The connection URLs of the backends in components.<name>.uses, no others."""
     urls = component_tools.BACKENDS
     uses = {name: {urls[backend] for backend in c.uses} for name, c in components.items()}
-    for name, expected in {"auth": {"DATABASE_URL"}, "gateway": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
-                           "worker": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
-                           "notification": {"DATABASE_URL", "AMQP_URL"}, "migrate": {"DATABASE_URL"}}.items():
+    for name, expected in {
+        "auth": {"DATABASE_URL"},
+        "gateway": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
+        "worker": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
+        "notification": {"DATABASE_URL", "AMQP_URL"},
+        "migrate": {"DATABASE_URL"},
+    }.items():
         assert uses[name] == expected, name
     objects = bundle.objects("default", "invoicer")
     for name, component in components.items():
@@ -411,8 +429,9 @@ def test_each_service_gets_only_the_connections_it_uses(bundle, components, comp
 def test_connections_to_the_development_charts_by_default(bundle):
     (container,) = bundle.containers(_deployment(bundle, "default", "gateway"))
     env = _env(container)
-    assert env["DATABASE_URL"]["value"] == \
-        "postgresql://invoicer:$(DATABASE_PASSWORD)@invoicer-postgresql:5432/invoicer"
+    assert (
+        env["DATABASE_URL"]["value"] == "postgresql://invoicer:$(DATABASE_PASSWORD)@invoicer-postgresql:5432/invoicer"
+    )
     assert env["MONGODB_URI"]["value"] == "mongodb://invoicer:$(MONGODB_PASSWORD)@invoicer-mongodb:27017/invoicer"
     assert env["AMQP_URL"]["value"] == "amqp://invoicer:$(AMQP_PASSWORD)@invoicer-rabbitmq:5672/%2F"
     # Each password comes from the Secret of the chart installed beside, under a key it has.
@@ -431,9 +450,11 @@ def test_connections_to_managed_services(bundle):
     secret = _secret_data(bundle.one(objects, "Secret", "invoicer"))
     (container,) = bundle.containers(bundle.one(objects, "Deployment", "invoicer-worker"))
     env = _env(container)
-    for var, url in (("DATABASE_URL", "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"),
-                     ("MONGODB_URI", "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"),
-                     ("AMQP_URL", "amqps://app:pw@mq.example.com:5671/invoicer")):
+    for var, url in (
+        ("DATABASE_URL", "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"),
+        ("MONGODB_URI", "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"),
+        ("AMQP_URL", "amqps://app:pw@mq.example.com:5671/invoicer"),
+    ):
         assert env[var]["valueFrom"]["secretKeyRef"] == {"name": "invoicer", "key": var}
         assert secret[var] == url
     assert not URL_HELPERS & set(env)
@@ -444,7 +465,10 @@ def test_connections_to_managed_services(bundle):
     objects = bundle.objects("external-secrets", "invoicer")
     (container,) = bundle.containers(bundle.one(objects, "Deployment", "invoicer-gateway"))
     env = _env(container)
-    assert env["DATABASE_URL"]["value"] == "postgresql://app:$(DATABASE_PASSWORD)@db.example.com:5432/invoicer?sslmode=require"
+    assert (
+        env["DATABASE_URL"]["value"]
+        == "postgresql://app:$(DATABASE_PASSWORD)@db.example.com:5432/invoicer?sslmode=require"
+    )
     assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "pg-credentials", "key": "pw"}
     assert env["MONGODB_URI"]["valueFrom"]["secretKeyRef"] == {"name": "mongo-credentials", "key": "uri"}
     assert env["AMQP_URL"]["value"] == "amqps://invoicer:$(AMQP_PASSWORD)@mq.example.com:5671/billing"
@@ -460,8 +484,9 @@ def test_development_charts_are_stateful_pinned_and_keep_secrets_out_of_env(bund
         (container,) = bundle.containers(statefulset)
         assert container["image"] == image
         assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
-        assert all("valueFrom" not in entry for entry in container.get("env", [])), \
+        assert all("valueFrom" not in entry for entry in container.get("env", [])), (
             f"{chart}: a secret in the environment"
+        )
         secret_volumes = [v for v in bundle.pod_spec(statefulset)["volumes"] if "secret" in v]
         assert secret_volumes, f"{chart}: credentials are not mounted"
         headless = bundle.one(objects, "Service", f"invoicer-{chart}-headless")
@@ -471,8 +496,10 @@ def test_development_charts_are_stateful_pinned_and_keep_secrets_out_of_env(bund
     assert "volumeClaimTemplates" not in statefulset["spec"]
     assert {"name": "data", "emptyDir": {}} in bundle.pod_spec(statefulset)["volumes"]
     # Given passwords are used; generated ones are long.
-    assert _secret_data(bundle.one(bundle.objects("full", "postgresql"), "Secret", "invoicer-postgresql"))[
-        "password"] == "pg-password"
+    assert (
+        _secret_data(bundle.one(bundle.objects("full", "postgresql"), "Secret", "invoicer-postgresql"))["password"]
+        == "pg-password"
+    )
     generated = _secret_data(bundle.one(bundle.objects("default", "mongodb"), "Secret", "invoicer-mongodb"))
     assert len(generated["password"]) == 32 and generated["password"] != generated["root-password"]
 
@@ -515,8 +542,9 @@ def test_a_new_component_is_one_entry_in_the_map(bundle, k8s):
     # Everything the default render has is still there, unchanged but for the ConfigMap's new URL.
     before = {(o["kind"], o["metadata"]["name"]): o for o in bundle.objects("default", "invoicer")}
     after = {(o["kind"], o["metadata"]["name"]): o for o in objects}
-    assert set(after) - set(before) == {(kind, "invoicer-invoices") for kind in (
-        "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy")}
+    assert set(after) - set(before) == {
+        (kind, "invoicer-invoices") for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy")
+    }
     for key in set(before) - {("ConfigMap", "invoicer"), ("Secret", "invoicer")}:
         if key[0] in ("Deployment",):  # the config checksum changes with the ConfigMap
             assert after[key]["spec"]["template"]["spec"] == before[key]["spec"]["template"]["spec"], key

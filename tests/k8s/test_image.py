@@ -21,8 +21,10 @@ COMPILERS = re.compile(r"\b(gcc|g\+\+|cc|clang|make|build-essential|libc6-dev|py
 def _instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined, comments dropped."""
     joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
-    return [(parts[0].upper(), parts[1].strip() if len(parts) > 1 else "")
-            for parts in (line.strip().split(None, 1) for line in joined.splitlines() if line.strip())]
+    return [
+        (parts[0].upper(), parts[1].strip() if len(parts) > 1 else "")
+        for parts in (line.strip().split(None, 1) for line in joined.splitlines() if line.strip())
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,11 @@ def stages(dockerfile):
 
 
 def test_hadolint_has_nothing_to_say(tools, k8s):
-    done = subprocess.run([tools.bin("hadolint"), "--format", "json", "--failure-threshold", "warning",
-                           str(k8s.root / "Dockerfile")], capture_output=True, text=True)
+    done = subprocess.run(
+        [tools.bin("hadolint"), "--format", "json", "--failure-threshold", "warning", str(k8s.root / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
     findings = json.loads(done.stdout or "[]")
     serious = [f for f in findings if f["level"] in ("error", "warning")]
     assert serious == [], serious
@@ -78,8 +83,9 @@ def test_runs_as_a_numeric_non_root_user(stages, bundle):
 
 
 def test_one_image_every_command(stages):
-    final = dict((instruction, args) for instruction, args in stages[-1]["steps"]
-                 if instruction in ("ENTRYPOINT", "CMD"))
+    final = dict(
+        (instruction, args) for instruction, args in stages[-1]["steps"] if instruction in ("ENTRYPOINT", "CMD")
+    )
     assert json.loads(final["ENTRYPOINT"]) == ["invoicer"]
     exposed = " ".join(args for instruction, args in stages[-1]["steps"] if instruction == "EXPOSE").split()
     assert {"8080", "8081", "8090"} <= set(exposed)
@@ -95,8 +101,11 @@ def test_no_secrets_baked_in(dockerfile, stages):
 
 
 def test_dockerignore_lets_in_only_what_the_build_needs(k8s, stages):
-    lines = [line.strip() for line in (k8s.root / ".dockerignore").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (k8s.root / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "**", "everything is excluded first"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed == {"requirements.lock", "pyproject.toml", "README.md", "src"}
@@ -114,18 +123,35 @@ def test_the_build_context_builds_a_complete_wheel(tools, k8s, tmp_path):
     context.mkdir()
     shutil.copy(k8s.root / "pyproject.toml", context)
     shutil.copy(k8s.root / "README.md", context)
-    shutil.copytree(k8s.root / "src", context / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    done = subprocess.run([tools.python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-                           str(tmp_path / "dist"), str(context)], capture_output=True, text=True)
+    shutil.copytree(
+        k8s.root / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    )
+    done = subprocess.run(
+        [
+            tools.python,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("invoicer-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in (r"invoicer/migrations/\d{4}_\w+\.sql", r"invoicer/invoice/fonts/DejaVuSans\.ttf",
-                     r"invoicer/invoice/invoice\.schema\.json", r"invoicer/cli\.py"):
+    for expected in (
+        r"invoicer/migrations/\d{4}_\w+\.sql",
+        r"invoicer/invoice/fonts/DejaVuSans\.ttf",
+        r"invoicer/invoice/invoice\.schema\.json",
+        r"invoicer/cli\.py",
+    ):
         assert any(re.fullmatch(expected, name) for name in names), f"the wheel lacks {expected}"
     sql_in_tree = sorted(p.name for p in (k8s.root / "src/invoicer/migrations").glob("*.sql"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".sql")) == sql_in_tree
-    entry_points = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert re.search(r"^invoicer = invoicer\.cli:main$", entry_points, re.MULTILINE)

@@ -59,8 +59,9 @@ def test_keda_objects_have_the_fields_keda_requires(bundle):
                 assert 0 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
                 for trigger in spec["triggers"]:
                     assert trigger["type"] and isinstance(trigger["metadata"], dict)
-                    assert all(isinstance(v, str) for v in trigger["metadata"].values()), \
+                    assert all(isinstance(v, str) for v in trigger["metadata"].values()), (
                         "trigger metadata values must be strings"
+                    )
             elif (obj["apiVersion"], obj["kind"]) == ("keda.sh/v1alpha1", "TriggerAuthentication"):
                 for ref in obj["spec"]["secretTargetRef"]:
                     assert set(ref) == {"parameter", "name", "key"}

@@ -18,7 +18,6 @@ KEDA_OPERATOR = ("keda", {"kubernetes.io/metadata.name": "keda"}, {"app.kubernet
 EXTERNAL = "outside the cluster"
 
 
-
 def expected_connections(components, component_tools, charts) -> dict[str, dict[int, set]]:
     """target workload -> port -> the sources that may connect, from the components
     map (callers, uses) and the databases' ports."""
@@ -32,7 +31,9 @@ def expected_connections(components, component_tools, charts) -> dict[str, dict[
         else:
             expected[name] = {component.port: component.callers if component.http else set()}
     for backend in component_tools.BACKENDS:
-        expected[backend] = {charts[backend]["values"]["service"]["port"]: component_tools.users_of(components, backend)}
+        expected[backend] = {
+            charts[backend]["values"]["service"]["port"]: component_tools.users_of(components, backend)
+        }
     expected["rabbitmq"][charts["rabbitmq"]["values"]["service"]["managementPort"]] = set()
     return expected
 
@@ -87,8 +88,11 @@ def _peer_admits(peer: dict, source) -> bool:
 
 
 def _allowed(policies: list[dict], pod_labels: dict, port: int, source) -> bool:
-    selecting = [p for p in policies if _matches(p["spec"]["podSelector"], pod_labels)
-                 and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+    selecting = [
+        p
+        for p in policies
+        if _matches(p["spec"]["podSelector"], pod_labels) and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+    ]
     if not selecting:
         return True  # no policy: everything is let in
     for policy in selecting:
@@ -140,8 +144,11 @@ def test_who_may_connect_to_whom(bundle, components, component_tools, source_of_
         # Every pod is covered by a policy: nothing is open by omission.
         assert any(_matches(p["spec"]["podSelector"], pods[target]) for p in policies), f"{target} has no policy"
         for port, expected in ports.items():
-            allowed = {name for name, source in sources.items()
-                       if name != target and _allowed(policies, pods[target], port, source)}
+            allowed = {
+                name
+                for name, source in sources.items()
+                if name != target and _allowed(policies, pods[target], port, source)
+            }
             assert allowed == expected, f"{source_of_objects}: {target}:{port} admits {sorted(allowed)}"
 
 

@@ -64,7 +64,8 @@ def test_helm_profile_deploys_the_charts(skaffold, bundle, k8s):
     by_name = {release["name"]: release for release in releases}
     # The development charts first, under the names the app's defaults expect.
     assert [r["name"] for r in releases] == [k8s.infra[c]["release"] for c in ("postgresql", "mongodb", "rabbitmq")] + [
-        "invoicer"]
+        "invoicer"
+    ]
     for release in releases:
         chart = k8s.root / release["chartPath"]
         assert (chart / "Chart.yaml").is_file(), release["chartPath"]

@@ -132,8 +132,15 @@ def test_permanent_refusal_is_dead_lettered_at_once(body):
     assert record.failed[EVENT["job_id"]]["code"] == "mail_refused"
 
 
-@pytest.mark.parametrize("bad", [b"nope", b"{}", json.dumps({**EVENT, "version": 7}).encode(),
-                                 json.dumps({k: v for k, v in EVENT.items() if k != "recipient"}).encode()])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"nope",
+        b"{}",
+        json.dumps({**EVENT, "version": 7}).encode(),
+        json.dumps({k: v for k, v in EVENT.items() if k != "recipient"}).encode(),
+    ],
+)
 def test_malformed_events_are_dead_lettered(bad):
     handler = NotificationHandler(SentRecord(), Settings(), deliver=Outbox())
     assert isinstance(handler(bad, 0, None), DeadLetter)
@@ -146,8 +153,10 @@ def test_an_event_whose_file_lacks_its_format_fails_the_notification_at_once():
     handler = NotificationHandler(record, Settings(), deliver=outbox)
     outcome = handler(bad, 0, None)
     assert isinstance(outcome, DeadLetter) and outcome.code == "malformed_message"
-    assert record.failed[EVENT["job_id"]] == {"code": "malformed_message",
-                                              "message": "message field files/0/format is missing"}
+    assert record.failed[EVENT["job_id"]] == {
+        "code": "malformed_message",
+        "message": "message field files/0/format is missing",
+    }
     assert outbox.messages == []
 
 

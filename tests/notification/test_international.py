@@ -43,10 +43,14 @@ def server(request):
 
 
 def _event(recipient: str) -> InvoiceReady:
-    return InvoiceReady(job_id="7d1c2c7e-51e5-4a0e-9a53-3f0a7a7c1f00", recipient=recipient,
-                        invoice_number="INV-2026-0001", totals={"gross": "330.86", "currency": "EUR"},
-                        status_url="http://127.0.0.1:8080/jobs/x",
-                        files=(ReadyFile(format="pdf", fid="f", download_url="http://127.0.0.1:8080/download?fid=f"),))
+    return InvoiceReady(
+        job_id="7d1c2c7e-51e5-4a0e-9a53-3f0a7a7c1f00",
+        recipient=recipient,
+        invoice_number="INV-2026-0001",
+        totals={"gross": "330.86", "currency": "EUR"},
+        status_url="http://127.0.0.1:8080/jobs/x",
+        files=(ReadyFile(format="pdf", fid="f", download_url="http://127.0.0.1:8080/download?fid=f"),),
+    )
 
 
 def _settings(controller) -> Settings:
@@ -72,7 +76,7 @@ def test_a_utf8_mailbox_is_sent_with_smtputf8_or_refused_for_good(server):
     mail = build_ready_mail(_event("jörg@bücher.example"), "invoicer@localhost")
     if offers_smtputf8:
         send(mail, _settings(controller))
-        (mail_from, rcpt_tos, options), = sink.envelopes
+        ((mail_from, rcpt_tos, options),) = sink.envelopes
         assert rcpt_tos == ["jörg@xn--bcher-kva.example"]
         assert "SMTPUTF8" in options
         assert "INV-2026-0001" in sink.messages[0]["Subject"]

@@ -17,6 +17,7 @@ def _mails_for(stack, job_id: str, timeout: float = 30.0, at_least: int = 1):
         for key in box.keys():
             with box.get_file(key) as handle:
                 from email import message_from_binary_file
+
                 message = message_from_binary_file(handle, policy=policy.default)
             if message["X-Invoicer-Job-Id"] == job_id:
                 found.append(message)
@@ -58,8 +59,14 @@ def test_a_mail_whose_record_fails_is_dropped_by_the_server(stack):
     from invoicer.notification.mailer import build_ready_mail, send
 
     settings = Settings.from_env(stack.env)
-    event = InvoiceReady(job_id=f"probe-{time.time_ns()}", recipient="probe@example.com",
-                         invoice_number="P-1", totals=None, status_url="http://x/jobs/p", files=())
+    event = InvoiceReady(
+        job_id=f"probe-{time.time_ns()}",
+        recipient="probe@example.com",
+        invoice_number="P-1",
+        totals=None,
+        status_url="http://x/jobs/p",
+        files=(),
+    )
 
     def record_fails():
         raise RuntimeError("database gone")

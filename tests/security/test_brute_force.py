@@ -29,8 +29,10 @@ def test_an_account_is_locked_after_repeated_failures(client, stack):
 
 def test_an_address_is_throttled_across_accounts(make_client, stack):
     address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
-    statuses = [_login(stack, f"nobody-{i}-{uuid.uuid4().hex[:6]}@example.com", "guess-123456", address).status_code
-                for i in range(20)]
+    statuses = [
+        _login(stack, f"nobody-{i}-{uuid.uuid4().hex[:6]}@example.com", "guess-123456", address).status_code
+        for i in range(20)
+    ]
     assert statuses == [401] * 20
     throttled = _login(stack, f"another-{uuid.uuid4().hex[:6]}@example.com", "guess-123456", address)
     assert throttled.status_code == 429

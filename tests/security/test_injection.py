@@ -13,9 +13,18 @@ import pypdf
 MARKUP = '<font color="red">M1</font> & <para>M2</para> <b>&amp;</b>'
 FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", '=HYPERLINK("http://evil.example","x")']
 TEXT_FIELDS = {
-    ("invoice_number",), ("payment_terms",), ("notes",),
-    *[(party, key) for party in ("seller", "buyer", "ship_to") for key in ("name", "company", "address", "phone", "vat_id")],
-    ("lines", 0, "description"), ("lines", 0, "unit"), ("lines", 1, "description"), ("lines", 2, "unit"),
+    ("invoice_number",),
+    ("payment_terms",),
+    ("notes",),
+    *[
+        (party, key)
+        for party in ("seller", "buyer", "ship_to")
+        for key in ("name", "company", "address", "phone", "vat_id")
+    ],
+    ("lines", 0, "description"),
+    ("lines", 0, "unit"),
+    ("lines", 1, "description"),
+    ("lines", 2, "unit"),
 }
 
 

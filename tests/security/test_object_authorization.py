@@ -20,8 +20,7 @@ def test_other_users_ids_are_404_everywhere(make_client, example_bytes):
     listing = intruder.get("/jobs", params={"per_page": 100}).json()
     assert listing["total"] == 0 and listing["items"] == []
     # The 404 says nothing that an unknown id would not.
-    assert intruder.get(f"/jobs/{job_id}").json() == intruder.get(
-        "/jobs/00000000-0000-0000-0000-000000000000").json()
+    assert intruder.get(f"/jobs/{job_id}").json() == intruder.get("/jobs/00000000-0000-0000-0000-000000000000").json()
     # And the owner still sees everything.
     assert owner.get(f"/jobs/{job_id}").status_code == 200
     assert owner.get("/jobs").json()["total"] == 1

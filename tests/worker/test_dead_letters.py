@@ -33,8 +33,9 @@ def _topology(stack) -> Topology:
 
 def _publish(channel, stack, body: bytes) -> None:
     topology = _topology(stack)
-    channel.basic_publish(topology.exchange, RENDER, body,
-                          pika.BasicProperties(delivery_mode=2, correlation_id="test"), mandatory=True)
+    channel.basic_publish(
+        topology.exchange, RENDER, body, pika.BasicProperties(delivery_mode=2, correlation_id="test"), mandatory=True
+    )
 
 
 def _dead_letters(channel, stack, timeout: float = 20.0, expect: int = 1) -> list[bytes]:
@@ -69,17 +70,34 @@ def _new_job(stack, client, input_fid: str) -> tuple[JobStore, str, str]:
         cur.execute("SELECT id FROM users WHERE email = %s", (client.email,))
         owner_id = str(cur.fetchone()["id"])
     job_id = str(uuid.uuid4())
-    jobs.create(job_id=job_id, owner_id=owner_id, owner_email=client.email, formats=["pdf"],
-                input_fid=input_fid.format(job_id=job_id), invoice_number="X-1",
-                totals={"currency": "EUR", "net": "0.00", "tax": "0.00", "gross": "0.00"})
+    jobs.create(
+        job_id=job_id,
+        owner_id=owner_id,
+        owner_email=client.email,
+        formats=["pdf"],
+        input_fid=input_fid.format(job_id=job_id),
+        invoice_number="X-1",
+        totals={"currency": "EUR", "net": "0.00", "tax": "0.00", "gross": "0.00"},
+    )
     return jobs, job_id, owner_id
 
 
 def test_job_whose_input_vanished_fails_with_a_reason(stack, channel, client):
     """A queued job whose uploaded JSON is gone from storage cannot succeed."""
     jobs, job_id, owner_id = _new_job(stack, client, "vanished-{job_id}")
-    _publish(channel, stack, json.dumps({"version": 1, "job_id": job_id, "owner_id": owner_id,
-                                         "input_fid": f"vanished-{job_id}", "formats": ["pdf"]}).encode())
+    _publish(
+        channel,
+        stack,
+        json.dumps(
+            {
+                "version": 1,
+                "job_id": job_id,
+                "owner_id": owner_id,
+                "input_fid": f"vanished-{job_id}",
+                "formats": ["pdf"],
+            }
+        ).encode(),
+    )
     job = client.wait(job_id)
     assert job["status"] == "failed"
     assert job["error"]["code"] == "input_missing"
@@ -101,7 +119,8 @@ class BrokenStorage:
 
 
 def test_an_unexpected_error_every_time_is_dead_lettered_after_the_queues_limit(
-        stack, channel, client, own_topology, consume):
+    stack, channel, client, own_topology, consume
+):
     """The render queue's limit (JOB_MAX_RETRIES) applies to errors no
     handler classified: retried with backoff exactly that many times, then
     dead-lettered, and the job failed with the reason."""
@@ -112,8 +131,13 @@ def test_an_unexpected_error_every_time_is_dead_lettered_after_the_queues_limit(
     handler = RenderHandler(jobs=jobs, blobs=storage, settings=Settings.from_env(stack.env))
     consume(topology, RENDER, handler)
     request = RenderRequest(job_id=job_id, owner_id=owner_id, input_fid=f"in-{job_id}", formats=("pdf",))
-    channel.basic_publish(topology.exchange, RENDER, request.to_bytes(),
-                          pika.BasicProperties(delivery_mode=2, correlation_id=job_id), mandatory=True)
+    channel.basic_publish(
+        topology.exchange,
+        RENDER,
+        request.to_bytes(),
+        pika.BasicProperties(delivery_mode=2, correlation_id=job_id),
+        mandatory=True,
+    )
 
     dead, deadline = None, time.monotonic() + 30
     while dead is None and time.monotonic() < deadline:

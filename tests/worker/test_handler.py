@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,6 +23,7 @@ from invoicer.worker.handler import RenderHandler
 def _raise(error: Exception):
     def fail(*args, **kwargs):
         raise error
+
     return fail
 
 
@@ -96,13 +97,29 @@ class Settled:
 def world(example_bytes):
     jobs, blobs = MemoryJobs(), MemoryBlobs()
     job_id, owner = str(uuid.uuid4()), str(uuid.uuid4())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     blobs.blobs["in-1"] = Blob("in-1", "in.json", len(example_bytes), {"owner": owner}, example_bytes)
-    jobs.add(Job(job_id, owner, "a@example.com", "queued", ["pdf", "xlsx"], "in-1", "INV-2026-0001",
-                 None, [], None, 0, now, now))
+    jobs.add(
+        Job(
+            job_id,
+            owner,
+            "a@example.com",
+            "queued",
+            ["pdf", "xlsx"],
+            "in-1",
+            "INV-2026-0001",
+            None,
+            [],
+            None,
+            0,
+            now,
+            now,
+        )
+    )
     handler = Settled(RenderHandler(jobs=jobs, blobs=blobs, settings=Settings()), QueuePolicy(max_retries=2))
-    message = json.dumps({"version": 1, "job_id": job_id, "owner_id": owner, "input_fid": "in-1",
-                          "formats": ["pdf", "xlsx"]}).encode()
+    message = json.dumps(
+        {"version": 1, "job_id": job_id, "owner_id": owner, "input_fid": "in-1", "formats": ["pdf", "xlsx"]}
+    ).encode()
     return handler, jobs, blobs, job_id, message
 
 
@@ -152,8 +169,7 @@ def test_transient_failures_retry_then_fail_the_job(world):
     assert jobs.rows[job_id].error["code"] == "retries_exhausted"
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe", b"not json", b"[]", b'{"version": 2, "job_id": "x"}',
-                                  b'{"version": 1}'])
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"not json", b"[]", b'{"version": 2, "job_id": "x"}', b'{"version": 1}'])
 def test_poison_is_dead_lettered(world, body):
     handler = world[0]
     assert isinstance(handler(body, 0, None), DeadLetter)
@@ -183,8 +199,10 @@ def test_a_renderer_failure_fails_the_job_as_a_render_error(world, monkeypatch):
     monkeypatch.setattr("invoicer.worker.handler.render_formats", _raise(ValueError("cannot lay out")))
     assert isinstance(handler(message, 0, job_id), Retry)
     assert isinstance(handler(message, 2, job_id), DeadLetter)
-    assert jobs.rows[job_id].error == {"code": "render_error",
-                                       "message": "gave up after 2 retries: ValueError: cannot lay out"}
+    assert jobs.rows[job_id].error == {
+        "code": "render_error",
+        "message": "gave up after 2 retries: ValueError: cannot lay out",
+    }
 
 
 def test_a_job_that_cannot_be_marked_failed_is_retried_not_dead_lettered(world):

@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from devstack import free_port
 
 
 @pytest.mark.parametrize("service", ["worker", "notification"])
 def test_consumer_serves_healthz_while_its_loop_runs(stack, service):
     port = free_port()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "invoicer"), service],
-                               env={**os.environ, **stack.env, "HEALTH_PORT": str(port)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "invoicer"), service],
+        env={**os.environ, **stack.env, "HEALTH_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -48,5 +48,6 @@ def test_a_handler_slower_than_the_heartbeat_finishes_and_is_acked_once(stack, c
     time.sleep(3)  # ... and a redelivery would show up here
     assert handler.calls == 1, "the message was redelivered: the connection was dropped before the ack"
     assert consumer.connections == 1, "the consumer had to reconnect"
-    assert channel.queue_declare(topology.queue(RENDER), passive=True).method.message_count == 0, \
+    assert channel.queue_declare(topology.queue(RENDER), passive=True).method.message_count == 0, (
         "the message was not acked"
+    )

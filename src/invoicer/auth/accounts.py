@@ -103,8 +103,9 @@ class Accounts:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.throttle = LoginThrottle(db, settings.login_max_failures, settings.login_max_failures_per_address,
-                                      settings.login_window_seconds)
+        self.throttle = LoginThrottle(
+            db, settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds
+        )
 
     def check_registration_open(self) -> None:
         """Raises :class:`RegistrationClosed` when self-service registration is off."""

@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.require_jwt_secret()
     accounts = Accounts(Database(settings.database_url), settings)
     return make_app(
-        __name__, settings,
+        __name__,
+        settings,
         blueprints=[routes.blueprint],
         readiness=[("database", accounts.db.ping)],
         unavailable={DatabaseUnavailable: "account database"},

@@ -39,8 +39,13 @@ def _settings() -> Settings:
 def _token_response(user: User):
     settings = _settings()
     token = issue_token(
-        secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-        ttl_seconds=settings.jwt_ttl_seconds, sub=user.id, email=user.email, roles=list(user.roles),
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_ttl_seconds,
+        sub=user.id,
+        email=user.email,
+        roles=list(user.roles),
     )
     return jsonify({"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds})
 
@@ -50,8 +55,12 @@ def login():
     """Exchange HTTP Basic credentials for a JWT."""
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
-        raise ApiError(401, "unauthorized", "HTTP Basic credentials required",
-                       headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "HTTP Basic credentials required",
+            headers={"WWW-Authenticate": 'Basic realm="invoicer"'},
+        )
     # The gateway passes the caller's address; auth is reachable from it only.
     address = request.headers.get("X-Client-Address") or request.remote_addr
     return _token_response(accounts().authenticate(auth.username, auth.password, address))
@@ -78,9 +87,9 @@ def validate():
         raise ApiError(401, "unauthorized", "Bearer token required")
     settings = _settings()
     try:
-        claims = verify_token(token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer,
-                              audience=settings.jwt_audience)
+        claims = verify_token(
+            token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
     except InvalidToken as exc:
         raise ApiError(401, "invalid_token", str(exc)) from None
-    return jsonify({"sub": claims.sub, "email": claims.email, "roles": list(claims.roles),
-                    "exp": claims.expires_at})
+    return jsonify({"sub": claims.sub, "email": claims.email, "roles": list(claims.roles), "exp": claims.expires_at})

@@ -32,9 +32,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Mapping, Protocol
+from typing import ClassVar, Protocol
 
 import pika
 import pika.exceptions
@@ -43,6 +44,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 from . import logging as logs
 
 __all__ = [
+    "READY",
+    "RENDER",
+    "RETRY_HEADER",
     "BrokerUnavailable",
     "Consumer",
     "DeadLetter",
@@ -56,9 +60,6 @@ __all__ = [
     "Retry",
     "Topology",
     "Transient",
-    "READY",
-    "RENDER",
-    "RETRY_HEADER",
     "settle",
 ]
 
@@ -149,7 +150,7 @@ class Topology:
         return self.policies[routing_key]
 
     @classmethod
-    def from_settings(cls, settings) -> "Topology":
+    def from_settings(cls, settings) -> Topology:
         """The topology for ``AMQP_PREFIX``: ``invoice.render`` retried up to
         ``JOB_MAX_RETRIES`` times, ``invoice.ready`` up to
         ``NOTIFY_MAX_RETRIES``, both after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
@@ -157,10 +158,13 @@ class Topology:
         a queue redeclared with other arguments."""
         base = settings.retry_base_delay_ms
         delays = tuple(base * 4**step for step in range(5))
-        return cls(settings.amqp_prefix, {
-            RENDER: QueuePolicy(settings.job_max_retries, delays),
-            READY: QueuePolicy(settings.notify_max_retries, delays),
-        })
+        return cls(
+            settings.amqp_prefix,
+            {
+                RENDER: QueuePolicy(settings.job_max_retries, delays),
+                READY: QueuePolicy(settings.notify_max_retries, delays),
+            },
+        )
 
     def retry_queue(self, routing_key: str, delay_ms: int) -> str:
         return f"{self.prefix}.{routing_key}.retry.{delay_ms}ms"
@@ -273,8 +277,11 @@ class Publisher:
         for the broker's confirm. Raises :class:`BrokerUnavailable` when it
         cannot be confirmed after one reconnect."""
         body = message.to_bytes()
-        self._with_channel(lambda channel: publish_confirmed(
-            channel, self.topology.exchange, message.ROUTING_KEY, body, properties(correlation_id)))
+        self._with_channel(
+            lambda channel: publish_confirmed(
+                channel, self.topology.exchange, message.ROUTING_KEY, body, properties(correlation_id)
+            )
+        )
 
     def ping(self) -> None:
         """Raises :class:`BrokerUnavailable` if the broker cannot be reached."""
@@ -372,8 +379,9 @@ Handler = Callable[[bytes, str | None], Done]
 RETRY_HEADER = "x-invoicer-retries"
 
 
-def settle(handler: Handler, policy: QueuePolicy, body: bytes, retries: int,
-           correlation_id: str | None = None) -> Outcome:
+def settle(
+    handler: Handler, policy: QueuePolicy, body: bytes, retries: int, correlation_id: str | None = None
+) -> Outcome:
     """Run ``handler`` on one delivery and decide by ``policy`` what becomes
     of it (pure: no broker involved; :class:`Consumer` carries it out).
 
@@ -393,7 +401,7 @@ def settle(handler: Handler, policy: QueuePolicy, body: bytes, retries: int,
         return _give_up(handler, body, exc.code, exc.reason)
     except Transient as exc:
         code, reason = exc.code, exc.reason
-    except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the loop
+    except Exception as exc:
         log.exception("handler raised an unexpected error")
         code, reason = "retries_exhausted", f"unexpected {type(exc).__name__}: {exc}"
     if retries >= policy.max_retries:
@@ -407,8 +415,10 @@ def _give_up(handler: Handler, body: bytes, code: str, reason: str) -> Outcome:
         try:
             hook(body, code, reason)
         except Exception as exc:  # noqa: BLE001 - e.g. DatabaseUnavailable
-            log.warning("cannot record the failure yet; retrying instead of dead-lettering",
-                        extra={"code": code, "reason": reason, "error": repr(exc)})
+            log.warning(
+                "cannot record the failure yet; retrying instead of dead-lettering",
+                extra={"code": code, "reason": reason, "error": repr(exc)},
+            )
             return Retry(f"cannot record the failure yet ({type(exc).__name__}: {exc}); {code}: {reason}")
     return DeadLetter(code, reason)
 
@@ -462,8 +472,7 @@ class Consumer:
                     self._consume(executor)
                     delay = 0.5
                 except CONNECTION_ERRORS as exc:
-                    log.warning("broker connection lost, reconnecting",
-                                extra={"error": repr(exc), "delay_s": delay})
+                    log.warning("broker connection lost, reconnecting", extra={"error": repr(exc), "delay_s": delay})
                     self._stop.wait(delay)
                     delay = min(delay * 2, 10.0)
 
@@ -504,8 +513,15 @@ class Consumer:
         finally:
             logs.correlation_id.reset(token)
 
-    def _deliver(self, executor: ThreadPoolExecutor, connection: pika.BlockingConnection,
-                 channel: BlockingChannel, method, props: pika.BasicProperties, body: bytes) -> None:
+    def _deliver(
+        self,
+        executor: ThreadPoolExecutor,
+        connection: pika.BlockingConnection,
+        channel: BlockingChannel,
+        method,
+        props: pika.BasicProperties,
+        body: bytes,
+    ) -> None:
         headers = props.headers or {}
         retries = int(headers.get(RETRY_HEADER, 0) or 0)
         correlation_id = props.correlation_id
@@ -536,7 +552,10 @@ class Consumer:
         if isinstance(outcome, Done):
             for message in outcome.follow_ups:
                 publish_confirmed(
-                    channel, self.topology.exchange, message.ROUTING_KEY, message.to_bytes(),
+                    channel,
+                    self.topology.exchange,
+                    message.ROUTING_KEY,
+                    message.to_bytes(),
                     properties(correlation_id or str(uuid.uuid4())),
                 )
             channel.basic_ack(method.delivery_tag)
@@ -546,11 +565,15 @@ class Consumer:
             new_headers = dict(headers)
             new_headers[RETRY_HEADER] = retries + 1
             publish_confirmed(
-                channel, self.topology.retry_exchange, f"{self.routing_key}.{delay}ms", body,
+                channel,
+                self.topology.retry_exchange,
+                f"{self.routing_key}.{delay}ms",
+                body,
                 properties(correlation_id or str(uuid.uuid4()), new_headers),
             )
             channel.basic_ack(method.delivery_tag)
         else:
-            log.error("dead-lettering message", extra={"code": outcome.code, "reason": outcome.reason,
-                                                        "retries": retries})
+            log.error(
+                "dead-lettering message", extra={"code": outcome.code, "reason": outcome.reason, "retries": retries}
+            )
             channel.basic_reject(method.delivery_tag, requeue=False)

@@ -9,8 +9,8 @@ lists the same names; keep the two in step.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
 from urllib.parse import urlsplit
 
 __all__ = ["ConfigError", "Settings"]
@@ -93,7 +93,7 @@ class Settings:
     web_threads: int = 4
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every field from ``environ`` (default ``os.environ``).
 
         Raises :class:`ConfigError` naming the variable when a value does not

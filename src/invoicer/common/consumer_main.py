@@ -6,8 +6,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from . import logging as logs
 from .amqp import Consumer, Handler, Topology
@@ -29,7 +29,7 @@ class _Liveness:
 
 def _serve_health(port: int, liveness: _Liveness, stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             if self.path not in ("/healthz", "/readyz"):
                 status, body = 404, b'{"status":"not found"}'
             elif time.monotonic() - liveness.last < stale_after:
@@ -49,8 +49,7 @@ def _serve_health(port: int, liveness: _Liveness, stale_after: float = 120.0) ->
     threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
 
 
-def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Handler],
-                 prefetch_setting: str) -> None:
+def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Handler], prefetch_setting: str) -> None:
     """Configure logging, build the handler with ``build(settings)``, and
     consume ``routing_key``'s queue until SIGTERM or SIGINT (the message in
     hand is finished and acked first). With ``HEALTH_PORT`` set, serves

@@ -8,9 +8,9 @@ services answer with 503 and consumers treat as transient.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Iterator
 
 import psycopg2
 import psycopg2.extras
@@ -108,10 +108,7 @@ def migrate(db: Database, package: str = "invoicer.migrations") -> list[str]:
     other package's as ``package:file`` (e.g.
     ``invoicer.invoices.migrations:0001_records.sql``), so that two packages
     with a file of the same name do not collide."""
-    files = sorted(
-        entry for entry in resources.files(package).iterdir()
-        if entry.name.endswith(".sql")
-    )
+    files = sorted(entry for entry in resources.files(package).iterdir() if entry.name.endswith(".sql"))
     qualify = (lambda name: name) if package == "invoicer.migrations" else (lambda name: f"{package}:{name}")
     applied: list[str] = []
     with db.transaction() as cur:

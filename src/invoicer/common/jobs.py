@@ -115,8 +115,16 @@ class JobStore:
             cur.execute(
                 f"INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings)"
                 f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-                (uuid.UUID(job_id), uuid.UUID(owner_id), owner_email, formats, input_fid,
-                 invoice_number, json.dumps(totals), json.dumps(timings or {})),
+                (
+                    uuid.UUID(job_id),
+                    uuid.UUID(owner_id),
+                    owner_email,
+                    formats,
+                    input_fid,
+                    invoice_number,
+                    json.dumps(totals),
+                    json.dumps(timings or {}),
+                ),
             )
             return _job(cur.fetchone())
 
@@ -172,8 +180,9 @@ class JobStore:
                 row = cur.fetchone()
         return _job(row) if row else None
 
-    def finish(self, job_id: str, *, files: list[dict], totals: dict, invoice_number: str,
-               timings: dict | None = None) -> bool:
+    def finish(
+        self, job_id: str, *, files: list[dict], totals: dict, invoice_number: str, timings: dict | None = None
+    ) -> bool:
         """Mark the job ``done`` with its files, unless it is already final.
         Returns True if this call made it done."""
         with self.db.transaction() as cur:
@@ -181,8 +190,7 @@ class JobStore:
                 "UPDATE jobs SET status = 'done', files = %s, totals = %s, invoice_number = %s,"
                 " error = NULL, updated_at = clock_timestamp(), timings = timings || %s::jsonb"
                 " WHERE id = %s AND status NOT IN ('done', 'failed')",
-                (json.dumps(files), json.dumps(totals), invoice_number, json.dumps(timings or {}),
-                 _uuid(job_id)),
+                (json.dumps(files), json.dumps(totals), invoice_number, json.dumps(timings or {}), _uuid(job_id)),
             )
             return cur.rowcount == 1
 
@@ -219,8 +227,7 @@ class JobStore:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM notifications WHERE job_id = %s", (_uuid(job_id),))
             cur.execute(
-                "UPDATE jobs SET notification = NULL"
-                " WHERE id = %s AND notification->>'status' = 'sent'",
+                "UPDATE jobs SET notification = NULL WHERE id = %s AND notification->>'status' = 'sent'",
                 (_uuid(job_id),),
             )
 
@@ -241,7 +248,10 @@ class JobStore:
             cur.execute(
                 "UPDATE jobs SET notification = %s"
                 " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM notifications WHERE job_id = %s)",
-                (json.dumps({"status": "failed", "error": {"code": code, "message": message}}),
-                 _uuid(job_id), _uuid(job_id)),
+                (
+                    json.dumps({"status": "failed", "error": {"code": code, "message": message}}),
+                    _uuid(job_id),
+                    _uuid(job_id),
+                ),
             )
             return cur.rowcount == 1

@@ -11,9 +11,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 __all__ = ["configure", "correlation_id", "get_logger"]
 
-correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "correlation_id", default=None
-)
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 
 class _ContextFilter(logging.Filter):

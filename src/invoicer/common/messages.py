@@ -47,8 +47,9 @@ def _versioned(body: bytes, version: int) -> dict[str, Any]:
     return data
 
 
-def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str = "",
-           *, optional: bool = False) -> Any:
+def _field(
+    data: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str = "", *, optional: bool = False
+) -> Any:
     """``data[name]`` if it is a ``kind`` (or None when ``optional``); raises
     :class:`MalformedMessage` naming the field otherwise."""
     value = data.get(name)
@@ -92,18 +93,29 @@ class RenderRequest:
 
     def to_bytes(self) -> bytes:
         """The JSON body: ``{"version", "job_id", "owner_id", "input_fid", "formats": [...]}``."""
-        return _encode({"version": self.VERSION, "job_id": self.job_id, "owner_id": self.owner_id,
-                        "input_fid": self.input_fid, "formats": list(self.formats)})
+        return _encode(
+            {
+                "version": self.VERSION,
+                "job_id": self.job_id,
+                "owner_id": self.owner_id,
+                "input_fid": self.input_fid,
+                "formats": list(self.formats),
+            }
+        )
 
     @classmethod
-    def from_bytes(cls, body: bytes) -> "RenderRequest":
+    def from_bytes(cls, body: bytes) -> RenderRequest:
         """Decode a body; raises :class:`MalformedMessage`."""
         data = _versioned(body, cls.VERSION)
         formats = _field(data, "formats", list)
         if not all(isinstance(fmt, str) and fmt for fmt in formats):
             raise MalformedMessage("malformed_message", "message field formats must list format names")
-        return cls(job_id=_field(data, "job_id", str), owner_id=_field(data, "owner_id", str),
-                   input_fid=_field(data, "input_fid", str), formats=tuple(formats))
+        return cls(
+            job_id=_field(data, "job_id", str),
+            owner_id=_field(data, "owner_id", str),
+            input_fid=_field(data, "input_fid", str),
+            formats=tuple(formats),
+        )
 
 
 @dataclass(frozen=True)
@@ -135,19 +147,22 @@ class InvoiceReady:
     def to_bytes(self) -> bytes:
         """The JSON body: ``{"version", "job_id", "recipient", "invoice_number",
         "totals", "status_url", "files": [{"format", "fid", "download_url"}]}``."""
-        return _encode({
-            "version": self.VERSION,
-            "job_id": self.job_id,
-            "recipient": self.recipient,
-            "invoice_number": self.invoice_number,
-            "totals": self.totals,
-            "status_url": self.status_url,
-            "files": [{"format": item.format, "fid": item.fid, "download_url": item.download_url}
-                      for item in self.files],
-        })
+        return _encode(
+            {
+                "version": self.VERSION,
+                "job_id": self.job_id,
+                "recipient": self.recipient,
+                "invoice_number": self.invoice_number,
+                "totals": self.totals,
+                "status_url": self.status_url,
+                "files": [
+                    {"format": item.format, "fid": item.fid, "download_url": item.download_url} for item in self.files
+                ],
+            }
+        )
 
     @classmethod
-    def from_bytes(cls, body: bytes) -> "InvoiceReady":
+    def from_bytes(cls, body: bytes) -> InvoiceReady:
         """Decode a body; raises :class:`MalformedMessage` (also when a file
         entry lacks ``format``, ``fid`` or ``download_url``)."""
         data = _versioned(body, cls.VERSION)
@@ -156,8 +171,13 @@ class InvoiceReady:
             if not isinstance(item, dict):
                 raise MalformedMessage("malformed_message", f"message field files/{index} is not an object")
             where = f"files/{index}/"
-            files.append(ReadyFile(format=_field(item, "format", str, where), fid=_field(item, "fid", str, where),
-                                   download_url=_field(item, "download_url", str, where)))
+            files.append(
+                ReadyFile(
+                    format=_field(item, "format", str, where),
+                    fid=_field(item, "fid", str, where),
+                    download_url=_field(item, "download_url", str, where),
+                )
+            )
         totals = _field(data, "totals", dict, optional=True)
         return cls(
             job_id=_field(data, "job_id", str),
@@ -195,15 +215,27 @@ class DomainEvent:
     def to_bytes(self) -> bytes:
         """The JSON body: ``{"version", "id", "type", "occurred_at",
         "organisation_id", "actor", "data"}``."""
-        return _encode({"version": self.VERSION, "id": self.id, "type": self.type,
-                        "occurred_at": self.occurred_at, "organisation_id": self.organisation_id,
-                        "actor": self.actor, "data": self.data})
+        return _encode(
+            {
+                "version": self.VERSION,
+                "id": self.id,
+                "type": self.type,
+                "occurred_at": self.occurred_at,
+                "organisation_id": self.organisation_id,
+                "actor": self.actor,
+                "data": self.data,
+            }
+        )
 
     @classmethod
-    def from_bytes(cls, body: bytes) -> "DomainEvent":
+    def from_bytes(cls, body: bytes) -> DomainEvent:
         """Decode a body; raises :class:`MalformedMessage`."""
         data = _versioned(body, cls.VERSION)
-        return cls(id=_field(data, "id", str), type=_field(data, "type", str),
-                   occurred_at=_field(data, "occurred_at", str),
-                   organisation_id=_field(data, "organisation_id", str),
-                   actor=_field(data, "actor", dict), data=_field(data, "data", dict))
+        return cls(
+            id=_field(data, "id", str),
+            type=_field(data, "type", str),
+            occurred_at=_field(data, "occurred_at", str),
+            organisation_id=_field(data, "organisation_id", str),
+            actor=_field(data, "actor", dict),
+            data=_field(data, "data", dict),
+        )

@@ -5,10 +5,15 @@ A service is one call plus its blueprints::
     def create_app(settings: Settings | None = None) -> Flask:
         settings = settings or Settings.from_env()
         db = Database(settings.database_url)
-        return make_app(__name__, settings, blueprints=[routes.blueprint],
-                        readiness=[("database", db.ping)],
-                        unavailable={DatabaseUnavailable: "database"},
-                        max_body=64 * 1024, extensions={"invoicer": db})
+        return make_app(
+            __name__,
+            settings,
+            blueprints=[routes.blueprint],
+            readiness=[("database", db.ping)],
+            unavailable={DatabaseUnavailable: "database"},
+            max_body=64 * 1024,
+            extensions={"invoicer": db},
+        )
 
 and every such app then behaves the same way:
 
@@ -43,8 +48,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -113,8 +119,9 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     """A Flask response with status ``status`` and the error body (see
     :mod:`invoicer.common.errors`); a 401 without a challenge gets
     ``WWW-Authenticate: Bearer realm="invoicer"`` (RFC 6750 section 3)."""
@@ -222,8 +229,13 @@ def _readyz(checks: tuple[tuple[str, Check], ...]):
             failed.append(name)
     if failed:
         details = [{"check": name, "message": f"the {name} is unavailable"} for name in failed]
-        return error_response(503, "unavailable", f"not ready: {', '.join(failed)} unavailable", details,
-                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return error_response(
+            503,
+            "unavailable",
+            f"not ready: {', '.join(failed)} unavailable",
+            details,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return jsonify({"status": "ready"})
 
 
@@ -255,8 +267,12 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
 
     def _dependency_down(what: str, exc: Exception):
         log.warning("dependency unavailable", extra={"dependency": what, "error": repr(exc)})
-        return error_response(503, "unavailable", f"the {what} is unavailable; try again shortly",
-                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return error_response(
+            503,
+            "unavailable",
+            f"the {what} is unavailable; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     for exc_type, what in unavailable.items():
         app.register_error_handler(exc_type, partial(_dependency_down, what))

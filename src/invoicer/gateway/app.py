@@ -32,12 +32,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.require_jwt_secret()
     services = Services(settings)
     return make_app(
-        __name__, settings,
+        __name__,
+        settings,
         blueprints=[routes.blueprint],
-        readiness=[("database", services.db.ping), ("file storage", services.blobs.ping),
-                   ("message broker", services.ping_publisher)],
-        unavailable={DatabaseUnavailable: "database", StorageUnavailable: "file storage",
-                     BrokerUnavailable: "message broker"},
+        readiness=[
+            ("database", services.db.ping),
+            ("file storage", services.blobs.ping),
+            ("message broker", services.ping_publisher),
+        ],
+        unavailable={
+            DatabaseUnavailable: "database",
+            StorageUnavailable: "file storage",
+            BrokerUnavailable: "message broker",
+        },
         max_body=settings.max_upload_bytes,  # Werkzeug answers 413 on its own for larger bodies
         extensions={"invoicer": services},
     )

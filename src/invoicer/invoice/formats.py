@@ -72,10 +72,11 @@ class OutputFormat:
     one the legacy tool documented (``excel`` for ``xlsx``).
     """
 
-    __slots__ = ("name", "media_type", "suffix", "render", "aliases", "_renderer")
+    __slots__ = ("_renderer", "aliases", "media_type", "name", "render", "suffix")
 
-    def __init__(self, name: str, media_type: str, suffix: str, render: Renderer | str,
-                 aliases: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, name: str, media_type: str, suffix: str, render: Renderer | str, aliases: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         self.media_type = media_type
         self.suffix = suffix
@@ -159,5 +160,12 @@ def legacy_names() -> list[str]:
 
 # The formats of the pipeline: the one place they are registered.
 register(OutputFormat("pdf", "application/pdf", "pdf", "invoicer.invoice.render_pdf:render"))
-register(OutputFormat("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx",
-                      "invoicer.invoice.render_xlsx:render", aliases=("excel",)))
+register(
+    OutputFormat(
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+        "invoicer.invoice.render_xlsx:render",
+        aliases=("excel",),
+    )
+)

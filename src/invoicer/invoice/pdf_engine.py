@@ -32,8 +32,23 @@ from reportlab.pdfgen.canvas import Canvas
 from .typefaces import Typefaces
 
 __all__ = [
-    "ASCENT", "DESCENT", "Column", "Draw", "Ink", "Pages", "Row", "Table",
-    "block_height", "cap", "clean", "colour", "ellipsize", "fit_size", "page_footer", "width", "wrap",
+    "ASCENT",
+    "DESCENT",
+    "Column",
+    "Draw",
+    "Ink",
+    "Pages",
+    "Row",
+    "Table",
+    "block_height",
+    "cap",
+    "clean",
+    "colour",
+    "ellipsize",
+    "fit_size",
+    "page_footer",
+    "width",
+    "wrap",
     "write_pdf",
 ]
 
@@ -272,8 +287,15 @@ class Pages:
     height of what ``on_new_page`` places.
     """
 
-    def __init__(self, height: float, on_new_page: Callable[[], None], *, margin_top: float,
-                 margin_bottom: float, continuation_h: float) -> None:
+    def __init__(
+        self,
+        height: float,
+        on_new_page: Callable[[], None],
+        *,
+        margin_top: float,
+        margin_bottom: float,
+        continuation_h: float,
+    ) -> None:
         self.top = height - margin_top
         self.bottom = margin_bottom
         self.continuation_h = continuation_h
@@ -503,8 +525,9 @@ def write_pdf(
     return buffer.getvalue()
 
 
-def page_footer(ink: Ink, faces: Typefaces, *, left: float, right: float, y: float, page: int, pages: int,
-                text: str, colour: Color) -> None:
+def page_footer(
+    ink: Ink, faces: Typefaces, *, left: float, right: float, y: float, page: int, pages: int, text: str, colour: Color
+) -> None:
     """The footer of a page: a rule, "Page x of y" at the right and ``text``
     at the left (cut with "…" where it would run into the page number)."""
     ink.line(left, y + 12, right, y + 12)

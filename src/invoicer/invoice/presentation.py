@@ -22,9 +22,30 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from .model import Invoice, Party, Totals
 
 __all__ = [
-    "ACCENT", "BAND", "BILL_TO", "BOX", "GRID", "INK", "MUTED", "NAVY", "NOTES", "PAYMENT_TERMS",
-    "SHIP_TO", "THANK_YOU", "TITLE", "ZEBRA", "COLUMNS", "UNIT_COLUMN",
-    "Formatter", "PartyLine", "meta_rows", "one_line", "parse_locale", "party_lines", "thanks", "totals_rows",
+    "ACCENT",
+    "BAND",
+    "BILL_TO",
+    "BOX",
+    "COLUMNS",
+    "GRID",
+    "INK",
+    "MUTED",
+    "NAVY",
+    "NOTES",
+    "PAYMENT_TERMS",
+    "SHIP_TO",
+    "THANK_YOU",
+    "TITLE",
+    "UNIT_COLUMN",
+    "ZEBRA",
+    "Formatter",
+    "PartyLine",
+    "meta_rows",
+    "one_line",
+    "parse_locale",
+    "party_lines",
+    "thanks",
+    "totals_rows",
 ]
 
 # Colours, as "#RRGGBB".
@@ -161,23 +182,31 @@ class Formatter:
     def money(self, amount: Decimal) -> str:
         """An amount already rounded to the currency's minor unit, with the
         currency as the locale writes it: '€256.00', '256,00 €', '¥55,358'."""
-        return self._cached("money", amount.as_tuple(),
-                            lambda: format_currency(amount, self.currency, locale=self.locale))
+        return self._cached(
+            "money", amount.as_tuple(), lambda: format_currency(amount, self.currency, locale=self.locale)
+        )
 
     def price(self, amount: Decimal) -> str:
         """A unit price: at least the currency's digits, more if given."""
-        return self._cached("price", amount.as_tuple(), lambda: format_currency(
-            amount, self.currency, locale=self.locale, decimal_quantization=False))
+        return self._cached(
+            "price",
+            amount.as_tuple(),
+            lambda: format_currency(amount, self.currency, locale=self.locale, decimal_quantization=False),
+        )
 
     def number(self, value: Decimal) -> str:
         """A quantity or a rate, all significant digits (Decimal('1E+1') -> '10')."""
-        return self._cached("number", value.as_tuple(),
-                            lambda: format_decimal(value, locale=self.locale, decimal_quantization=False))
+        return self._cached(
+            "number", value.as_tuple(), lambda: format_decimal(value, locale=self.locale, decimal_quantization=False)
+        )
 
     def percent(self, rate: Decimal) -> str:
         """A rate in percent as the locale writes it: '19%', '7.5%', '19 %'."""
-        return self._cached("percent", rate.as_tuple(), lambda: format_percent(
-            rate / 100, locale=self.locale, decimal_quantization=False))
+        return self._cached(
+            "percent",
+            rate.as_tuple(),
+            lambda: format_percent(rate / 100, locale=self.locale, decimal_quantization=False),
+        )
 
     def date(self, value: date) -> str:
         """A date in CLDR's "medium" format: '2 Nov 2026', '02.11.2026'."""

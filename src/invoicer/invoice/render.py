@@ -24,8 +24,9 @@ def output_filename(invoice_number: str, fmt: str) -> str:
     return f"{stem}.{registry.get(fmt).suffix}"
 
 
-def render_formats(invoice: Invoice, formats: list[str], *, page_size: str = "A4",
-                   locale: str = "en_GB") -> dict[str, bytes]:
+def render_formats(
+    invoice: Invoice, formats: list[str], *, page_size: str = "A4", locale: str = "en_GB"
+) -> dict[str, bytes]:
     """``{format: file bytes}`` for each name in ``formats`` (``pdf``,
     ``xlsx``, …), in that order. Raises
     :class:`~invoicer.invoice.formats.UnknownFormat` (a ``KeyError``) for an

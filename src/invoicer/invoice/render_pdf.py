@@ -76,8 +76,13 @@ class _Layout:
         self.left = MARGIN_X
         self.width = self.page_w - 2 * MARGIN_X
         self.right = self.left + self.width
-        self.pages = Pages(self.page_h, self._continue_page, margin_top=MARGIN_TOP,
-                           margin_bottom=MARGIN_BOTTOM, continuation_h=CONTINUATION_H)
+        self.pages = Pages(
+            self.page_h,
+            self._continue_page,
+            margin_top=MARGIN_TOP,
+            margin_bottom=MARGIN_BOTTOM,
+            continuation_h=CONTINUATION_H,
+        )
 
     def layout(self) -> list[list[Draw]]:
         p = self.pages
@@ -122,8 +127,10 @@ class _Layout:
         name_h = block_height(len(name_lines), 17, 20)
         seller_h = name_h + (6 + block_height(len(details), 8.5, 11.5) if details else 0)
 
-        meta = [(label, pr.one_line(value) if isinstance(value, str) else fmt.date(value))
-                for label, value in pr.meta_rows(inv)]
+        meta = [
+            (label, pr.one_line(value) if isinstance(value, str) else fmt.date(value))
+            for label, value in pr.meta_rows(inv)
+        ]
         label_w = max(stringWidth(label, f.regular, 8.5) for label, _ in meta)
         value_max = title_w - label_w - 10
         meta_rows = [
@@ -157,8 +164,12 @@ class _Layout:
     def _party_lines(self, party: Party, room: float) -> list[tuple[str, float, Color, str]]:
         """(font, size, colour, text) lines of a Bill To / Ship To box."""
         f = self.f
-        style = {"name": (f.bold, 9.5, INK), "company": (f.regular, 9, INK), "address": (f.regular, 9, INK),
-                 "contact": (f.regular, 8.5, MUTED)}
+        style = {
+            "name": (f.bold, 9.5, INK),
+            "company": (f.regular, 9, INK),
+            "address": (f.regular, 9, INK),
+            "contact": (f.regular, 8.5, MUTED),
+        }
         out = []
         for line in pr.party_lines(party):
             font, size, ink = style[line.kind]
@@ -245,8 +256,19 @@ class _Layout:
                     sizes.append(fit_size(text, f.regular, size, inner))
             rows.append(Row(cells, sizes, shade=index % 2 == 1))
 
-        Table(self.pages, self.left, columns, font=f.regular, head_font=f.bold, head_fill=NAVY, shade=ZEBRA,
-              ink=INK, size=size, head_size=TABLE_HEAD_SIZE, pad_x=pad).place(rows)
+        Table(
+            self.pages,
+            self.left,
+            columns,
+            font=f.regular,
+            head_font=f.bold,
+            head_fill=NAVY,
+            shade=ZEBRA,
+            ink=INK,
+            size=size,
+            head_size=TABLE_HEAD_SIZE,
+            pad_x=pad,
+        ).place(rows)
 
     def _totals(self) -> None:
         f, fmt = self.f, self.fmt
@@ -325,8 +347,9 @@ class _Layout:
 
     def footer(self, ink: Ink, page: int, pages: int) -> None:
         text = f"{pr.one_line(self.inv.seller.name)} · Invoice {pr.one_line(self.inv.invoice_number)}"
-        page_footer(ink, self.f, left=self.left, right=self.right, y=FOOTER_Y, page=page, pages=pages,
-                    text=text, colour=MUTED)
+        page_footer(
+            ink, self.f, left=self.left, right=self.right, y=FOOTER_Y, page=page, pages=pages, text=text, colour=MUTED
+        )
 
 
 def _page_size(page_size: str) -> tuple[float, float]:
@@ -367,7 +390,9 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
     pages = layout.layout()
     number = pr.one_line(invoice.invoice_number)
     return write_pdf(
-        pages, size, faces,
+        pages,
+        size,
+        faces,
         footer=layout.footer,
         rule=GRID,
         lang=str(babel_locale).replace("_", "-"),

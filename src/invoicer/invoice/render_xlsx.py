@@ -71,11 +71,28 @@ _LEFT = {"align": "left", "valign": "top"}
 _RIGHT = {"align": "right", "valign": "vcenter"}
 _CELL_LEFT = {"align": "left", "valign": "top", "text_wrap": True, "indent": 1}
 _CELL_RIGHT = {"align": "right", "valign": "top", "indent": 1}
-_HEADER = {"font_name": "Calibri", "font_size": 10, "bold": True, "font_color": "#FFFFFF",
-           "pattern": 1, "bg_color": pr.NAVY, **_GRID, "valign": "vcenter", "indent": 1}
+_HEADER = {
+    "font_name": "Calibri",
+    "font_size": 10,
+    "bold": True,
+    "font_color": "#FFFFFF",
+    "pattern": 1,
+    "bg_color": pr.NAVY,
+    **_GRID,
+    "valign": "vcenter",
+    "indent": 1,
+}
 _ZEBRA = {"pattern": 1, "bg_color": pr.ZEBRA}
-_TOTAL = {"font_name": "Calibri", "font_size": 11, "bold": True, "font_color": pr.NAVY,
-          "pattern": 1, "bg_color": pr.BAND, "align": "right", "valign": "vcenter"}
+_TOTAL = {
+    "font_name": "Calibri",
+    "font_size": 11,
+    "bold": True,
+    "font_color": pr.NAVY,
+    "pattern": 1,
+    "bg_color": pr.BAND,
+    "align": "right",
+    "valign": "vcenter",
+}
 _STYLES: dict[str, dict] = {
     "text": {**_FONT, **_LEFT},
     "muted": {**_FONT_MUTED, **_LEFT},
@@ -172,8 +189,9 @@ class _Sheet:
     """Writes the blocks top to bottom; rows and columns are 1-based here
     (as Excel shows them), XlsxWriter's 0-based only in the cell writers."""
 
-    def __init__(self, ws: Worksheet, styles: _Styles, invoice: Invoice, fmt: pr.Formatter, money: _Money,
-                 desc_chars: int) -> None:
+    def __init__(
+        self, ws: Worksheet, styles: _Styles, invoice: Invoice, fmt: pr.Formatter, money: _Money, desc_chars: int
+    ) -> None:
         self.ws = ws
         self.style = styles
         self.inv = invoice
@@ -360,10 +378,10 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     money = _Money(invoice.currency, babel_locale)
 
     buffer = io.BytesIO()
-    wb = Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                           "strings_to_urls": False})
-    wb.set_properties({"title": f"Invoice {_clean(invoice.invoice_number)}",
-                       "author": _clean(invoice.seller.name)})
+    wb = Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    wb.set_properties({"title": f"Invoice {_clean(invoice.invoice_number)}", "author": _clean(invoice.seller.name)})
     ws = wb.add_worksheet("Invoice")
     ws.hide_gridlines(2)
 
@@ -373,8 +391,14 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
         # included); set_column would add the cell padding once more.
         ws.set_column_pixels(col, col, round(width * _DIGIT_PX))
 
-    sheet = _Sheet(ws, _Styles(wb), invoice, pr.Formatter(invoice.currency, babel_locale), money,
-                   desc_chars=max(10, int(widths[_COL_DESC - 1] / 1.1) - 3))
+    sheet = _Sheet(
+        ws,
+        _Styles(wb),
+        invoice,
+        pr.Formatter(invoice.currency, babel_locale),
+        money,
+        desc_chars=max(10, int(widths[_COL_DESC - 1] / 1.1) - 3),
+    )
     sheet.heading()
     sheet.parties()
     header = sheet.table()

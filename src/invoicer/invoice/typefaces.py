@@ -120,8 +120,12 @@ class _CachingTTFont(TTFont):
         program = face.makeSubset(subset)
         widths = "[ " + " ".join(fp_str(face.getCharWidth(code)) for code in subset) + " ]"
         cmap = makeToUnicodeCMap(base_name, subset).encode("latin-1")
-        item = _Embedded(zlib.compress(program, SUBSET_COMPRESSION), len(program), widths.encode("ascii"),
-                         zlib.compress(cmap, SUBSET_COMPRESSION))
+        item = _Embedded(
+            zlib.compress(program, SUBSET_COMPRESSION),
+            len(program),
+            widths.encode("ascii"),
+            zlib.compress(cmap, SUBSET_COMPRESSION),
+        )
         with self._embedded_lock:
             self._embedded[key] = item
             while len(self._embedded) > SUBSET_CACHE_SIZE:

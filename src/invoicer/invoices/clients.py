@@ -50,7 +50,8 @@ def create_client(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[s
     columns = ", ".join(values)
     cur.execute(
         f"INSERT INTO clients (organisation_id, {columns}) VALUES (%(organisation_id)s, "
-        + ", ".join(f"%({key})s" for key in values) + f") RETURNING {_COLUMNS}",
+        + ", ".join(f"%({key})s" for key in values)
+        + f") RETURNING {_COLUMNS}",
         {**values, "organisation_id": member.organisation_id},
     )
     row = dict(cur.fetchone())
@@ -71,8 +72,9 @@ def get_client(cur: Cursor, member: Member, client_id: Any, *, lock: bool = Fals
     return dict(row)
 
 
-def update_client(cur: Cursor, member: Member, client_id: Any, changes: dict[str, Any],
-                  expected_version: int | None = None) -> dict[str, Any]:
+def update_client(
+    cur: Cursor, member: Member, client_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> dict[str, Any]:
     """Change some of a client's fields (None clears an optional one).
     Raises :class:`PreconditionFailed` if ``expected_version`` is given and
     stale, :class:`Conflict` for an archived client. Invoices issued before
@@ -89,12 +91,13 @@ def update_client(cur: Cursor, member: Member, client_id: Any, changes: dict[str
     values = _check({**{key: current[key] for key in CLIENT_FIELDS}, **changes})
     sets = ", ".join(f"{key} = %({key})s" for key in values)
     cur.execute(
-        f"UPDATE clients SET {sets}, version = version + 1, updated_at = now() WHERE id = %(id)s"
-        f" RETURNING {_COLUMNS}",
+        f"UPDATE clients SET {sets}, version = version + 1, updated_at = now() WHERE id = %(id)s RETURNING {_COLUMNS}",
         {**values, "id": current["id"]},
     )
     row = dict(cur.fetchone())
-    events.record(cur, member, "client", row["id"], "client.updated", {"client_id": row["id"], "changed": sorted(changes)})
+    events.record(
+        cur, member, "client", row["id"], "client.updated", {"client_id": row["id"], "changed": sorted(changes)}
+    )
     return row
 
 
@@ -114,8 +117,15 @@ def archive_client(cur: Cursor, member: Member, client_id: Any) -> dict[str, Any
     return row
 
 
-def list_clients(cur: Cursor, member: Member, *, q: str | None = None, include_archived: bool = False,
-                 page: int = 1, per_page: int = 50) -> dict[str, Any]:
+def list_clients(
+    cur: Cursor,
+    member: Member,
+    *,
+    q: str | None = None,
+    include_archived: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
     """``{"items": [client, ...], "total": n}``, by name; ``q`` matches name or
     company case-insensitively; archived clients only with ``include_archived``."""
     where = ["organisation_id = %(org)s"]
@@ -131,8 +141,7 @@ def list_clients(cur: Cursor, member: Member, *, q: str | None = None, include_a
     cur.execute(f"SELECT count(*) AS n FROM clients WHERE {condition}", params)
     total = cur.fetchone()["n"]
     cur.execute(
-        f"SELECT {_COLUMNS} FROM clients WHERE {condition} ORDER BY lower(name), id"
-        " LIMIT %(limit)s OFFSET %(offset)s",
+        f"SELECT {_COLUMNS} FROM clients WHERE {condition} ORDER BY lower(name), id LIMIT %(limit)s OFFSET %(offset)s",
         params,
     )
     return {"items": [dict(row) for row in cur.fetchall()], "total": total}

@@ -49,15 +49,18 @@ def credited_quantities(cur: Cursor, invoice_id: Any) -> dict[int, Decimal]:
 
 def _requested(lines: Any, remaining: dict[int, Decimal]) -> list[tuple[int, Decimal]]:
     if not isinstance(lines, list) or not lines:
-        raise Unprocessable("lines must be a non-empty list of {position, quantity}", code="invalid_credit",
-                            pointer="/lines")
+        raise Unprocessable(
+            "lines must be a non-empty list of {position, quantity}", code="invalid_credit", pointer="/lines"
+        )
     wanted: list[tuple[int, Decimal]] = []
     seen: set[int] = set()
     for index, item in enumerate(lines):
         pointer = f"/lines/{index}"
         position = item.get("position") if isinstance(item, dict) else None
         if isinstance(position, bool) or not isinstance(position, int) or position not in remaining:
-            raise Unprocessable(f"no line {position!r} on the invoice", code="unknown_line", pointer=pointer + "/position")
+            raise Unprocessable(
+                f"no line {position!r} on the invoice", code="unknown_line", pointer=pointer + "/position"
+            )
         if position in seen:
             raise Unprocessable(f"line {position} is named twice", code="duplicate_line", pointer=pointer + "/position")
         seen.add(position)
@@ -67,19 +70,29 @@ def _requested(lines: Any, remaining: dict[int, Decimal]) -> list[tuple[int, Dec
         except (InvalidOperation, ValueError):
             quantity = Decimal("NaN")
         if not quantity.is_finite() or quantity <= 0:
-            raise Unprocessable("must be a decimal number more than 0", code="invalid_quantity",
-                                pointer=pointer + "/quantity")
+            raise Unprocessable(
+                "must be a decimal number more than 0", code="invalid_quantity", pointer=pointer + "/quantity"
+            )
         if quantity > remaining[position]:
             raise Unprocessable(
                 f"line {position} has {remaining[position]} left to credit, not {quantity}",
-                code="over_credit", pointer=pointer + "/quantity",
+                code="over_credit",
+                pointer=pointer + "/quantity",
             )
         wanted.append((position, quantity))
     return wanted
 
 
-def issue_credit_note(cur: Cursor, member: Member, invoice_id: Any, *, lines: Any = None, reason: str | None = None,
-                      issue_date: date | str | None = None, today: date | None = None) -> dict[str, Any]:
+def issue_credit_note(
+    cur: Cursor,
+    member: Member,
+    invoice_id: Any,
+    *,
+    lines: Any = None,
+    reason: str | None = None,
+    issue_date: date | str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Issue a credit note for the invoice: ``lines`` None credits everything
     not yet credited; else ``[{"position": 1-based line, "quantity": q}]``
     (``quantity`` defaults to what is left on that line).
@@ -120,15 +133,26 @@ def issue_credit_note(cur: Cursor, member: Member, invoice_id: Any, *, lines: An
         " lines, seller, buyer, ship_to, totals, corrects_invoice_id, credits, reason, created_by, issued_at)"
         " VALUES (%s, 'credit_note', 'issued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
         " RETURNING *",
-        (member.organisation_id, CREDIT_NOTE_SERIES, number, invoice["client_id"], invoice["currency"], when,
-         jsonb(stored), jsonb(invoice["seller"]), jsonb(invoice["buyer"]),
-         jsonb(invoice["ship_to"]) if invoice["ship_to"] is not None else None, jsonb(totals_json(totals)),
-         invoice["id"], jsonb(credits), reason, member.actor.user_id),
+        (
+            member.organisation_id,
+            CREDIT_NOTE_SERIES,
+            number,
+            invoice["client_id"],
+            invoice["currency"],
+            when,
+            jsonb(stored),
+            jsonb(invoice["seller"]),
+            jsonb(invoice["buyer"]),
+            jsonb(invoice["ship_to"]) if invoice["ship_to"] is not None else None,
+            jsonb(totals_json(totals)),
+            invoice["id"],
+            jsonb(credits),
+            reason,
+            member.actor.user_id,
+        ),
     )
     note = dict(cur.fetchone())
-    fully = all(
-        remaining[position] - dict(wanted).get(position, Decimal(0)) <= 0 for position in remaining
-    )
+    fully = all(remaining[position] - dict(wanted).get(position, Decimal(0)) <= 0 for position in remaining)
     after = {**invoice, "amount_credited": Decimal(invoice["amount_credited"]) + totals.gross}
     status = settled_status(after, fully_credited=fully)
     cur.execute(
@@ -137,8 +161,21 @@ def issue_credit_note(cur: Cursor, member: Member, invoice_id: Any, *, lines: An
         (totals.gross, status, invoice["id"]),
     )
     updated = invoice_view(dict(cur.fetchone()), today)
-    events.record(cur, member, "credit_note", note["id"], "credit_note.issued",
-                  {"invoice_id": invoice["id"], "credit_note_id": note["id"], "number": number,
-                   "invoice_number": invoice["number"], "gross": totals.gross, "currency": invoice["currency"],
-                   "credits": credits, "invoice_status": status})
+    events.record(
+        cur,
+        member,
+        "credit_note",
+        note["id"],
+        "credit_note.issued",
+        {
+            "invoice_id": invoice["id"],
+            "credit_note_id": note["id"],
+            "number": number,
+            "invoice_number": invoice["number"],
+            "gross": totals.gross,
+            "currency": invoice["currency"],
+            "credits": credits,
+            "invoice_status": status,
+        },
+    )
     return {"credit_note": invoice_view(note, today), "invoice": updated}

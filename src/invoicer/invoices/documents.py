@@ -35,8 +35,9 @@ _PLACEHOLDER_PARTY = {"name": "-"}
 _PLACEHOLDER_LINE = {"description": "-", "quantity": "1", "unit_price": "0", "tax_rate": "0"}
 
 
-def _load(document: Any, *, code: str, message: str, moves: dict[str, str], max_lines: int,
-          legacy_currency: str = "USD") -> Invoice:
+def _load(
+    document: Any, *, code: str, message: str, moves: dict[str, str], max_lines: int, legacy_currency: str = "USD"
+) -> Invoice:
     """Load ``document``; on problems raise Unprocessable with each pointer's
     prefix rewritten by ``moves`` (e.g. ``{"/buyer": ""}``)."""
     try:
@@ -47,7 +48,7 @@ def _load(document: Any, *, code: str, message: str, moves: dict[str, str], max_
             pointer = error.pointer
             for old, new in moves.items():
                 if pointer == old or pointer.startswith(old + "/"):
-                    pointer = new + pointer[len(old):]
+                    pointer = new + pointer[len(old) :]
                     break
             details.append({"pointer": pointer, "code": error.code, "message": error.message})
         raise Unprocessable(message, code=code, details=details) from None
@@ -115,8 +116,12 @@ def check_lines_and_terms(
     if lines is None:
         lines = []
     if not isinstance(lines, list):
-        raise Unprocessable("lines must be a list", code="invalid_invoice", pointer="/lines",
-                            details=[{"pointer": "/lines", "code": "type", "message": "lines must be a list"}])
+        raise Unprocessable(
+            "lines must be a list",
+            code="invalid_invoice",
+            pointer="/lines",
+            details=[{"pointer": "/lines", "code": "type", "message": "lines must be a list"}],
+        )
     document: dict[str, Any] = {
         "invoice_number": "DRAFT",
         "issue_date": (issue_date or date(2000, 1, 1)).isoformat(),
@@ -132,8 +137,9 @@ def check_lines_and_terms(
     for name, value in (("payment_terms", payment_terms), ("notes", notes), ("ship_to", ship_to)):
         if value is not None:
             document[name] = value
-    invoice = _load(document, code="invalid_invoice", message="the invoice content is not valid",
-                    moves={}, max_lines=max_lines)
+    invoice = _load(
+        document, code="invalid_invoice", message="the invoice content is not valid", moves={}, max_lines=max_lines
+    )
     model_lines = invoice.lines if lines else ()
     return lines_to_json(model_lines), compute_totals(model_lines, invoice.currency), party_to_json(invoice.ship_to)
 
@@ -155,13 +161,15 @@ def check_party(fields: dict[str, Any], *, currency: Any = None) -> tuple[dict[s
         "buyer": fields,
         "lines": [_PLACEHOLDER_LINE],
     }
-    invoice = _load(document, code="invalid_party", message="the party details are not valid",
-                    moves={"/buyer": ""}, max_lines=1)
+    invoice = _load(
+        document, code="invalid_party", message="the party details are not valid", moves={"/buyer": ""}, max_lines=1
+    )
     return party_to_json(invoice.buyer) or {}, (invoice.currency if currency is not None else None)
 
 
-def load_document(raw: bytes | str | dict[str, Any], *, max_lines: int = 10_000,
-                  legacy_currency: str = "USD") -> Invoice:
+def load_document(
+    raw: bytes | str | dict[str, Any], *, max_lines: int = 10_000, legacy_currency: str = "USD"
+) -> Invoice:
     """A canonical or legacy invoice document (raw JSON bytes/text, or already
     parsed) as a validated :class:`~invoicer.invoice.model.Invoice`.
 
@@ -174,5 +182,11 @@ def load_document(raw: bytes | str | dict[str, Any], *, max_lines: int = 10_000,
             raw = parse_document(raw)
         except MalformedDocument as exc:
             raise BadRequest(exc.message, code="malformed_json") from None
-    return _load(raw, code="invalid_invoice", message="the document is not a valid invoice",
-                 moves={}, max_lines=max_lines, legacy_currency=legacy_currency)
+    return _load(
+        raw,
+        code="invalid_invoice",
+        message="the document is not a valid invoice",
+        moves={},
+        max_lines=max_lines,
+        legacy_currency=legacy_currency,
+    )

@@ -30,14 +30,22 @@ __all__ = ["activity", "record"]
 Cursor = psycopg2.extensions.cursor
 
 
-def record(cur: Cursor, member: Member, aggregate_type: str, aggregate_id: uuid.UUID, type_: str,
-           payload: dict[str, Any]) -> uuid.UUID:
+def record(
+    cur: Cursor, member: Member, aggregate_type: str, aggregate_id: uuid.UUID, type_: str, payload: dict[str, Any]
+) -> uuid.UUID:
     """Insert one event into the outbox (same transaction as ``cur``); returns its id."""
     cur.execute(
         "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (member.organisation_id, aggregate_type, aggregate_id, type_, jsonb(payload),
-         member.actor.user_id, member.actor.email),
+        (
+            member.organisation_id,
+            aggregate_type,
+            aggregate_id,
+            type_,
+            jsonb(payload),
+            member.actor.user_id,
+            member.actor.email,
+        ),
     )
     return cur.fetchone()["id"]
 
@@ -58,7 +66,12 @@ def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any
         (member.organisation_id, key, str(key)),
     )
     return [
-        {"id": row["id"], "type": row["type"], "actor": {"id": row["actor_id"], "email": row["actor_email"]},
-         "occurred_at": row["occurred_at"], "data": row["payload"]}
+        {
+            "id": row["id"],
+            "type": row["type"],
+            "actor": {"id": row["actor_id"], "email": row["actor_email"]},
+            "occurred_at": row["occurred_at"],
+            "data": row["payload"],
+        }
         for row in cur.fetchall()
     ]

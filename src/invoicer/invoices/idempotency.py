@@ -36,8 +36,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return f"{method.upper()} {path} {hashlib.sha256(body).hexdigest()}"
 
 
-def idempotent(cur: Cursor, actor: Actor, key: str, request_fingerprint: str,
-               action: Callable[[], Replayable]) -> tuple[Replayable, bool]:
+def idempotent(
+    cur: Cursor, actor: Actor, key: str, request_fingerprint: str, action: Callable[[], Replayable]
+) -> tuple[Replayable, bool]:
     """Run ``action`` once per ``(actor, key)``.
 
     Returns ``((status, body), replayed)``: ``replayed`` is True when the
@@ -56,13 +57,17 @@ def idempotent(cur: Cursor, actor: Actor, key: str, request_fingerprint: str,
         (actor.user_id, key, request_fingerprint),
     )
     if cur.fetchone() is None:
-        cur.execute("SELECT fingerprint, status, response FROM idempotency_keys WHERE user_id = %s AND key = %s",
-                    (actor.user_id, key))
+        cur.execute(
+            "SELECT fingerprint, status, response FROM idempotency_keys WHERE user_id = %s AND key = %s",
+            (actor.user_id, key),
+        )
         stored = cur.fetchone()
         if stored["fingerprint"] != request_fingerprint:
             raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
         return (stored["status"], stored["response"]), True
     status, body = action()
-    cur.execute("UPDATE idempotency_keys SET status = %s, response = %s WHERE user_id = %s AND key = %s",
-                (status, jsonb(body), actor.user_id, key))
+    cur.execute(
+        "UPDATE idempotency_keys SET status = %s, response = %s WHERE user_id = %s AND key = %s",
+        (status, jsonb(body), actor.user_id, key),
+    )
     return (status, body), False

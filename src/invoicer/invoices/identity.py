@@ -84,9 +84,7 @@ def resolve_membership(cur: Cursor, actor: Actor) -> Member:
     Raises :class:`Conflict` (``email_taken``) if the e-mail belongs to
     another user's membership.
     """
-    cur.execute(
-        "SELECT organisation_id, role FROM memberships WHERE user_id = %s", (actor.user_id,)
-    )
+    cur.execute("SELECT organisation_id, role FROM memberships WHERE user_id = %s", (actor.user_id,))
     row = cur.fetchone()
     if row is not None:
         return _member(actor, row)
@@ -98,8 +96,14 @@ def resolve_membership(cur: Cursor, actor: Actor) -> Member:
     row = cur.fetchone()
     if row is not None:
         member = _member(actor, row)
-        events.record(cur, member, "organisation", member.organisation_id, "member.joined",
-                      {"user_id": actor.user_id, "email": actor.email, "role": member.role})
+        events.record(
+            cur,
+            member,
+            "organisation",
+            member.organisation_id,
+            "member.joined",
+            {"user_id": actor.user_id, "email": actor.email, "role": member.role},
+        )
         return member
     cur.execute("INSERT INTO organisations DEFAULT VALUES RETURNING id")
     organisation_id = cur.fetchone()["id"]
@@ -119,8 +123,14 @@ def resolve_membership(cur: Cursor, actor: Actor) -> Member:
             raise Conflict(f"{actor.email} is already a member under another account", code="email_taken")
         return _member(actor, row)
     member = _member(actor, row)
-    events.record(cur, member, "organisation", organisation_id, "organisation.created",
-                  {"owner_id": actor.user_id, "owner_email": actor.email})
+    events.record(
+        cur,
+        member,
+        "organisation",
+        organisation_id,
+        "organisation.created",
+        {"owner_id": actor.user_id, "owner_email": actor.email},
+    )
     return member
 
 
@@ -147,8 +157,14 @@ def invite(cur: Cursor, member: Member, email: str, role: str) -> dict[str, Any]
     row = cur.fetchone()
     if row is None:
         raise Conflict(f"{email} is already a member of an organisation", code="already_member", pointer="/email")
-    events.record(cur, member, "organisation", member.organisation_id, "member.invited",
-                  {"membership_id": row["id"], "email": email, "role": role})
+    events.record(
+        cur,
+        member,
+        "organisation",
+        member.organisation_id,
+        "member.invited",
+        {"membership_id": row["id"], "email": email, "role": role},
+    )
     return dict(row)
 
 

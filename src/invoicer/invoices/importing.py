@@ -28,9 +28,16 @@ __all__ = ["import_invoice"]
 Cursor = psycopg2.extensions.cursor
 
 
-def import_invoice(cur: Cursor, member: Member, document: bytes | str | dict[str, Any], *,
-                   client_id: Any = None, legacy_currency: str = "USD", max_lines: int = 10_000,
-                   today: date | None = None) -> dict[str, Any]:
+def import_invoice(
+    cur: Cursor,
+    member: Member,
+    document: bytes | str | dict[str, Any],
+    *,
+    client_id: Any = None,
+    legacy_currency: str = "USD",
+    max_lines: int = 10_000,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Record ``document`` (raw JSON or parsed) as an issued invoice of the
     member's organisation, optionally linked to ``client_id``.
 
@@ -47,19 +54,45 @@ def import_invoice(cur: Cursor, member: Member, document: bytes | str | dict[str
         " due_date, payment_terms, notes, lines, seller, buyer, ship_to, totals, created_by, issued_at)"
         " VALUES (%s, 'invoice', 'issued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
         " ON CONFLICT (organisation_id, series, number) DO NOTHING RETURNING *",
-        (member.organisation_id, IMPORTED_SERIES, invoice.invoice_number, client["id"] if client else None,
-         invoice.currency, invoice.issue_date, invoice.due_date, invoice.payment_terms, invoice.notes,
-         jsonb(lines_to_json(invoice.lines)), jsonb(party_to_json(invoice.seller)),
-         jsonb(party_to_json(invoice.buyer)),
-         jsonb(party_to_json(invoice.ship_to)) if invoice.ship_to else None,
-         jsonb(totals_json(invoice.totals)), member.actor.user_id),
+        (
+            member.organisation_id,
+            IMPORTED_SERIES,
+            invoice.invoice_number,
+            client["id"] if client else None,
+            invoice.currency,
+            invoice.issue_date,
+            invoice.due_date,
+            invoice.payment_terms,
+            invoice.notes,
+            jsonb(lines_to_json(invoice.lines)),
+            jsonb(party_to_json(invoice.seller)),
+            jsonb(party_to_json(invoice.buyer)),
+            jsonb(party_to_json(invoice.ship_to)) if invoice.ship_to else None,
+            jsonb(totals_json(invoice.totals)),
+            member.actor.user_id,
+        ),
     )
     row = cur.fetchone()
     if row is None:
-        raise Conflict(f"an invoice numbered {invoice.invoice_number} has been imported already",
-                       code="duplicate_number", pointer="/invoice_number")
-    events.record(cur, member, "invoice", row["id"], "invoice.issued",
-                  {"invoice_id": row["id"], "number": invoice.invoice_number, "imported": True,
-                   "issue_date": invoice.issue_date, "due_date": invoice.due_date,
-                   "currency": invoice.currency, "gross": invoice.totals.gross})
+        raise Conflict(
+            f"an invoice numbered {invoice.invoice_number} has been imported already",
+            code="duplicate_number",
+            pointer="/invoice_number",
+        )
+    events.record(
+        cur,
+        member,
+        "invoice",
+        row["id"],
+        "invoice.issued",
+        {
+            "invoice_id": row["id"],
+            "number": invoice.invoice_number,
+            "imported": True,
+            "issue_date": invoice.issue_date,
+            "due_date": invoice.due_date,
+            "currency": invoice.currency,
+            "gross": invoice.totals.gross,
+        },
+    )
     return invoice_view(dict(row), today)

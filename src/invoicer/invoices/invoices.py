@@ -147,8 +147,13 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
     issue_date = _date(fields.get("issue_date"), "/issue_date")
     due_date = _date(fields.get("due_date"), "/due_date")
     lines, totals, ship_to = check_lines_and_terms(
-        currency=currency, lines=fields.get("lines"), issue_date=issue_date, due_date=due_date,
-        payment_terms=fields.get("payment_terms"), notes=fields.get("notes"), ship_to=fields.get("ship_to"),
+        currency=currency,
+        lines=fields.get("lines"),
+        issue_date=issue_date,
+        due_date=due_date,
+        payment_terms=fields.get("payment_terms"),
+        notes=fields.get("notes"),
+        ship_to=fields.get("ship_to"),
     )
     return {
         "client_id": client["id"],
@@ -177,18 +182,31 @@ def create_draft(cur: Cursor, member: Member, fields: dict[str, Any], *, today: 
     columns = ", ".join(values)
     cur.execute(
         f"INSERT INTO invoices (organisation_id, created_by, {columns}) VALUES (%(org)s, %(by)s, "
-        + ", ".join(f"%({key})s" for key in values) + ") RETURNING *",
+        + ", ".join(f"%({key})s" for key in values)
+        + ") RETURNING *",
         {**values, "org": member.organisation_id, "by": member.actor.user_id},
     )
     row = dict(cur.fetchone())
-    events.record(cur, member, "invoice", row["id"], "invoice.created",
-                  {"invoice_id": row["id"], "client_id": row["client_id"], "currency": row["currency"],
-                   "gross": row["gross"]})
+    events.record(
+        cur,
+        member,
+        "invoice",
+        row["id"],
+        "invoice.created",
+        {"invoice_id": row["id"], "client_id": row["client_id"], "currency": row["currency"], "gross": row["gross"]},
+    )
     return invoice_view(row, today)
 
 
-def update_draft(cur: Cursor, member: Member, invoice_id: Any, changes: dict[str, Any],
-                 expected_version: int | None = None, *, today: date | None = None) -> dict[str, Any]:
+def update_draft(
+    cur: Cursor,
+    member: Member,
+    invoice_id: Any,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+    *,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Change some fields of a draft (None clears an optional field).
 
     Raises :class:`NotFound`, :class:`Conflict` (``invoice_frozen``) once
@@ -207,8 +225,14 @@ def update_draft(cur: Cursor, member: Member, invoice_id: Any, changes: dict[str
         {**values, "id": row["id"]},
     )
     updated = dict(cur.fetchone())
-    events.record(cur, member, "invoice", row["id"], "invoice.updated",
-                  {"invoice_id": row["id"], "changed": sorted(changes), "version": updated["version"]})
+    events.record(
+        cur,
+        member,
+        "invoice",
+        row["id"],
+        "invoice.updated",
+        {"invoice_id": row["id"], "changed": sorted(changes), "version": updated["version"]},
+    )
     return invoice_view(updated, today)
 
 
@@ -219,8 +243,9 @@ def delete_draft(cur: Cursor, member: Member, invoice_id: Any, expected_version:
     row = fetch(cur, member, invoice_id, lock=True)
     refuse_frozen(row, "deleted")
     _check_version(row, expected_version)
-    cur.execute("UPDATE orders SET status = 'open', invoice_id = NULL, updated_at = now() WHERE invoice_id = %s",
-                (row["id"],))
+    cur.execute(
+        "UPDATE orders SET status = 'open', invoice_id = NULL, updated_at = now() WHERE invoice_id = %s", (row["id"],)
+    )
     cur.execute("DELETE FROM invoices WHERE id = %s", (row["id"],))
     events.record(cur, member, "invoice", row["id"], "invoice.deleted", {"invoice_id": row["id"]})
 
@@ -232,8 +257,15 @@ def terms_days(cur: Cursor, member: Member, client: dict[str, Any] | None) -> in
     return get_organisation(cur, member)["payment_terms_days"]
 
 
-def issue(cur: Cursor, member: Member, invoice_id: Any, *, issue_date: date | str | None = None,
-          expected_version: int | None = None, today: date | None = None) -> dict[str, Any]:
+def issue(
+    cur: Cursor,
+    member: Member,
+    invoice_id: Any,
+    *,
+    issue_date: date | str | None = None,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Issue a draft: number ``INV-<year>-<nnnn>`` (next of the series for
     the issue date's year, gapless), seller and buyer copied, dates set
     (issue date: the argument, else the draft's, else ``today``; due date:
@@ -251,30 +283,54 @@ def issue(cur: Cursor, member: Member, invoice_id: Any, *, issue_date: date | st
     refuse_frozen(row, "issued again")
     _check_version(row, expected_version)
     if not row["lines"]:
-        raise Unprocessable("an invoice needs at least one line before it is issued", code="no_lines",
-                            pointer="/lines")
+        raise Unprocessable("an invoice needs at least one line before it is issued", code="no_lines", pointer="/lines")
     organisation = get_organisation(cur, member)
     if not organisation["name"]:
-        raise Unprocessable("set the organisation's name (the seller) before issuing invoices",
-                            code="seller_incomplete", pointer="/seller/name")
+        raise Unprocessable(
+            "set the organisation's name (the seller) before issuing invoices",
+            code="seller_incomplete",
+            pointer="/seller/name",
+        )
     client = get_client(cur, member, row["client_id"])
     when = _date(issue_date, "/issue_date") or row["issue_date"] or today
     due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
-    lines, totals, _ = check_lines_and_terms(currency=row["currency"], lines=row["lines"], issue_date=when,
-                                             due_date=due)
+    lines, totals, _ = check_lines_and_terms(
+        currency=row["currency"], lines=row["lines"], issue_date=when, due_date=due
+    )
     number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
     buyer = {key: client[key] for key in _BUYER_FIELDS if client.get(key)}
     cur.execute(
         "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"
         " seller = %s, buyer = %s, lines = %s, totals = %s, issued_at = now(), updated_at = now(),"
         " version = version + 1 WHERE id = %s RETURNING *",
-        (INVOICE_SERIES, number, when, due, jsonb(seller_party(organisation)), jsonb(buyer), jsonb(lines),
-         jsonb(totals_json(totals)), row["id"]),
+        (
+            INVOICE_SERIES,
+            number,
+            when,
+            due,
+            jsonb(seller_party(organisation)),
+            jsonb(buyer),
+            jsonb(lines),
+            jsonb(totals_json(totals)),
+            row["id"],
+        ),
     )
     issued = dict(cur.fetchone())
-    events.record(cur, member, "invoice", row["id"], "invoice.issued",
-                  {"invoice_id": row["id"], "number": number, "issue_date": when, "due_date": due,
-                   "currency": issued["currency"], "gross": issued["gross"]})
+    events.record(
+        cur,
+        member,
+        "invoice",
+        row["id"],
+        "invoice.issued",
+        {
+            "invoice_id": row["id"],
+            "number": number,
+            "issue_date": when,
+            "due_date": due,
+            "currency": issued["currency"],
+            "gross": issued["gross"],
+        },
+    )
     return invoice_view(issued, today)
 
 
@@ -292,8 +348,7 @@ def mark_sent(cur: Cursor, member: Member, invoice_id: Any, *, today: date | Non
         (row["id"],),
     )
     sent = dict(cur.fetchone())
-    events.record(cur, member, "invoice", row["id"], "invoice.sent",
-                  {"invoice_id": row["id"], "number": row["number"]})
+    events.record(cur, member, "invoice", row["id"], "invoice.sent", {"invoice_id": row["id"], "number": row["number"]})
     return invoice_view(sent, today)
 
 

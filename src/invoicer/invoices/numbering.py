@@ -44,8 +44,7 @@ def next_number(cur: Cursor, organisation_id: uuid.UUID, series: str, year: int)
     )
     value = cur.fetchone()["next_value"]
     cur.execute(
-        "UPDATE number_series SET next_value = next_value + 1"
-        " WHERE organisation_id = %s AND series = %s AND year = %s",
+        "UPDATE number_series SET next_value = next_value + 1 WHERE organisation_id = %s AND series = %s AND year = %s",
         (organisation_id, series, year),
     )
     return format_number(series, year, value)

@@ -49,8 +49,14 @@ def create_order(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[st
         (member.organisation_id, client["id"], currency, jsonb(lines), fields.get("notes"), member.actor.user_id),
     )
     order = dict(cur.fetchone())
-    events.record(cur, member, "order", order["id"], "order.created",
-                  {"order_id": order["id"], "client_id": client["id"], "currency": currency, "net": totals.net})
+    events.record(
+        cur,
+        member,
+        "order",
+        order["id"],
+        "order.created",
+        {"order_id": order["id"], "client_id": client["id"], "currency": currency, "net": totals.net},
+    )
     return order
 
 
@@ -85,14 +91,24 @@ def invoice_order(cur: Cursor, member: Member, order_id: Any, *, today: date | N
     order = get_order(cur, member, order_id, lock=True)
     if order["status"] != "open":
         raise Conflict("the order has been invoiced already", code="order_invoiced")
-    draft = create_draft(cur, member, {"client_id": order["client_id"], "currency": order["currency"],
-                                       "lines": order["lines"], "notes": order["notes"]}, today=today)
+    draft = create_draft(
+        cur,
+        member,
+        {
+            "client_id": order["client_id"],
+            "currency": order["currency"],
+            "lines": order["lines"],
+            "notes": order["notes"],
+        },
+        today=today,
+    )
     cur.execute(
         f"UPDATE orders SET status = 'invoiced', invoice_id = %s, updated_at = now() WHERE id = %s"
         f" RETURNING {_COLUMNS}",
         (draft["id"], order["id"]),
     )
     updated = dict(cur.fetchone())
-    events.record(cur, member, "order", order["id"], "order.invoiced",
-                  {"order_id": order["id"], "invoice_id": draft["id"]})
+    events.record(
+        cur, member, "order", order["id"], "order.invoiced", {"order_id": order["id"], "invoice_id": draft["id"]}
+    )
     return {"order": updated, "invoice": draft}

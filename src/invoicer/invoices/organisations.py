@@ -26,8 +26,10 @@ _COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_
 def get_organisation(cur: Cursor, member: Member, *, lock: bool = False) -> dict[str, Any]:
     """The member's organisation as a dict of :data:`PROFILE_FIELDS` plus
     ``id``, ``version``, ``created_at``, ``updated_at``."""
-    cur.execute(f"SELECT {_COLUMNS} FROM organisations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-                (member.organisation_id,))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM organisations WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+        (member.organisation_id,),
+    )
     row = cur.fetchone()
     if row is None:  # deleted under our feet
         raise NotFound("no such organisation", code="organisation_not_found")
@@ -41,8 +43,9 @@ def check_terms_days(value: Any, pointer: str = "/payment_terms_days") -> int:
     return value
 
 
-def update_organisation(cur: Cursor, member: Member, changes: dict[str, Any],
-                        expected_version: int | None = None) -> dict[str, Any]:
+def update_organisation(
+    cur: Cursor, member: Member, changes: dict[str, Any], expected_version: int | None = None
+) -> dict[str, Any]:
     """Change the profile (owner only). ``changes`` maps some of
     :data:`PROFILE_FIELDS` to new values (None clears an optional field);
     party fields follow the invoice schema's party rules, ``currency`` is an
@@ -76,8 +79,9 @@ def update_organisation(cur: Cursor, member: Member, changes: dict[str, Any],
         {**values, "id": member.organisation_id},
     )
     row = dict(cur.fetchone())
-    events.record(cur, member, "organisation", member.organisation_id, "organisation.updated",
-                  {"changed": sorted(changes)})
+    events.record(
+        cur, member, "organisation", member.organisation_id, "organisation.updated", {"changed": sorted(changes)}
+    )
     return row
 
 

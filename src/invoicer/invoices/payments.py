@@ -32,24 +32,37 @@ _COLUMNS = "id, invoice_id, amount, date, method, reference, created_by, created
 
 def _amount(value: Any, currency: str) -> Decimal:
     if isinstance(value, (bool, float)):
-        raise Unprocessable("must be a decimal number written as a string, such as \"12.50\"",
-                            code="invalid_amount", pointer="/amount")
+        raise Unprocessable(
+            'must be a decimal number written as a string, such as "12.50"', code="invalid_amount", pointer="/amount"
+        )
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise Unprocessable("must be a decimal number such as \"12.50\"", code="invalid_amount",
-                            pointer="/amount") from None
+        raise Unprocessable(
+            'must be a decimal number such as "12.50"', code="invalid_amount", pointer="/amount"
+        ) from None
     if not amount.is_finite() or amount <= 0:
         raise Unprocessable("must be more than 0", code="invalid_amount", pointer="/amount")
     if amount != quantize_money(amount, currency):
-        raise Unprocessable(f"{currency} amounts have at most {minor_unit(currency)} decimal places",
-                            code="invalid_amount", pointer="/amount")
+        raise Unprocessable(
+            f"{currency} amounts have at most {minor_unit(currency)} decimal places",
+            code="invalid_amount",
+            pointer="/amount",
+        )
     return quantize_money(amount, currency)
 
 
-def record_payment(cur: Cursor, member: Member, invoice_id: Any, amount: Any, *, paid_on: date | str | None = None,
-                   method: str | None = None, reference: str | None = None,
-                   today: date | None = None) -> dict[str, Any]:
+def record_payment(
+    cur: Cursor,
+    member: Member,
+    invoice_id: Any,
+    amount: Any,
+    *,
+    paid_on: date | str | None = None,
+    method: str | None = None,
+    reference: str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Record a payment of ``amount`` (Decimal or decimal string, invoice
     currency) received on ``paid_on`` (default ``today``) by ``method``
     with ``reference`` (free texts).
@@ -69,7 +82,8 @@ def record_payment(cur: Cursor, member: Member, invoice_id: Any, amount: Any, *,
     if row["status"] not in OPEN_STATUSES or value > balance:
         raise Unprocessable(
             f"{value} {row['currency']} is more than the balance due of {max(balance, Decimal(0))} {row['currency']}",
-            code="overpayment", pointer="/amount",
+            code="overpayment",
+            pointer="/amount",
         )
     when = _date(paid_on, "/date") or today
     for name, text in (("method", method), ("reference", reference)):
@@ -89,12 +103,25 @@ def record_payment(cur: Cursor, member: Member, invoice_id: Any, amount: Any, *,
         (value, status, row["id"]),
     )
     invoice = invoice_view(dict(cur.fetchone()), today)
-    events.record(cur, member, "invoice", row["id"], "payment.recorded",
-                  {"invoice_id": row["id"], "payment_id": payment["id"], "amount": value,
-                   "currency": row["currency"], "date": when, "balance_due": invoice["balance_due"]})
+    events.record(
+        cur,
+        member,
+        "invoice",
+        row["id"],
+        "payment.recorded",
+        {
+            "invoice_id": row["id"],
+            "payment_id": payment["id"],
+            "amount": value,
+            "currency": row["currency"],
+            "date": when,
+            "balance_due": invoice["balance_due"],
+        },
+    )
     if status == "paid":
-        events.record(cur, member, "invoice", row["id"], "invoice.paid",
-                      {"invoice_id": row["id"], "number": row["number"]})
+        events.record(
+            cur, member, "invoice", row["id"], "invoice.paid", {"invoice_id": row["id"], "number": row["number"]}
+        )
     return {"payment": payment, "invoice": invoice}
 
 

@@ -27,8 +27,13 @@ Cursor = psycopg2.extensions.cursor
 #: Stored statuses, and ``overdue`` (derived) last.
 STATUSES = ("draft", "issued", "sent", "partially_paid", "paid", "credited", "overdue")
 #: Sort keys of :func:`list_invoices` and their columns.
-SORTS = {"issue_date": "i.issue_date", "due_date": "i.due_date", "number": "i.number",
-         "created_at": "i.created_at", "gross": "i.gross"}
+SORTS = {
+    "issue_date": "i.issue_date",
+    "due_date": "i.due_date",
+    "number": "i.number",
+    "created_at": "i.created_at",
+    "gross": "i.gross",
+}
 #: Ageing of unpaid balances by days past the due date.
 AGEING_BUCKETS = ("not_due", "1_30", "31_60", "61_90", "over_90")
 
@@ -40,10 +45,22 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_invoices(cur: Cursor, member: Member, *, status: str | None = None, client_id: Any = None,
-                  issued_from: date | str | None = None, issued_to: date | str | None = None,
-                  q: str | None = None, kind: str | None = None, sort: str = "created_at", order: str = "desc",
-                  page: int = 1, per_page: int = 25, today: date | None = None) -> dict[str, Any]:
+def list_invoices(
+    cur: Cursor,
+    member: Member,
+    *,
+    status: str | None = None,
+    client_id: Any = None,
+    issued_from: date | str | None = None,
+    issued_to: date | str | None = None,
+    q: str | None = None,
+    kind: str | None = None,
+    sort: str = "created_at",
+    order: str = "desc",
+    page: int = 1,
+    per_page: int = 25,
+    today: date | None = None,
+) -> dict[str, Any]:
     """One page of the organisation's invoices and credit notes.
 
     Filters: ``status`` (a stored status, which includes overdue ones, or
@@ -95,8 +112,10 @@ def list_invoices(cur: Cursor, member: Member, *, status: str | None = None, cli
         where.append("i.issue_date <= %(to)s")
         params["to"] = _date(issued_to, "/issued_to")
     if q:
-        where.append("(i.number ILIKE %(q)s OR i.buyer ->> 'name' ILIKE %(q)s OR i.buyer ->> 'company' ILIKE %(q)s"
-                     " OR c.name ILIKE %(q)s OR c.company ILIKE %(q)s)")
+        where.append(
+            "(i.number ILIKE %(q)s OR i.buyer ->> 'name' ILIKE %(q)s OR i.buyer ->> 'company' ILIKE %(q)s"
+            " OR c.name ILIKE %(q)s OR c.company ILIKE %(q)s)"
+        )
         params["q"] = _like(q)
     condition = " AND ".join(where)
     source = "invoices i LEFT JOIN clients c ON c.id = i.client_id"
@@ -184,4 +203,3 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
             "ageing": {bucket: money(row.get(bucket), currency) for bucket in AGEING_BUCKETS},
         }
     return {"today": today, "currencies": figures}
-

@@ -7,9 +7,15 @@ waiting on each other), publishes each to the durable topic exchange
 publisher confirms, with ``message_id`` = event id, and marks the confirmed
 rows published in the same transaction before committing. The JSON body is::
 
-    {"version": 1, "id": "<event uuid>", "type": "invoice.issued",
-     "occurred_at": "2026-03-10T09:30:00.123+00:00", "organisation_id": "...",
-     "actor": {"id": "...", "email": "..."}, "data": {...}}
+    {
+        "version": 1,
+        "id": "<event uuid>",
+        "type": "invoice.issued",
+        "occurred_at": "2026-03-10T09:30:00.123+00:00",
+        "organisation_id": "...",
+        "actor": {"id": "...", "email": "..."},
+        "data": {...},
+    }
 
 Guarantees: an event is never lost (a row stays unpublished until the broker
 confirmed it and the mark committed) and never published for a change that
@@ -44,6 +50,7 @@ __all__ = ["Relay", "event_message", "events_exchange", "main"]
 
 log = logs.get_logger(__name__)
 
+
 def events_exchange(prefix: str) -> str:
     """The topic exchange the events go to: ``<prefix>.events``."""
     return f"{prefix}.events"
@@ -75,8 +82,9 @@ class Relay:
     connection); run several processes to share the load.
     """
 
-    def __init__(self, db: Database, amqp_url: str, prefix: str, *, batch_size: int = 100,
-                 idle_seconds: float = 0.5) -> None:
+    def __init__(
+        self, db: Database, amqp_url: str, prefix: str, *, batch_size: int = 100, idle_seconds: float = 0.5
+    ) -> None:
         self.db = db
         self.amqp_url = amqp_url
         self.exchange = events_exchange(prefix)
@@ -176,8 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logs.configure("outbox-relay", settings.log_level)
-    relay = Relay(Database(settings.database_url), settings.amqp_url, settings.amqp_prefix,
-                  batch_size=args.batch_size, idle_seconds=args.idle_seconds)
+    relay = Relay(
+        Database(settings.database_url),
+        settings.amqp_url,
+        settings.amqp_prefix,
+        batch_size=args.batch_size,
+        idle_seconds=args.idle_seconds,
+    )
 
     def _stop(signum, _frame):
         log.info("stopping", extra={"signal": signum})

@@ -20,8 +20,8 @@ mail, so a process killed mid-send leaves neither a mail without a record
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
@@ -103,5 +103,4 @@ class NotificationHandler:
             try:
                 self.jobs.unmark_notified(job_id)
             except DatabaseUnavailable:
-                log.error("could not undo the notification record; the mail may be lost",
-                          extra={"job_id": job_id})
+                log.error("could not undo the notification record; the mail may be lost", extra={"job_id": job_id})

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from typing import Callable
 
 from email_validator import EmailNotValidError, validate_email
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ..common.amqp import RENDER
 from ..common.consumer_main import run_consumer
+from ..common.db import Database
 from ..common.jobs import JobStore
 from ..common.storage import BlobStore
-from ..common.amqp import RENDER
-from ..common.db import Database
 from ..invoice.typefaces import register_fonts
 from .handler import RenderHandler
 
