@@ -30,7 +30,9 @@ from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import FORMATS, Job
 from ..common.logging import get_logger
-from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from ..invoice.errors import InvalidInvoice, MalformedDocument
+from ..invoice.loader import load_invoice
+from ..invoice.parsing import parse_document
 from .app import Services
 from .openapi import openapi_document
 
