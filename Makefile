@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INVOICE ?= ../shared/examples/invoice.json
 
-.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render bench clean
+.PHONY: help install up down status demo test test-unit test-faults test-security test-k8s render bench schema clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -53,6 +53,10 @@ test-k8s: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# invoice.schema.json is generated from the pydantic input models; a unit test fails while it is stale.
+schema: $(STAMP)
+	$(PY) -c 'from invoicer.invoice.loader import write_json_schema; print("wrote", write_json_schema())'
 
 render: $(STAMP)
 	$(VENV)/bin/invoicer render $(INVOICE) --out out --formats pdf,xlsx
