@@ -46,6 +46,8 @@ __all__ = ["LegacyInvoiceDocument", "LegacyItemDocument", "is_legacy", "to_canon
 _PARTIES = {"seller_": "seller", "buyer_": "buyer", "ship_to_": "ship_to"}
 # Fields of the model that have no place in the canonical document.
 _NOT_MAPPED = {"tax_rate", "subtotal", "tax_amount", "total_amount", "id", "total"}
+# Fields that need ship_to_name beside them.
+_SHIP_TO_OTHERS = ("ship_to_company", "ship_to_address", "ship_to_phone", "ship_to_email")
 
 
 class _Missing:
@@ -89,7 +91,14 @@ class LegacyInvoiceDocument(DocumentModel):
     required once any other ``ship_to_*`` field is given.
     """
 
-    model_config = ConfigDict(title="LegacyInvoice")
+    model_config = ConfigDict(
+        title="LegacyInvoice",
+        json_schema_extra={
+            "dependentRequired": {
+                name: ["ship_to_name"] for name in _SHIP_TO_OTHERS
+            }
+        },
+    )
 
     seller_name: Annotated[str, Text(200, required=True)] = Field(alias="company_name", description="Seller (BT-27).")
     seller_address: Annotated[str, Text(1000, lines=True)] = Field(
@@ -140,8 +149,7 @@ class LegacyInvoiceDocument(DocumentModel):
     @classmethod
     def _ship_to_needs_a_name(cls, data: Any) -> Any:
         """Mark ``ship_to_name`` missing when another ``ship_to_*`` field is there (reported as ``required``)."""
-        others = [name for name in cls.model_fields if name.startswith("ship_to_") and name != "ship_to_name"]
-        if isinstance(data, dict) and "ship_to_name" not in data and any(name in data for name in others):
+        if isinstance(data, dict) and "ship_to_name" not in data and any(name in data for name in _SHIP_TO_OTHERS):
             return {**data, "ship_to_name": _MISSING}
         return data
 

@@ -42,7 +42,7 @@ _DESCRIPTION = (
     "invoicer.invoice.schema.InvoiceDocument by `make schema`, do not edit. Amounts are JSON numbers or plain "
     "decimal strings, read as exact decimals (send strings to keep them away from binary floats). Rules that "
     "JSON Schema cannot state are checked by the server: due_date not before issue_date; quantity x unit_price "
-    "below 10^15; at most MAX_LINES lines. A document in the legacy flat format ($defs/LegacyInvoice) is "
+    "below 10^15; at most MAX_LINES lines. A document in the legacy flat format (the LegacyInvoice definition) is "
     "accepted too; its totals must agree with the computed ones to one minor unit."
 )
 

@@ -110,10 +110,13 @@ _CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same rules as JSON Schema (ECMA 262) patterns, for the generated schema.
 _SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f]"
 _TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]"
-_VISIBLE_CHAR = r"[^\s\u0000-\u001f\u007f]"
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_EMAIL_PART = r"[^@\s.\u0000-\u001f\u007f]+"
-_EMAIL_PATTERN = f"^$|^[^@\\s\\u0000-\\u001f\\u007f]+@{_EMAIL_PART}(\\.{_EMAIL_PART})+$"
+# White space or control: Python's \s lacks U+FEFF and ECMA's lacks U+0085 and
+# U+001C-U+001F, so both are named to make the class the same in both engines.
+_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f\u0085\ufeff"
+_VISIBLE_CHAR = f"[^{_SPACE_OR_CONTROL}]"
+_VISIBLE = re.compile(_VISIBLE_CHAR)
+_EMAIL_PATTERN = f"^[^@{_SPACE_OR_CONTROL}]+@[^@.{_SPACE_OR_CONTROL}]+(\\.[^@.{_SPACE_OR_CONTROL}]+)+$"
+_EMAIL = re.compile(_EMAIL_PATTERN)
 
 
 def _single_line(value: str) -> str:
@@ -129,7 +132,7 @@ def _multi_line(value: str) -> str:
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _VISIBLE.search(value):
         raise _fail("blank", "must not be blank")
     return value
 
@@ -170,7 +173,7 @@ class Text:
         result = handler(schema)
         char = _TEXT_CHAR if self.lines else _SINGLE_LINE_CHAR
         if self.email:
-            result["pattern"] = _EMAIL_PATTERN
+            result["pattern"] = f"^$|{_EMAIL_PATTERN}"
         elif self.required:
             result["pattern"] = f"^{char}*{_VISIBLE_CHAR}{char}*$"
         else:
