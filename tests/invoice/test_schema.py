@@ -65,6 +65,7 @@ ACCEPTED = [
     lambda d: d["lines"][0].update(quantity="0.0000000001"),
     lambda d: d["lines"][0].update(quantity="007"),
     lambda d: d["lines"][0].update(quantity=1.5),
+    lambda d: d["lines"][0].update(unit_price=18.99),  # a float-based multipleOf check would refuse it
     lambda d: d["lines"][0].update(unit_price="0"),
     lambda d: d["lines"][0].update(unit_price="-0.00"),
     lambda d: d["lines"][0].update(quantity="1", unit_price="999999999999999.9999999999"),

@@ -8,6 +8,9 @@ calls valid must get 202:
 
 * ``due_date`` not before the issue date (``issue_date``; ``date`` in the legacy format);
 * quantity x unit price below 10^15 (each is below 10^15 by the schema);
+* at most 10 digits after the point in a JSON number: JSON Schema's ``multipleOf``
+  could say so, but is unreliable with binary floats, so the schema says it in
+  words and generated floats are rounded here (a positive one to at least 1e-10);
 * a legacy document's own totals (``items[].total``, ``subtotal``, ``tax_amount``,
   ``total_amount``) equal to the EN 16931 totals of its lines to one minor unit:
   they are optional, so they are dropped.
@@ -34,9 +37,21 @@ def _amount(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        rounded = round(value, 10)
+        return 1e-10 if rounded == 0 and value > 0 else rounded
+    if isinstance(value, dict):
+        return {key: _round_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_round_floats(item) for item in value]
+    return value
+
+
 def _fix_invoice(document: Any) -> Any:
     if not isinstance(document, dict):
         return document
+    document = _round_floats(document)
     legacy = "items" in document
     issue, lines, quantity = ("date", "items", "qty") if legacy else ("issue_date", "lines", "quantity")
     if "due_date" in document and issue in document and document["due_date"] < document[issue]:

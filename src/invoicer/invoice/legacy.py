@@ -66,6 +66,8 @@ def _required(value: Any) -> Any:
 class LegacyItemDocument(DocumentModel):
     """One item of a legacy invoice; becomes one line (EN 16931 BG-25)."""
 
+    model_config = ConfigDict(title="LegacyItem")
+
     id: Any = Field(default=None, description="The old tool's item number; not used (lines are numbered in order).")
     description: Annotated[str, Text(1000, lines=True, required=True)] = Field(
         description="Item name and description (BT-153/BT-154)."

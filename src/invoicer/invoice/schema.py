@@ -297,8 +297,13 @@ class Amount:
         )
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
-        # JSON numbers: the bounds, fewer than 16 integer digits, and multipleOf for the fraction digits.
-        number: dict[str, Any] = {"type": "number"}
+        # JSON numbers: the bounds and fewer than 16 integer digits. The limit of fraction digits is
+        # not stated: "multipleOf": 1e-10 would state it, but validators that divide binary floats
+        # (Python's jsonschema among them) then refuse amounts such as 18.99.
+        number: dict[str, Any] = {
+            "type": "number",
+            "description": f"At most {MAX_FRACTION_DIGITS} digits after the decimal point (checked by the server).",
+        }
         if self.gt is not None:
             number["exclusiveMinimum"] = self.gt
         elif self.ge is not None:
@@ -309,7 +314,6 @@ class Amount:
             number["maximum"] = self.le
         else:
             number["exclusiveMaximum"] = 10**MAX_INTEGER_DIGITS
-        number["multipleOf"] = float(Decimal(1).scaleb(-MAX_FRACTION_DIGITS))
         return {"anyOf": [number, {"type": "string", "pattern": self._string_pattern()}]}
 
     def _string_pattern(self) -> str:
@@ -385,6 +389,8 @@ def optional_text(value: str | None) -> str | None:
 class PartyDocument(DocumentModel):
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13)."""
 
+    model_config = ConfigDict(title="Party")
+
     name: Annotated[str, Text(200, required=True)] = Field(description="Name (BT-27 / BT-44 / BT-70).")
     company: Annotated[str, Text(200)] = Field(default=None, description="Company or trading name.")
     address: Annotated[str, Text(1000, lines=True)] = Field(
@@ -410,6 +416,8 @@ class PartyDocument(DocumentModel):
 
 class LineDocument(DocumentModel):
     """One invoice line (EN 16931 BG-25)."""
+
+    model_config = ConfigDict(title="Line")
 
     description: Annotated[str, Text(1000, lines=True, required=True)] = Field(
         description="Item name and description (BT-153/BT-154)."
