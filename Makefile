@@ -14,6 +14,7 @@ help:
 	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
 	@echo "make status - what of the local stack is running"
 	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, end to end (bench/RESULTS.md)"
+	@echo "make schema - regenerate src/invoicer/invoice/invoice.schema.json from the invoice input models"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
