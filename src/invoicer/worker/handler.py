@@ -32,7 +32,9 @@ from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
 from ..common.storage import BlobStore, StorageUnavailable
 from ..invoice.render import output_filename, render_formats
-from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from ..invoice.errors import InvalidInvoice, MalformedDocument
+from ..invoice.loader import load_invoice
+from ..invoice.parsing import parse_document
 
 __all__ = ["RenderHandler"]
 
