@@ -38,6 +38,7 @@ from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
 from ..common.storage import BlobStore, StorageUnavailable
+from ..invoice.model import Invoice
 from ..invoice.render import output_filename, render_formats
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
 
@@ -82,7 +83,7 @@ class RenderHandler:
         return Done((self.ready_event(job),)) if request.notify else Done()
 
     @staticmethod
-    def _as_document(invoice, request: RenderRequest):
+    def _as_document(invoice: Invoice, request: RenderRequest) -> Invoice:
         """The invoice as the document the request names (credit note, the
         invoice it corrects); raises :class:`Permanent` for a type the
         renderers do not know."""
