@@ -296,3 +296,12 @@ def test_send_needs_an_address(records_db, blobs, seller):
     with pytest.raises(Unprocessable) as refused, records_db.transaction() as cur:
         invoices.send(cur, seller, made["id"], blobs=blobs)
     assert refused.value.code == "no_recipient"
+
+
+def test_an_imported_invoice_is_rendered_under_its_own_number(records_db, blobs, relay, seller, example_bytes):
+    from invoicer.invoices.importing import import_invoice
+
+    with records_db.transaction() as cur:
+        imported = import_invoice(cur, seller, example_bytes, blobs=blobs)
+    text = pdf_text(kept(records_db, blobs, seller, imported["id"], "pdf", relay)[0])
+    assert imported["number"] in text and "Alfreds Futterkiste" in text and "€330.86" in text
