@@ -31,7 +31,7 @@ import hashlib
 import json
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import psycopg2.extensions
 
@@ -99,7 +99,7 @@ def _preceding(cur: Cursor, row: dict[str, Any]) -> dict[str, Any] | None:
     if row["corrects_invoice_id"] is None:
         return None
     cur.execute("SELECT number, issue_date FROM invoices WHERE id = %s", (row["corrects_invoice_id"],))
-    return cur.fetchone()
+    return cast("dict[str, Any] | None", cur.fetchone())  # a RealDictCursor row
 
 
 def _party_fields(party: dict[str, Any] | None) -> dict[str, Any]:
@@ -226,7 +226,7 @@ def document(
             request_documents(cur, blobs, member, row["id"])
             return None
         cur.execute("SELECT status, files, error FROM jobs WHERE id = %s", (row["render_job_id"],))
-        job = cur.fetchone()
+        job = cast("dict[str, Any] | None", cur.fetchone())  # a RealDictCursor row
     if job is None or job["status"] in ("queued", "processing"):
         return None
     if job["status"] == "failed":
