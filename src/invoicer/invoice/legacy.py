@@ -2,10 +2,18 @@
 
 A legacy document looks like ``/work/shared/examples/legacy_invoice_data.json``::
 
-    {"company_name": ..., "company_address": "12 Harbour Road, Bristol, UK",
-     "bill_to_name": ..., "invoice_no": "NW-2026-0142", "date": "2026-11-02",
-     "items": [{"id": 1, "description": ..., "qty": 12, "unit_price": 18.00, "total": 216.00}],
-     "subtotal": 300.00, "tax_rate": 19, "tax_amount": 57.00, "total_amount": 357.00}
+    {
+        "company_name": ...,
+        "company_address": "12 Harbour Road, Bristol, UK",
+        "bill_to_name": ...,
+        "invoice_no": "NW-2026-0142",
+        "date": "2026-11-02",
+        "items": [{"id": 1, "description": ..., "qty": 12, "unit_price": 18.00, "total": 216.00}],
+        "subtotal": 300.00,
+        "tax_rate": 19,
+        "tax_amount": 57.00,
+        "total_amount": 357.00,
+    }
 
 :class:`LegacyInvoiceDocument` is its own pydantic model: its fields carry
 the canonical names (``invoice_number``, ``seller_name``, ``lines``) and the
@@ -95,11 +103,7 @@ class LegacyInvoiceDocument(DocumentModel):
 
     model_config = ConfigDict(
         title="LegacyInvoice",
-        json_schema_extra={
-            "dependentRequired": {
-                name: ["ship_to_name"] for name in _SHIP_TO_OTHERS
-            }
-        },
+        json_schema_extra={"dependentRequired": {name: ["ship_to_name"] for name in _SHIP_TO_OTHERS}},
     )
 
     seller_name: Annotated[str, Text(200, required=True)] = Field(alias="company_name", description="Seller (BT-27).")
@@ -189,7 +193,11 @@ class LegacyInvoiceDocument(DocumentModel):
         )
 
     def _party(self, prefix: str) -> model.Party | None:
-        values = {name.removeprefix(prefix): getattr(self, name) for name in type(self).model_fields if name.startswith(prefix)}
+        values = {
+            name.removeprefix(prefix): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
+        }
         if values["name"] is None:
             return None
         address = values.get("address")
