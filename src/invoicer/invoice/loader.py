@@ -47,9 +47,7 @@ _DESCRIPTION = (
 )
 
 
-def load_invoice(
-    document: Any, *, max_lines: int = DEFAULT_MAX_LINES, legacy_currency: str = "USD"
-) -> Invoice:
+def load_invoice(document: Any, *, max_lines: int = DEFAULT_MAX_LINES, legacy_currency: str = "USD") -> Invoice:
     """Validate a parsed document (from :func:`~invoicer.invoice.parsing.parse_document`) and build the Invoice.
 
     The format is detected (:func:`~invoicer.invoice.legacy.is_legacy`): a
