@@ -66,13 +66,13 @@ __all__ = [
     "DEFAULT_MAX_LINES",
     "MAX_FRACTION_DIGITS",
     "MAX_INTEGER_DIGITS",
-    "DocumentModel",
-    "InvoiceDocument",
-    "LineDocument",
-    "PartyDocument",
     "Amount",
     "CurrencyCode",
+    "DocumentModel",
+    "InvoiceDocument",
     "IsoDate",
+    "LineDocument",
+    "PartyDocument",
     "Text",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
@@ -608,7 +608,9 @@ class _Generator(GenerateJsonSchema):
         return super().default_schema(schema)  # pragma: no cover - no field has another default
 
 
-def json_schema(root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+def json_schema(
+    root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None
+) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``root`` with ``description``, for ``invoice.schema.json``.
 
     Definitions are named after their class without the ``Document`` suffix
