@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from invoicer.invoice.legacy import is_legacy, to_canonical
 from invoicer.invoice.errors import FieldError, InvalidInvoice
+from invoicer.invoice.legacy import is_legacy, to_canonical
 from invoicer.invoice.loader import load_invoice
 from invoicer.invoice.parsing import parse_document
 
