@@ -29,6 +29,7 @@ vanishing. Consumers ack manually with a prefetch.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -307,10 +308,8 @@ class Publisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                 connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
 
 
 # --- consumer side -------------------------------------------------------
@@ -425,10 +424,8 @@ def _give_up(handler: Handler, body: bytes, code: str, reason: str) -> Outcome:
 
 def _wake(connection: pika.BlockingConnection) -> None:
     """Make the connection's thread return from ``process_data_events``."""
-    try:
+    with contextlib.suppress(Exception):  # the connection closed meanwhile; nobody waits
         connection.add_callback_threadsafe(lambda: None)
-    except Exception:  # noqa: BLE001 - the connection closed meanwhile; nobody waits
-        pass
 
 
 @dataclass
@@ -500,10 +497,8 @@ class Consumer:
             channel.cancel()
         finally:
             if connection.is_open:
-                try:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                     connection.close()
-                except Exception:  # noqa: BLE001
-                    pass
 
     def _settle(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
         """:func:`settle` on the worker thread, logging with the message's correlation id."""
