@@ -56,9 +56,9 @@ class Database:
         pool, conn = self._checkout()
         broken = False
         try:
-            with conn:  # commits or rolls back
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    yield cur
+            # `with conn` commits or rolls back; the cursor closes first.
+            with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                yield cur
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             broken = True
             raise DatabaseUnavailable(str(exc).strip()) from exc
