@@ -279,5 +279,5 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error", extra={"path": request.path})
+        log.error("unhandled error", exc_info=exc, extra={"path": request.path})
         return error_response(500, "internal_error", "internal server error")
