@@ -225,7 +225,7 @@ class LegacyInvoiceDocument(DocumentModel):
         tolerance = Decimal(1).scaleb(-model.minor_unit(invoice.currency))
         checks: list[tuple[JsonPath, Decimal | None, Decimal, str]] = [
             (("items", index, "total"), item.total, net, "qty x unit_price is")
-            for index, (item, net) in enumerate(zip(self.lines, totals.line_nets))
+            for index, (item, net) in enumerate(zip(self.lines, totals.line_nets, strict=True))
         ]
         checks += [
             (("subtotal",), self.subtotal, totals.net, "the line totals add up to"),
