@@ -171,7 +171,7 @@ def _plain_rate(rate: Decimal) -> Decimal:
 def _compute_totals(lines, currency: str) -> Totals:
     line_nets = tuple(line.net_amount(currency) for line in lines)
     taxable: dict[Decimal, Decimal] = {}
-    for line, net in zip(lines, line_nets):
+    for line, net in zip(lines, line_nets, strict=True):
         # One key per rate value, so that "19", "19.0" and 19 are one rate.
         rate = _plain_rate(line.tax_rate)
         taxable[rate] = taxable.get(rate, Decimal(0)) + net
