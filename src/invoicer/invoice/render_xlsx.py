@@ -148,10 +148,7 @@ class _Money:
         fmt = self._formats.get(digits)
         if fmt is None:
             number = _decimal_format(digits)
-            if self._prefix:
-                fmt = f'"{self.symbol}{self._space}"{number}'
-            else:
-                fmt = f'{number}"{self._space}{self.symbol}"'
+            fmt = f'"{self.symbol}{self._space}"{number}' if self._prefix else f'{number}"{self._space}{self.symbol}"'
             self._formats[digits] = fmt
         return fmt
 
@@ -267,7 +264,7 @@ class _Sheet:
 
         total_format = money.format()
         row = header
-        for index, (line, net) in enumerate(zip(inv.lines, inv.totals.line_nets)):
+        for index, (line, net) in enumerate(zip(inv.lines, inv.totals.line_nets, strict=True)):
             row += 1
             z = " z" if index % 2 else ""
             text_style, num_style = "cell" + z, "cell num" + z
