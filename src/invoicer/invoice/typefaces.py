@@ -65,7 +65,7 @@ _FILES = {
 }
 
 _lock = threading.Lock()
-_registered = False
+_registered = threading.Event()  # set once the faces are registered
 
 
 class _Raw(pdfdoc.PDFObject):
@@ -192,11 +192,10 @@ def register_fonts() -> Typefaces:
     Raises ``OSError`` if a vendored TTF is missing and
     ``reportlab.pdfbase.ttfonts.TTFError`` if one is not a usable TrueType font.
     """
-    global _registered
-    if _registered:  # fast path, no lock once registered
+    if _registered.is_set():  # fast path, no lock once registered
         return _FACES
     with _lock:
-        if not _registered:
+        if not _registered.is_set():
             known = set(pdfmetrics.getRegisteredFontNames())
             for name, filename in _FILES.items():
                 if name not in known:
@@ -209,5 +208,5 @@ def register_fonts() -> Typefaces:
                 italic=_FACES.italic,
                 boldItalic=_FACES.bold,
             )
-            _registered = True
+            _registered.set()
     return _FACES
