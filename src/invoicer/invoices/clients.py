@@ -21,7 +21,7 @@ Cursor = psycopg2.extensions.cursor
 
 PARTY_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
 #: Fields a client body may hold.
-CLIENT_FIELDS = PARTY_FIELDS + ("currency", "payment_terms_days")
+CLIENT_FIELDS = (*PARTY_FIELDS, "currency", "payment_terms_days")
 
 _COLUMNS = "id, " + ", ".join(CLIENT_FIELDS) + ", archived_at, version, created_at, updated_at"
 
