@@ -18,7 +18,7 @@ Cursor = psycopg2.extensions.cursor
 
 PARTY_FIELDS = ("name", "company", "address", "vat_id", "email", "phone")
 #: Fields :func:`update_organisation` accepts.
-PROFILE_FIELDS = PARTY_FIELDS + ("bank_details", "currency", "locale", "payment_terms_days")
+PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days")
 
 _COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_at"
 
