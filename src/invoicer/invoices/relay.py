@@ -33,6 +33,7 @@ or SIGINT.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 from typing import Any
@@ -170,10 +171,8 @@ class Relay:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                 connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
 
 
 def main(argv: list[str] | None = None) -> int:
