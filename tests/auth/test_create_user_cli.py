@@ -23,7 +23,7 @@ print(sorted(name for name in ("flask", "werkzeug") if name in sys.modules))
 
 
 @pytest.mark.parametrize(
-    "email, password, says",
+    ("email", "password", "says"),
     [
         ("not-an-address", "a-long-enough-password", "@-sign"),
         ("someone@example.com", "short", "at least 12 characters"),
