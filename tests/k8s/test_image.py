@@ -84,9 +84,7 @@ def test_runs_as_a_numeric_non_root_user(stages, bundle):
 
 
 def test_one_image_every_command(stages):
-    final = dict(
-        (instruction, args) for instruction, args in stages[-1]["steps"] if instruction in ("ENTRYPOINT", "CMD")
-    )
+    final = {instruction: args for instruction, args in stages[-1]["steps"] if instruction in ("ENTRYPOINT", "CMD")}
     assert json.loads(final["ENTRYPOINT"]) == ["invoicer"]
     exposed = " ".join(args for instruction, args in stages[-1]["steps"] if instruction == "EXPOSE").split()
     assert {"8080", "8081", "8090"} <= set(exposed)
