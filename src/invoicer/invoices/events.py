@@ -15,15 +15,13 @@ about an invoice carries ``invoice_id`` in its payload, which is how
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg2.extensions
 
 from ._sql import as_uuid, jsonb
 from .errors import NotFound
-
-if TYPE_CHECKING:
-    from .identity import Member
+from .principals import Member
 
 __all__ = ["activity", "record"]
 
