@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .db import Database
+from .db import Database, one_row
 
 __all__ = ["Job", "JobStore", "output_fid"]
 
@@ -126,7 +126,7 @@ class JobStore:
                     json.dumps(timings or {}),
                 ),
             )
-            return _job(cur.fetchone())
+            return _job(one_row(cur))
 
     def get(self, job_id: str, *, owner_id: str | None = None) -> Job | None:
         """The job, or ``None`` if unknown — or owned by someone other than
@@ -156,7 +156,7 @@ class JobStore:
             if rows:
                 return [_job(row) for row in rows], int(rows[0]["total"])
             cur.execute("SELECT count(*) AS total FROM jobs WHERE owner_id = %s", (_uuid(owner_id),))
-            return [], int(cur.fetchone()["total"])
+            return [], int(one_row(cur)["total"])
 
     def delete(self, job_id: str) -> None:
         """Remove a job that was never queued (the broker refused it)."""
