@@ -17,15 +17,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from ._sql import as_uuid, jsonb
 from .errors import NotFound
 from .principals import Member
 
 __all__ = ["activity", "record"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def record(
@@ -45,7 +43,8 @@ def record(
             member.actor.email,
         ),
     )
-    return cur.fetchone()["id"]
+    event_id: uuid.UUID = one_row(cur)["id"]
+    return event_id
 
 
 def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:
