@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from . import events
 from .errors import Conflict, Unprocessable
 from .principals import ROLES, Actor, Member
 
 __all__ = ["ROLES", "Actor", "Member", "invite", "list_members", "resolve_membership"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def _member(actor: Actor, row: dict[str, Any]) -> Member:
@@ -66,7 +64,7 @@ def resolve_membership(cur: Cursor, actor: Actor) -> Member:
         )
         return member
     cur.execute("INSERT INTO organisations DEFAULT VALUES RETURNING id")
-    organisation_id = cur.fetchone()["id"]
+    organisation_id = one_row(cur)["id"]
     cur.execute(
         "INSERT INTO memberships (organisation_id, user_id, email, role, joined_at)"
         " VALUES (%s, %s, %s, 'owner', now()) ON CONFLICT DO NOTHING RETURNING organisation_id, role",
