@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor
 
 from . import events
 from ._sql import jsonb, totals_json
@@ -24,8 +24,6 @@ from .invoices import _active_client, invoice_view
 from .numbering import IMPORTED_SERIES
 
 __all__ = ["import_invoice"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def import_invoice(
