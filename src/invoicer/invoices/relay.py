@@ -40,6 +40,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 from invoicer.common import logging as logs
 from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, connect, properties
@@ -92,10 +93,10 @@ class Relay:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._connection: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: BlockingChannel | None = None
         self._stop = threading.Event()
 
-    def _open(self):
+    def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self.close()
             self._connection = connect(self.amqp_url)
