@@ -506,7 +506,7 @@ def write_pdf(
         buffer,
         pagesize=size,
         pageCompression=1,
-        initialFontName=faces.regular,
+        initialFontName=faces.regular,  # type: ignore[arg-type]  # a font name; types-reportlab says float
         initialFontSize=9,
         lang=lang,
     )
