@@ -170,7 +170,7 @@ class _Layout:
             "address": (f.regular, 9, INK),
             "contact": (f.regular, 8.5, MUTED),
         }
-        out = []
+        out: list[tuple[str, float, Color, str]] = []
         for line in pr.party_lines(party):
             font, size, ink = style[line.kind]
             out.extend((font, size, ink, text) for text in wrap(line.text, font, size, room))
