@@ -33,6 +33,7 @@ import io
 import math
 import re
 import textwrap
+from collections.abc import Iterable
 from decimal import Decimal
 
 from babel import Locale
@@ -328,7 +329,7 @@ def _column_widths(invoice: Invoice, money: _Money) -> list[float]:
     widths = [float(len(t)) + 3 for t in _TITLES]
     extra = len(money.symbol) + 2  # currency symbol, space, sign
 
-    def fit(col: int, lengths) -> None:
+    def fit(col: int, lengths: Iterable[int]) -> None:
         widths[col - 1] = max(widths[col - 1], max(lengths, default=0) + 3)
 
     def amount_len(value: Decimal, digits: int) -> int:
