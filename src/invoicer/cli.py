@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at run time each command imports what it needs
+    from .common.config import Settings
 
 __all__ = ["main"]
 
 
-def _settings():
+def _settings() -> Settings:
     from .common.config import ConfigError, Settings
 
     try:
@@ -25,7 +29,7 @@ def _settings():
         sys.exit(f"invoicer: {exc}")
 
 
-def cmd_migrate(args) -> int:
+def cmd_migrate(args: argparse.Namespace) -> int:
     from .common.db import Database, migrate
 
     db = Database(_settings().database_url)
@@ -36,7 +40,7 @@ def cmd_migrate(args) -> int:
     return 0
 
 
-def cmd_create_user(args) -> int:
+def cmd_create_user(args: argparse.Namespace) -> int:
     # The same rules as POST /register, without the web layer (no Flask here).
     from .auth.accounts import Accounts, EmailTaken
     from .common.db import Database, DatabaseUnavailable
@@ -59,7 +63,7 @@ def cmd_create_user(args) -> int:
     return 0
 
 
-def cmd_render(args) -> int:
+def cmd_render(args: argparse.Namespace) -> int:
     from .invoice import formats as output_formats
     from .invoice.errors import InvalidInvoice, MalformedDocument
     from .invoice.loader import load_invoice
@@ -108,11 +112,11 @@ def cmd_render(args) -> int:
     return 1 if failures else 0
 
 
-def _serve(app_factory: str, bind: str, settings) -> int:
+def _serve(app_factory: str, bind: str, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
-        def load_config(self):
+        def load_config(self) -> None:
             self.cfg.set("bind", [bind])
             self.cfg.set("workers", settings.web_workers)
             self.cfg.set("threads", settings.web_threads)
@@ -130,7 +134,7 @@ def _serve(app_factory: str, bind: str, settings) -> int:
                 # which several instances on one machine would fight over.
                 self.cfg.set("control_socket_disable", True)
 
-        def load(self):
+        def load(self) -> Any:  # the WSGI app the factory builds
             module_name, _, factory = app_factory.partition(":")
             module = __import__(module_name, fromlist=[factory])
             return getattr(module, factory)(settings)
@@ -139,7 +143,7 @@ def _serve(app_factory: str, bind: str, settings) -> int:
     return 0
 
 
-def cmd_auth(args) -> int:
+def cmd_auth(args: argparse.Namespace) -> int:
     from .common import logging as logs
 
     settings = _settings()
@@ -147,7 +151,7 @@ def cmd_auth(args) -> int:
     return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
 
 
-def cmd_gateway(args) -> int:
+def cmd_gateway(args: argparse.Namespace) -> int:
     from .common import logging as logs
 
     settings = _settings()
@@ -155,14 +159,14 @@ def cmd_gateway(args) -> int:
     return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
 
 
-def cmd_worker(args) -> int:
+def cmd_worker(args: argparse.Namespace) -> int:
     from .worker.__main__ import main as worker_main
 
     worker_main()
     return 0
 
 
-def cmd_notification(args) -> int:
+def cmd_notification(args: argparse.Namespace) -> int:
     from .notification.__main__ import main as notification_main
 
     notification_main()
