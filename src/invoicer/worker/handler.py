@@ -84,7 +84,7 @@ class RenderHandler:
             return Done((self.ready_event(job),))
 
         blob = self.blobs.get(job.input_fid)
-        if blob is None:
+        if blob is None or blob.data is None:  # get() reads the data; None only narrows the type
             raise Permanent("input_missing", "the uploaded invoice is no longer in storage")
         fetched = time.time()
         try:
