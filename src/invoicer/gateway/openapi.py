@@ -182,7 +182,7 @@ def invoice_schemas() -> dict[str, Any]:
     schema.pop("$schema", None)
     definitions = schema.pop("$defs", {})
     text = json.dumps({"Invoice": schema, **definitions}).replace('"#/$defs/', '"#/components/schemas/')
-    schemas = json.loads(text)
+    schemas: dict[str, Any] = json.loads(text)
     schemas["UploadedInvoice"] = {
         "description": "An invoice in the canonical format or in the legacy flat format of the old tool.",
         "anyOf": [{"$ref": "#/components/schemas/Invoice"}, {"$ref": "#/components/schemas/LegacyInvoice"}],
@@ -190,7 +190,7 @@ def invoice_schemas() -> dict[str, Any]:
     return schemas
 
 
-_BEARER = [{"bearerAuth": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 #: gunicorn answers a request line longer than 4094 bytes itself, in HTML,
 #: before the request reaches the app.
@@ -213,7 +213,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024},
         },
     }
-    document = {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "invoicer gateway",
