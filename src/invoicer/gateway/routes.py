@@ -17,12 +17,14 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
 import requests
-from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 
 from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
@@ -48,7 +50,8 @@ blueprint = Blueprint("gateway", __name__)
 
 def services() -> Services:
     """The app's :class:`Services` (built by :func:`invoicer.gateway.app.create_app`)."""
-    return current_app.extensions["invoicer"]
+    found: Services = current_app.extensions["invoicer"]
+    return found
 
 
 def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,7 +76,7 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def parse_formats(args) -> list[str]:
+def parse_formats(args: Mapping[str, str]) -> list[str]:
     """The requested output formats from the query string, in a stable
     order without duplicates; raises :class:`ApiError` 400 for unknown ones.
     The accepted names, their order and the messages come from the format
@@ -122,7 +125,8 @@ def _upload_bytes() -> bytes:
             )
         if upload.mimetype and not _is_json_type(upload.mimetype, allow_generic=True):
             raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {upload.mimetype}")
-        return upload.read()
+        data: bytes = upload.read()
+        return data
     if _is_json_type(mimetype, allow_generic=False):
         return request.get_data(cache=False)
     raise ApiError(
@@ -163,14 +167,14 @@ def job_view(job: Job) -> dict[str, Any]:
     }
 
 
-def _iso(moment) -> str:
+def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- accounts ---------------------------------------------------------------
 
 
-def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs):
+def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> ResponseReturnValue:
     settings = services().settings
     # The same request id, so that the auth service's log lines carry it too.
     headers = {**(headers or {}), REQUEST_ID_HEADER: request_id()}
@@ -317,7 +321,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @blueprint.get("/jobs/<job_id>")
 @require_user
-def get_job(job_id: str):
+def get_job(job_id: str) -> Response:
     """One of the caller's jobs; anyone else's is 404."""
     job = services().jobs.get(job_id, owner_id=g.claims.sub)
     if job is None:
@@ -333,7 +337,7 @@ def download():
     if not fid:
         raise ApiError(400, "invalid_parameter", "fid is required", [{"parameter": "fid", "message": "missing"}])
     blob = services().blobs.get(fid, owner=g.claims.sub)
-    if blob is None:
+    if blob is None or blob.data is None:  # get() reads the data; None only narrows the type
         raise ApiError(404, "not_found", "no such file")
     return send_file(
         io.BytesIO(blob.data), mimetype=blob.content_type, as_attachment=True, download_name=blob.filename, max_age=0
