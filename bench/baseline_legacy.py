@@ -206,9 +206,9 @@ def generate_excel(data: dict, path: Path) -> None:
     r = max(r, 5) + 1
     ws.cell(row=r, column=1, value="BILL TO").font = Font(bold=True, color="1B2B4B")
     ws.cell(row=r, column=4, value="SHIP TO").font = Font(bold=True, color="1B2B4B")
-    bill = [data["buyer"]["name"], data["buyer"].get("company", "")] + data["buyer"].get("address", "").split("\n")
+    bill = [data["buyer"]["name"], data["buyer"].get("company", ""), *data["buyer"].get("address", "").split("\n")]
     ship_party = data.get("ship_to") or data["buyer"]
-    ship = [ship_party["name"], ship_party.get("company", "")] + ship_party.get("address", "").split("\n")
+    ship = [ship_party["name"], ship_party.get("company", ""), *ship_party.get("address", "").split("\n")]
     for i in range(max(len(bill), len(ship))):
         r += 1
         ws.cell(row=r, column=1, value=bill[i] if i < len(bill) else None)

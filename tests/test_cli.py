@@ -19,6 +19,7 @@ def test_render_writes_pdf_and_xlsx(tmp_path, example_path):
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     written = [Path(line) for line in result.stdout.split()]
@@ -37,6 +38,7 @@ def test_render_pdf_only(tmp_path, example_path):
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert [p.suffix for p in tmp_path.iterdir()] == [".pdf"]
@@ -55,6 +57,7 @@ def test_invalid_input_gives_a_clear_message_and_non_zero_exit(tmp_path, example
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert result.returncode != 0
     assert "/currency" in result.stderr

@@ -136,7 +136,7 @@ class Param:
 
     def matches(self, path: str) -> bool:
         mine, theirs = self.path.split("."), path.split(".")
-        return len(mine) == len(theirs) and all(m in ("*", t) for m, t in zip(mine, theirs))
+        return len(mine) == len(theirs) and all(m in ("*", t) for m, t in zip(mine, theirs, strict=True))
 
 
 @dataclass
@@ -240,7 +240,8 @@ def _documents_inside(doc: Doc, path: str) -> bool:
     """Whether a line documents something below ``path`` (so ``path`` is a closed object)."""
     parts = path.split(".")
     return any(
-        len(q) > len(parts) and all(a in ("*", b) for a, b in zip(q, parts))
+        len(q) > len(parts)
+        and all(a in ("*", b) for a, b in zip(q, parts, strict=False))  # q is longer: a prefix match
         for q in (p.path.split(".") for p in doc.params)
     )
 
@@ -306,10 +307,7 @@ def _schema(doc: Doc, path: str, value: Any) -> dict:
         return _apply(schema, {k: v for k, v in modifiers.items() if k != "optional"})
     if not param:
         raise DocError(f"{doc.chart}: value {path} has no ## @param line")
-    if "ref" in modifiers:
-        schema = copy.deepcopy(DEFINITIONS[modifiers["ref"]])
-    else:
-        schema = _inferred(value)
+    schema = copy.deepcopy(DEFINITIONS[modifiers["ref"]]) if "ref" in modifiers else _inferred(value)
     schema = {**schema, "description": param.description}
     return _apply(schema, modifiers)
 

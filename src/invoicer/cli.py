@@ -1,10 +1,10 @@
 """The ``invoicer`` command.
 
-    invoicer create-user EMAIL [--role user|admin] --password-stdin
-    invoicer migrate
-    invoicer render FILE... --out DIR [--formats pdf,xlsx]
-    invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
-    invoicer worker | notification                 (queue consumers)
+invoicer create-user EMAIL [--role user|admin] --password-stdin
+invoicer migrate
+invoicer render FILE... --out DIR [--formats pdf,xlsx]
+invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
+invoicer worker | notification                 (queue consumers)
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at run time each command imports what it needs
+    from .common.config import Settings
 
 __all__ = ["main"]
 
 
-def _settings():
-    from .common.config import ConfigError, Settings  # noqa: PLC0415
+def _settings() -> Settings:
+    from .common.config import ConfigError, Settings
 
     try:
         return Settings.from_env()
@@ -25,20 +29,22 @@ def _settings():
         sys.exit(f"invoicer: {exc}")
 
 
-def cmd_migrate(args) -> int:
-    from .common.db import Database, migrate  # noqa: PLC0415
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .common.db import Database, migrate
 
     db = Database(_settings().database_url)
-    applied = [name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)]
+    applied = [
+        name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)
+    ]
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
 
-def cmd_create_user(args) -> int:
+def cmd_create_user(args: argparse.Namespace) -> int:
     # The same rules as POST /register, without the web layer (no Flask here).
-    from .auth.accounts import Accounts, EmailTaken  # noqa: PLC0415
-    from .common.db import Database, DatabaseUnavailable  # noqa: PLC0415
-    from .common.errors import DomainError  # noqa: PLC0415
+    from .auth.accounts import Accounts, EmailTaken
+    from .common.db import Database, DatabaseUnavailable
+    from .common.errors import DomainError
 
     settings = _settings()
     if not args.password_stdin:
@@ -57,12 +63,12 @@ def cmd_create_user(args) -> int:
     return 0
 
 
-def cmd_render(args) -> int:
-    from .invoice import formats as output_formats  # noqa: PLC0415
-    from .invoice.render import output_filename, render_formats  # noqa: PLC0415
-    from .invoice.errors import InvalidInvoice, MalformedDocument  # noqa: PLC0415
-    from .invoice.loader import load_invoice  # noqa: PLC0415
-    from .invoice.parsing import parse_document  # noqa: PLC0415
+def cmd_render(args: argparse.Namespace) -> int:
+    from .invoice import formats as output_formats
+    from .invoice.errors import InvalidInvoice, MalformedDocument
+    from .invoice.loader import load_invoice
+    from .invoice.parsing import parse_document
+    from .invoice.render import output_filename, render_formats
 
     settings = _settings()
     formats = [part.strip().lower() for part in args.formats.split(",") if part.strip()]
@@ -76,8 +82,11 @@ def cmd_render(args) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            invoice = load_invoice(parse_document(path.read_bytes()), max_lines=settings.max_lines,
-                                   legacy_currency=settings.legacy_currency)
+            invoice = load_invoice(
+                parse_document(path.read_bytes()),
+                max_lines=settings.max_lines,
+                legacy_currency=settings.legacy_currency,
+            )
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             failures += 1
@@ -92,8 +101,9 @@ def cmd_render(args) -> int:
                 print(f"{path}: {error.pointer or '/'}: {error.message}", file=sys.stderr)
             failures += 1
             continue
-        rendered = render_formats(invoice, formats, page_size=settings.invoice_page_size,
-                                  locale=settings.invoice_locale)
+        rendered = render_formats(
+            invoice, formats, page_size=settings.invoice_page_size, locale=settings.invoice_locale
+        )
         for fmt, data in rendered.items():
             # Name after the input file: two inputs may share an invoice number.
             target = out / output_filename(path.stem, fmt)
@@ -102,19 +112,21 @@ def cmd_render(args) -> int:
     return 1 if failures else 0
 
 
-def _serve(app_factory: str, bind: str, settings) -> int:
-    from gunicorn.app.base import BaseApplication  # noqa: PLC0415
+def _serve(app_factory: str, bind: str, settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
-        def load_config(self):
+        def load_config(self) -> None:
             self.cfg.set("bind", [bind])
             self.cfg.set("workers", settings.web_workers)
             self.cfg.set("threads", settings.web_threads)
             self.cfg.set("worker_tmp_dir", "/tmp")
             self.cfg.set("accesslog", "-")
             # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
-            self.cfg.set("access_log_format", '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
-                         'request_id=%({x-request-id}o)s')
+            self.cfg.set(
+                "access_log_format",
+                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s',
+            )
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("timeout", 60)
             if "control_socket_disable" in self.cfg.settings:
@@ -122,7 +134,7 @@ def _serve(app_factory: str, bind: str, settings) -> int:
                 # which several instances on one machine would fight over.
                 self.cfg.set("control_socket_disable", True)
 
-        def load(self):
+        def load(self) -> Any:  # the WSGI app the factory builds
             module_name, _, factory = app_factory.partition(":")
             module = __import__(module_name, fromlist=[factory])
             return getattr(module, factory)(settings)
@@ -131,38 +143,38 @@ def _serve(app_factory: str, bind: str, settings) -> int:
     return 0
 
 
-def cmd_auth(args) -> int:
-    from .common import logging as logs  # noqa: PLC0415
+def cmd_auth(args: argparse.Namespace) -> int:
+    from .common import logging as logs
 
     settings = _settings()
     logs.configure("auth", settings.log_level)
     return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
 
 
-def cmd_gateway(args) -> int:
-    from .common import logging as logs  # noqa: PLC0415
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from .common import logging as logs
 
     settings = _settings()
     logs.configure("gateway", settings.log_level)
     return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
 
 
-def cmd_worker(args) -> int:
-    from .worker.__main__ import main as worker_main  # noqa: PLC0415
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .worker.__main__ import main as worker_main
 
     worker_main()
     return 0
 
 
-def cmd_notification(args) -> int:
-    from .notification.__main__ import main as notification_main  # noqa: PLC0415
+def cmd_notification(args: argparse.Namespace) -> int:
+    from .notification.__main__ import main as notification_main
 
     notification_main()
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .invoice import formats as output_formats  # noqa: PLC0415  (no renderer is imported)
+    from .invoice import formats as output_formats
 
     parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,12 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
-    p.add_argument("--formats", default=",".join(known),
-                   help=f"comma list of {', '.join(known)} (default all)")
+    p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
     p.set_defaults(func=cmd_render)
 
-    for name, func, help_text in (("auth", cmd_auth, "run the auth service"),
-                                  ("gateway", cmd_gateway, "run the gateway")):
+    for name, func, help_text in (
+        ("auth", cmd_auth, "run the auth service"),
+        ("gateway", cmd_gateway, "run the gateway"),
+    ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND)")
         p.set_defaults(func=func)

@@ -68,7 +68,7 @@ def test_success_is_done():
 
 
 @pytest.mark.parametrize(
-    "error, reason",
+    ("error", "reason"),
     [
         (Transient("smtp down"), "smtp down"),
         (ZeroDivisionError("oops"), "unexpected ZeroDivisionError: oops"),

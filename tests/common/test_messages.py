@@ -47,7 +47,7 @@ def _without(data: dict, key: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "body, code, reason",
+    ("body", "code", "reason"),
     [
         (b"\xff\xfe", "malformed_message", "message is not JSON"),
         (b"not json", "malformed_message", "message is not JSON"),
@@ -77,7 +77,7 @@ def test_a_malformed_render_request_is_refused_for_good(body, code, reason):
 
 
 @pytest.mark.parametrize(
-    "change, reason",
+    ("change", "reason"),
     [
         ({"files": [{"fid": "f1", "download_url": "u"}]}, "message field files/0/format is missing"),
         ({"files": [{"format": "pdf", "fid": "f1"}]}, "message field files/0/download_url is missing"),
@@ -98,7 +98,7 @@ def test_a_malformed_invoice_ready_event_is_refused_for_good(change, reason):
 
 
 @pytest.mark.parametrize(
-    "body, job_id",
+    ("body", "job_id"),
     [
         (json.dumps({"version": 9, "job_id": "j1"}).encode(), "j1"),
         (json.dumps({"job_id": 5}).encode(), None),

@@ -143,7 +143,7 @@ def test_unknown_path_and_wrong_method_are_json_envelopes(client):
 
 
 @pytest.mark.parametrize(
-    "kind, status, code",
+    ("kind", "status", "code"),
     [
         ("invalid", 422, "invalid_input"),
         ("conflict", 409, "name_taken"),

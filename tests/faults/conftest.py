@@ -44,7 +44,7 @@ def mails_by_job(stack) -> dict[str, int]:
     """How many mails the SMTP sink holds per job id."""
     counts: dict[str, int] = {}
     box = mailbox.Maildir(stack.mail_dir, create=False)
-    for key in box.keys():
+    for key in box.iterkeys():
         with box.get_file(key) as handle:
             job_id = message_from_binary_file(handle, policy=policy.default)["X-Invoicer-Job-Id"]
         counts[job_id] = counts.get(job_id, 0) + 1

@@ -35,8 +35,8 @@ def test_broker_restart(stack, client, example_bytes, faults):
         assert listed == set(before)
     finally:
         faults.rabbitmqctl("start_app")
-    job_id, took = _upload_until_accepted(client, example_bytes, within=60)
-    jobs = faults.wait_all(client, before + [job_id], timeout=60)
+    job_id, _took = _upload_until_accepted(client, example_bytes, within=60)
+    jobs = faults.wait_all(client, [*before, job_id], timeout=60)
     assert all(job["status"] == "done" for job in jobs.values())
     # Every gateway thread finds its connection broken and reopens it itself:
     # none reports the broker down once it is back.
@@ -52,7 +52,7 @@ def test_postgresql_restart(stack, client, example_bytes, faults):
         _assert_unavailable(client.get(f"/jobs/{done['job_id']}"))
     finally:
         faults.pg_ctl("start")
-    job_id, took = _upload_until_accepted(client, example_bytes, within=30)
+    job_id, _took = _upload_until_accepted(client, example_bytes, within=30)
     assert client.wait(job_id)["status"] == "done"
     # Nothing lost: the earlier job and its file are still there.
     assert client.get(f"/jobs/{done['job_id']}").json()["status"] == "done"
@@ -67,7 +67,7 @@ def test_mongodb_restart(stack, client, example_bytes, faults):
         _assert_unavailable(client.get(done["files"][0]["download_url"]))
     finally:
         faults.restart(stack, "mongodb")
-    job_id, took = _upload_until_accepted(client, example_bytes, within=30)
+    job_id, _took = _upload_until_accepted(client, example_bytes, within=30)
     assert client.wait(job_id)["status"] == "done"
     reply = client.get(done["files"][0]["download_url"])
     assert reply.status_code == 200 and reply.content.startswith(b"%PDF")

@@ -48,4 +48,6 @@ def test_upload_accepts_either_format_as_json_body_or_multipart_file():
     assert upload["multipart/form-data"]["schema"]["required"] == ["file"]
     schemas = openapi_document("http://gateway.example")["components"]["schemas"]
     assert schemas["UploadedInvoice"]["anyOf"] == [
-        {"$ref": "#/components/schemas/Invoice"}, {"$ref": "#/components/schemas/LegacyInvoice"}]
+        {"$ref": "#/components/schemas/Invoice"},
+        {"$ref": "#/components/schemas/LegacyInvoice"},
+    ]

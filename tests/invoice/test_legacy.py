@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from invoicer.invoice.legacy import is_legacy, to_canonical
 from invoicer.invoice.errors import FieldError, InvalidInvoice
+from invoicer.invoice.legacy import is_legacy, to_canonical
 from invoicer.invoice.loader import load_invoice
 from invoicer.invoice.parsing import parse_document
 
@@ -31,7 +31,8 @@ LEGACY_JSON = b"""{
   "items": [
     {"id": 1, "description": "Chai tea, 10 boxes x 20 bags", "qty": 12, "unit_price": 18.00, "total": 216.00},
     {"id": 2, "description": "Aniseed syrup, 12 x 550 ml bottles", "qty": 4, "unit_price": 10.00, "total": 40.00},
-    {"id": 3, "description": "Chef Anton's Cajun seasoning, 48 x 6 oz jars", "qty": 2, "unit_price": 22.00, "total": 44.00}
+    {"id": 3, "description": "Chef Anton's Cajun seasoning, 48 x 6 oz jars",
+     "qty": 2, "unit_price": 22.00, "total": 44.00}
   ],
   "subtotal": 300.00,
   "tax_rate": 19,

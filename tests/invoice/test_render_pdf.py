@@ -176,7 +176,7 @@ def test_content_stays_inside_margins_and_clear_of_footer(page_size, long_of):
         pdf = render_pdf(long_of(n_lines), page_size=page_size)
         for page in shown_strings(pdf):
             assert page
-            for x, y, w in page:
+            for x, _y, w in page:
                 assert x >= MARGIN - 0.5 and x + w <= width - MARGIN + 0.5, (n_lines, x, w)
             # Below the content area there is only the footer: one line of
             # seller, invoice number and "Page x of y".

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from invoicer.invoice.model import Invoice
 from invoicer.invoice.loader import load_invoice
+from invoicer.invoice.model import Invoice
 from invoicer.invoice.parsing import parse_document
 
 SHARED_EXAMPLE = Path(__file__).parents[3] / "shared/examples/invoice.json"

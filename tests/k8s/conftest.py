@@ -268,6 +268,7 @@ def _install_tools() -> Tools:
                 capture_output=True,
                 text=True,
                 env=env,
+                check=False,
             )
             if done.returncode != 0:
                 pytest.fail(
@@ -375,7 +376,7 @@ def _chart_with_added_component(tools: Tools, out: Path) -> Path:
     assert "\ncomponents:\n" in text
     values.write_text(text.replace("\ncomponents:\n", "\ncomponents:\n" + ADDED_COMPONENT, 1))
     done = subprocess.run(
-        [tools.python, str(ROOT / "tools" / "helm_docs.py"), str(chart)], capture_output=True, text=True
+        [tools.python, str(ROOT / "tools" / "helm_docs.py"), str(chart)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     return chart
@@ -392,6 +393,7 @@ def bundle(tools, tmp_path_factory) -> Bundle:
         [tools.python, str(HERE / "k8s_bundle.py"), str(ROOT), str(cases_file), str(out)],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert done.returncode == 0, f"k8s_bundle.py failed:\n{done.stdout}\n{done.stderr}"
     return Bundle(json.loads((out / "bundle.json").read_text()), out)
@@ -426,6 +428,7 @@ def validation(tools, bundle) -> Validation:
         [tools.bin("kubernetes-validate"), "--strict", "--kubernetes-version", KUBERNETES_VERSION, *files],
         capture_output=True,
         text=True,
+        check=False,
     )
     lines = []
     for line in done.stdout.splitlines():
@@ -489,6 +492,7 @@ def checkov_report(tools, bundle, tmp_path_factory) -> CheckovReport:
         text=True,
         env=env,
         cwd=scan,
+        check=False,
     )
     assert done.stdout.strip(), f"checkov printed nothing (exit {done.returncode}):\n{done.stderr[-3000:]}"
     report = json.loads(done.stdout)

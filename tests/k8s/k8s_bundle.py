@@ -112,6 +112,7 @@ def main() -> int:
         capture_output=True,
         text=True,
         env={**os.environ, "KUBECONFIG": os.devnull},
+        check=False,
     )
     bundle["kustomize"] = {
         "ok": built.returncode == 0,

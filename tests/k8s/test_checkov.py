@@ -80,7 +80,7 @@ def test_hardening_checks_passed_on_every_workload(checkov_report, bundle):
     passed = defaultdict(set)
     for result in checkov_report.passed:
         passed[result["check_id"]].add(_where(result))
-    suppressed = {(r["check_id"],) + _where(r) for r in checkov_report.skipped}
+    suppressed = {(r["check_id"], *_where(r)) for r in checkov_report.skipped}
     workloads = _workloads(bundle)
     assert {kind for _, kind, _ in workloads} == {"Deployment", "StatefulSet", "Job", "Pod"}
     for check, what in HARDENING.items():

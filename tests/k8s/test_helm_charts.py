@@ -125,7 +125,7 @@ def test_schemas_and_readmes_are_generated_from_the_param_lines(tools, k8s):
     """values.schema.json and the README's Parameters table of every chart are
     what `make charts` (tools/helm_docs.py) makes of values.yaml now."""
     done = subprocess.run(
-        [tools.python, str(k8s.root / "tools" / "helm_docs.py"), "--check"], capture_output=True, text=True
+        [tools.python, str(k8s.root / "tools" / "helm_docs.py"), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     for chart in CHARTS:

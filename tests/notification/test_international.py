@@ -76,7 +76,7 @@ def test_a_utf8_mailbox_is_sent_with_smtputf8_or_refused_for_good(server):
     mail = build_ready_mail(_event("jörg@bücher.example"), "invoicer@localhost")
     if offers_smtputf8:
         send(mail, _settings(controller))
-        ((mail_from, rcpt_tos, options),) = sink.envelopes
+        ((_mail_from, rcpt_tos, options),) = sink.envelopes
         assert rcpt_tos == ["jörg@xn--bcher-kva.example"]
         assert "SMTPUTF8" in options
         assert "INV-2026-0001" in sink.messages[0]["Subject"]

@@ -14,7 +14,7 @@ def _mails_for(stack, job_id: str, timeout: float = 30.0, at_least: int = 1):
     while True:
         box = mailbox.Maildir(stack.mail_dir, create=False)
         found = []
-        for key in box.keys():
+        for key in box.iterkeys():
             with box.get_file(key) as handle:
                 from email import message_from_binary_file
 

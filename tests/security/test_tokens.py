@@ -27,7 +27,7 @@ def _claims(client, **overrides) -> dict:
 
 def _forgeries(client, secret: str) -> dict[str, str]:
     claims = _claims(client)
-    header, payload, signature = client.token.split(".")
+    header, _payload, signature = client.token.split(".")
     tampered = _b64(
         {**jwt.decode(client.token, options={"verify_signature": False}), "sub": str(uuid.uuid4()), "roles": ["admin"]}
     )

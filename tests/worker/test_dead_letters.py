@@ -84,7 +84,7 @@ def _new_job(stack, client, input_fid: str) -> tuple[JobStore, str, str]:
 
 def test_job_whose_input_vanished_fails_with_a_reason(stack, channel, client):
     """A queued job whose uploaded JSON is gone from storage cannot succeed."""
-    jobs, job_id, owner_id = _new_job(stack, client, "vanished-{job_id}")
+    _jobs, job_id, owner_id = _new_job(stack, client, "vanished-{job_id}")
     _publish(
         channel,
         stack,

@@ -140,7 +140,7 @@ def test_a_job_is_rendered_once_and_announced(world):
 
 
 def test_a_redelivered_done_job_stores_nothing_new_and_reannounces(world):
-    handler, jobs, blobs, job_id, message = world
+    handler, _jobs, blobs, job_id, message = world
     handler(message, 0, job_id)
     stored = blobs.puts
     again = handler(message, 0, job_id)
@@ -197,7 +197,7 @@ def test_an_unexpected_error_is_retried_up_to_the_limit_then_fails_the_job(world
 
 
 def test_a_renderer_failure_fails_the_job_as_a_render_error(world, monkeypatch):
-    handler, jobs, blobs, job_id, message = world
+    handler, jobs, _blobs, job_id, message = world
     monkeypatch.setattr("invoicer.worker.handler.render_formats", _raise(ValueError("cannot lay out")))
     assert isinstance(handler(message, 0, job_id), Retry)
     assert isinstance(handler(message, 2, job_id), DeadLetter)
@@ -222,7 +222,7 @@ def test_a_job_that_cannot_be_marked_failed_is_retried_not_dead_lettered(world):
 
 
 def test_a_malformed_message_for_a_known_job_fails_that_job(world):
-    handler, jobs, blobs, job_id, message = world
+    handler, jobs, _blobs, job_id, _message = world
     body = json.dumps({"version": 2, "job_id": job_id}).encode()
     assert isinstance(handler(body, 0, job_id), DeadLetter)
     assert jobs.rows[job_id].status == "failed"

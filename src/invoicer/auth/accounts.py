@@ -142,7 +142,9 @@ class Accounts:
         if wait:
             raise LoginThrottled("too many failed logins; try again later", retry_after=wait)
         user = users.find_user(self.db, email)
-        if not verify_password(user.password_hash if user else None, password):
+        # verify_password runs for an unknown e-mail too (against a dummy hash), so that the
+        # answer takes as long; only then is the missing user a failure.
+        if not verify_password(user.password_hash if user else None, password) or user is None:
             self.throttle.record_failure(email, address)
             raise InvalidCredentials("wrong e-mail or password")
         self.throttle.record_success(email)

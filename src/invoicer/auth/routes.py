@@ -14,7 +14,7 @@ The rules live in :mod:`.accounts`; this module only speaks HTTP.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..common.config import Settings
 from ..common.errors import ApiError
@@ -29,14 +29,16 @@ blueprint = Blueprint("auth", __name__)
 
 def accounts() -> Accounts:
     """The app's :class:`~.accounts.Accounts` (built by :func:`invoicer.auth.app.create_app`)."""
-    return current_app.extensions["invoicer"]
+    found: Accounts = current_app.extensions["invoicer"]
+    return found
 
 
 def _settings() -> Settings:
-    return current_app.config["SETTINGS"]
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
 
 
-def _token_response(user: User):
+def _token_response(user: User) -> Response:
     settings = _settings()
     token = issue_token(
         secret=settings.jwt_secret,

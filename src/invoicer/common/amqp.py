@@ -29,19 +29,22 @@ vanishing. Consumers ack manually with a prefetch.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol, cast
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from . import logging as logs
+from .config import Settings
 
 __all__ = [
     "MAIL",
@@ -152,7 +155,7 @@ class Topology:
         return self.policies[routing_key]
 
     @classmethod
-    def from_settings(cls, settings) -> Topology:
+    def from_settings(cls, settings: Settings) -> Topology:
         """The topology for ``AMQP_PREFIX``: ``invoice.render`` retried up to
         ``JOB_MAX_RETRIES`` times, ``invoice.ready`` and ``invoice.mail`` (an
         invoice mailed to its client) up to ``NOTIFY_MAX_RETRIES``, all after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
@@ -297,7 +300,7 @@ class Publisher:
             try:
                 channel = self._open()
                 # Service heartbeats and notice a dead connection first.
-                self._connection.process_data_events(0)
+                channel.connection.process_data_events(0)
                 action(channel)
                 return
             except BrokerUnavailable:
@@ -310,10 +313,8 @@ class Publisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                 connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
 
 
 # --- consumer side -------------------------------------------------------
@@ -428,10 +429,8 @@ def _give_up(handler: Handler, body: bytes, code: str, reason: str) -> Outcome:
 
 def _wake(connection: pika.BlockingConnection) -> None:
     """Make the connection's thread return from ``process_data_events``."""
-    try:
+    with contextlib.suppress(Exception):  # the connection closed meanwhile; nobody waits
         connection.add_callback_threadsafe(lambda: None)
-    except Exception:  # noqa: BLE001 - the connection closed meanwhile; nobody waits
-        pass
 
 
 @dataclass
@@ -493,20 +492,20 @@ class Consumer:
             ):
                 if self.on_idle is not None:
                     self.on_idle()
-                if method is None:
+                if method is None or props is None or body is None:  # all three or none: no delivery
                     if self._stop.is_set():
                         break
                     continue
-                self._deliver(executor, connection, channel, method, props, body)
+                # Every delivery has a tag; the stub's None is Basic.Deliver's constructor default.
+                tag = cast(int, method.delivery_tag)
+                self._deliver(executor, connection, channel, tag, props, body)
                 if self._stop.is_set():
                     break
             channel.cancel()
         finally:
             if connection.is_open:
-                try:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                     connection.close()
-                except Exception:  # noqa: BLE001
-                    pass
 
     def _settle(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
         """:func:`settle` on the worker thread, logging with the message's correlation id."""
@@ -521,12 +520,15 @@ class Consumer:
         executor: ThreadPoolExecutor,
         connection: pika.BlockingConnection,
         channel: BlockingChannel,
-        method,
+        delivery_tag: int,
         props: pika.BasicProperties,
         body: bytes,
     ) -> None:
         headers = props.headers or {}
-        retries = int(headers.get(RETRY_HEADER, 0) or 0)
+        # Written by _carry_out as an int; a header of another type (datetime, table)
+        # that no publisher of ours writes counts as no retry yet.
+        raw = headers.get(RETRY_HEADER) or 0
+        retries = int(raw) if isinstance(raw, int | Decimal | str | bytes) else 0
         correlation_id = props.correlation_id
         future = executor.submit(self._settle, body, retries, correlation_id)
         future.add_done_callback(lambda _future: _wake(connection))
@@ -540,17 +542,26 @@ class Consumer:
         token = logs.correlation_id.set(correlation_id)
         try:
             try:
-                self._carry_out(channel, method, headers, body, retries, correlation_id, outcome)
+                self._carry_out(channel, delivery_tag, headers, body, retries, correlation_id, outcome)
             except BrokerUnavailable as exc:
                 # The broker nacked a follow-up or retry publish: give the
                 # delivery back so that it is handled again, never dropped.
                 log.warning("broker refused a publish; requeueing", extra={"error": repr(exc)})
                 self._stop.wait(1.0)
-                channel.basic_nack(method.delivery_tag, requeue=True)
+                channel.basic_nack(delivery_tag, requeue=True)
         finally:
             logs.correlation_id.reset(token)
 
-    def _carry_out(self, channel, method, headers, body, retries, correlation_id, outcome: Outcome) -> None:
+    def _carry_out(
+        self,
+        channel: BlockingChannel,
+        delivery_tag: int,
+        headers: Mapping[str, Any],
+        body: bytes,
+        retries: int,
+        correlation_id: str | None,
+        outcome: Outcome,
+    ) -> None:
         """Publish, ack or reject as ``outcome`` says (see :data:`Outcome`)."""
         if isinstance(outcome, Done):
             for message in outcome.follow_ups:
@@ -561,7 +572,7 @@ class Consumer:
                     message.to_bytes(),
                     properties(correlation_id or str(uuid.uuid4())),
                 )
-            channel.basic_ack(method.delivery_tag)
+            channel.basic_ack(delivery_tag)
         elif isinstance(outcome, Retry):
             delay = self.topology.policy(self.routing_key).delay_ms(retries + 1)
             log.warning("retrying message", extra={"reason": outcome.reason, "retry": retries + 1, "delay_ms": delay})
@@ -574,9 +585,9 @@ class Consumer:
                 body,
                 properties(correlation_id or str(uuid.uuid4()), new_headers),
             )
-            channel.basic_ack(method.delivery_tag)
+            channel.basic_ack(delivery_tag)
         else:
             log.error(
                 "dead-lettering message", extra={"code": outcome.code, "reason": outcome.reason, "retries": retries}
             )
-            channel.basic_reject(method.delivery_tag, requeue=False)
+            channel.basic_reject(delivery_tag, requeue=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["ConfigError", "Settings"]
@@ -100,7 +101,7 @@ class Settings:
         parse. Unknown variables are ignored.
         """
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each value of its field's type, by the branches below
         for f in fields(cls):
             name = f.name.upper()
             if name not in env:

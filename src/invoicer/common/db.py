@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from typing import Any
 
 import psycopg2
 import psycopg2.extras
@@ -18,15 +19,29 @@ import psycopg2.pool
 
 from .logging import get_logger
 
-__all__ = ["Database", "DatabaseUnavailable", "migrate"]
+__all__ = ["Cursor", "Database", "DatabaseUnavailable", "migrate", "one_row"]
 
 log = get_logger(__name__)
 
 psycopg2.extras.register_uuid()
 
 
+#: The cursor :meth:`Database.transaction` yields: every row is a dict keyed by column name.
+Cursor = psycopg2.extras.RealDictCursor
+
+
 class DatabaseUnavailable(RuntimeError):
     """PostgreSQL did not answer or dropped the connection."""
+
+
+def one_row(cur: Cursor) -> dict[str, Any]:
+    """The next row of a statement that always returns one (``INSERT ...
+    RETURNING``, an aggregate, a row locked or checked before), as a dict.
+    Raises :class:`LookupError` if there is none, which is a bug in the caller."""
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return dict(row)
 
 
 class Database:
@@ -49,16 +64,16 @@ class Database:
             return self._pool
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+    def transaction(self) -> Iterator[Cursor]:
         """A cursor (rows as dicts) in one transaction: committed when the
         block ends, rolled back if it raises. Raises
         :class:`DatabaseUnavailable` when the server cannot be reached."""
         pool, conn = self._checkout()
         broken = False
         try:
-            with conn:  # commits or rolls back
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    yield cur
+            # `with conn` commits or rolls back; the cursor closes first.
+            with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                yield cur
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             broken = True
             raise DatabaseUnavailable(str(exc).strip()) from exc
@@ -108,7 +123,9 @@ def migrate(db: Database, package: str = "invoicer.migrations") -> list[str]:
     other package's as ``package:file`` (e.g.
     ``invoicer.invoices.migrations:0001_records.sql``), so that two packages
     with a file of the same name do not collide."""
-    files = sorted(entry for entry in resources.files(package).iterdir() if entry.name.endswith(".sql"))
+    files = sorted(
+        (entry for entry in resources.files(package).iterdir() if entry.name.endswith(".sql")), key=lambda e: e.name
+    )
     qualify = (lambda name: name) if package == "invoicer.migrations" else (lambda name: f"{package}:{name}")
     applied: list[str] = []
     with db.transaction() as cur:

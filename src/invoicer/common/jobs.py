@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .db import Database
+from .db import Database, one_row
 
 if TYPE_CHECKING:
     from psycopg2.extensions import cursor
@@ -116,7 +116,7 @@ def insert_job(
             json.dumps(timings or {}),
         ),
     )
-    return _job(cur.fetchone())
+    return _job(one_row(cur))
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -187,7 +187,7 @@ class JobStore:
             if rows:
                 return [_job(row) for row in rows], int(rows[0]["total"])
             cur.execute("SELECT count(*) AS total FROM jobs WHERE owner_id = %s", (_uuid(owner_id),))
-            return [], int(cur.fetchone()["total"])
+            return [], int(one_row(cur)["total"])
 
     def delete(self, job_id: str) -> None:
         """Remove a job that was never queued (the broker refused it)."""

@@ -9,7 +9,9 @@ work on any server that speaks the MongoDB wire protocol.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import gridfs
 from gridfs.errors import FileExists, NoFile
@@ -31,12 +33,13 @@ class Blob:
     fid: str
     filename: str
     length: int
-    metadata: dict
+    metadata: Mapping[str, Any]
     data: bytes | None = None
 
     @property
     def content_type(self) -> str:
-        return self.metadata.get("content_type", "application/octet-stream")
+        content_type: str = self.metadata.get("content_type", "application/octet-stream")
+        return content_type
 
 
 class BlobStore:
@@ -47,7 +50,7 @@ class BlobStore:
     """
 
     def __init__(self, mongodb_uri: str, database: str, timeout_ms: int = 5000) -> None:
-        self._client = MongoClient(
+        self._client: MongoClient[dict[str, Any]] = MongoClient(
             mongodb_uri,
             serverSelectionTimeoutMS=timeout_ms,
             connectTimeoutMS=timeout_ms,
@@ -78,7 +81,7 @@ class BlobStore:
             existing = self._fs.find_one({"_id": fid})
             if existing is not None:
                 if (existing.metadata or {}) == metadata:
-                    return Blob(fid, existing.filename, existing.length, existing.metadata)
+                    return Blob(fid, existing.filename, existing.length, existing.metadata or {})
                 self._fs.delete(fid)
             self._db["fs.chunks"].delete_many({"files_id": fid})
             try:

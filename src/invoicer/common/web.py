@@ -53,6 +53,7 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -137,7 +138,14 @@ def error_response(
 def request_id() -> str:
     """The current request's id (what ``X-Request-ID`` answers); only valid
     inside a request of an app built by :func:`make_app`."""
-    return g.request_id
+    rid: str = g.request_id
+    return rid
+
+
+class _InOrderJSON(DefaultJSONProvider):
+    """Flask's JSON with keys in the order the code wrote them, not sorted."""
+
+    sort_keys = False
 
 
 def make_app(
@@ -167,7 +175,7 @@ def make_app(
     app = Flask(name)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = max_body
-    app.json.sort_keys = False
+    app.json = _InOrderJSON(app)
     app.extensions.update(extensions or {})
 
     app.before_request(_start_request)
@@ -182,7 +190,8 @@ def make_app(
     hops = settings.trusted_proxy_hops
     if hops:
         # Behind N proxies (an ingress), take the client address from X-Forwarded-For.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask documents wrapping wsgi_app so; its stubs see a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 
@@ -215,11 +224,11 @@ def _end_request(exc: BaseException | None) -> None:
 # --- health -------------------------------------------------------------------------
 
 
-def _healthz():
+def _healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
-def _readyz(checks: tuple[tuple[str, Check], ...]):
+def _readyz(checks: tuple[tuple[str, Check], ...]) -> Response:
     failed = []
     for name, check in checks:
         try:
@@ -244,13 +253,13 @@ def _readyz(checks: tuple[tuple[str, Check], ...]):
 
 def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], str]) -> None:
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
+    def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
+    def _domain_error(exc: DomainError) -> Response:
         status = next((status for family, status in _DOMAIN_STATUS if isinstance(exc, family)), 422)
-        headers = {}
+        headers: dict[str, str] = {}
         if isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = f'{exc.scheme} realm="invoicer"'
         if isinstance(exc, RateLimited):
@@ -258,14 +267,14 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
         # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
         headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
         return error_response(status, code, exc.description or exc.name, headers=headers)
 
-    def _dependency_down(what: str, exc: Exception):
+    def _dependency_down(what: str, exc: Exception) -> Response:
         log.warning("dependency unavailable", extra={"dependency": what, "error": repr(exc)})
         return error_response(
             503,
@@ -278,6 +287,6 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         app.register_error_handler(exc_type, partial(_dependency_down, what))
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        log.exception("unhandled error", extra={"path": request.path})
+    def _unexpected(exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc, extra={"path": request.path})
         return error_response(500, "internal_error", "internal server error")

@@ -19,12 +19,13 @@ __all__ = ["invoice_schemas", "openapi_document"]
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
-                                "schema": {"type": "string"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "string"}}}
 
 _UNAVAILABLE = {**_error("A dependency (database, storage, broker, auth) is down"), "headers": _RETRY_AFTER}
 
@@ -44,7 +45,7 @@ _SCHEMAS: dict[str, Any] = {
                         "items": {
                             "type": "object",
                             "description": "Field errors carry pointer (RFC 6901), code and message; "
-                                           "parameter errors carry parameter and message.",
+                            "parameter errors carry parameter and message.",
                             "properties": {
                                 "pointer": {"type": "string"},
                                 "parameter": {"type": "string"},
@@ -76,33 +77,55 @@ _SCHEMAS: dict[str, Any] = {
     "Account": {
         "type": "object",
         "required": ["id", "email", "roles"],
-        "properties": {"id": {"type": "string"}, "email": {"type": "string"},
-                       "roles": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "id": {"type": "string"},
+            "email": {"type": "string"},
+            "roles": {"type": "array", "items": {"type": "string"}},
+        },
     },
     "Accepted": {
         "type": "object",
         "required": ["job_id", "status", "status_url"],
-        "properties": {"job_id": {"type": "string", "format": "uuid"}, "status": {"const": "queued"},
-                       "status_url": {"type": "string", "format": "uri"}},
+        "properties": {
+            "job_id": {"type": "string", "format": "uuid"},
+            "status": {"const": "queued"},
+            "status_url": {"type": "string", "format": "uri"},
+        },
     },
     "Totals": {
         "type": ["object", "null"],
         "required": ["currency", "net", "tax", "gross"],
         "description": "Decimal strings in the invoice currency (EN 16931 BT-106, BT-110, BT-112)",
-        "properties": {"currency": {"type": "string"}, "net": {"type": "string"},
-                       "tax": {"type": "string"}, "gross": {"type": "string"}},
+        "properties": {
+            "currency": {"type": "string"},
+            "net": {"type": "string"},
+            "tax": {"type": "string"},
+            "gross": {"type": "string"},
+        },
     },
     "File": {
         "type": "object",
         "required": ["format", "fid", "size", "download_url"],
-        "properties": {"format": {"$ref": "#/components/schemas/Format"}, "fid": {"type": "string"},
-                       "size": {"type": "integer", "description": "bytes"},
-                       "download_url": {"type": "string", "format": "uri"}},
+        "properties": {
+            "format": {"$ref": "#/components/schemas/Format"},
+            "fid": {"type": "string"},
+            "size": {"type": "integer", "description": "bytes"},
+            "download_url": {"type": "string", "format": "uri"},
+        },
     },
     "Job": {
         "type": "object",
-        "required": ["job_id", "status", "invoice_number", "created_at", "updated_at", "totals", "files", "error",
-                     "notification"],
+        "required": [
+            "job_id",
+            "status",
+            "invoice_number",
+            "created_at",
+            "updated_at",
+            "totals",
+            "files",
+            "error",
+            "notification",
+        ],
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
             "status": {"enum": ["queued", "processing", "done", "failed"]},
@@ -112,17 +135,22 @@ _SCHEMAS: dict[str, Any] = {
             "updated_at": {"type": "string", "format": "date-time"},
             "totals": {"$ref": "#/components/schemas/Totals"},
             "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-            "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"},
-                                                                 "message": {"type": "string"}}},
+            "error": {
+                "type": ["object", "null"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
             "notification": {
                 "type": ["object", "null"],
-                "description": "The job's \"invoice ready\" mail: null while pending; failed "
-                               "once the event was dead-lettered, with the reason",
+                "description": 'The job\'s "invoice ready" mail: null while pending; failed '
+                "once the event was dead-lettered, with the reason",
                 "required": ["status"],
                 "properties": {
                     "status": {"enum": ["sent", "failed"]},
-                    "error": {"type": "object", "required": ["code", "message"],
-                              "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    },
                 },
             },
             "status_url": {"type": "string", "format": "uri"},
@@ -131,9 +159,12 @@ _SCHEMAS: dict[str, Any] = {
     "JobPage": {
         "type": "object",
         "required": ["items", "page", "per_page", "total"],
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
-                       "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                       "total": {"type": "integer"}},
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+        },
     },
 }
 
@@ -151,19 +182,22 @@ def invoice_schemas() -> dict[str, Any]:
     schema.pop("$schema", None)
     definitions = schema.pop("$defs", {})
     text = json.dumps({"Invoice": schema, **definitions}).replace('"#/$defs/', '"#/components/schemas/')
-    schemas = json.loads(text)
+    schemas: dict[str, Any] = json.loads(text)
     schemas["UploadedInvoice"] = {
         "description": "An invoice in the canonical format or in the legacy flat format of the old tool.",
         "anyOf": [{"$ref": "#/components/schemas/Invoice"}, {"$ref": "#/components/schemas/LegacyInvoice"}],
     }
     return schemas
 
-_BEARER = [{"bearerAuth": []}]
+
+_BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 #: gunicorn answers a request line longer than 4094 bytes itself, in HTML,
 #: before the request reaches the app.
-_URI_TOO_LONG = {"description": "Request line too long (answered by the HTTP server)",
-                 "content": {"text/html": {"schema": {"type": "string"}}}}
+_URI_TOO_LONG = {
+    "description": "Request line too long (answered by the HTTP server)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 
@@ -174,13 +208,18 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
     schemas["Registration"] = {
         "type": "object",
         "required": ["email", "password"],
-        "properties": {"email": {"type": "string", "format": "email"},
-                       "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024}},
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024},
+        },
     }
-    document = {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "invoicer gateway", "version": "1.0.0",
-                 "description": "Upload invoice JSON, get PDF and XLSX invoices back."},
+        "info": {
+            "title": "invoicer gateway",
+            "version": "1.0.0",
+            "description": "Upload invoice JSON, get PDF and XLSX invoices back.",
+        },
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {
@@ -190,121 +229,197 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             "schemas": schemas,
         },
         "paths": {
-            "/login": {"post": {
-                "operationId": "login",
-                "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
-                "security": [{"basicAuth": []}],
-                "responses": {
-                    "200": {"description": "Token",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}},
-                    "401": _error("Wrong e-mail or password"),
-                    "429": {**_error("Too many failed logins"), "headers": _RETRY_AFTER},
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/register": {"post": {
-                "operationId": "register",
-                "summary": "Create an account",
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Registration"}}}},
-                "responses": {
-                    "201": {"description": "Created", "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
-                    "400": _error("Body is not a JSON object"),
-                    "403": _error("Registration is switched off"),
-                    "409": _error("E-mail taken"),
-                    "422": _error("E-mail or password unacceptable"),
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/upload": {"post": {
-                "operationId": "uploadInvoice",
-                "summary": "Upload an invoice; its rendering is queued",
-                "security": _BEARER,
-                "parameters": [
-                    {"name": "formats", "in": "query", "required": False,
-                     "description": f"Comma list of {', '.join(output_formats.names())} (default pdf)",
-                     "schema": {"type": "string", "examples": ["pdf,xlsx"]}},
-                    {"name": "format", "in": "query", "required": False, "deprecated": True,
-                     "description": f"Legacy: {' or '.join(output_formats.legacy_names())}",
-                     "schema": {"enum": output_formats.legacy_names()}},
-                ],
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/UploadedInvoice"}},
-                    # A file part (with a filename, as curl -F file=@invoice.json sends it) whose
-                    # content is the JSON invoice: binary for the transport, contentSchema for the content.
-                    "multipart/form-data": {"schema": {
-                        "type": "object", "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary",
-                                                "contentMediaType": "application/json",
-                                                "contentSchema": {"$ref": "#/components/schemas/UploadedInvoice"}}},
-                    }},
-                }},
-                "responses": {
-                    "202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
-                    "400": _error("Malformed JSON or bad parameter"),
-                    "401": _UNAUTHORIZED,
-                    "413": _error("Upload over the size limit"),
-                    "415": _error("Not JSON"),
-                    "422": _error("Invalid invoice: details list each field error with its JSON pointer"),
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/jobs": {"get": {
-                "operationId": "listJobs",
-                "summary": "Your jobs, newest first",
-                "security": _BEARER,
-                "parameters": [
-                    {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
-                    {"name": "per_page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-                ],
-                "responses": {
-                    "200": {"description": "A page of jobs", "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/JobPage"}}}},
-                    "400": _error("Bad parameter"),
-                    "401": _UNAUTHORIZED,
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/jobs/{job_id}": {"get": {
-                "operationId": "getJob",
-                "summary": "One of your jobs",
-                "security": _BEARER,
-                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {
-                    "200": {"description": "The job", "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
-                    "401": _UNAUTHORIZED,
-                    "404": _error("No such job of yours"),
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/download": {"get": {
-                "operationId": "downloadFile",
-                "summary": "Download one of your files",
-                "security": _BEARER,
-                "parameters": [{"name": "fid", "in": "query", "required": True,
-                                "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}}],
-                "responses": {
-                    "200": {"description": "The file, as an attachment", "content": {
-                        **{output_formats.get(name).media_type: {"schema": {"type": "string", "format": "binary"}}
-                           for name in output_formats.names()},
-                        "application/json": {"schema": {"type": "string", "format": "binary"}},
-                    }},
-                    "400": _error("fid missing"),
-                    "401": _UNAUTHORIZED,
-                    "404": _error("No such file of yours"),
-                    "503": _UNAVAILABLE,
-                },
-            }},
-            "/healthz": {"get": {"operationId": "healthz", "summary": "Alive", "responses": {"200": {"description": "Alive"}}}},
-            "/readyz": {"get": {"operationId": "readyz", "summary": "Dependencies answer",
-                                "responses": {"200": {"description": "Ready"}, "503": _UNAVAILABLE}}},
-            "/openapi.json": {"get": {"operationId": "getOpenapi", "summary": "This document",
-                                      "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+            "/login": {
+                "post": {
+                    "operationId": "login",
+                    "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
+                    "security": [{"basicAuth": []}],
+                    "responses": {
+                        "200": {
+                            "description": "Token",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}},
+                        },
+                        "401": _error("Wrong e-mail or password"),
+                        "429": {**_error("Too many failed logins"), "headers": _RETRY_AFTER},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/register": {
+                "post": {
+                    "operationId": "register",
+                    "summary": "Create an account",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Registration"}}},
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Created",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}},
+                        },
+                        "400": _error("Body is not a JSON object"),
+                        "403": _error("Registration is switched off"),
+                        "409": _error("E-mail taken"),
+                        "422": _error("E-mail or password unacceptable"),
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/upload": {
+                "post": {
+                    "operationId": "uploadInvoice",
+                    "summary": "Upload an invoice; its rendering is queued",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "formats",
+                            "in": "query",
+                            "required": False,
+                            "description": f"Comma list of {', '.join(output_formats.names())} (default pdf)",
+                            "schema": {"type": "string", "examples": ["pdf,xlsx"]},
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": False,
+                            "deprecated": True,
+                            "description": f"Legacy: {' or '.join(output_formats.legacy_names())}",
+                            "schema": {"enum": output_formats.legacy_names()},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/UploadedInvoice"}},
+                            # A file part (with a filename, as curl -F file=@invoice.json sends it) whose
+                            # content is the JSON invoice: binary for the transport, contentSchema for the content.
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {
+                                            "type": "string",
+                                            "format": "binary",
+                                            "contentMediaType": "application/json",
+                                            "contentSchema": {"$ref": "#/components/schemas/UploadedInvoice"},
+                                        }
+                                    },
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Queued",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+                        },
+                        "400": _error("Malformed JSON or bad parameter"),
+                        "401": _UNAUTHORIZED,
+                        "413": _error("Upload over the size limit"),
+                        "415": _error("Not JSON"),
+                        "422": _error("Invalid invoice: details list each field error with its JSON pointer"),
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/jobs": {
+                "get": {
+                    "operationId": "listJobs",
+                    "summary": "Your jobs, newest first",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of jobs",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobPage"}}},
+                        },
+                        "400": _error("Bad parameter"),
+                        "401": _UNAUTHORIZED,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/jobs/{job_id}": {
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "One of your jobs",
+                    "security": _BEARER,
+                    "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "The job",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
+                        },
+                        "401": _UNAUTHORIZED,
+                        "404": _error("No such job of yours"),
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/download": {
+                "get": {
+                    "operationId": "downloadFile",
+                    "summary": "Download one of your files",
+                    "security": _BEARER,
+                    "parameters": [
+                        {
+                            "name": "fid",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The file, as an attachment",
+                            "content": {
+                                **{
+                                    output_formats.get(name).media_type: {
+                                        "schema": {"type": "string", "format": "binary"}
+                                    }
+                                    for name in output_formats.names()
+                                },
+                                "application/json": {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        "400": _error("fid missing"),
+                        "401": _UNAUTHORIZED,
+                        "404": _error("No such file of yours"),
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {"operationId": "healthz", "summary": "Alive", "responses": {"200": {"description": "Alive"}}}
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "summary": "Dependencies answer",
+                    "responses": {"200": {"description": "Ready"}, "503": _UNAVAILABLE},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "getOpenapi",
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                }
+            },
         },
     }
     for operations in document["paths"].values():

@@ -2,10 +2,18 @@
 
 A legacy document looks like ``/work/shared/examples/legacy_invoice_data.json``::
 
-    {"company_name": ..., "company_address": "12 Harbour Road, Bristol, UK",
-     "bill_to_name": ..., "invoice_no": "NW-2026-0142", "date": "2026-11-02",
-     "items": [{"id": 1, "description": ..., "qty": 12, "unit_price": 18.00, "total": 216.00}],
-     "subtotal": 300.00, "tax_rate": 19, "tax_amount": 57.00, "total_amount": 357.00}
+    {
+        "company_name": ...,
+        "company_address": "12 Harbour Road, Bristol, UK",
+        "bill_to_name": ...,
+        "invoice_no": "NW-2026-0142",
+        "date": "2026-11-02",
+        "items": [{"id": 1, "description": ..., "qty": 12, "unit_price": 18.00, "total": 216.00}],
+        "subtotal": 300.00,
+        "tax_rate": 19,
+        "tax_amount": 57.00,
+        "total_amount": 357.00,
+    }
 
 :class:`LegacyInvoiceDocument` is its own pydantic model: its fields carry
 the canonical names (``invoice_number``, ``seller_name``, ``lines``) and the
@@ -74,7 +82,7 @@ class LegacyItemDocument(DocumentModel):
     )
     quantity: Annotated[Decimal, Amount(gt=0)] = Field(alias="qty", description="Invoiced quantity (BT-129), above 0.")
     unit_price: Annotated[Decimal, Amount(ge=0)] = Field(description="Net unit price (BT-146), 0 or more.")
-    total: Annotated[Decimal, Amount()] = Field(
+    total: Annotated[Decimal | None, Amount()] = Field(
         default=None, description="The old tool's qty x unit_price; must agree with ours to one minor unit."
     )
 
@@ -95,56 +103,54 @@ class LegacyInvoiceDocument(DocumentModel):
 
     model_config = ConfigDict(
         title="LegacyInvoice",
-        json_schema_extra={
-            "dependentRequired": {
-                name: ["ship_to_name"] for name in _SHIP_TO_OTHERS
-            }
-        },
+        json_schema_extra={"dependentRequired": {name: ["ship_to_name"] for name in _SHIP_TO_OTHERS}},
     )
 
     seller_name: Annotated[str, Text(200, required=True)] = Field(alias="company_name", description="Seller (BT-27).")
-    seller_address: Annotated[str, Text(1000, lines=True)] = Field(
+    seller_address: Annotated[str | None, Text(1000, lines=True)] = Field(
         default=None, alias="company_address", description="Seller address, its parts separated by commas."
     )
-    seller_phone: Annotated[str, Text(64)] = Field(default=None, alias="company_phone")
-    seller_email: Annotated[str, Text(254, email=True)] = Field(default=None, alias="company_email")
-    seller_vat_id: Annotated[str, Text(64)] = Field(default=None, alias="company_vat_id", description="BT-31.")
+    seller_phone: Annotated[str | None, Text(64)] = Field(default=None, alias="company_phone")
+    seller_email: Annotated[str | None, Text(254, email=True)] = Field(default=None, alias="company_email")
+    seller_vat_id: Annotated[str | None, Text(64)] = Field(default=None, alias="company_vat_id", description="BT-31.")
     buyer_name: Annotated[str, Text(200, required=True)] = Field(alias="bill_to_name", description="Buyer (BT-44).")
-    buyer_company: Annotated[str, Text(200)] = Field(default=None, alias="bill_to_company")
-    buyer_address: Annotated[str, Text(1000, lines=True)] = Field(
+    buyer_company: Annotated[str | None, Text(200)] = Field(default=None, alias="bill_to_company")
+    buyer_address: Annotated[str | None, Text(1000, lines=True)] = Field(
         default=None, alias="bill_to_address", description="Buyer address, its parts separated by commas."
     )
-    buyer_phone: Annotated[str, Text(64)] = Field(default=None, alias="bill_to_phone")
-    buyer_email: Annotated[str, Text(254, email=True)] = Field(default=None, alias="bill_to_email")
-    buyer_vat_id: Annotated[str, Text(64)] = Field(default=None, alias="bill_to_vat_id", description="BT-48.")
-    ship_to_name: Annotated[str, Text(200, required=True)] = Field(
+    buyer_phone: Annotated[str | None, Text(64)] = Field(default=None, alias="bill_to_phone")
+    buyer_email: Annotated[str | None, Text(254, email=True)] = Field(default=None, alias="bill_to_email")
+    buyer_vat_id: Annotated[str | None, Text(64)] = Field(default=None, alias="bill_to_vat_id", description="BT-48.")
+    ship_to_name: Annotated[str | None, Text(200, required=True)] = Field(
         default=None, description="Deliver-to name (BT-70); required with any other ship_to_ field."
     )
-    ship_to_company: Annotated[str, Text(200)] = Field(default=None)
-    ship_to_address: Annotated[str, Text(1000, lines=True)] = Field(
+    ship_to_company: Annotated[str | None, Text(200)] = Field(default=None)
+    ship_to_address: Annotated[str | None, Text(1000, lines=True)] = Field(
         default=None, description="Deliver-to address, its parts separated by commas."
     )
-    ship_to_phone: Annotated[str, Text(64)] = Field(default=None)
-    ship_to_email: Annotated[str, Text(254, email=True)] = Field(default=None)
+    ship_to_phone: Annotated[str | None, Text(64)] = Field(default=None)
+    ship_to_email: Annotated[str | None, Text(254, email=True)] = Field(default=None)
     invoice_number: Annotated[str, Text(64, required=True)] = Field(alias="invoice_no", description="BT-1.")
     issue_date: Annotated[date, IsoDate()] = Field(alias="date", description="Issue date (BT-2), YYYY-MM-DD.")
-    due_date: Annotated[date, IsoDate()] = Field(default=None, description="Due date (BT-9), not before date.")
-    currency: Annotated[str, CurrencyCode()] = Field(
+    due_date: Annotated[date | None, IsoDate()] = Field(default=None, description="Due date (BT-9), not before date.")
+    currency: Annotated[str | None, CurrencyCode()] = Field(
         default=None, description="ISO 4217 code (BT-5); the server's LEGACY_CURRENCY if absent."
     )
-    payment_terms: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="BT-20.")
-    notes: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="BT-22.")
+    payment_terms: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="BT-20.")
+    notes: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="BT-22.")
     lines: list[LegacyItemDocument] = Field(
         alias="items", min_length=1, description="The items, in order; at most MAX_LINES (a server setting)."
     )
     tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(
         description="VAT rate in percent (BT-152) of every item, 0 to 100."
     )
-    subtotal: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's net; checked.")
-    tax_amount: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's VAT; checked.")
-    total_amount: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's gross; checked.")
+    subtotal: Annotated[Decimal | None, Amount()] = Field(default=None, description="The old tool's net; checked.")
+    tax_amount: Annotated[Decimal | None, Amount()] = Field(default=None, description="The old tool's VAT; checked.")
+    total_amount: Annotated[Decimal | None, Amount()] = Field(
+        default=None, description="The old tool's gross; checked."
+    )
 
-    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))  # type: ignore[arg-type]
+    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
 
     @model_validator(mode="before")
@@ -189,7 +195,11 @@ class LegacyInvoiceDocument(DocumentModel):
         )
 
     def _party(self, prefix: str) -> model.Party | None:
-        values = {name.removeprefix(prefix): getattr(self, name) for name in type(self).model_fields if name.startswith(prefix)}
+        values = {
+            name.removeprefix(prefix): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
+        }
         if values["name"] is None:
             return None
         address = values.get("address")
@@ -217,7 +227,7 @@ class LegacyInvoiceDocument(DocumentModel):
         tolerance = Decimal(1).scaleb(-model.minor_unit(invoice.currency))
         checks: list[tuple[JsonPath, Decimal | None, Decimal, str]] = [
             (("items", index, "total"), item.total, net, "qty x unit_price is")
-            for index, (item, net) in enumerate(zip(self.lines, totals.line_nets))
+            for index, (item, net) in enumerate(zip(self.lines, totals.line_nets, strict=True))
         ]
         checks += [
             (("subtotal",), self.subtotal, totals.net, "the line totals add up to"),

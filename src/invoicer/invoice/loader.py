@@ -47,9 +47,7 @@ _DESCRIPTION = (
 )
 
 
-def load_invoice(
-    document: Any, *, max_lines: int = DEFAULT_MAX_LINES, legacy_currency: str = "USD"
-) -> Invoice:
+def load_invoice(document: Any, *, max_lines: int = DEFAULT_MAX_LINES, legacy_currency: str = "USD") -> Invoice:
     """Validate a parsed document (from :func:`~invoicer.invoice.parsing.parse_document`) and build the Invoice.
 
     The format is detected (:func:`~invoicer.invoice.legacy.is_legacy`): a
@@ -100,7 +98,8 @@ def invoice_json_schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def committed_json_schema() -> dict[str, Any]:
     """``invoice.schema.json`` as shipped in the package (what ``/openapi.json`` embeds)."""
-    return json.loads(resources.files("invoicer.invoice").joinpath(SCHEMA_FILE).read_text("utf-8"))
+    schema: dict[str, Any] = json.loads(resources.files("invoicer.invoice").joinpath(SCHEMA_FILE).read_text("utf-8"))
+    return schema
 
 
 def schema_text() -> str:

@@ -15,6 +15,7 @@ The totals follow EN 16931 (the European e-invoicing semantic model):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -176,13 +177,14 @@ def _plain_rate(rate: Decimal) -> Decimal:
     """``rate`` with trailing zeros dropped but never in exponent form:
     "19.00" -> 19, "20" -> 20 (not 2E+1), "7.50" -> 7.5."""
     normal = rate.normalize()
-    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
+    exponent = normal.as_tuple().exponent  # a letter only for NaN and infinity, which validation refuses
+    return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
-def _compute_totals(lines, currency: str) -> Totals:
+def _compute_totals(lines: Sequence[Line], currency: str) -> Totals:
     line_nets = tuple(line.net_amount(currency) for line in lines)
     taxable: dict[Decimal, Decimal] = {}
-    for line, net in zip(lines, line_nets):
+    for line, net in zip(lines, line_nets, strict=True):
         # One key per rate value, so that "19", "19.0" and 19 are one rate.
         rate = _plain_rate(line.tax_rate)
         taxable[rate] = taxable.get(rate, Decimal(0)) + net

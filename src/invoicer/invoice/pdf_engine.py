@@ -175,7 +175,7 @@ def ellipsize(text: str, font: str, size: float, room: float) -> str:
         return text
     room -= width("…", font, size)
     used, cut = 0.0, 0
-    for cut, char in enumerate(text):
+    for cut, char in enumerate(text):  # noqa: B007 - where the loop stops is the cut, used below
         used += width(char, font, size)
         if used > room:
             break
@@ -187,7 +187,7 @@ def cap(lines: list[str], limit: int, font: str, size: float, room: float) -> li
     (a guard against pathological input in blocks that must stay small)."""
     if len(lines) <= limit:
         return lines
-    return lines[: limit - 1] + [ellipsize(lines[limit - 1] + "…", font, size, room)]
+    return [*lines[: limit - 1], ellipsize(lines[limit - 1] + "…", font, size, room)]
 
 
 def block_height(n_lines: int, size: float, leading: float) -> float:
@@ -452,7 +452,7 @@ class Table:
             if row.shade:
                 ink.rect(self.left, bottom, self.width, height, self.shade)
             x = self.left
-            for col, lines, size in zip(columns, row.cells, row.sizes):
+            for col, lines, size in zip(columns, row.cells, row.sizes, strict=True):
                 y = top - self.pad_y - self.size * ASCENT
                 tx = x + col.width - pad if col.right else x + pad
                 for line in lines:
@@ -506,7 +506,7 @@ def write_pdf(
         buffer,
         pagesize=size,
         pageCompression=1,
-        initialFontName=faces.regular,
+        initialFontName=faces.regular,  # type: ignore[arg-type]  # a font name; types-reportlab says float
         initialFontSize=9,
         lang=lang,
     )

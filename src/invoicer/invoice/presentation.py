@@ -10,7 +10,7 @@ or XlsxWriter.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -211,7 +211,7 @@ class Formatter:
         self.locale = locale
         self._key = (currency, str(locale))
 
-    def _cached(self, kind: str, key, make: Callable[[], str]) -> str:
+    def _cached(self, kind: str, key: Hashable, make: Callable[[], str]) -> str:
         full = (kind, key, self._key)
         text = _FORMATTED.get(full)
         if text is None:

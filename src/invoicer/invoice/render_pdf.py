@@ -181,7 +181,7 @@ class _Layout:
             "address": (f.regular, 9, INK),
             "contact": (f.regular, 8.5, MUTED),
         }
-        out = []
+        out: list[tuple[str, float, Color, str]] = []
         for line in pr.party_lines(party):
             font, size, ink = style[line.kind]
             out.extend((font, size, ink, text) for text in wrap(line.text, font, size, room))
@@ -202,7 +202,7 @@ class _Layout:
             if len(lines) > max_lines:
                 font, size, ink, text = lines[max_lines - 1]
                 last = ellipsize(text + "…", font, size, box_w - 2 * pad - 3)
-                contents[i] = (label, lines[: max_lines - 1] + [(font, size, ink, last)])
+                contents[i] = (label, [*lines[: max_lines - 1], (font, size, ink, last)])
         n = max(len(lines) for _, lines in contents)
         height = pad + 7.5 * (ASCENT + DESCENT) + 6 + block_height(n, 9.5, leading) + pad
 
@@ -225,7 +225,7 @@ class _Layout:
         size, pad = TABLE_SIZE, CELL_PAD_X
 
         texts = []
-        for line, net in zip(inv.lines, inv.totals.line_nets):
+        for line, net in zip(inv.lines, inv.totals.line_nets, strict=True):
             qty = fmt.number(line.quantity)
             unit = pr.one_line(line.unit)
             texts.append(
@@ -252,7 +252,7 @@ class _Layout:
             natural = max([head_w, floors[col]] + [width(t[col], f.regular, size) + 2 * pad for t in texts])
             widths.append(min(natural, max(caps[col], head_w)))
         widths[1] = self.width - sum(widths)
-        columns = [Column(t, w, col != 1) for col, (t, w) in enumerate(zip(pr.COLUMNS, widths))]
+        columns = [Column(t, w, col != 1) for col, (t, w) in enumerate(zip(pr.COLUMNS, widths, strict=True))]
 
         rows = []
         for index, t in enumerate(texts):
@@ -300,7 +300,7 @@ class _Layout:
 
         def draw(ink: Ink, top: float) -> None:
             y = top
-            for (label, amount), size in zip(rows, sizes):
+            for (label, amount), size in zip(rows, sizes, strict=True):
                 base = y - row_h / 2 - 9 * 0.35
                 ink.text(x0 + pad, base, label, f.regular, size, MUTED)
                 ink.text(self.right - pad, base, amount, f.regular, 9, INK, right=True)

@@ -33,6 +33,7 @@ import io
 import math
 import re
 import textwrap
+from collections.abc import Iterable
 from decimal import Decimal
 
 from babel import Locale
@@ -149,10 +150,7 @@ class _Money:
         fmt = self._formats.get(digits)
         if fmt is None:
             number = _decimal_format(digits)
-            if self._prefix:
-                fmt = f'"{self.symbol}{self._space}"{number}'
-            else:
-                fmt = f'{number}"{self._space}{self.symbol}"'
+            fmt = f'"{self.symbol}{self._space}"{number}' if self._prefix else f'{number}"{self._space}{self.symbol}"'
             self._formats[digits] = fmt
         return fmt
 
@@ -274,7 +272,7 @@ class _Sheet:
 
         total_format = money.format()
         row = header
-        for index, (line, net) in enumerate(zip(inv.lines, inv.totals.line_nets)):
+        for index, (line, net) in enumerate(zip(inv.lines, inv.totals.line_nets, strict=True)):
             row += 1
             z = " z" if index % 2 else ""
             text_style, num_style = "cell" + z, "cell num" + z
@@ -338,7 +336,7 @@ def _column_widths(invoice: Invoice, money: _Money) -> list[float]:
     widths = [float(len(t)) + 3 for t in _TITLES]
     extra = len(money.symbol) + 2  # currency symbol, space, sign
 
-    def fit(col: int, lengths) -> None:
+    def fit(col: int, lengths: Iterable[int]) -> None:
         widths[col - 1] = max(widths[col - 1], max(lengths, default=0) + 3)
 
     def amount_len(value: Decimal, digits: int) -> int:

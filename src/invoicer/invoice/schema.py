@@ -66,13 +66,14 @@ __all__ = [
     "DEFAULT_MAX_LINES",
     "MAX_FRACTION_DIGITS",
     "MAX_INTEGER_DIGITS",
-    "DocumentModel",
-    "InvoiceDocument",
-    "LineDocument",
-    "PartyDocument",
     "Amount",
     "CurrencyCode",
+    "DocumentModel",
+    "InvoiceDocument",
     "IsoDate",
+    "LineDocument",
+    "NotNull",
+    "PartyDocument",
     "Text",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
@@ -161,7 +162,7 @@ class Text:
     email: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        schema = core_schema.str_schema(max_length=self.max_length, strict=True)
+        schema: core_schema.CoreSchema = core_schema.str_schema(max_length=self.max_length, strict=True)
         checks = [_multi_line if self.lines else _single_line]
         checks += [_not_blank] if self.required else []
         checks += [_email] if self.email else []
@@ -382,8 +383,21 @@ def optional_text(value: str | None) -> str | None:
     return value.strip() or None
 
 
-# An optional field is absent or has a value: ``Field(default=None)`` without
-# ``| None`` in the type, so that an explicit null is a ``type`` error as before.
+# An optional field is absent or has a value: ``X | None`` with ``Field(default=None)``, so that
+# an absent field is None, but validated as ``X`` alone, so that an explicit null is a ``type``
+# error as before. Text, Amount, IsoDate and CurrencyCode build their schema from their own
+# arguments and so refuse null by themselves; a model field says so with NotNull.
+
+
+@dataclass(frozen=True)
+class NotNull:
+    """On a field typed ``X | None = Field(default=None)``: validate it and
+    describe it in the JSON schema as ``X`` alone. Absent gives None; an
+    explicit null is refused like any other value that is not an ``X``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        (inner,) = [arg for arg in typing.get_args(source) if arg is not type(None)]
+        return handler.generate_schema(inner)
 
 
 class PartyDocument(DocumentModel):
@@ -392,15 +406,15 @@ class PartyDocument(DocumentModel):
     model_config = ConfigDict(title="Party")
 
     name: Annotated[str, Text(200, required=True)] = Field(description="Name (BT-27 / BT-44 / BT-70).")
-    company: Annotated[str, Text(200)] = Field(default=None, description="Company or trading name.")
-    address: Annotated[str, Text(1000, lines=True)] = Field(
+    company: Annotated[str | None, Text(200)] = Field(default=None, description="Company or trading name.")
+    address: Annotated[str | None, Text(1000, lines=True)] = Field(
         default=None, description="Postal address, one line per \\n."
     )
-    phone: Annotated[str, Text(64)] = Field(default=None, description="Telephone number.")
-    email: Annotated[str, Text(254, email=True)] = Field(
+    phone: Annotated[str | None, Text(64)] = Field(default=None, description="Telephone number.")
+    email: Annotated[str | None, Text(254, email=True)] = Field(
         default=None, description="An e-mail address (one @, a dotted domain) or empty."
     )
-    vat_id: Annotated[str, Text(64)] = Field(default=None, description="VAT identifier (BT-31 / BT-48).")
+    vat_id: Annotated[str | None, Text(64)] = Field(default=None, description="VAT identifier (BT-31 / BT-48).")
 
     def to_party(self) -> model.Party:
         """The domain party: texts stripped, empty optional texts as None."""
@@ -423,7 +437,7 @@ class LineDocument(DocumentModel):
         description="Item name and description (BT-153/BT-154)."
     )
     quantity: Annotated[Decimal, Amount(gt=0)] = Field(description="Invoiced quantity (BT-129), greater than 0.")
-    unit: Annotated[str, Text(64)] = Field(default=None, description="Free-text unit of measure, e.g. box.")
+    unit: Annotated[str | None, Text(64)] = Field(default=None, description="Free-text unit of measure, e.g. box.")
     unit_price: Annotated[Decimal, Amount(ge=0)] = Field(
         description="Net unit price (BT-146) in the invoice currency, 0 or more."
     )
@@ -453,20 +467,22 @@ class InvoiceDocument(DocumentModel):
 
     invoice_number: Annotated[str, Text(64, required=True)] = Field(description="Invoice number (BT-1).")
     issue_date: Annotated[date, IsoDate()] = Field(description="Issue date (BT-2), YYYY-MM-DD.")
-    due_date: Annotated[date, IsoDate()] = Field(
+    due_date: Annotated[date | None, IsoDate()] = Field(
         default=None, description="Payment due date (BT-9), YYYY-MM-DD, not before issue_date."
     )
     currency: Annotated[str, CurrencyCode()] = Field(description="Invoice currency code (BT-5), ISO 4217, e.g. EUR.")
     seller: PartyDocument = Field(description="Seller (BG-4).")
     buyer: PartyDocument = Field(description="Buyer (BG-7).")
-    ship_to: PartyDocument = Field(default=None, description="Deliver-to party (BG-13).")
+    ship_to: Annotated[PartyDocument | None, NotNull()] = Field(default=None, description="Deliver-to party (BG-13).")
     lines: list[LineDocument] = Field(
         min_length=1, description="Invoice lines (BG-25), in order; at most MAX_LINES (a server setting)."
     )
-    payment_terms: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="Payment terms (BT-20).")
-    notes: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="Invoice note (BT-22).")
+    payment_terms: Annotated[str | None, Text(4000, lines=True)] = Field(
+        default=None, description="Payment terms (BT-20)."
+    )
+    notes: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="Invoice note (BT-22).")
 
-    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))  # type: ignore[arg-type]
+    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
 
     def to_invoice(self) -> model.Invoice:
@@ -608,7 +624,9 @@ class _Generator(GenerateJsonSchema):
         return super().default_schema(schema)  # pragma: no cover - no field has another default
 
 
-def json_schema(root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+def json_schema(
+    root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None
+) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``root`` with ``description``, for ``invoice.schema.json``.
 
     Definitions are named after their class without the ``Document`` suffix
@@ -635,6 +653,6 @@ def _rename_refs(schema: dict[str, Any], renames: dict[str, str]) -> dict[str, A
     text = json.dumps(schema)
     for old, new in renames.items():
         text = text.replace(f'"#/$defs/{old}"', f'"#/$defs/{new}"')
-    result = json.loads(text)
+    result: dict[str, Any] = json.loads(text)
     result["$defs"] = {renames.get(name, name): value for name, value in result["$defs"].items()}
     return result

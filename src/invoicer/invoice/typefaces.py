@@ -26,6 +26,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfdoc, pdfmetrics
@@ -65,7 +66,7 @@ _FILES = {
 }
 
 _lock = threading.Lock()
-_registered = False
+_registered = threading.Event()  # set once the faces are registered
 
 
 class _Raw(pdfdoc.PDFObject):
@@ -74,7 +75,7 @@ class _Raw(pdfdoc.PDFObject):
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def format(self, document) -> bytes:
+    def format(self, document: pdfdoc.PDFDocument) -> bytes:
         return self.data
 
 
@@ -132,13 +133,14 @@ class _CachingTTFont(TTFont):
                 self._embedded.popitem(last=False)
         return item
 
-    def addObjects(self, doc) -> None:  # noqa: N802 - ReportLab's name
+    def addObjects(self, doc: pdfdoc.PDFDocument) -> None:  # noqa: N802 - ReportLab's name
         state = self.state.get(doc)
         if not doc.compression or state is None:
             return super().addObjects(doc)
         state.frozen = 1
         face = self.face
-        font_dict = doc.idToObject["BasicFonts"].dict
+        # PDFDocument creates "BasicFonts" as a PDFDictionary; idToObject is typed by the base class.
+        font_dict = cast(pdfdoc.PDFDictionary, doc.idToObject["BasicFonts"]).dict
         for n, subset in enumerate(state.subsets):
             internal_name = self.getSubsetInternalName(n, doc)[1:]
             base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
@@ -165,7 +167,9 @@ class _CachingTTFont(TTFont):
             cmap = pdfdoc.PDFStream(content=embedded.cmap)
             cmap.dictionary["Filter"] = _FLATE
 
-            font = pdfdoc.PDFTrueTypeFont()
+            # ReportLab writes a font object's attributes as its PDF dictionary entries;
+            # the stubs declare none of them, hence Any.
+            font: Any = pdfdoc.PDFTrueTypeFont()
             font.__Comment__ = f"Font {self.fontName} subset {n}"
             font.Name = internal_name
             font.BaseFont = base_name
@@ -192,11 +196,10 @@ def register_fonts() -> Typefaces:
     Raises ``OSError`` if a vendored TTF is missing and
     ``reportlab.pdfbase.ttfonts.TTFError`` if one is not a usable TrueType font.
     """
-    global _registered
-    if _registered:  # fast path, no lock once registered
+    if _registered.is_set():  # fast path, no lock once registered
         return _FACES
     with _lock:
-        if not _registered:
+        if not _registered.is_set():
             known = set(pdfmetrics.getRegisteredFontNames())
             for name, filename in _FILES.items():
                 if name not in known:
@@ -209,5 +212,5 @@ def register_fonts() -> Typefaces:
                 italic=_FACES.italic,
                 boldItalic=_FACES.bold,
             )
-            _registered = True
+            _registered.set()
     return _FACES

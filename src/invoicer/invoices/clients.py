@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from . import events
 from ._sql import as_uuid
@@ -17,11 +17,9 @@ from .organisations import check_terms_days
 
 __all__ = ["CLIENT_FIELDS", "archive_client", "create_client", "get_client", "list_clients", "update_client"]
 
-Cursor = psycopg2.extensions.cursor
-
 PARTY_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
 #: Fields a client body may hold.
-CLIENT_FIELDS = PARTY_FIELDS + ("currency", "payment_terms_days")
+CLIENT_FIELDS = (*PARTY_FIELDS, "currency", "payment_terms_days")
 
 _COLUMNS = "id, " + ", ".join(CLIENT_FIELDS) + ", archived_at, version, created_at, updated_at"
 
@@ -54,7 +52,7 @@ def create_client(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[s
         + f") RETURNING {_COLUMNS}",
         {**values, "organisation_id": member.organisation_id},
     )
-    row = dict(cur.fetchone())
+    row = one_row(cur)
     events.record(cur, member, "client", row["id"], "client.created", {"client_id": row["id"], "name": row["name"]})
     return row
 
@@ -94,7 +92,7 @@ def update_client(
         f"UPDATE clients SET {sets}, version = version + 1, updated_at = now() WHERE id = %(id)s RETURNING {_COLUMNS}",
         {**values, "id": current["id"]},
     )
-    row = dict(cur.fetchone())
+    row = one_row(cur)
     events.record(
         cur, member, "client", row["id"], "client.updated", {"client_id": row["id"], "changed": sorted(changes)}
     )
@@ -112,7 +110,7 @@ def archive_client(cur: Cursor, member: Member, client_id: Any) -> dict[str, Any
         f" RETURNING {_COLUMNS}",
         (current["id"],),
     )
-    row = dict(cur.fetchone())
+    row = one_row(cur)
     events.record(cur, member, "client", row["id"], "client.archived", {"client_id": row["id"]})
     return row
 
@@ -139,7 +137,7 @@ def list_clients(
     params.update(limit=per_page, offset=(page - 1) * per_page)
     condition = " AND ".join(where)
     cur.execute(f"SELECT count(*) AS n FROM clients WHERE {condition}", params)
-    total = cur.fetchone()["n"]
+    total = one_row(cur)["n"]
     cur.execute(
         f"SELECT {_COLUMNS} FROM clients WHERE {condition} ORDER BY lower(name), id LIMIT %(limit)s OFFSET %(offset)s",
         params,

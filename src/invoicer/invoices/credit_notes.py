@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from invoicer.common.storage import BlobStore
 
@@ -34,8 +34,6 @@ from .invoices import _date, fetch, invoice_view, settled_status
 from .numbering import CREDIT_NOTE_SERIES, next_number
 
 __all__ = ["credited_quantities", "issue_credit_note"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def credited_quantities(cur: Cursor, invoice_id: Any) -> dict[int, Decimal]:
@@ -157,7 +155,7 @@ def issue_credit_note(
             member.actor.user_id,
         ),
     )
-    note = dict(cur.fetchone())
+    note = one_row(cur)
     fully = all(remaining[position] - dict(wanted).get(position, Decimal(0)) <= 0 for position in remaining)
     after = {**invoice, "amount_credited": Decimal(invoice["amount_credited"]) + totals.gross}
     status = settled_status(after, fully_credited=fully)
@@ -166,7 +164,7 @@ def issue_credit_note(
         " version = version + 1 WHERE id = %s RETURNING *",
         (totals.gross, status, invoice["id"]),
     )
-    updated = invoice_view(dict(cur.fetchone()), today)
+    updated = invoice_view(one_row(cur), today)
     events.record(
         cur,
         member,

@@ -21,19 +21,15 @@ they are not events and the activity log leaves them out.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from ._sql import as_uuid, jsonb
 from .errors import NotFound
-
-if TYPE_CHECKING:
-    from .identity import Member
+from .principals import Member
 
 __all__ = ["activity", "command", "record"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def record(
@@ -53,7 +49,8 @@ def record(
             member.actor.email,
         ),
     )
-    return cur.fetchone()["id"]
+    event_id: uuid.UUID = one_row(cur)["id"]
+    return event_id
 
 
 def command(

@@ -17,15 +17,13 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from ._sql import jsonb
 from .errors import Conflict, Unprocessable
 from .identity import Actor
 
 __all__ = ["Replayable", "fingerprint", "idempotent"]
-
-Cursor = psycopg2.extensions.cursor
 
 #: ``(status, body)``: the HTTP status and JSON body of a response.
 Replayable = tuple[int, Any]
@@ -61,7 +59,7 @@ def idempotent(
             "SELECT fingerprint, status, response FROM idempotency_keys WHERE user_id = %s AND key = %s",
             (actor.user_id, key),
         )
-        stored = cur.fetchone()
+        stored = one_row(cur)  # the insert above found it there
         if stored["fingerprint"] != request_fingerprint:
             raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
         return (stored["status"], stored["response"]), True

@@ -14,57 +14,15 @@ changes the organisation's profile.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from . import events
-from .errors import Conflict, Forbidden, Unprocessable
+from .errors import Conflict, Unprocessable
+from .principals import ROLES, Actor, Member
 
 __all__ = ["ROLES", "Actor", "Member", "invite", "list_members", "resolve_membership"]
-
-Cursor = psycopg2.extensions.cursor
-
-ROLES = ("owner", "accountant", "viewer")
-WRITERS = frozenset({"owner", "accountant"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated user: ``user_id`` (the JWT ``sub``, a UUID; a string
-    is converted, ValueError if it is not a UUID) and ``email``."""
-
-    user_id: uuid.UUID
-    email: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.user_id, uuid.UUID):
-            object.__setattr__(self, "user_id", uuid.UUID(str(self.user_id)))
-
-
-@dataclass(frozen=True)
-class Member:
-    """An actor acting for ``organisation_id`` with ``role`` (one of :data:`ROLES`)."""
-
-    actor: Actor
-    organisation_id: uuid.UUID
-    role: str
-
-    @property
-    def can_write(self) -> bool:
-        return self.role in WRITERS
-
-    def require_write(self) -> None:
-        """Raises :class:`Forbidden` (``read_only_role``) for a viewer."""
-        if not self.can_write:
-            raise Forbidden(f"the {self.role} role can read but not change records", code="read_only_role")
-
-    def require_owner(self) -> None:
-        """Raises :class:`Forbidden` (``owner_only``) unless the role is owner."""
-        if self.role != "owner":
-            raise Forbidden("only an owner of the organisation can do this", code="owner_only")
 
 
 def _member(actor: Actor, row: dict[str, Any]) -> Member:
@@ -106,7 +64,7 @@ def resolve_membership(cur: Cursor, actor: Actor) -> Member:
         )
         return member
     cur.execute("INSERT INTO organisations DEFAULT VALUES RETURNING id")
-    organisation_id = cur.fetchone()["id"]
+    organisation_id = one_row(cur)["id"]
     cur.execute(
         "INSERT INTO memberships (organisation_id, user_id, email, role, joined_at)"
         " VALUES (%s, %s, %s, 'owner', now()) ON CONFLICT DO NOTHING RETURNING organisation_id, role",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor
 
 from invoicer.common.storage import BlobStore
 
@@ -26,8 +26,6 @@ from .invoices import _active_client, fetch, invoice_view
 from .numbering import IMPORTED_SERIES
 
 __all__ = ["import_invoice"]
-
-Cursor = psycopg2.extensions.cursor
 
 
 def import_invoice(

@@ -30,8 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg2.extensions
-
+from invoicer.common.db import Cursor, one_row
 from invoicer.common.storage import BlobStore
 from invoicer.invoice.model import quantize_money
 
@@ -55,8 +54,6 @@ __all__ = [
     "send",
     "update_draft",
 ]
-
-Cursor = psycopg2.extensions.cursor
 
 #: Fields a draft body may hold.
 DRAFT_FIELDS = ("client_id", "currency", "issue_date", "due_date", "payment_terms", "notes", "lines", "ship_to")
@@ -192,7 +189,7 @@ def create_draft(cur: Cursor, member: Member, fields: dict[str, Any], *, today: 
         + ") RETURNING *",
         {**values, "org": member.organisation_id, "by": member.actor.user_id},
     )
-    row = dict(cur.fetchone())
+    row = one_row(cur)
     events.record(
         cur,
         member,
@@ -230,7 +227,7 @@ def update_draft(
         f"UPDATE invoices SET {sets}, version = version + 1, updated_at = now() WHERE id = %(id)s RETURNING *",
         {**values, "id": row["id"]},
     )
-    updated = dict(cur.fetchone())
+    updated = one_row(cur)
     events.record(
         cur,
         member,
@@ -259,8 +256,10 @@ def delete_draft(cur: Cursor, member: Member, invoice_id: Any, expected_version:
 def terms_days(cur: Cursor, member: Member, client: dict[str, Any] | None) -> int:
     """The client's payment terms in days, else the organisation's."""
     if client is not None and client["payment_terms_days"] is not None:
-        return client["payment_terms_days"]
-    return get_organisation(cur, member)["payment_terms_days"]
+        days: int = client["payment_terms_days"]
+        return days
+    default: int = get_organisation(cur, member)["payment_terms_days"]
+    return default
 
 
 def issue(
@@ -325,7 +324,7 @@ def issue(
             row["id"],
         ),
     )
-    issued = dict(cur.fetchone())
+    issued = one_row(cur)
     events.record(
         cur,
         member,
@@ -360,7 +359,7 @@ def mark_sent(cur: Cursor, member: Member, invoice_id: Any, *, today: date | Non
         " sent_at = now(), updated_at = now(), version = version + 1 WHERE id = %s RETURNING *",
         (row["id"],),
     )
-    sent = dict(cur.fetchone())
+    sent = one_row(cur)
     events.record(cur, member, "invoice", row["id"], "invoice.sent", {"invoice_id": row["id"], "number": row["number"]})
     return invoice_view(sent, today)
 

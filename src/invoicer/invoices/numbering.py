@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 __all__ = ["CREDIT_NOTE_SERIES", "IMPORTED_SERIES", "INVOICE_SERIES", "format_number", "next_number"]
-
-Cursor = psycopg2.extensions.cursor
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
@@ -42,7 +40,7 @@ def next_number(cur: Cursor, organisation_id: uuid.UUID, series: str, year: int)
         "SELECT next_value FROM number_series WHERE organisation_id = %s AND series = %s AND year = %s FOR UPDATE",
         (organisation_id, series, year),
     )
-    value = cur.fetchone()["next_value"]
+    value = one_row(cur)["next_value"]
     cur.execute(
         "UPDATE number_series SET next_value = next_value + 1 WHERE organisation_id = %s AND series = %s AND year = %s",
         (organisation_id, series, year),

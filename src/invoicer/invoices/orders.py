@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from . import events
 from ._sql import as_uuid, jsonb
@@ -21,8 +21,6 @@ from .invoices import _active_client, create_draft
 from .organisations import get_organisation
 
 __all__ = ["create_order", "get_order", "invoice_order", "list_orders"]
-
-Cursor = psycopg2.extensions.cursor
 
 _COLUMNS = "id, client_id, currency, lines, notes, status, invoice_id, created_by, created_at, updated_at"
 
@@ -48,7 +46,7 @@ def create_order(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[st
         f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (member.organisation_id, client["id"], currency, jsonb(lines), fields.get("notes"), member.actor.user_id),
     )
-    order = dict(cur.fetchone())
+    order = one_row(cur)
     events.record(
         cur,
         member,
@@ -107,7 +105,7 @@ def invoice_order(cur: Cursor, member: Member, order_id: Any, *, today: date | N
         f" RETURNING {_COLUMNS}",
         (draft["id"], order["id"]),
     )
-    updated = dict(cur.fetchone())
+    updated = one_row(cur)
     events.record(
         cur, member, "order", order["id"], "order.invoiced", {"order_id": order["id"], "invoice_id": draft["id"]}
     )

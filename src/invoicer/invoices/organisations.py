@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg2.extensions
+from invoicer.common.db import Cursor, one_row
 
 from . import events
 from .documents import check_party
@@ -14,11 +14,9 @@ from .identity import Member
 
 __all__ = ["PROFILE_FIELDS", "get_organisation", "seller_party", "update_organisation"]
 
-Cursor = psycopg2.extensions.cursor
-
 PARTY_FIELDS = ("name", "company", "address", "vat_id", "email", "phone")
 #: Fields :func:`update_organisation` accepts.
-PROFILE_FIELDS = PARTY_FIELDS + ("bank_details", "currency", "locale", "payment_terms_days")
+PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days")
 
 _COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_at"
 
@@ -78,7 +76,7 @@ def update_organisation(
         f" WHERE id = %(id)s RETURNING {_COLUMNS}",
         {**values, "id": member.organisation_id},
     )
-    row = dict(cur.fetchone())
+    row = one_row(cur)
     events.record(
         cur, member, "organisation", member.organisation_id, "organisation.updated", {"changed": sorted(changes)}
     )

@@ -14,8 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import psycopg2.extensions
-
+from invoicer.common.db import Cursor, one_row
 from invoicer.invoice.model import minor_unit, quantize_money
 
 from . import events
@@ -24,8 +23,6 @@ from .identity import Member
 from .invoices import OPEN_STATUSES, _date, fetch, invoice_view, settled_status
 
 __all__ = ["list_payments", "record_payment"]
-
-Cursor = psycopg2.extensions.cursor
 
 _COLUMNS = "id, invoice_id, amount, date, method, reference, created_by, created_at"
 
@@ -94,7 +91,7 @@ def record_payment(
         f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (member.organisation_id, row["id"], value, when, method, reference, member.actor.user_id),
     )
-    payment = dict(cur.fetchone())
+    payment = one_row(cur)
     paid = {**row, "amount_paid": Decimal(row["amount_paid"]) + value}
     status = settled_status(paid, fully_credited=False)
     cur.execute(
@@ -102,7 +99,7 @@ def record_payment(
         " WHERE id = %s RETURNING *",
         (value, status, row["id"]),
     )
-    invoice = invoice_view(dict(cur.fetchone()), today)
+    invoice = invoice_view(one_row(cur), today)
     events.record(
         cur,
         member,

@@ -11,8 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg2.extensions
-
+from invoicer.common.db import Cursor, one_row
 from invoicer.invoice.model import quantize_money
 
 from ._sql import as_uuid
@@ -21,8 +20,6 @@ from .identity import Member
 from .invoices import _date, invoice_view
 
 __all__ = ["AGEING_BUCKETS", "SORTS", "STATUSES", "dashboard", "list_invoices"]
-
-Cursor = psycopg2.extensions.cursor
 
 #: Stored statuses, and ``overdue`` (derived) last.
 STATUSES = ("draft", "issued", "sent", "partially_paid", "paid", "credited", "overdue")
@@ -120,7 +117,7 @@ def list_invoices(
     condition = " AND ".join(where)
     source = "invoices i LEFT JOIN clients c ON c.id = i.client_id"
     cur.execute(f"SELECT count(*) AS n FROM {source} WHERE {condition}", params)
-    total = cur.fetchone()["n"]
+    total = one_row(cur)["n"]
     direction = "ASC" if order == "asc" else "DESC"
     params.update(limit=per_page, offset=(page - 1) * per_page)
     cur.execute(
@@ -165,7 +162,7 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
         """,
         params,
     )
-    sums = {row["currency"]: row for row in cur.fetchall()}
+    sums: dict[str, dict[str, Any]] = {row["currency"]: row for row in cur.fetchall()}
     cur.execute(
         f"""
         SELECT i.currency, CASE WHEN {_OVERDUE} THEN 'overdue' ELSE i.status END AS status, count(*) AS n
@@ -194,12 +191,12 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
 
     figures = {}
     for currency in sorted(set(sums) | set(paid) | set(counts)):
-        row = sums.get(currency, {})
+        sum_row = sums.get(currency, {})
         figures[currency] = {
-            "outstanding": money(row.get("outstanding"), currency),
-            "overdue": money(row.get("overdue"), currency),
+            "outstanding": money(sum_row.get("outstanding"), currency),
+            "overdue": money(sum_row.get("overdue"), currency),
             "paid_last_30_days": money(paid.get(currency), currency),
             "counts": counts.get(currency, dict.fromkeys(STATUSES, 0)),
-            "ageing": {bucket: money(row.get(bucket), currency) for bucket in AGEING_BUCKETS},
+            "ageing": {bucket: money(sum_row.get(bucket), currency) for bucket in AGEING_BUCKETS},
         }
     return {"today": today, "currencies": figures}

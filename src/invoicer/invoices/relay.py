@@ -44,6 +44,7 @@ or SIGINT.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import threading
@@ -51,6 +52,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 from invoicer.common import logging as logs
 from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, Topology, connect, properties
@@ -124,10 +126,10 @@ class Relay:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._connection: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: BlockingChannel | None = None
         self._stop = threading.Event()
 
-    def _open(self):
+    def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self.close()
             self._connection = connect(self.amqp_url)
@@ -212,10 +214,8 @@ class Relay:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                 connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
 
 
 def main(argv: list[str] | None = None) -> int:

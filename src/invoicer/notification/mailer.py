@@ -15,7 +15,9 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, parseaddr
+from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -108,15 +110,21 @@ def send(message: EmailMessage, settings: Settings, before_commit: Callable[[], 
     transient failures.
     """
     context = ssl.create_default_context()
-    cls = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
-    kwargs = {"context": context} if settings.smtp_ssl else {}
     sender = parseaddr(message["From"])[1]
     recipient, smtputf8 = mailbox_address(message["To"])
-    body = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=smtputf8))
+    # An EmailMessage's policy is an EmailPolicy (utf8 is its option); typeshed types it as the base Policy.
+    policy = cast(EmailPolicy, message.policy)
+    body = message.as_bytes(policy=policy.clone(linesep="\r\n", utf8=smtputf8))
     body = _LEADING_DOT.sub(b"..", body)
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    with cls(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds, **kwargs) as smtp:
+    timeout = settings.smtp_timeout_seconds
+    server = (
+        smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout, context=context)
+        if settings.smtp_ssl
+        else smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    )
+    with server as smtp:
         smtp.ehlo_or_helo_if_needed()
         if settings.smtp_starttls:
             smtp.starttls(context=context)

@@ -33,16 +33,16 @@ from datetime import date
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
-from ..invoice import formats as output_formats
 from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
 from ..common.storage import BlobStore, StorageUnavailable
-from ..invoice.model import Invoice
-from ..invoice.render import output_filename, render_formats
+from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
+from ..invoice.model import Invoice
 from ..invoice.parsing import parse_document
+from ..invoice.render import output_filename, render_formats
 
 __all__ = ["RenderHandler"]
 
@@ -117,22 +117,28 @@ class RenderHandler:
             return self._announce(request, job)
 
         blob = self.blobs.get(job.input_fid)
-        if blob is None:
+        if blob is None or blob.data is None:  # get() reads the data; None only narrows the type
             raise Permanent("input_missing", "the uploaded invoice is no longer in storage")
         fetched = time.time()
         try:
-            invoice = load_invoice(parse_document(blob.data), max_lines=self.settings.max_lines,
-                                   legacy_currency=self.settings.legacy_currency)
+            invoice = load_invoice(
+                parse_document(blob.data),
+                max_lines=self.settings.max_lines,
+                legacy_currency=self.settings.legacy_currency,
+            )
         except MalformedDocument as exc:
             raise Permanent("invalid_invoice", f"stored input is not JSON: {exc.message}") from None
         except InvalidInvoice as exc:
             first = exc.errors[0]
-            raise Permanent("invalid_invoice", f"{len(exc.errors)} error(s), first at {first.pointer!r}: {first.message}") from None
+            raise Permanent(
+                "invalid_invoice", f"{len(exc.errors)} error(s), first at {first.pointer!r}: {first.message}"
+            ) from None
 
         invoice = self._as_document(invoice, request)
         try:
-            rendered = render_formats(invoice, job.formats, page_size=self.settings.invoice_page_size,
-                                      locale=self.settings.invoice_locale)
+            rendered = render_formats(
+                invoice, job.formats, page_size=self.settings.invoice_page_size, locale=self.settings.invoice_locale
+            )
         except Exception as exc:  # a renderer bug on this input: retried, then failed as such
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
             raise Transient(f"{type(exc).__name__}: {exc}", code="render_error") from exc
@@ -142,17 +148,30 @@ class RenderHandler:
             fid = output_fid(job_id, fmt)
             filename = output_filename(invoice.invoice_number, fmt)
             stored = self.blobs.put(
-                fid, data, filename=filename,
-                metadata={"owner": job.owner_id, "job_id": job_id, "kind": fmt,
-                          "content_type": output_formats.get(fmt).media_type},
+                fid,
+                data,
+                filename=filename,
+                metadata={
+                    "owner": job.owner_id,
+                    "job_id": job_id,
+                    "kind": fmt,
+                    "content_type": output_formats.get(fmt).media_type,
+                },
             )
             files.append({"format": fmt, "fid": fid, "size": stored.length, "filename": filename})
         totals = invoice.totals.as_strings()
-        self.jobs.finish(job_id, files=files, totals=totals, invoice_number=invoice.invoice_number,
-                         timings={"fetched": fetched, "rendered": render_done, "stored": time.time()})
+        self.jobs.finish(
+            job_id,
+            files=files,
+            totals=totals,
+            invoice_number=invoice.invoice_number,
+            timings={"fetched": fetched, "rendered": render_done, "stored": time.time()},
+        )
         done = self.jobs.get(job_id)
-        log.info("job done", extra={"job_id": job_id, "formats": job.formats,
-                                     "render_ms": round((render_done - started) * 1000, 1)})
+        log.info(
+            "job done",
+            extra={"job_id": job_id, "formats": job.formats, "render_ms": round((render_done - started) * 1000, 1)},
+        )
         if done is None or done.status != "done":
             return Done()
         return self._announce(request, done)
@@ -166,8 +185,8 @@ class RenderHandler:
             invoice_number=job.invoice_number,
             totals=job.totals,
             status_url=f"{base}/jobs/{job.id}",
-            files=tuple(ReadyFile(format=item["format"], fid=item["fid"],
-                                  download_url=f"{base}/download?fid={item['fid']}")
-                        for item in job.files),
+            files=tuple(
+                ReadyFile(format=item["format"], fid=item["fid"], download_url=f"{base}/download?fid={item['fid']}")
+                for item in job.files
+            ),
         )
-
