@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .db import Database, one_row
 
 if TYPE_CHECKING:
-    from psycopg2.extensions import cursor
+    from .db import Cursor
 
 __all__ = ["Job", "JobStore", "insert_job", "output_fid"]
 
@@ -88,7 +88,7 @@ def _job(row: dict[str, Any]) -> Job:
 
 
 def insert_job(
-    cur: cursor,
+    cur: Cursor,
     *,
     job_id: str,
     owner_id: str,

@@ -22,7 +22,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from invoicer.common.db import Cursor, one_row
-
 from invoicer.common.storage import BlobStore
 
 from . import events, rendering

@@ -82,7 +82,8 @@ def command(
             member.actor.email,
         ),
     )
-    return cur.fetchone()["id"]
+    event_id: uuid.UUID = one_row(cur)["id"]
+    return event_id
 
 
 def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 
 from invoicer.common.db import Cursor
-
 from invoicer.common.storage import BlobStore
 
 from . import events, rendering
@@ -98,7 +97,8 @@ def import_invoice(
             "gross": invoice.totals.gross,
         },
     )
+    view = dict(row)
     if blobs is not None:
-        rendering.request_documents(cur, blobs, member, row["id"])
-        row = fetch(cur, member, row["id"])
-    return invoice_view(dict(row), today)
+        rendering.request_documents(cur, blobs, member, view["id"])
+        view = fetch(cur, member, view["id"])
+    return invoice_view(view, today)

@@ -33,9 +33,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any, cast
 
-import psycopg2.extensions
-
-from invoicer.common.db import Database
+from invoicer.common.db import Cursor, Database
 from invoicer.common.jobs import insert_job, output_fid
 from invoicer.common.messages import InvoiceMail, RenderRequest
 from invoicer.common.storage import BlobStore
@@ -62,7 +60,6 @@ __all__ = [
     "request_documents",
 ]
 
-Cursor = psycopg2.extensions.cursor
 
 #: The formats kept for every issued invoice and credit note.
 FORMATS = ("pdf", "xlsx")
