@@ -196,6 +196,47 @@ def test_each_rule_reports_pointer_and_code(change: Callable[[dict[str, Any]], A
     assert "Decimal(" not in error.message and "'" not in error.message  # no Python reprs
 
 
+# Characters that cannot go into a mail header (the Subject names the invoice
+# number) or a file name, nor be drawn: C0 and C1 controls, DEL, and the line
+# and paragraph separators. Single-line texts refuse them all; multi-line texts
+# keep tab and \n but refuse the rest.
+LINE_BREAKERS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1e", "\r", "\n", "\x00", "\x7f", "\x9b"]
+SINGLE_LINE_FIELDS = [
+    ("/invoice_number", lambda d, v: d.update(invoice_number=f"INV{v}1")),
+    ("/seller/name", lambda d, v: d["seller"].update(name=f"Northwind{v}Traders")),
+    ("/buyer/company", lambda d, v: d["buyer"].update(company=f"Alfreds{v}")),
+    ("/seller/vat_id", lambda d, v: d["seller"].update(vat_id=f"GB{v}123")),
+    ("/seller/phone", lambda d, v: d["seller"].update(phone=f"+44{v}117")),
+    ("/seller/email", lambda d, v: d["seller"].update(email=f"a{v}@b.example")),
+    ("/lines/1/unit", lambda d, v: d["lines"][1].update(unit=f"box{v}")),
+]
+
+
+@pytest.mark.parametrize("char", LINE_BREAKERS)
+@pytest.mark.parametrize(("pointer", "change"), SINGLE_LINE_FIELDS)
+def test_single_line_texts_refuse_line_separators_and_controls(pointer: str, change: Any, char: str) -> None:
+    document = valid_document()
+    change(document, char)
+
+    [error] = errors_of(document)
+
+    assert (error.pointer, error.code) == (pointer, "control_character")
+    assert f"U+{ord(char):04X}" in error.message
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0b", "\x9b"])
+def test_multi_line_texts_refuse_other_line_separators(char: str) -> None:
+    document = changed(lambda d: d["seller"].update(address=f"12 Harbour Road{char}Bristol"))
+
+    assert pointers_and_codes(document) == {("/seller/address", "control_character")}
+
+
+def test_multi_line_texts_keep_tab_and_line_breaks() -> None:
+    document = changed(lambda d: d.update(notes="Paid\twith thanks.\r\nSee you\nsoon."))
+
+    assert load_invoice(document).notes == "Paid\twith thanks.\r\nSee you\nsoon."
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -313,7 +354,7 @@ def test_parse_keeps_ints_and_reads_other_numbers_as_decimal() -> None:
 
 
 def test_parse_tolerates_a_utf8_byte_order_mark_and_reads_utf8() -> None:
-    assert parse_document("\ufeff{\"name\": \"Ærøskøbing 東京\"}".encode()) == {"name": "Ærøskøbing 東京"}
+    assert parse_document('\ufeff{"name": "Ærøskøbing 東京"}'.encode()) == {"name": "Ærøskøbing 東京"}
 
 
 def test_syntax_error_gives_line_and_column() -> None:

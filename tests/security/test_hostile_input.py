@@ -61,3 +61,28 @@ def test_odd_json_roots_are_refused_clearly(client, body):
 
 def test_gateway_still_healthy(stack, client):
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\r"])
+def test_an_invoice_number_that_cannot_go_into_a_mail_header_is_422(client, example_bytes, separator):
+    """The invoice number is in the mail's Subject and the files' names: a line
+    separator there is refused at upload, before any job exists, not retried
+    by the mailer forever."""
+    document = json.loads(example_bytes)
+    document["invoice_number"] = f"INV-2026{separator}0001"
+    document["seller"]["vat_id"] = f"GB{separator}123"
+    reply = client.post("/upload", json=document)
+    assert reply.status_code == 422, reply.text
+    details = {(d["pointer"], d["code"]) for d in reply.json()["error"]["details"]}
+    assert details == {("/invoice_number", "control_character"), ("/seller/vat_id", "control_character")}
+    assert client.get("/jobs").json()["total"] == 0
+
+
+def test_a_legacy_invoice_number_with_a_line_separator_is_422(client, legacy_bytes):
+    document = json.loads(legacy_bytes)
+    document["invoice_no"] = "NW-2026\u20280142"
+    reply = client.post("/upload", json=document)
+    assert reply.status_code == 422, reply.text
+    assert [(d["pointer"], d["code"]) for d in reply.json()["error"]["details"]] == [
+        ("/invoice_no", "control_character")
+    ]

@@ -11,8 +11,10 @@ builds the domain :class:`~invoicer.invoice.model.Invoice` the renderers use
 Rules, each reported with its own error code (see :func:`problems`):
 
 * unknown fields are refused (``unknown_field``, with a "did you mean" hint);
-* texts: no control characters (``control_character``; multi-line texts may
-  hold tab and line breaks), required ones not blank (``blank``), bounded
+* texts: no control characters, C1 and U+2028/U+2029 included
+  (``control_character``; multi-line texts may hold tab and line breaks as
+  ``\\n``), so that every text can be drawn and the single-line ones can go
+  into a mail header or a file name; required ones not blank (``blank``), bounded
   length (``too_long``);
 * amounts: a JSON number or a plain decimal string (``type`` / ``pattern``),
   at most 15 digits before and 10 after the point (``too_many_digits``),
@@ -66,13 +68,13 @@ __all__ = [
     "DEFAULT_MAX_LINES",
     "MAX_FRACTION_DIGITS",
     "MAX_INTEGER_DIGITS",
-    "DocumentModel",
-    "InvoiceDocument",
-    "LineDocument",
-    "PartyDocument",
     "Amount",
     "CurrencyCode",
+    "DocumentModel",
+    "InvoiceDocument",
     "IsoDate",
+    "LineDocument",
+    "PartyDocument",
     "Text",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
@@ -105,29 +107,49 @@ def _fail(code: str, text: str) -> PydanticCustomError:
 # the field, so that the rule and its documentation have one definition.
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (Unicode category Cc: C0, DEL and C1, NEL U+0085 among
+# them) and the line and paragraph separators U+2028/U+2029: none can go into a
+# mail header (the invoice number is in the Subject, RFC 5322 2.2) or a file
+# name, and none is drawn on a page. A single-line text holds none of them; a
+# multi-line text may hold tab and its line breaks as \n (or \r\n, \r).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 # The same rules as JSON Schema (ECMA 262) patterns, for the generated schema.
-_SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f]"
-_TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]"
+_SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f-\u009f\u2028\u2029]"
+_TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]"
 # White space or control: Python's \s lacks U+FEFF and ECMA's lacks U+0085 and
-# U+001C-U+001F, so both are named to make the class the same in both engines.
-_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f\u0085\ufeff"
+# U+001C-U+001F, so both are named to make the class the same in both engines
+# (both have U+2028/U+2029); C1 controls are not white space in either.
+_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f-\u009f\ufeff"
 _VISIBLE_CHAR = f"[^{_SPACE_OR_CONTROL}]"
 _VISIBLE = re.compile(_VISIBLE_CHAR)
 _EMAIL_PATTERN = f"^[^@{_SPACE_OR_CONTROL}]+@[^@.{_SPACE_OR_CONTROL}]+(\\.[^@.{_SPACE_OR_CONTROL}]+)+$"
 _EMAIL = re.compile(_EMAIL_PATTERN)
 
 
+def _found(match: re.Match[str]) -> str:
+    """``"U+2028 at character 4"``: which character was refused, and where (1-based)."""
+    return f"U+{ord(match.group()):04X} at character {match.start() + 1}"
+
+
 def _single_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise _fail("control_character", "must be a single line without control characters")
+    found = _CONTROL.search(value)
+    if found:
+        raise _fail(
+            "control_character",
+            f"must be a single line without control characters or line separators; it has {_found(found)}",
+        )
     return value
 
 
 def _multi_line(value: str) -> str:
-    if _CONTROL_BUT_LINE_BREAKS.search(value):
-        raise _fail("control_character", "must not contain control characters")
+    found = _CONTROL_BUT_LINE_BREAKS.search(value)
+    if found:
+        raise _fail(
+            "control_character",
+            "must not contain control characters; lines are separated by \\n, not by U+2028/U+2029; "
+            f"it has {_found(found)}",
+        )
     return value
 
 
@@ -148,7 +170,10 @@ class Text:
     """A text of at most ``max_length`` characters (``too_long``).
 
     ``lines=True`` allows tab, CR and LF (addresses, notes); otherwise any
-    control character is refused (``control_character``). ``required=True``
+    control character (Unicode Cc: C0, DEL, C1) and the line and paragraph
+    separators U+2028/U+2029 are refused (``control_character``): a
+    single-line text (a number, a name, an identifier) goes into mail
+    headers and file names, where a line break cannot be. ``required=True``
     refuses a text that is empty or only white space (``blank``).
     ``email=True`` asks for an empty text or an e-mail address, one ``@``
     and a dotted domain (``invalid_email``). Surrounding white space is kept
@@ -608,7 +633,9 @@ class _Generator(GenerateJsonSchema):
         return super().default_schema(schema)  # pragma: no cover - no field has another default
 
 
-def json_schema(root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+def json_schema(
+    root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None
+) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``root`` with ``description``, for ``invoice.schema.json``.
 
     Definitions are named after their class without the ``Document`` suffix
