@@ -163,6 +163,10 @@ def test_a_json_number_with_an_exponent_is_written_out() -> None:
         (lambda d: d["lines"][0].update(quantity=10**15), "/lines/0/quantity", "too_many_digits"),
         (lambda d: d["lines"][0].update(unit_price=Decimal("0.12345678901")), "/lines/0/unit_price", "too_many_digits"),
         (lambda d: d["lines"][0].update(unit_price=Decimal("1E+20")), "/lines/0/unit_price", "too_many_digits"),
+        (lambda d: d["lines"][0].update(unit_price="1234567890123.456"), "/lines/0/unit_price", "too_many_digits"),
+        (lambda d: d["lines"][1].update(quantity=Decimal("1234567.123456789")), "/lines/1/quantity", "too_many_digits"),
+        (lambda d: d["lines"][0].update(unit_price="9999999999999.99"), "/lines", "amount_too_large"),
+        (lambda d: d["lines"][0].update(quantity="2", unit_price="5000000000000"), "/lines", "amount_too_large"),
         (lambda d: d["lines"][0].update(quantity="0"), "/lines/0/quantity", "out_of_range"),
         (lambda d: d["lines"][0].update(quantity=0), "/lines/0/quantity", "out_of_range"),
         (lambda d: d["lines"][1].update(quantity="-1.5"), "/lines/1/quantity", "out_of_range"),
@@ -244,7 +248,10 @@ def test_multi_line_texts_keep_tab_and_line_breaks() -> None:
         lambda d: d["lines"][0].update(tax_rate="0"),
         lambda d: d["lines"][0].update(tax_rate="100"),
         lambda d: d["lines"][0].update(quantity="0.0000000001"),
-        lambda d: d["lines"][0].update(quantity="1", unit_price="999999999999999.9999999999"),
+        lambda d: d.update(
+            lines=[{**d["lines"][0], "quantity": "1", "unit_price": "9999999999999.99", "tax_rate": "0"}]
+        ),
+        lambda d: d["lines"][0].update(unit_price="0.123456789", quantity="123456"),
         lambda d: d["seller"].update(name="x" * 200),
         lambda d: d.update(due_date=d["issue_date"]),
         lambda d: d.update(issue_date="2028-02-29", due_date="2028-03-01"),

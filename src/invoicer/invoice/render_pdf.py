@@ -214,9 +214,11 @@ class _Layout:
         size, pad = TABLE_SIZE, CELL_PAD_X
 
         texts = []
+        quantities = []
         for line, net in zip(inv.lines, inv.totals.line_nets):
             qty = fmt.number(line.quantity)
             unit = pr.one_line(line.unit)
+            quantities.append((qty, unit))
             texts.append(
                 (
                     str(line.position),
@@ -248,7 +250,13 @@ class _Layout:
             cells, sizes = [], []
             for col, text in enumerate(t):
                 inner = widths[col] - 2 * pad
-                if col in (1, 2):  # description and quantity with unit wrap
+                if col == 2 and width(quantities[index][0], f.regular, size) > inner:
+                    # A number is never broken: it shrinks to fit, its unit wraps below it.
+                    qty, unit = quantities[index]
+                    qty_size = fit_size(qty, f.regular, size, inner)
+                    cells.append([qty, *wrap(unit, f.regular, qty_size, inner)])
+                    sizes.append(qty_size)
+                elif col in (1, 2):  # description and quantity with unit wrap
                     cells.append(wrap(text, f.regular, size, inner) or [""])
                     sizes.append(size)
                 else:  # a single number: shrink to fit rather than overflow

@@ -12,7 +12,9 @@ percentages, dates are dates, each with a number format (amounts in the
 invoice currency with its minor-unit digits, e.g. ``"€"#,##0.00``,
 ``"JP¥"#,##0``, ``"KWD"#,##0.000``). Amounts come from ``invoice.totals``
 (EN 16931, computed by the model) and are converted from Decimal to the
-cell's float only when written.
+cell's float only when written. That float reads back as the same decimal:
+validation keeps every number within 15 significant digits
+(:data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`, Excel's precision).
 
 Text from users is data, never a formula: the workbook is opened with
 XlsxWriter's ``strings_to_formulas``, ``strings_to_numbers`` and

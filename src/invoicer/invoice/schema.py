@@ -17,9 +17,15 @@ Rules, each reported with its own error code (see :func:`problems`):
   into a mail header or a file name; required ones not blank (``blank``), bounded
   length (``too_long``);
 * amounts: a JSON number or a plain decimal string (``type`` / ``pattern``),
-  at most 15 digits before and 10 after the point (``too_many_digits``),
-  within the field's bounds (``out_of_range``), and quantity x unit price
-  below 10^15 (``amount_too_large``);
+  at most 15 digits before and 10 after the point and at most 15
+  significant digits (``too_many_digits``), within the field's bounds
+  (``out_of_range``), and quantity x unit price below 10^15
+  (``amount_too_large``);
+* every computed amount (line nets, VAT per rate, net, tax, gross) at most
+  :func:`~invoicer.invoice.model.largest_amount` of the currency, e.g.
+  9 999 999 999 999.99 EUR (``amount_too_large`` at ``/lines``): 15
+  significant digits is what an XLSX cell keeps exactly
+  (:data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`);
 * ``currency`` an ISO 4217 code known to Babel/CLDR (``pattern`` /
   ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
   (``invalid_date``), ``due_date`` not before ``issue_date``
@@ -76,6 +82,7 @@ __all__ = [
     "LineDocument",
     "PartyDocument",
     "Text",
+    "amounts_fit_every_document",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
     "json_schema",
@@ -92,6 +99,9 @@ MAX_FRACTION_DIGITS = 10
 DEFAULT_MAX_LINES = 10_000
 
 _DIGITS = rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?"
+# No two non-zero digits more than MAX_SIGNIFICANT_DIGITS - 1 places apart (the
+# point not counted): at most MAX_SIGNIFICANT_DIGITS significant digits.
+_SIGNIFICANT = rf"(?!.*[1-9](\.?[0-9]){{{model.MAX_SIGNIFICANT_DIGITS - 1}}}[0-9.]*[1-9])"
 _DECIMAL = re.compile(rf"-?{_DIGITS}")
 _DECIMAL_HINT = 'must be a decimal number such as "12" or "12.5"'
 
@@ -276,6 +286,17 @@ def _to_decimal(value: Any) -> Decimal:
     return amount
 
 
+def _within_precision(amount: Decimal) -> Decimal:
+    """At most MAX_SIGNIFICANT_DIGITS significant digits (``too_many_digits``): see model."""
+    if model.significant_digits(amount) > model.MAX_SIGNIFICANT_DIGITS:
+        raise _fail(
+            "too_many_digits",
+            f"must have at most {model.MAX_SIGNIFICANT_DIGITS} significant digits, the precision of a "
+            f"spreadsheet number, not {describe(amount)}",
+        )
+    return amount
+
+
 def _tidy(amount: Decimal) -> Decimal:
     """``1E+2`` -> ``100`` (as on the PDF), ``-0.00`` -> ``0.00``, and at most 10 fraction digits.
 
@@ -300,8 +321,10 @@ class Amount:
     such as ``"-12.50"`` (no exponent, no separators): else ``type`` /
     ``pattern``. At most MAX_INTEGER_DIGITS digits before and
     MAX_FRACTION_DIGITS after the point (pydantic's ``max_digits`` and
-    ``decimal_places``; ``too_many_digits``); ``gt``/``ge``/``le`` bound the
-    value (``out_of_range``). ``1E+2`` comes out as ``100``, ``-0`` as ``0``.
+    ``decimal_places``; ``too_many_digits``) and at most
+    MAX_SIGNIFICANT_DIGITS significant digits (``too_many_digits``), so that
+    an XLSX cell holds it exactly; ``gt``/``ge``/``le`` bound the value
+    (``out_of_range``). ``1E+2`` comes out as ``100``, ``-0`` as ``0``.
     """
 
     gt: int | None = None
@@ -317,9 +340,10 @@ class Amount:
             le=None if self.le is None else Decimal(self.le),
             strict=True,
         )
-        return core_schema.no_info_after_validator_function(
+        tidy = core_schema.no_info_after_validator_function(
             _tidy, core_schema.no_info_before_validator_function(_to_decimal, decimal)
         )
+        return core_schema.no_info_after_validator_function(_within_precision, tidy)
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
         # JSON numbers: the bounds and fewer than 16 integer digits. The limit of fraction digits is
@@ -327,7 +351,10 @@ class Amount:
         # (Python's jsonschema among them) then refuse amounts such as 18.99.
         number: dict[str, Any] = {
             "type": "number",
-            "description": f"At most {MAX_FRACTION_DIGITS} digits after the decimal point (checked by the server).",
+            "description": (
+                f"At most {model.MAX_SIGNIFICANT_DIGITS} significant digits and {MAX_FRACTION_DIGITS} digits "
+                "after the decimal point (checked by the server)."
+            ),
         }
         if self.gt is not None:
             number["exclusiveMinimum"] = self.gt
@@ -345,14 +372,14 @@ class Amount:
         """The decimal strings within the bounds, as an ECMA 262 (and Python) pattern."""
         bounds = (self.gt, self.ge, self.le)
         if bounds == (None, None, None):
-            return f"^-?{_DIGITS}$"
+            return f"^{_SIGNIFICANT}-?{_DIGITS}$"
         if bounds == (0, None, None):
-            return f"^(?=[0-9.]*[1-9]){_DIGITS}$"  # no minus sign, and a digit that is not 0
+            return f"^{_SIGNIFICANT}(?=[0-9.]*[1-9]){_DIGITS}$"  # no minus sign, and a digit that is not 0
         if bounds == (None, 0, None):
-            return f"^(?!-.*[1-9])-?{_DIGITS}$"  # "-0.00" is 0
+            return f"^{_SIGNIFICANT}(?!-.*[1-9])-?{_DIGITS}$"  # "-0.00" is 0
         if bounds == (None, 0, 100):
             up_to_100 = rf"0*([0-9]{{1,2}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?|100(\.0{{1,{MAX_FRACTION_DIGITS}}})?)"
-            return f"^(?!-.*[1-9])(?=-?{_DIGITS}$)-?{up_to_100}$"
+            return f"^{_SIGNIFICANT}(?!-.*[1-9])(?=-?{_DIGITS}$)-?{up_to_100}$"
         raise ValueError(f"no string pattern for the bounds {self}")  # a programming error
 
 
@@ -397,6 +424,24 @@ def product_not_too_large(quantity: Decimal, unit_price: Decimal, names: str) ->
         raise _fail(
             "amount_too_large",
             f"{names} is {plain(product)}, more than {MAX_INTEGER_DIGITS} digits before the decimal point",
+        )
+
+
+def amounts_fit_every_document(lines: list[model.Line], currency: str) -> None:
+    """Every amount computed from ``lines`` (EN 16931 totals in ``currency``) is at most
+    :func:`~invoicer.invoice.model.largest_amount` (``amount_too_large``, naming them).
+
+    The limit is 15 significant digits down to the minor unit (Excel's
+    precision, :data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`), so the
+    XLSX, the PDF and the API show the same amount.
+    """
+    beyond = model.amounts_beyond_limit(model.compute_totals(lines, currency))
+    if beyond:
+        named = "; ".join(f"{what} would be {plain(amount)}" for what, amount in beyond)
+        raise _fail(
+            "amount_too_large",
+            f"{named}: amounts in {currency} must be at most {plain(model.largest_amount(currency))} "
+            f"({model.MAX_SIGNIFICANT_DIGITS} significant digits, the precision of a spreadsheet number)",
         )
 
 
@@ -493,6 +538,15 @@ class InvoiceDocument(DocumentModel):
 
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))  # type: ignore[arg-type]
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    @field_validator("lines")
+    @classmethod
+    def _amounts_fit(cls, lines: list[LineDocument], info: ValidationInfo) -> list[LineDocument]:
+        """The totals of valid lines in a valid currency: :func:`amounts_fit_every_document`."""
+        currency = info.data.get("currency")
+        if currency is not None:
+            amounts_fit_every_document([line.to_line(i) for i, line in enumerate(lines, start=1)], currency)
+        return lines
 
     def to_invoice(self) -> model.Invoice:
         """The domain :class:`~invoicer.invoice.model.Invoice` (totals computed, texts stripped)."""
