@@ -235,6 +235,11 @@ def test_totals_are_optional() -> None:
         (lambda d: d["items"][1].update(sku="A-1"), "/items/1/sku", "unknown_field"),
         (lambda d: d.update(subtotal="300,00"), "/subtotal", "pattern"),
         (lambda d: d["items"][2].update(total=None), "/items/2/total", "type"),
+        (lambda d: d.update(invoice_no="NW-2026\u20280142"), "/invoice_no", "control_character"),
+        (lambda d: d["items"][0].update(qty=1, unit_price="9999999999999.99"), "/items", "amount_too_large"),
+        (lambda d: d["items"][1].update(unit_price="1234567890123.456"), "/items/1/unit_price", "too_many_digits"),
+        (lambda d: d.update(company_name="Northwind\u2029Traders"), "/company_name", "control_character"),
+        (lambda d: d.update(bill_to_vat_id="DE\x85987"), "/bill_to_vat_id", "control_character"),
     ],
 )
 def test_errors_point_into_the_legacy_document(change: Any, pointer: str, code: str) -> None:

@@ -299,3 +299,80 @@ def test_minimal_invoice_renders():
     assert "KWD1.235" in text  # total: 3 minor digits, rounded half up
     assert "KWD1.2345" in text  # unit price keeps its given digits
     assert "Page 1 of 1" in text
+
+
+# Legal identifiers at their longest, and a seller with every detail.
+LONG_NUMBER = "INV-2026-" + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "-WWWWWWWWWWWWWWWWWW"
+LONG_SELLER = "Compagnie Générale des Établissements Industriels et Commerciaux du Rhône SARL"
+
+
+def legal_identifiers_invoice(base: Invoice, n_lines: int = 60) -> Invoice:
+    seller = Party(
+        name=LONG_SELLER,
+        company="Établissements Rhône-Alpes, division des fournitures industrielles et commerciales",
+        address="\n".join(f"Bâtiment {i}, 12 quai du Rhône" for i in range(1, 15)),
+        phone="+33 4 72 00 00 00 / +33 6 12 34 56 78 (standard et comptabilité fournisseurs)",
+        email="service.facturation.fournisseurs@compagnie-generale-rhone.example",
+        vat_id="FR" + "12345678901" * 5 + "X",
+    )
+    buyer = Party(
+        name="Maria Anders-" + "Alfreds Futterkiste Handelsgesellschaft " * 4 + "mbH",
+        company="Alfreds Futterkiste",
+        address="\n".join(f"Obere Str. {i}" for i in range(1, 40)),
+        email="maria.anders@alfreds.example",
+        vat_id="DE" + "987654321" * 7,
+    )
+    lines = tuple(Line(i, f"Item {i}", Decimal(1), Decimal("10.00"), Decimal(19), "pcs") for i in range(1, n_lines + 1))
+    return dataclasses.replace(base, invoice_number=LONG_NUMBER, seller=seller, buyer=buyer, lines=lines)
+
+
+def compact(text: str) -> str:
+    """``text`` without white space: wrapped lines join up again."""
+    return "".join(text.split())
+
+
+def overlaps(page: list[tuple[float, float, float]]) -> list[tuple]:
+    """Pairs of strings drawn over each other: overlapping across and less than 6 pt apart in height."""
+    found = []
+    for i, (x1, y1, w1) in enumerate(page):
+        for x2, y2, w2 in page[i + 1 :]:
+            if min(x1 + w1, x2 + w2) - max(x1, x2) > 1 and abs(y1 - y2) < 6:
+                found.append(((x1, y1, w1), (x2, y2, w2)))
+    return found
+
+
+def test_the_example_draws_nothing_over_anything(example, long):
+    for invoice in (example, long):
+        for page in shown_strings(render_pdf(invoice)):
+            assert overlaps(page) == []
+
+
+def test_legal_identifiers_and_seller_details_are_never_cut(example):
+    invoice = legal_identifiers_invoice(example)
+    assert len(LONG_NUMBER) == 64 and len(LONG_SELLER) == 78
+    pages = pages_text(render_pdf(invoice))
+    assert len(pages) > 1
+
+    first = compact(pages[0])
+    seller, buyer = invoice.seller, invoice.buyer
+    for whole in (LONG_NUMBER, LONG_SELLER, buyer.name, buyer.vat_id, seller.company):
+        assert compact(whole) in first, whole
+    # Every seller detail line, the last ones (phone, e-mail, VAT ID) included.
+    for line in (*seller.address_lines, seller.phone, seller.email, seller.vat_id):
+        assert compact(line) in compact("".join(pages)), line
+    # The footer of every page names the whole seller and invoice number.
+    for text in pages:
+        assert compact(f"{LONG_SELLER} · Invoice {LONG_NUMBER}") in compact(text)
+    # The running header of the following pages too.
+    for text in pages[1:]:
+        assert compact(f"{LONG_NUMBER} (continued)") in compact(text)
+
+
+@pytest.mark.parametrize("page_size", ["A4", "LETTER"])
+def test_wrapped_identifiers_stay_inside_the_page_and_clear_of_each_other(example, page_size):
+    width = A4_W if page_size == "A4" else LETTER_W
+    pdf = render_pdf(legal_identifiers_invoice(example), page_size=page_size)
+    for page in shown_strings(pdf):
+        assert overlaps(page) == []
+        for x, y, w in page:
+            assert x >= MARGIN - 0.5 and x + w <= width - MARGIN + 0.5 and y > 10

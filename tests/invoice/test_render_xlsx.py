@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -114,6 +114,24 @@ def test_dates_are_date_cells(example):
     assert issue.is_date and issue.value == datetime(2026, 11, 2)
     assert due.is_date and due.value == datetime(2026, 12, 2)
     assert "yyyy" in issue.number_format
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1899, 12, 31), date(1900, 1, 1), date(1900, 2, 28)])
+def test_dates_no_serial_number_names_in_every_program_are_iso_text(example, day):
+    # Excel shows serial 0 as "0 Jan 1900" and negatives as ####; serials 1-59 are
+    # a day off in LibreOffice and Google Sheets (Excel's phantom 29 Feb 1900).
+    ws = sheet_of(render_xlsx(dataclasses.replace(example, issue_date=day, due_date=day)))
+    for label in ("Issue date", "Due date"):
+        cell = amount_right_of(ws, label)
+        assert cell.data_type == "s" and cell.value == day.isoformat()
+        assert date.fromisoformat(cell.value) == day
+
+
+@pytest.mark.parametrize("day", [date(1900, 3, 1), date(9999, 12, 31)])
+def test_dates_from_march_1900_are_date_cells(example, day):
+    ws = sheet_of(render_xlsx(dataclasses.replace(example, issue_date=day, due_date=None)))
+    cell = amount_right_of(ws, "Issue date")
+    assert cell.is_date and cell.value == datetime(day.year, day.month, day.day)
 
 
 def test_parties_and_seller_blocks(example, long):

@@ -163,6 +163,10 @@ def test_a_json_number_with_an_exponent_is_written_out() -> None:
         (lambda d: d["lines"][0].update(quantity=10**15), "/lines/0/quantity", "too_many_digits"),
         (lambda d: d["lines"][0].update(unit_price=Decimal("0.12345678901")), "/lines/0/unit_price", "too_many_digits"),
         (lambda d: d["lines"][0].update(unit_price=Decimal("1E+20")), "/lines/0/unit_price", "too_many_digits"),
+        (lambda d: d["lines"][0].update(unit_price="1234567890123.456"), "/lines/0/unit_price", "too_many_digits"),
+        (lambda d: d["lines"][1].update(quantity=Decimal("1234567.123456789")), "/lines/1/quantity", "too_many_digits"),
+        (lambda d: d["lines"][0].update(unit_price="9999999999999.99"), "/lines", "amount_too_large"),
+        (lambda d: d["lines"][0].update(quantity="2", unit_price="5000000000000"), "/lines", "amount_too_large"),
         (lambda d: d["lines"][0].update(quantity="0"), "/lines/0/quantity", "out_of_range"),
         (lambda d: d["lines"][0].update(quantity=0), "/lines/0/quantity", "out_of_range"),
         (lambda d: d["lines"][1].update(quantity="-1.5"), "/lines/1/quantity", "out_of_range"),
@@ -196,6 +200,47 @@ def test_each_rule_reports_pointer_and_code(change: Callable[[dict[str, Any]], A
     assert "Decimal(" not in error.message and "'" not in error.message  # no Python reprs
 
 
+# Characters that cannot go into a mail header (the Subject names the invoice
+# number) or a file name, nor be drawn: C0 and C1 controls, DEL, and the line
+# and paragraph separators. Single-line texts refuse them all; multi-line texts
+# keep tab and \n but refuse the rest.
+LINE_BREAKERS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1e", "\r", "\n", "\x00", "\x7f", "\x9b"]
+SINGLE_LINE_FIELDS = [
+    ("/invoice_number", lambda d, v: d.update(invoice_number=f"INV{v}1")),
+    ("/seller/name", lambda d, v: d["seller"].update(name=f"Northwind{v}Traders")),
+    ("/buyer/company", lambda d, v: d["buyer"].update(company=f"Alfreds{v}")),
+    ("/seller/vat_id", lambda d, v: d["seller"].update(vat_id=f"GB{v}123")),
+    ("/seller/phone", lambda d, v: d["seller"].update(phone=f"+44{v}117")),
+    ("/seller/email", lambda d, v: d["seller"].update(email=f"a{v}@b.example")),
+    ("/lines/1/unit", lambda d, v: d["lines"][1].update(unit=f"box{v}")),
+]
+
+
+@pytest.mark.parametrize("char", LINE_BREAKERS)
+@pytest.mark.parametrize(("pointer", "change"), SINGLE_LINE_FIELDS)
+def test_single_line_texts_refuse_line_separators_and_controls(pointer: str, change: Any, char: str) -> None:
+    document = valid_document()
+    change(document, char)
+
+    [error] = errors_of(document)
+
+    assert (error.pointer, error.code) == (pointer, "control_character")
+    assert f"U+{ord(char):04X}" in error.message
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0b", "\x9b"])
+def test_multi_line_texts_refuse_other_line_separators(char: str) -> None:
+    document = changed(lambda d: d["seller"].update(address=f"12 Harbour Road{char}Bristol"))
+
+    assert pointers_and_codes(document) == {("/seller/address", "control_character")}
+
+
+def test_multi_line_texts_keep_tab_and_line_breaks() -> None:
+    document = changed(lambda d: d.update(notes="Paid\twith thanks.\r\nSee you\nsoon."))
+
+    assert load_invoice(document).notes == "Paid\twith thanks.\r\nSee you\nsoon."
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -203,7 +248,10 @@ def test_each_rule_reports_pointer_and_code(change: Callable[[dict[str, Any]], A
         lambda d: d["lines"][0].update(tax_rate="0"),
         lambda d: d["lines"][0].update(tax_rate="100"),
         lambda d: d["lines"][0].update(quantity="0.0000000001"),
-        lambda d: d["lines"][0].update(quantity="1", unit_price="999999999999999.9999999999"),
+        lambda d: d.update(
+            lines=[{**d["lines"][0], "quantity": "1", "unit_price": "9999999999999.99", "tax_rate": "0"}]
+        ),
+        lambda d: d["lines"][0].update(unit_price="0.123456789", quantity="123456"),
         lambda d: d["seller"].update(name="x" * 200),
         lambda d: d.update(due_date=d["issue_date"]),
         lambda d: d.update(issue_date="2028-02-29", due_date="2028-03-01"),

@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from invoicer.invoice import model
@@ -42,6 +42,7 @@ from invoicer.invoice.schema import (
     DocumentModel,
     IsoDate,
     Text,
+    amounts_fit_every_document,
     at_most_max_lines,
     due_date_not_before_issue_date,
     optional_text,
@@ -138,11 +139,12 @@ class LegacyInvoiceDocument(DocumentModel):
     )
     payment_terms: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="BT-20.")
     notes: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="BT-22.")
-    lines: list[LegacyItemDocument] = Field(
-        alias="items", min_length=1, description="The items, in order; at most MAX_LINES (a server setting)."
-    )
+    # Before lines, so that the check of the amounts the lines add up to sees it.
     tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(
         description="VAT rate in percent (BT-152) of every item, 0 to 100."
+    )
+    lines: list[LegacyItemDocument] = Field(
+        alias="items", min_length=1, description="The items, in order; at most MAX_LINES (a server setting)."
     )
     subtotal: Annotated[Decimal | None, Amount()] = Field(default=None, description="The old tool's net; checked.")
     tax_amount: Annotated[Decimal | None, Amount()] = Field(default=None, description="The old tool's VAT; checked.")
@@ -162,6 +164,23 @@ class LegacyInvoiceDocument(DocumentModel):
         return data
 
     _ship_to_name = field_validator("ship_to_name", mode="before")(_required)
+
+    @field_validator("lines")
+    @classmethod
+    def _amounts_fit(cls, lines: list[LegacyItemDocument], info: ValidationInfo) -> list[LegacyItemDocument]:
+        """The totals of valid items at a valid ``tax_rate``: :func:`amounts_fit_every_document`,
+        in the document's currency or else ``info.context["legacy_currency"]`` (default USD)."""
+        currency = info.data.get("currency") or (info.context or {}).get("legacy_currency", "USD")
+        tax_rate = info.data.get("tax_rate")
+        if "currency" in info.data and tax_rate is not None:  # both valid (an absent currency is None)
+            amounts_fit_every_document(
+                [
+                    model.Line(position, item.description, item.quantity, item.unit_price, tax_rate)
+                    for position, item in enumerate(lines, start=1)
+                ],
+                currency,
+            )
+        return lines
 
     def to_invoice(self, default_currency: str) -> model.Invoice:
         """The domain Invoice; ``default_currency`` (ISO 4217) applies when the document names none.

@@ -42,8 +42,10 @@ _DESCRIPTION = (
     "invoicer.invoice.schema.InvoiceDocument by `make schema`, do not edit. Amounts are JSON numbers or plain "
     "decimal strings, read as exact decimals (send strings to keep them away from binary floats). Rules that "
     "JSON Schema cannot state are checked by the server: due_date not before issue_date; quantity x unit_price "
-    "below 10^15; at most MAX_LINES lines. A document in the legacy flat format (the LegacyInvoice definition) is "
-    "accepted too; its totals must agree with the computed ones to one minor unit."
+    "below 10^15; every amount computed from the lines (line nets, VAT, totals) at most 15 significant digits down "
+    "to the currency's minor unit (9999999999999.99 EUR), what an XLSX cell holds exactly; at most MAX_LINES lines. "
+    "A document in the legacy flat format (the LegacyInvoice definition) is accepted too; its totals must agree "
+    "with the computed ones to one minor unit."
 )
 
 
@@ -75,7 +77,7 @@ def load_invoice(document: Any, *, max_lines: int = DEFAULT_MAX_LINES, legacy_cu
 
     if legacy_currency not in known_currencies():
         raise ValueError(f"legacy currency {legacy_currency!r} is not an ISO 4217 code")
-    legacy = _validate(LegacyInvoiceDocument, document, context)
+    legacy = _validate(LegacyInvoiceDocument, document, {**context, "legacy_currency": legacy_currency})
     invoice = legacy.to_invoice(legacy_currency)
     mismatches = legacy.total_mismatches(invoice)
     if mismatches:

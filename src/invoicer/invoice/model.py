@@ -27,15 +27,28 @@ __all__ = [
     "CREDIT_NOTE",
     "DOCUMENT_TYPES",
     "INVOICE",
+    "MAX_SIGNIFICANT_DIGITS",
     "Invoice",
     "Line",
     "Party",
     "Totals",
     "VatBreakdown",
+    "amounts_beyond_limit",
     "compute_totals",
+    "largest_amount",
     "minor_unit",
     "quantize_money",
+    "significant_digits",
 ]
+
+#: Significant decimal digits every number on every document keeps exactly.
+#: Excel stores a cell's number as an IEEE 754 binary64 double and shows at most
+#: 15 significant digits ("Excel specifications and limits": number precision);
+#: a double holds every decimal of at most 15 significant digits closely enough
+#: that it reads back as that decimal (DBL_DIG = 15, C11 5.2.4.2.2), a 16th digit
+#: not always. Quantities, prices and every computed amount stay within it, so the
+#: XLSX equals the API and the PDF to the last digit (the minor unit for amounts).
+MAX_SIGNIFICANT_DIGITS = 15
 
 
 INVOICE = "invoice"
@@ -72,6 +85,20 @@ def quantize_money(amount: Decimal, currency: str) -> Decimal:
     Decimal('3')
     """
     return amount.quantize(_exponent(currency), rounding=ROUND_HALF_UP)
+
+
+def significant_digits(value: Decimal) -> int:
+    """Digits from the first to the last non-zero one: ``120.50`` -> 4, ``0.001`` -> 1, ``0`` -> 0."""
+    if value.is_zero():
+        return 0
+    return len(value.normalize().as_tuple().digits)
+
+
+def largest_amount(currency: str) -> Decimal:
+    """The largest amount in ``currency`` that keeps MAX_SIGNIFICANT_DIGITS digits
+    down to its minor unit: EUR ``9999999999999.99``, JPY ``999999999999999``,
+    KWD ``999999999999.999`` (ISO 4217 minor units, CLDR)."""
+    return Decimal(10) ** (MAX_SIGNIFICANT_DIGITS - minor_unit(currency)) - _exponent(currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +183,23 @@ class Totals:
             "tax": str(self.tax),
             "gross": str(self.gross),
         }
+
+
+def amounts_beyond_limit(totals: Totals) -> list[tuple[str, Decimal]]:
+    """The computed amounts larger (in magnitude) than :func:`largest_amount` of
+    ``totals.currency``, as ``(what, amount)`` in document order: each line's net
+    amount (BT-131, "the net amount of line 2"), each rate's taxable amount
+    (BT-116) and VAT (BT-117), then ``net`` (BT-106), ``tax`` (BT-110) and
+    ``gross`` (BT-112) as the API names them. Empty when every document can show
+    every amount to the minor unit (:data:`MAX_SIGNIFICANT_DIGITS`)."""
+    limit = largest_amount(totals.currency)
+    named = [(f"the net amount of line {index}", net) for index, net in enumerate(totals.line_nets, start=1)]
+    for vat in totals.vat_breakdown:
+        rate = f"{vat.rate}%"
+        named += [(f"the amount taxed at {rate}", vat.taxable_amount), (f"the VAT at {rate}", vat.tax_amount)]
+    named += [("the total net amount (net)", totals.net), ("the total VAT (tax)", totals.tax)]
+    named += [("the total with VAT (gross)", totals.gross)]
+    return [(what, amount) for what, amount in named if abs(amount) > limit]
 
 
 def compute_totals(lines: tuple[Line, ...] | list[Line], currency: str) -> Totals:

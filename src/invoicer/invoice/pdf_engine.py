@@ -46,6 +46,7 @@ __all__ = [
     "colour",
     "ellipsize",
     "fit_size",
+    "footer_lines",
     "page_footer",
     "width",
     "wrap",
@@ -525,13 +526,29 @@ def write_pdf(
     return buffer.getvalue()
 
 
+FOOTER_SIZE = 7.5
+"""Font size of the footer, in points."""
+FOOTER_LEADING = 9.0
+"""Distance between the baselines of the footer's lines, in points."""
+
+
+def footer_lines(text: str, faces: Typefaces, *, left: float, right: float) -> list[str]:
+    """``text`` wrapped to the footer's room beside "Page x of y" (room kept for
+    up to 9999 pages), never cut: the footer names legal identifiers. A layout
+    raises its bottom margin by ``(len(lines) - 1) * FOOTER_LEADING``."""
+    room = right - left - stringWidth("Page 9999 of 9999", faces.regular, FOOTER_SIZE) - 24
+    return wrap(text, faces.regular, FOOTER_SIZE, room) or [""]
+
+
 def page_footer(
     ink: Ink, faces: Typefaces, *, left: float, right: float, y: float, page: int, pages: int, text: str, colour: Color
 ) -> None:
-    """The footer of a page: a rule, "Page x of y" at the right and ``text``
-    at the left (cut with "…" where it would run into the page number)."""
-    ink.line(left, y + 12, right, y + 12)
-    page_text = f"Page {page} of {pages}"
-    ink.text(right, y, page_text, faces.regular, 7.5, colour, right=True)
-    room = right - left - stringWidth(page_text, faces.regular, 7.5) - 24
-    ink.text(left, y, ellipsize(text, faces.regular, 7.5, room), faces.regular, 7.5, colour)
+    """The footer of a page: a rule, then ``text`` at the left, wrapped
+    (:func:`footer_lines`) with its last baseline at ``y``, and "Page x of y"
+    at the right of its first line."""
+    lines = footer_lines(text, faces, left=left, right=right)
+    top = y + (len(lines) - 1) * FOOTER_LEADING
+    ink.line(left, top + 12, right, top + 12)
+    ink.text(right, top, f"Page {page} of {pages}", faces.regular, FOOTER_SIZE, colour, right=True)
+    for index, line in enumerate(lines):
+        ink.text(left, top - index * FOOTER_LEADING, line, faces.regular, FOOTER_SIZE, colour)

@@ -32,6 +32,7 @@ from .model import Invoice, Party
 from .pdf_engine import (
     ASCENT,
     DESCENT,
+    FOOTER_LEADING,
     Column,
     Draw,
     Ink,
@@ -39,10 +40,9 @@ from .pdf_engine import (
     Row,
     Table,
     block_height,
-    cap,
     colour,
-    ellipsize,
     fit_size,
+    footer_lines,
     page_footer,
     width,
     wrap,
@@ -83,12 +83,23 @@ class _Layout:
         self.left = MARGIN_X
         self.width = self.page_w - 2 * MARGIN_X
         self.right = self.left + self.width
+        # Legal identifiers are wrapped, never cut (LAYOUT.md): the footer and
+        # the running header take as many lines as the seller's name and the
+        # invoice number need, and the content makes room for them.
+        self.footer_text = f"{pr.one_line(invoice.seller.name)} · {pr.document_name(invoice)}"
+        footer_extra = (
+            len(footer_lines(self.footer_text, faces, left=self.left, right=self.right)) - 1
+        ) * FOOTER_LEADING
+        self.title = pr.title(invoice)
+        self.title_w = stringWidth(self.title, faces.bold, 11) + 8
+        number = pr.DRAFT if invoice.draft else pr.one_line(invoice.invoice_number)
+        self.continued = wrap(f"{number} (continued)", faces.regular, 9, self.width - self.title_w)
         self.pages = Pages(
             self.page_h,
             self._continue_page,
             margin_top=MARGIN_TOP,
-            margin_bottom=MARGIN_BOTTOM,
-            continuation_h=CONTINUATION_H,
+            margin_bottom=MARGIN_BOTTOM + footer_extra,
+            continuation_h=CONTINUATION_H + (len(self.continued) - 1) * 11.0,
         )
 
     def layout(self) -> list[list[Draw]]:
@@ -107,18 +118,15 @@ class _Layout:
     def _continue_page(self) -> None:
         """Running header on pages 2..n (the engine adds the table header
         if the table continues on this page)."""
-        f = self.f
-        title = pr.title(self.inv)
-        title_w = stringWidth(title, f.bold, 11) + 8
-        number = pr.DRAFT if self.inv.draft else pr.one_line(self.inv.invoice_number)
-        rest = ellipsize(f"{number} (continued)", f.regular, 9, self.width - title_w)
+        f, title_w, lines = self.f, self.title_w, self.continued
 
         def draw(ink: Ink, top: float) -> None:
             base = top - 11 * ASCENT
-            ink.text(self.left, base, title, f.bold, 11, ACCENT)
-            ink.text(self.left + title_w, base, rest, f.regular, 9, MUTED)
+            ink.text(self.left, base, self.title, f.bold, 11, ACCENT)
+            for index, line in enumerate(lines):
+                ink.text(self.left + title_w, base - index * 11.0, line, f.regular, 9, MUTED)
 
-        self.pages.place(CONTINUATION_H, draw)
+        self.pages.place(self.pages.continuation_h, draw)
 
     def _heading(self) -> None:
         """Seller block on the left, title block on the right, side by side."""
@@ -127,13 +135,18 @@ class _Layout:
         seller_w = self.width * 0.56
         title_w = self.width * 0.40
 
-        name_lines = cap(wrap(seller.name, f.bold, 17, seller_w), 3, f.bold, 17, seller_w)
+        # Nothing of the seller is cut: the name wraps, every detail line is
+        # drawn, and details that do not fit on the first page follow on the next.
+        name_lines = wrap(seller.name, f.bold, 17, seller_w)
         details: list[str] = []
         for line in pr.party_lines(seller, with_name=False):
             text = pr.one_line(line.text) if line.kind == "company" else line.text
             details += wrap(text, f.regular, 8.5, seller_w)
-        details = cap(details, 12, f.regular, 8.5, seller_w)
         name_h = block_height(len(name_lines), 17, 20)
+        first = len(details)
+        while first and name_h + 6 + block_height(first, 8.5, 11.5) > self.pages.room:
+            first -= 1
+        details, rest = details[:first], details[first:]
         seller_h = name_h + (6 + block_height(len(details), 8.5, 11.5) if details else 0)
 
         meta = [
@@ -142,9 +155,7 @@ class _Layout:
         ]
         label_w = max(stringWidth(label, f.regular, 8.5) for label, _ in meta)
         value_max = title_w - label_w - 10
-        meta_rows = [
-            (label, cap(wrap(value, f.bold, 9, value_max), 3, f.bold, 9, value_max) or [""]) for label, value in meta
-        ]
+        meta_rows = [(label, wrap(value, f.bold, 9, value_max) or [""]) for label, value in meta]
         value_w = max(stringWidth(line, f.bold, 9) for _, lines in meta_rows for line in lines)
         title_h = 26 * (ASCENT + DESCENT) + 8 + block_height(sum(len(v) for _, v in meta_rows), 9, 12.5)
         title = pr.title(inv)
@@ -171,9 +182,22 @@ class _Layout:
                     y -= 12.5
 
         self.pages.place(max(seller_h, title_h), draw)
+        for index, detail in enumerate(rest):
+            height = block_height(1, 8.5, 11.5) if index == len(rest) - 1 else 11.5
+            self.pages.ensure(height)
 
-    def _party_lines(self, party: Party, room: float) -> list[tuple[str, float, Color, str]]:
-        """(font, size, colour, text) lines of a Bill To / Ship To box."""
+            def draw_detail(ink: Ink, top: float, line: str = detail) -> None:
+                ink.text(self.left, top - 8.5 * ASCENT, line, f.regular, 8.5, MUTED)
+
+            self.pages.place(height, draw_detail)
+
+    def _party_lines(self, party: Party, room: float, max_lines: int) -> list[tuple[str, float, Color, str]]:
+        """(font, size, colour, text) lines of a Bill To / Ship To box.
+
+        At most ``max_lines`` lines, or as many as the name, company and
+        contact lines need: only the address is cut (ending with "…") so that
+        a pathological one cannot push the table off the first page; the name
+        and the VAT ID, legal identifiers, are never cut."""
         f = self.f
         style = {
             "name": (f.bold, 9.5, INK),
@@ -181,11 +205,16 @@ class _Layout:
             "address": (f.regular, 9, INK),
             "contact": (f.regular, 8.5, MUTED),
         }
-        out: list[tuple[str, float, Color, str]] = []
-        for line in pr.party_lines(party):
-            font, size, ink = style[line.kind]
-            out.extend((font, size, ink, text) for text in wrap(line.text, font, size, room))
-        return out
+        lines = [
+            (line.kind, text) for line in pr.party_lines(party) for text in wrap(line.text, *style[line.kind][:2], room)
+        ]
+        address = [text for kind, text in lines if kind == "address"]
+        address_room = max_lines - (len(lines) - len(address))
+        if len(address) > address_room:  # party_lines puts the address lines together
+            at = next(i for i, (kind, _) in enumerate(lines) if kind == "address")
+            kept = [("address", text) for text in address[: max(0, address_room - 1)]] + [("address", "…")]
+            lines = lines[:at] + kept + lines[at + len(address) :]
+        return [(*style[kind], text) for kind, text in lines]
 
     def _parties(self) -> None:
         inv = self.inv
@@ -195,14 +224,8 @@ class _Layout:
         boxes = [(pr.BILL_TO, inv.buyer)]
         if inv.ship_to is not None:
             boxes.append((pr.SHIP_TO, inv.ship_to))
-        contents = [(label, self._party_lines(party, box_w - 2 * pad - 3)) for label, party in boxes]
         # A pathological address must not push the table off the first page.
-        max_lines = 16
-        for i, (label, lines) in enumerate(contents):
-            if len(lines) > max_lines:
-                font, size, ink, text = lines[max_lines - 1]
-                last = ellipsize(text + "…", font, size, box_w - 2 * pad - 3)
-                contents[i] = (label, [*lines[: max_lines - 1], (font, size, ink, last)])
+        contents = [(label, self._party_lines(party, box_w - 2 * pad - 3, max_lines=16)) for label, party in boxes]
         n = max(len(lines) for _, lines in contents)
         height = pad + 7.5 * (ASCENT + DESCENT) + 6 + block_height(n, 9.5, leading) + pad
 
@@ -225,9 +248,11 @@ class _Layout:
         size, pad = TABLE_SIZE, CELL_PAD_X
 
         texts = []
+        quantities = []
         for line, net in zip(inv.lines, inv.totals.line_nets, strict=True):
             qty = fmt.number(line.quantity)
             unit = pr.one_line(line.unit)
+            quantities.append((qty, unit))
             texts.append(
                 (
                     str(line.position),
@@ -259,7 +284,13 @@ class _Layout:
             cells, sizes = [], []
             for col, text in enumerate(t):
                 inner = widths[col] - 2 * pad
-                if col in (1, 2):  # description and quantity with unit wrap
+                if col == 2 and width(quantities[index][0], f.regular, size) > inner:
+                    # A number is never broken: it shrinks to fit, its unit wraps below it.
+                    qty, unit = quantities[index]
+                    qty_size = fit_size(qty, f.regular, size, inner)
+                    cells.append([qty, *wrap(unit, f.regular, qty_size, inner)])
+                    sizes.append(qty_size)
+                elif col in (1, 2):  # description and quantity with unit wrap
                     cells.append(wrap(text, f.regular, size, inner) or [""])
                     sizes.append(size)
                 else:  # a single number: shrink to fit rather than overflow
@@ -360,9 +391,16 @@ class _Layout:
         """The footer of every page, and a draft's DRAFT mark."""
         if self.inv.draft:
             self._draft_mark(ink)
-        text = f"{pr.one_line(self.inv.seller.name)} · {pr.document_name(self.inv)}"
         page_footer(
-            ink, self.f, left=self.left, right=self.right, y=FOOTER_Y, page=page, pages=pages, text=text, colour=MUTED
+            ink,
+            self.f,
+            left=self.left,
+            right=self.right,
+            y=FOOTER_Y,
+            page=page,
+            pages=pages,
+            text=self.footer_text,
+            colour=MUTED,
         )
 
     def _draft_mark(self, ink: Ink) -> None:

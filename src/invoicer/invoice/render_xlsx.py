@@ -12,7 +12,9 @@ percentages, dates are dates, each with a number format (amounts in the
 invoice currency with its minor-unit digits, e.g. ``"€"#,##0.00``,
 ``"JP¥"#,##0``, ``"KWD"#,##0.000``). Amounts come from ``invoice.totals``
 (EN 16931, computed by the model) and are converted from Decimal to the
-cell's float only when written.
+cell's float only when written. That float reads back as the same decimal:
+validation keeps every number within 15 significant digits
+(:data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`, Excel's precision).
 
 Text from users is data, never a formula: the workbook is opened with
 XlsxWriter's ``strings_to_formulas``, ``strings_to_numbers`` and
@@ -34,6 +36,7 @@ import math
 import re
 import textwrap
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from babel import Locale
@@ -49,6 +52,14 @@ from .model import Invoice, minor_unit
 __all__ = ["render", "render_xlsx"]
 
 _DATE_FORMAT = "d mmm yyyy"
+# The first day every spreadsheet program reads from the same serial number.
+# Excel's 1900 date system has no serial for days before 1900-01-01 (0 shows
+# as "0 Jan 1900", negatives as ####) and counts a 29 Feb 1900 that never was
+# (Lotus 1-2-3 compatibility), so serials 1-59 (1 Jan - 28 Feb 1900) name a
+# different day in LibreOffice and Google Sheets (epoch 1899-12-30) than in
+# Excel. An earlier date is written as ISO 8601 text (YYYY-MM-DD, as the API
+# writes it), which every program shows and reads back as that date.
+_FIRST_SERIAL_DATE = date(1900, 3, 1)
 _CELL_MAX = 32_767  # characters in one cell (Excel's limit)
 _ROW_MAX_PT = 409  # row height in points (Excel's limit)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -220,6 +231,14 @@ class _Sheet:
         """A numeric cell: the Decimal becomes the cell's float only here."""
         self.ws.write_number(row - 1, col - 1, float(value), self.style(style, num_format))
 
+    def date(self, row: int, col: int, value: date, style: str) -> None:
+        """A date cell shown ``d mmm yyyy``; before 1900-03-01 an ISO 8601 text
+        cell instead (see :data:`_FIRST_SERIAL_DATE`)."""
+        if value < _FIRST_SERIAL_DATE:
+            self.ws.write_string(row - 1, col - 1, value.isoformat(), self.style(style))
+        else:
+            self.ws.write_datetime(row - 1, col - 1, value, self.style(style, _DATE_FORMAT))
+
     # -- blocks --------------------------------------------------------------
 
     def heading(self) -> None:
@@ -244,7 +263,7 @@ class _Sheet:
             if isinstance(value, str):
                 self.text(row, _COL_TOTAL, value, "meta")
             else:
-                ws.write_datetime(row - 1, _COL_TOTAL - 1, value, self.style("meta", _DATE_FORMAT))
+                self.date(row, _COL_TOTAL, value, "meta")
         self.row = top + 1 + max(len(details), len(meta)) + 1
 
     def parties(self) -> None:
@@ -371,7 +390,9 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     numeric cells (floats converted from the model's Decimals, which are
     already rounded to the currency's minor unit, EN 16931) with a number
     format in ``invoice.currency`` and its minor-unit digits; quantities are
-    numbers, VAT rates percentages (0.19 shown as 19%), dates real dates.
+    numbers, VAT rates percentages (0.19 shown as 19%), dates real dates
+    (from 1900-03-01 on; earlier ones ISO 8601 text, as no serial number
+    names them in every spreadsheet program).
     ``locale`` (CLDR, e.g. ``"en_GB"``) decides where the currency symbol goes
     and how the VAT labels write amounts.
 

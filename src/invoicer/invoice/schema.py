@@ -11,13 +11,21 @@ builds the domain :class:`~invoicer.invoice.model.Invoice` the renderers use
 Rules, each reported with its own error code (see :func:`problems`):
 
 * unknown fields are refused (``unknown_field``, with a "did you mean" hint);
-* texts: no control characters (``control_character``; multi-line texts may
-  hold tab and line breaks), required ones not blank (``blank``), bounded
+* texts: no control characters, C1 and U+2028/U+2029 included
+  (``control_character``; multi-line texts may hold tab and line breaks as
+  ``\\n``), so that every text can be drawn and the single-line ones can go
+  into a mail header or a file name; required ones not blank (``blank``), bounded
   length (``too_long``);
 * amounts: a JSON number or a plain decimal string (``type`` / ``pattern``),
-  at most 15 digits before and 10 after the point (``too_many_digits``),
-  within the field's bounds (``out_of_range``), and quantity x unit price
-  below 10^15 (``amount_too_large``);
+  at most 15 digits before and 10 after the point and at most 15
+  significant digits (``too_many_digits``), within the field's bounds
+  (``out_of_range``), and quantity x unit price below 10^15
+  (``amount_too_large``);
+* every computed amount (line nets, VAT per rate, net, tax, gross) at most
+  :func:`~invoicer.invoice.model.largest_amount` of the currency, e.g.
+  9 999 999 999 999.99 EUR (``amount_too_large`` at ``/lines``): 15
+  significant digits is what an XLSX cell keeps exactly
+  (:data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`);
 * ``currency`` an ISO 4217 code known to Babel/CLDR (``pattern`` /
   ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
   (``invalid_date``), ``due_date`` not before ``issue_date``
@@ -75,6 +83,7 @@ __all__ = [
     "NotNull",
     "PartyDocument",
     "Text",
+    "amounts_fit_every_document",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
     "json_schema",
@@ -91,6 +100,9 @@ MAX_FRACTION_DIGITS = 10
 DEFAULT_MAX_LINES = 10_000
 
 _DIGITS = rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?"
+# No two non-zero digits more than MAX_SIGNIFICANT_DIGITS - 1 places apart (the
+# point not counted): at most MAX_SIGNIFICANT_DIGITS significant digits.
+_SIGNIFICANT = rf"(?!.*[1-9](\.?[0-9]){{{model.MAX_SIGNIFICANT_DIGITS - 1}}}[0-9.]*[1-9])"
 _DECIMAL = re.compile(rf"-?{_DIGITS}")
 _DECIMAL_HINT = 'must be a decimal number such as "12" or "12.5"'
 
@@ -106,29 +118,49 @@ def _fail(code: str, text: str) -> PydanticCustomError:
 # the field, so that the rule and its documentation have one definition.
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (Unicode category Cc: C0, DEL and C1, NEL U+0085 among
+# them) and the line and paragraph separators U+2028/U+2029: none can go into a
+# mail header (the invoice number is in the Subject, RFC 5322 2.2) or a file
+# name, and none is drawn on a page. A single-line text holds none of them; a
+# multi-line text may hold tab and its line breaks as \n (or \r\n, \r).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 # The same rules as JSON Schema (ECMA 262) patterns, for the generated schema.
-_SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f]"
-_TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]"
+_SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f-\u009f\u2028\u2029]"
+_TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]"
 # White space or control: Python's \s lacks U+FEFF and ECMA's lacks U+0085 and
-# U+001C-U+001F, so both are named to make the class the same in both engines.
-_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f\u0085\ufeff"
+# U+001C-U+001F, so both are named to make the class the same in both engines
+# (both have U+2028/U+2029); C1 controls are not white space in either.
+_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f-\u009f\ufeff"
 _VISIBLE_CHAR = f"[^{_SPACE_OR_CONTROL}]"
 _VISIBLE = re.compile(_VISIBLE_CHAR)
 _EMAIL_PATTERN = f"^[^@{_SPACE_OR_CONTROL}]+@[^@.{_SPACE_OR_CONTROL}]+(\\.[^@.{_SPACE_OR_CONTROL}]+)+$"
 _EMAIL = re.compile(_EMAIL_PATTERN)
 
 
+def _found(match: re.Match[str]) -> str:
+    """``"U+2028 at character 4"``: which character was refused, and where (1-based)."""
+    return f"U+{ord(match.group()):04X} at character {match.start() + 1}"
+
+
 def _single_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise _fail("control_character", "must be a single line without control characters")
+    found = _CONTROL.search(value)
+    if found:
+        raise _fail(
+            "control_character",
+            f"must be a single line without control characters or line separators; it has {_found(found)}",
+        )
     return value
 
 
 def _multi_line(value: str) -> str:
-    if _CONTROL_BUT_LINE_BREAKS.search(value):
-        raise _fail("control_character", "must not contain control characters")
+    found = _CONTROL_BUT_LINE_BREAKS.search(value)
+    if found:
+        raise _fail(
+            "control_character",
+            "must not contain control characters; lines are separated by \\n, not by U+2028/U+2029; "
+            f"it has {_found(found)}",
+        )
     return value
 
 
@@ -149,7 +181,10 @@ class Text:
     """A text of at most ``max_length`` characters (``too_long``).
 
     ``lines=True`` allows tab, CR and LF (addresses, notes); otherwise any
-    control character is refused (``control_character``). ``required=True``
+    control character (Unicode Cc: C0, DEL, C1) and the line and paragraph
+    separators U+2028/U+2029 are refused (``control_character``): a
+    single-line text (a number, a name, an identifier) goes into mail
+    headers and file names, where a line break cannot be. ``required=True``
     refuses a text that is empty or only white space (``blank``).
     ``email=True`` asks for an empty text or an e-mail address, one ``@``
     and a dotted domain (``invalid_email``). Surrounding white space is kept
@@ -252,6 +287,17 @@ def _to_decimal(value: Any) -> Decimal:
     return amount
 
 
+def _within_precision(amount: Decimal) -> Decimal:
+    """At most MAX_SIGNIFICANT_DIGITS significant digits (``too_many_digits``): see model."""
+    if model.significant_digits(amount) > model.MAX_SIGNIFICANT_DIGITS:
+        raise _fail(
+            "too_many_digits",
+            f"must have at most {model.MAX_SIGNIFICANT_DIGITS} significant digits, the precision of a "
+            f"spreadsheet number, not {describe(amount)}",
+        )
+    return amount
+
+
 def _tidy(amount: Decimal) -> Decimal:
     """``1E+2`` -> ``100`` (as on the PDF), ``-0.00`` -> ``0.00``, and at most 10 fraction digits.
 
@@ -276,8 +322,10 @@ class Amount:
     such as ``"-12.50"`` (no exponent, no separators): else ``type`` /
     ``pattern``. At most MAX_INTEGER_DIGITS digits before and
     MAX_FRACTION_DIGITS after the point (pydantic's ``max_digits`` and
-    ``decimal_places``; ``too_many_digits``); ``gt``/``ge``/``le`` bound the
-    value (``out_of_range``). ``1E+2`` comes out as ``100``, ``-0`` as ``0``.
+    ``decimal_places``; ``too_many_digits``) and at most
+    MAX_SIGNIFICANT_DIGITS significant digits (``too_many_digits``), so that
+    an XLSX cell holds it exactly; ``gt``/``ge``/``le`` bound the value
+    (``out_of_range``). ``1E+2`` comes out as ``100``, ``-0`` as ``0``.
     """
 
     gt: int | None = None
@@ -293,9 +341,10 @@ class Amount:
             le=None if self.le is None else Decimal(self.le),
             strict=True,
         )
-        return core_schema.no_info_after_validator_function(
+        tidy = core_schema.no_info_after_validator_function(
             _tidy, core_schema.no_info_before_validator_function(_to_decimal, decimal)
         )
+        return core_schema.no_info_after_validator_function(_within_precision, tidy)
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
         # JSON numbers: the bounds and fewer than 16 integer digits. The limit of fraction digits is
@@ -303,7 +352,10 @@ class Amount:
         # (Python's jsonschema among them) then refuse amounts such as 18.99.
         number: dict[str, Any] = {
             "type": "number",
-            "description": f"At most {MAX_FRACTION_DIGITS} digits after the decimal point (checked by the server).",
+            "description": (
+                f"At most {model.MAX_SIGNIFICANT_DIGITS} significant digits and {MAX_FRACTION_DIGITS} digits "
+                "after the decimal point (checked by the server)."
+            ),
         }
         if self.gt is not None:
             number["exclusiveMinimum"] = self.gt
@@ -321,14 +373,14 @@ class Amount:
         """The decimal strings within the bounds, as an ECMA 262 (and Python) pattern."""
         bounds = (self.gt, self.ge, self.le)
         if bounds == (None, None, None):
-            return f"^-?{_DIGITS}$"
+            return f"^{_SIGNIFICANT}-?{_DIGITS}$"
         if bounds == (0, None, None):
-            return f"^(?=[0-9.]*[1-9]){_DIGITS}$"  # no minus sign, and a digit that is not 0
+            return f"^{_SIGNIFICANT}(?=[0-9.]*[1-9]){_DIGITS}$"  # no minus sign, and a digit that is not 0
         if bounds == (None, 0, None):
-            return f"^(?!-.*[1-9])-?{_DIGITS}$"  # "-0.00" is 0
+            return f"^{_SIGNIFICANT}(?!-.*[1-9])-?{_DIGITS}$"  # "-0.00" is 0
         if bounds == (None, 0, 100):
             up_to_100 = rf"0*([0-9]{{1,2}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?|100(\.0{{1,{MAX_FRACTION_DIGITS}}})?)"
-            return f"^(?!-.*[1-9])(?=-?{_DIGITS}$)-?{up_to_100}$"
+            return f"^{_SIGNIFICANT}(?!-.*[1-9])(?=-?{_DIGITS}$)-?{up_to_100}$"
         raise ValueError(f"no string pattern for the bounds {self}")  # a programming error
 
 
@@ -373,6 +425,24 @@ def product_not_too_large(quantity: Decimal, unit_price: Decimal, names: str) ->
         raise _fail(
             "amount_too_large",
             f"{names} is {plain(product)}, more than {MAX_INTEGER_DIGITS} digits before the decimal point",
+        )
+
+
+def amounts_fit_every_document(lines: list[model.Line], currency: str) -> None:
+    """Every amount computed from ``lines`` (EN 16931 totals in ``currency``) is at most
+    :func:`~invoicer.invoice.model.largest_amount` (``amount_too_large``, naming them).
+
+    The limit is 15 significant digits down to the minor unit (Excel's
+    precision, :data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`), so the
+    XLSX, the PDF and the API show the same amount.
+    """
+    beyond = model.amounts_beyond_limit(model.compute_totals(lines, currency))
+    if beyond:
+        named = "; ".join(f"{what} would be {plain(amount)}" for what, amount in beyond)
+        raise _fail(
+            "amount_too_large",
+            f"{named}: amounts in {currency} must be at most {plain(model.largest_amount(currency))} "
+            f"({model.MAX_SIGNIFICANT_DIGITS} significant digits, the precision of a spreadsheet number)",
         )
 
 
@@ -484,6 +554,15 @@ class InvoiceDocument(DocumentModel):
 
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    @field_validator("lines")
+    @classmethod
+    def _amounts_fit(cls, lines: list[LineDocument], info: ValidationInfo) -> list[LineDocument]:
+        """The totals of valid lines in a valid currency: :func:`amounts_fit_every_document`."""
+        currency = info.data.get("currency")
+        if currency is not None:
+            amounts_fit_every_document([line.to_line(i) for i, line in enumerate(lines, start=1)], currency)
+        return lines
 
     def to_invoice(self) -> model.Invoice:
         """The domain :class:`~invoicer.invoice.model.Invoice` (totals computed, texts stripped)."""
