@@ -19,7 +19,7 @@ from invoicer.common.errors import (
     NotPermitted,
     RateLimited,
 )
-from invoicer.common.web import make_app
+from invoicer.common.web import make_app, public_url_for
 
 
 class PoolDown(RuntimeError):
@@ -35,8 +35,12 @@ class WrongKey(NotAuthenticated):
     scheme = "Basic"
 
 
-def _build(readiness=(), trusted_proxy_hops: int = 0):
+def _build(readiness=(), trusted_proxy_hops: int = 0, public_url: str = "http://127.0.0.1:8080"):
     bp = Blueprint("demo", __name__)
+
+    @bp.get("/things/<thing_id>")
+    def thing(thing_id):
+        return jsonify({"self": public_url_for("demo.thing", thing_id=thing_id, view="full")})
 
     @bp.get("/whoami")
     def whoami():
@@ -74,7 +78,7 @@ def _build(readiness=(), trusted_proxy_hops: int = 0):
 
     return make_app(
         __name__,
-        Settings(trusted_proxy_hops=trusted_proxy_hops),
+        Settings(trusted_proxy_hops=trusted_proxy_hops, public_url=public_url),
         blueprints=[bp],
         readiness=list(readiness),
         unavailable={PoolDown: "widget pool"},
@@ -217,3 +221,17 @@ def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy():
     assert direct["remote_addr"] == "127.0.0.1"
     proxied = _build(trusted_proxy_hops=1).test_client().get("/whoami", headers=forwarded).get_json()
     assert proxied["remote_addr"] == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "expected"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/things/a%20b?view=full"),
+        ("https://invoices.example.com/api/", "https://invoices.example.com/api/things/a%20b?view=full"),
+    ],
+)
+def test_links_come_from_public_url_not_from_the_request(public_url, expected):
+    poisons = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    for hops in (0, 1):
+        client = _build(trusted_proxy_hops=hops, public_url=public_url).test_client()
+        assert client.get("/things/a b", headers=poisons).get_json() == {"self": expected}

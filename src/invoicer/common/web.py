@@ -42,6 +42,9 @@ and every such app then behaves the same way:
   so every log line written while the request is handled carries it.
 * **Proxies**: with ``TRUSTED_PROXY_HOPS`` > 0, Werkzeug's ProxyFix takes the
   client address, scheme and host from that many ``X-Forwarded-*`` hops.
+* **Links**: absolute URLs come from :func:`public_url_for`, built on
+  ``PUBLIC_URL`` alone; the request's ``Host`` and ``X-Forwarded-Host`` are
+  the client's to choose and never reach a link.
 """
 
 from __future__ import annotations
@@ -51,8 +54,9 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -74,6 +78,7 @@ __all__ = [
     "Check",
     "error_response",
     "make_app",
+    "public_url_for",
     "request_id",
 ]
 
@@ -138,6 +143,27 @@ def request_id() -> str:
     """The current request's id (what ``X-Request-ID`` answers); only valid
     inside a request of an app built by :func:`make_app`."""
     return g.request_id
+
+
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """The absolute URL of the route ``endpoint`` (e.g. ``"gateway.get_job"``)
+    with ``values`` as its path and query arguments, under the app's
+    ``PUBLIC_URL`` (scheme, host, port and any path prefix), e.g.
+    ``public_url_for("gateway.download", fid="x")`` ->
+    ``"https://invoices.example.com/download?fid=x"``.
+
+    Never built from the request's ``Host``, ``X-Forwarded-Host`` or
+    ``X-Forwarded-Proto``: a client chooses those, and links built from them
+    can be poisoned (OWASP WSTG-INPV-17, host header injection). Only valid
+    inside an app built by :func:`make_app` (it reads that app's settings).
+    Raises :class:`werkzeug.routing.BuildError` for an unknown endpoint.
+    """
+    settings: Settings = current_app.config["SETTINGS"]
+    public = urlsplit(settings.public_url)
+    adapter = current_app.url_map.bind(
+        public.netloc, script_name=public.path or "/", url_scheme=public.scheme or "http"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def make_app(

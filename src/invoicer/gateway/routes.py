@@ -17,31 +17,31 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 import requests
-from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 
 from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
-from ..common.storage import StorageUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import Job
-from ..invoice import formats as output_formats
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
+from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
-from ..common.web import REQUEST_ID_HEADER, request_id
+from ..common.web import REQUEST_ID_HEADER, public_url_for, request_id
+from ..invoice import formats as output_formats
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
-from .services import Services
 from .openapi import openapi_document
+from .services import Services
 
 __all__ = ["blueprint", "parse_formats"]
 
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
-
 
 
 def services() -> Services:
@@ -61,8 +61,9 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
             raise ApiError(401, "unauthorized", "a Bearer token is required; get one from POST /login")
         settings = services().settings
         try:
-            g.claims = verify_token(token.strip(), secret=settings.jwt_secret,
-                                    issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+            g.claims = verify_token(
+                token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
         except InvalidToken as exc:
             raise ApiError(401, "invalid_token", str(exc)) from None
         return view(*args, **kwargs)
@@ -81,8 +82,12 @@ def parse_formats(args) -> list[str]:
         raw = [part.strip().lower() for part in args.get("formats", "").split(",") if part.strip()]
         unknown = [part for part in raw if part not in known]
         if unknown or not raw:
-            raise ApiError(400, "invalid_parameter", f"formats must be a comma list of {', '.join(known)}",
-                           [{"parameter": "formats", "message": f"unknown format(s): {', '.join(unknown) or '(empty)'}"}])
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"formats must be a comma list of {', '.join(known)}",
+                [{"parameter": "formats", "message": f"unknown format(s): {', '.join(unknown) or '(empty)'}"}],
+            )
     elif "format" in args:
         legacy = args.get("format", "").strip().lower()
         try:
@@ -90,8 +95,12 @@ def parse_formats(args) -> list[str]:
         except KeyError:
             *others, last = output_formats.legacy_names()
             choices = f"{', '.join(others)} or {last}" if others else last
-            raise ApiError(400, "invalid_parameter", f"format must be {choices}",
-                           [{"parameter": "format", "message": f"unknown format: {legacy or '(empty)'}"}]) from None
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"format must be {choices}",
+                [{"parameter": "format", "message": f"unknown format: {legacy or '(empty)'}"}],
+            ) from None
     else:
         raw = ["pdf"]
     return [fmt for fmt in known if fmt in raw]
@@ -103,16 +112,20 @@ def _upload_bytes() -> bytes:
     if mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise ApiError(400, "missing_file", 'multipart upload needs a field named "file"',
-                           [{"parameter": "file", "message": "missing"}])
+            raise ApiError(
+                400,
+                "missing_file",
+                'multipart upload needs a field named "file"',
+                [{"parameter": "file", "message": "missing"}],
+            )
         if upload.mimetype and not _is_json_type(upload.mimetype, allow_generic=True):
-            raise ApiError(415, "unsupported_media_type",
-                           f"the uploaded file must be JSON, not {upload.mimetype}")
+            raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {upload.mimetype}")
         return upload.read()
     if _is_json_type(mimetype, allow_generic=False):
         return request.get_data(cache=False)
-    raise ApiError(415, "unsupported_media_type",
-                   "send the invoice as application/json or as multipart/form-data field \"file\"")
+    raise ApiError(
+        415, "unsupported_media_type", 'send the invoice as application/json or as multipart/form-data field "file"'
+    )
 
 
 def _is_json_type(mimetype: str, *, allow_generic: bool) -> bool:
@@ -138,13 +151,13 @@ def job_view(job: Job) -> dict[str, Any]:
                 "format": item["format"],
                 "fid": item["fid"],
                 "size": item["size"],
-                "download_url": url_for("gateway.download", fid=item["fid"], _external=True),
+                "download_url": public_url_for("gateway.download", fid=item["fid"]),
             }
             for item in job.files
         ],
         "error": job.error,
         "notification": job.notification,
-        "status_url": url_for("gateway.get_job", job_id=job.id, _external=True),
+        "status_url": public_url_for("gateway.get_job", job_id=job.id),
     }
 
 
@@ -163,8 +176,9 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs)
         reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", headers=headers, timeout=10, **kwargs)
     except requests.RequestException as exc:
         log.warning("auth service unreachable", extra={"error": repr(exc)})
-        raise ApiError(503, "unavailable", "the auth service is unavailable; try again shortly",
-                       headers={"Retry-After": "5"}) from None
+        raise ApiError(
+            503, "unavailable", "the auth service is unavailable; try again shortly", headers={"Retry-After": "5"}
+        ) from None
     try:
         body = reply.json()
     except ValueError:
@@ -178,10 +192,16 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs)
 def login():
     """Exchange HTTP Basic credentials for a JWT (asks the auth service)."""
     if request.authorization is None or request.authorization.type != "basic":
-        raise ApiError(401, "unauthorized", "send your e-mail and password with HTTP Basic",
-                       headers={"WWW-Authenticate": 'Basic realm="invoicer"'})
-    return _forward_to_auth("/login", headers={"Authorization": request.headers["Authorization"],
-                                               "X-Client-Address": request.remote_addr or ""})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "send your e-mail and password with HTTP Basic",
+            headers={"WWW-Authenticate": 'Basic realm="invoicer"'},
+        )
+    return _forward_to_auth(
+        "/login",
+        headers={"Authorization": request.headers["Authorization"], "X-Client-Address": request.remote_addr or ""},
+    )
 
 
 @blueprint.post("/register")
@@ -213,19 +233,31 @@ def upload():
         detail = {"message": exc.message, "line": exc.line, "column": exc.column}
         raise ApiError(400, "malformed_json", f"the upload is not valid JSON: {exc.message}", [detail]) from None
     except InvalidInvoice as exc:
-        raise ApiError(422, "invalid_invoice", f"the invoice has {len(exc.errors)} error(s)",
-                       [error.as_dict() for error in exc.errors]) from None
+        raise ApiError(
+            422,
+            "invalid_invoice",
+            f"the invoice has {len(exc.errors)} error(s)",
+            [error.as_dict() for error in exc.errors],
+        ) from None
 
     job_id = str(uuid.uuid4())
     input_fid = str(uuid.uuid4())
-    svc.blobs.put(input_fid, raw, filename=f"{job_id}.json",
-                  metadata={"owner": claims.sub, "job_id": job_id, "kind": "input",
-                            "content_type": "application/json"})
+    svc.blobs.put(
+        input_fid,
+        raw,
+        filename=f"{job_id}.json",
+        metadata={"owner": claims.sub, "job_id": job_id, "kind": "input", "content_type": "application/json"},
+    )
     try:
         job = svc.jobs.create(
-            job_id=job_id, owner_id=claims.sub, owner_email=claims.email, formats=formats,
-            input_fid=input_fid, invoice_number=invoice.invoice_number,
-            totals=invoice.totals.as_strings(), timings={"received": received},
+            job_id=job_id,
+            owner_id=claims.sub,
+            owner_email=claims.email,
+            formats=formats,
+            input_fid=input_fid,
+            invoice_number=invoice.invoice_number,
+            totals=invoice.totals.as_strings(),
+            timings={"received": received},
         )
     except DatabaseUnavailable:
         _forget_blob(svc, input_fid)
@@ -241,7 +273,7 @@ def upload():
         raise
     # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
-    status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
+    status_url = public_url_for("gateway.get_job", job_id=job.id)
     return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
 
 
@@ -272,8 +304,12 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer from {low} to {high}",
-                       [{"parameter": name, "message": f"got {raw!r}"}])
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be an integer from {low} to {high}",
+            [{"parameter": name, "message": f"got {raw!r}"}],
+        )
     return value
 
 
@@ -297,8 +333,9 @@ def download():
     blob = services().blobs.get(fid, owner=g.claims.sub)
     if blob is None:
         raise ApiError(404, "not_found", "no such file")
-    return send_file(io.BytesIO(blob.data), mimetype=blob.content_type, as_attachment=True,
-                     download_name=blob.filename, max_age=0)
+    return send_file(
+        io.BytesIO(blob.data), mimetype=blob.content_type, as_attachment=True, download_name=blob.filename, max_age=0
+    )
 
 
 # --- operations ---------------------------------------------------------------
@@ -309,4 +346,5 @@ def download():
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/"), services().settings.password_min_length))
+    settings = services().settings
+    return jsonify(openapi_document(settings.public_url.rstrip("/"), settings.password_min_length))
