@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..common.jobs import STATUSES
 from ..invoice import formats as output_formats
 
 __all__ = ["openapi_document"]
@@ -96,7 +97,7 @@ _SCHEMAS: dict[str, Any] = {
                      "notification"],
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": ["queued", "processing", "done", "failed"]},
+            "status": {"enum": list(STATUSES)},
             "invoice_number": {"type": ["string", "null"]},
             "formats": {"type": "array", "items": {"$ref": "#/components/schemas/Format"}},
             "created_at": {"type": "string", "format": "date-time"},
@@ -220,17 +221,20 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             }},
             "/jobs": {"get": {
                 "summary": "Your jobs, newest first",
+                "description": "Any query parameter not listed here, or one given twice, is 400.",
                 "security": _BEARER,
                 "parameters": [
                     {"name": "page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
                     {"name": "per_page", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    {"name": "status", "in": "query", "description": "Only jobs with this status",
+                     "schema": {"enum": list(STATUSES)}},
                 ],
                 "responses": {
                     "200": {"description": "A page of jobs", "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/JobPage"}}}},
-                    "400": _error("Bad parameter"),
+                    "400": _error("Bad, unknown or repeated parameter (details name it)"),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },

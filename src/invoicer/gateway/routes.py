@@ -7,7 +7,8 @@
   413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
   503 with ``Retry-After`` when storage, database or broker is down (nothing
   is queued then, and the job is not kept).
-* ``GET /jobs`` (own, newest first, ``?page=&per_page=``), ``GET /jobs/<id>``.
+* ``GET /jobs`` (own, newest first, ``?page=&per_page=&status=``; any other
+  parameter is 400), ``GET /jobs/<id>``.
 * ``GET /download?fid=``: own files only; anyone else's, or unknown, is 404.
 * ``GET /healthz``, ``GET /readyz``, ``GET /openapi.json``.
 """
@@ -27,7 +28,7 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file
 from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.errors import ApiError
-from ..common.jobs import Job
+from ..common.jobs import STATUSES, Job
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
@@ -288,11 +289,49 @@ def _forget_blob(svc: Services, fid: str) -> None:
 @blueprint.get("/jobs")
 @require_user
 def list_jobs():
-    """The caller's jobs, newest first, a page at a time."""
+    """The caller's jobs, newest first, a page at a time; ``?status=`` keeps
+    those with that status. Any other query parameter, a parameter given
+    twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
+    is 400 naming the parameter, so that no filter is silently ignored."""
+    _only_parameters(JOBS_PARAMETERS)
     page = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 20, 1, 100)
-    jobs, total = services().jobs.list_for_owner(g.claims.sub, limit=per_page, offset=(page - 1) * per_page)
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}",
+            [{"parameter": "status", "message": f"unknown status: {status or '(empty)'}"}],
+        )
+    jobs, total = services().jobs.list_for_owner(
+        g.claims.sub, limit=per_page, offset=(page - 1) * per_page, status=status
+    )
     return jsonify({"items": [job_view(job) for job in jobs], "page": page, "per_page": per_page, "total": total})
+
+
+#: The query parameters ``GET /jobs`` takes.
+JOBS_PARAMETERS = ("page", "per_page", "status")
+
+
+def _only_parameters(known: tuple[str, ...]) -> None:
+    """400 ``invalid_parameter`` for a query parameter not in ``known`` or
+    given more than once (details name it)."""
+    for name in request.args:
+        if name not in known:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"unknown query parameter: {name} (this route takes {', '.join(known)})",
+                [{"parameter": name, "message": "unknown parameter"}],
+            )
+        if len(request.args.getlist(name)) > 1:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"{name} may be given only once",
+                [{"parameter": name, "message": "given more than once"}],
+            )
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
