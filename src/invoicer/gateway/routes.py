@@ -3,7 +3,7 @@
 * ``POST /login`` (HTTP Basic) and ``POST /register``: passed to the auth service.
 * ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
-  202 with the job; 400 malformed JSON or parameters; 401 no valid token;
+  202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
   413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
   503 with ``Retry-After`` when storage, database or broker is down (nothing
   is queued then, and the job is not kept).
@@ -33,6 +33,7 @@ from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
+from ..common.users import account_exists
 from ..common.web import REQUEST_ID_HEADER, public_url_for, request_id
 from ..invoice import formats as output_formats
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
@@ -226,6 +227,9 @@ def upload():
     svc = services()
     settings = svc.settings
     formats = parse_formats(request.args)
+    # A token outlives its account: refuse before anything is read or stored.
+    if not account_exists(svc.db, claims.sub):
+        raise ApiError(401, "invalid_token", "the account of this token no longer exists")
     raw = _upload_bytes()  # Werkzeug has refused bodies over MAX_UPLOAD_BYTES with 413
     try:
         document = parse_document(raw)
