@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
@@ -235,3 +236,15 @@ def test_links_come_from_public_url_not_from_the_request(public_url, expected):
     for hops in (0, 1):
         client = _build(trusted_proxy_hops=hops, public_url=public_url).test_client()
         assert client.get("/things/a b", headers=poisons).get_json() == {"self": expected}
+
+
+@pytest.mark.parametrize(("size", "status"), [(16, 200), (17, 413), (10_000, 413)])
+def test_a_chunked_body_is_read_whole_or_refused_whole(size, status):
+    # max_body is 16: a chunked body over it is 413, never cut to 16 bytes.
+    client = _build().test_client()
+    reply = client.post("/echo", input_stream=io.BytesIO(b"x" * size), headers={"Transfer-Encoding": "chunked"})
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    if status == 200:
+        assert reply.get_json() == {"length": size}
+    else:
+        assert reply.get_json()["error"]["code"] == "payload_too_large"

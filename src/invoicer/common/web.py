@@ -42,6 +42,9 @@ and every such app then behaves the same way:
   so every log line written while the request is handled carries it.
 * **Proxies**: with ``TRUSTED_PROXY_HOPS`` > 0, Werkzeug's ProxyFix takes the
   client address, scheme and host from that many ``X-Forwarded-*`` hops.
+* **Body size**: bodies over ``max_body`` are 413 however they are framed;
+  a chunked body (no ``Content-Length``) is read up to the limit before any
+  route runs, and refused whole if it goes on.
 * **Links**: absolute URLs come from :func:`public_url_for`, built on
   ``PUBLIC_URL`` alone; the request's ``Host`` and ``X-Forwarded-Host`` are
   the client's to choose and never reach a link.
@@ -49,6 +52,7 @@ and every such app then behaves the same way:
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -57,7 +61,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logging as logs
@@ -163,7 +167,7 @@ def public_url_for(endpoint: str, **values: Any) -> str:
     adapter = current_app.url_map.bind(
         public.netloc, script_name=public.path or "/", url_scheme=public.scheme or "http"
     )
-    return adapter.build(endpoint, values, force_external=True)
+    return str(adapter.build(endpoint, values, force_external=True))
 
 
 def make_app(
@@ -187,7 +191,7 @@ def make_app(
     did not answer) to the words for that dependency: raised by any route, it
     becomes 503 ``unavailable`` "the <words> is unavailable; try again
     shortly" with ``Retry-After: 5``. ``max_body`` is the largest request body
-    in bytes (larger ones are 413 before a route runs). ``extensions`` are
+    in bytes (larger ones are 413 before a route runs, chunked ones too). ``extensions`` are
     put into ``app.extensions`` for the routes (``current_app.extensions``).
     """
     app = Flask(name)
@@ -197,6 +201,7 @@ def make_app(
     app.extensions.update(extensions or {})
 
     app.before_request(_start_request)
+    app.before_request(_buffer_chunked_body)
     app.after_request(_finish_response)
     app.teardown_request(_end_request)
     _install_error_handlers(app, unavailable or {})
@@ -219,6 +224,39 @@ def _start_request() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
     g.correlation_token = logs.correlation_id.set(g.request_id)
+
+
+#: How much of a chunked body is read at a time.
+_READ_SIZE = 64 * 1024
+
+
+def _buffer_chunked_body() -> None:
+    """Read a body sent without ``Content-Length`` (``Transfer-Encoding:
+    chunked``) up to the app's limit, and answer 413 if there is more.
+
+    Werkzeug caps such a stream at ``MAX_CONTENT_LENGTH`` by stopping there,
+    so a route would see the first N bytes as if they were the whole body
+    (valid JSON plus padding accepted, a long document parsed truncated).
+    Read here, the body is either complete or refused; the route then reads
+    it from memory with its length known, as if it had come with
+    ``Content-Length``.
+    """
+    environ = request.environ
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while chunk := stream.read(min(_READ_SIZE, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
+            raise RequestEntityTooLarge(f"the request body is over the limit of {limit} bytes")
+    # From here on the body is an ordinary one of known length (the server
+    # has already removed the chunk framing).
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["HTTP_TRANSFER_ENCODING"]
+    request.__dict__.pop("content_length", None)  # Werkzeug caches it
 
 
 def _finish_response(response: Response) -> Response:

@@ -230,7 +230,7 @@ def upload():
     # A token outlives its account: refuse before anything is read or stored.
     if not account_exists(svc.db, claims.sub):
         raise ApiError(401, "invalid_token", "the account of this token no longer exists")
-    raw = _upload_bytes()  # Werkzeug has refused bodies over MAX_UPLOAD_BYTES with 413
+    raw = _upload_bytes()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
     try:
         document = parse_document(raw)
         invoice = load_invoice(document, max_lines=settings.max_lines, legacy_currency=settings.legacy_currency)
