@@ -8,15 +8,18 @@ prints its message. Nothing here imports Flask.
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 
 from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+from ..common.logging import get_logger
 from . import db as users
 from .db import EmailTaken, User
 from .passwords import hash_password, needs_rehash, verify_password
-from .throttle import LoginThrottle
+from .throttle import LoginThrottle, account_tag
 
 __all__ = [
     "Accounts",
@@ -27,8 +30,11 @@ __all__ = [
     "RegistrationClosed",
     "WeakPassword",
     "check_password_policy",
+    "login_identity",
     "normalise_email",
 ]
+
+log = get_logger(__name__)
 
 #: Longer passwords are refused: Argon2 would hash them, but nobody types
 #: 1 KiB, and it bounds the work one request can ask for.
@@ -61,8 +67,8 @@ class InvalidCredentials(NotAuthenticated):
 
 
 class LoginThrottled(RateLimited):
-    """Too many failed logins for the account or the client address; see
-    :mod:`invoicer.auth.throttle`."""
+    """Too many failed logins from the client address, for the account or in
+    all; see :mod:`invoicer.auth.throttle`."""
 
     code = "too_many_attempts"
 
@@ -76,6 +82,17 @@ def normalise_email(email: object) -> str:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc), pointer="/email") from None
+
+
+def login_identity(email: str) -> str:
+    """The account a login names, as the throttle counts it: the normalised
+    address (:func:`normalise_email`), or, for what is not an address, the
+    text in NFC, stripped and lower-cased (so that case, spacing or Unicode
+    form buy no fresh tries)."""
+    try:
+        return normalise_email(email).lower()
+    except InvalidEmail:
+        return unicodedata.normalize("NFC", email).strip().lower()
 
 
 def check_password_policy(password: object, min_length: int) -> str:
@@ -97,8 +114,9 @@ def check_password_policy(password: object, min_length: int) -> str:
 class Accounts:
     """The accounts in ``db`` under the rules of ``settings``
     (``password_min_length``, ``registration_enabled`` and the login limits
-    ``login_max_failures``, ``login_max_failures_per_address``,
-    ``login_window_seconds``). Thread-safe; connects on first use."""
+    ``login_max_failures`` per account and client address,
+    ``login_max_failures_per_address``, ``login_window_seconds``).
+    Thread-safe; connects on first use."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
@@ -129,23 +147,31 @@ class Accounts:
 
     def authenticate(self, email: str, password: str, address: str | None) -> User:
         """The account if ``password`` is its password. ``address`` is the
-        client's IP address, counted for the per-address limit.
+        client's IP address, for the limits of :mod:`.throttle`.
 
         Raises :class:`LoginThrottled` (with ``retry_after`` seconds) while
-        the account or the address has too many recent failures, before the
-        password is even checked; :class:`InvalidCredentials` for an unknown
-        e-mail or a wrong password (both take one Argon2 verification, so
-        timing tells them not apart). A hash made with weaker parameters than
-        today's is replaced after a successful login.
+        this address has too many recent failures against this account, or
+        in all, before the password is even checked; :class:`InvalidCredentials`
+        for an unknown e-mail or a wrong password (both take one Argon2
+        verification, so timing tells them not apart). Both are logged
+        with the account's :func:`~.throttle.account_tag` and the address,
+        never the e-mail or the password. A hash made with weaker parameters
+        than today's is replaced after a successful login.
         """
-        wait = self.throttle.retry_after(email, address)
+        account = login_identity(email)
+        wait = self.throttle.retry_after(account, address)
         if wait:
+            log.warning(
+                "login refused: too many failures",
+                extra={"account": account_tag(account), "client_address": address, "retry_after": wait},
+            )
             raise LoginThrottled("too many failed logins; try again later", retry_after=wait)
         user = users.find_user(self.db, email)
         if not verify_password(user.password_hash if user else None, password):
-            self.throttle.record_failure(email, address)
+            self.throttle.record_failure(account, address)
+            log.warning("login failed", extra={"account": account_tag(account), "client_address": address})
             raise InvalidCredentials("wrong e-mail or password")
-        self.throttle.record_success(email)
+        self.throttle.record_success(account, address)
         if needs_rehash(user.password_hash):
             users.update_password_hash(self.db, user.id, hash_password(password))
         return user
