@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 
@@ -20,7 +21,7 @@ from invoicer.common.errors import (
     NotPermitted,
     RateLimited,
 )
-from invoicer.common.web import make_app, public_url_for
+from invoicer.common.web import basic_credentials, make_app, public_url_for
 
 
 class PoolDown(RuntimeError):
@@ -168,7 +169,7 @@ def test_domain_and_api_errors_get_their_status(client, kind, status, code):
 def test_domain_errors_carry_pointer_challenge_and_retry_after(client):
     invalid = client.get("/raise/invalid").get_json()["error"]
     assert invalid["details"] == [{"pointer": "/name", "code": "invalid_input", "message": "bad name"}]
-    assert client.get("/raise/unauthenticated").headers["WWW-Authenticate"] == 'Basic realm="invoicer"'
+    assert client.get("/raise/unauthenticated").headers["WWW-Authenticate"] == 'Basic realm="invoicer", charset="UTF-8"'
     assert client.get("/raise/limited").headers["Retry-After"] == "7"
     assert client.get("/raise/api").headers["X-Extra"] == "1"
 
@@ -248,3 +249,18 @@ def test_a_chunked_body_is_read_whole_or_refused_whole(size, status):
         assert reply.get_json() == {"length": size}
     else:
         assert reply.get_json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Basic " + base64.b64encode("jörg@example.com:pässwörd".encode()).decode(), ("jörg@example.com", "pässwörd")),
+        ("basic " + base64.b64encode("jörg:pä:ss".encode("latin-1")).decode(), ("jörg", "pä:ss")),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), None),
+        ("Basic not base64!", None),
+        ("Bearer abc", None),
+        (None, None),
+    ],
+)
+def test_basic_credentials_are_utf8_with_a_latin1_fallback(header, expected):
+    assert basic_credentials(header) == expected

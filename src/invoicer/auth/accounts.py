@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from precis_i18n import get_profile
 
 from ..common.config import Settings
 from ..common.db import Database
@@ -32,9 +33,13 @@ __all__ = [
     "check_password_policy",
     "login_identity",
     "normalise_email",
+    "prepare_password",
 ]
 
 log = get_logger(__name__)
+
+#: RFC 8265 section 4.2: the PRECIS profile for passwords.
+_OPAQUE_STRING = get_profile("OpaqueString")
 
 #: Longer passwords are refused: Argon2 would hash them, but nobody types
 #: 1 KiB, and it bounds the work one request can ask for.
@@ -74,8 +79,12 @@ class LoginThrottled(RateLimited):
 
 
 def normalise_email(email: object) -> str:
-    """The normalised address (``email-validator``, no DNS lookup); raises
-    :class:`InvalidEmail` if ``email`` is not a string or not an address."""
+    """The normalised address (``email-validator``, no DNS lookup: the local
+    part in Unicode NFC as RFC 6532 section 3.1 suggests, the domain through
+    IDNA/UTS 46, so lower-case); raises :class:`InvalidEmail` if ``email`` is
+    not a string or not an address. Registration, login and ``invoicer
+    create-user`` all go through it, so an address typed composed or
+    decomposed is the same account."""
     if not isinstance(email, str):
         raise InvalidEmail("email must be a string", pointer="/email", reason="type")
     try:
@@ -95,19 +104,35 @@ def login_identity(email: str) -> str:
         return unicodedata.normalize("NFC", email).strip().lower()
 
 
+def prepare_password(password: str) -> str | None:
+    """``password`` under RFC 8265's OpaqueString profile (precis-i18n):
+    non-ASCII spaces become U+0020, then Unicode NFC; no case or width
+    mapping. ``None`` when the profile disallows it (empty, control
+    characters, unassigned code points). What is hashed at registration and
+    verified at login, so that ``Jörg`` typed composed or decomposed is the
+    same password (NIST SP 800-63B 5.1.1.2 also asks for a normalisation)."""
+    try:
+        return _OPAQUE_STRING.enforce(password)
+    except UnicodeEncodeError:
+        return None
+
+
 def check_password_policy(password: object, min_length: int) -> str:
-    """``password`` if it is a string of ``min_length`` to
-    :data:`MAX_PASSWORD_LENGTH` characters; raises :class:`WeakPassword`
-    otherwise (length only, as NIST SP 800-63B 5.1.1.2 advises: no
-    composition rules)."""
+    """The password to hash: ``password`` prepared by :func:`prepare_password`
+    if that is allowed and ``min_length`` to :data:`MAX_PASSWORD_LENGTH`
+    characters long; raises :class:`WeakPassword` otherwise (length only, as
+    NIST SP 800-63B 5.1.1.2 advises: no composition rules)."""
+    prepared = prepare_password(password) if isinstance(password, str) else None
     if not isinstance(password, str):
         message = "password must be a string"
-    elif len(password) < min_length:
+    elif prepared is None and len(password) >= min_length:
+        message = "password must not contain control characters or unassigned code points (RFC 8265 OpaqueString)"
+    elif prepared is None or len(prepared) < min_length:
         message = f"password must be at least {min_length} characters long"
-    elif len(password) > MAX_PASSWORD_LENGTH:
+    elif len(prepared) > MAX_PASSWORD_LENGTH:
         message = f"password must be at most {MAX_PASSWORD_LENGTH} characters long"
     else:
-        return password
+        return prepared
     raise WeakPassword(message, pointer="/password")
 
 
@@ -146,17 +171,20 @@ class Accounts:
         return users.create_user(self.db, address, hash_password(accepted), roles)
 
     def authenticate(self, email: str, password: str, address: str | None) -> User:
-        """The account if ``password`` is its password. ``address`` is the
-        client's IP address, for the limits of :mod:`.throttle`.
+        """The account if ``password`` is its password. ``email`` and
+        ``password`` are normalised as at registration
+        (:func:`normalise_email`, :func:`prepare_password`). ``address`` is
+        the client's IP address, for the limits of :mod:`.throttle`.
 
         Raises :class:`LoginThrottled` (with ``retry_after`` seconds) while
         this address has too many recent failures against this account, or
         in all, before the password is even checked; :class:`InvalidCredentials`
-        for an unknown e-mail or a wrong password (both take one Argon2
-        verification, so timing tells them not apart). Both are logged
+        for an unknown e-mail or a wrong password (both take the same Argon2
+        verifications, so timing tells them not apart). Both are logged
         with the account's :func:`~.throttle.account_tag` and the address,
         never the e-mail or the password. A hash made with weaker parameters
-        than today's is replaced after a successful login.
+        than today's, or of a password as typed before normalisation, is
+        replaced after a successful login.
         """
         account = login_identity(email)
         wait = self.throttle.retry_after(account, address)
@@ -166,12 +194,23 @@ class Accounts:
                 extra={"account": account_tag(account), "client_address": address, "retry_after": wait},
             )
             raise LoginThrottled("too many failed logins; try again later", retry_after=wait)
-        user = users.find_user(self.db, email)
-        if not verify_password(user.password_hash if user else None, password):
+        try:
+            user = users.find_user(self.db, normalise_email(email))
+        except InvalidEmail:
+            user = None
+        stored = user.password_hash if user else None
+        prepared = prepare_password(password)
+        matched = verify_password(stored, password if prepared is None else prepared)
+        legacy = False
+        if not matched and prepared is not None and prepared != password:
+            # A hash made before passwords were normalised holds the password
+            # as typed then; spent whether or not the account exists.
+            matched = legacy = verify_password(stored, password)
+        if not matched or user is None:
             self.throttle.record_failure(account, address)
             log.warning("login failed", extra={"account": account_tag(account), "client_address": address})
             raise InvalidCredentials("wrong e-mail or password")
         self.throttle.record_success(account, address)
-        if needs_rehash(user.password_hash):
-            users.update_password_hash(self.db, user.id, hash_password(password))
+        if prepared is not None and (legacy or needs_rehash(user.password_hash)):
+            users.update_password_hash(self.db, user.id, hash_password(prepared))
         return user

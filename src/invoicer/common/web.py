@@ -52,6 +52,8 @@ and every such app then behaves the same way:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
 import uuid
@@ -78,8 +80,10 @@ from .errors import (
 )
 
 __all__ = [
+    "BASIC_CHALLENGE",
     "REQUEST_ID_HEADER",
     "Check",
+    "basic_credentials",
     "error_response",
     "make_app",
     "public_url_for",
@@ -92,6 +96,8 @@ log = logs.get_logger(__name__)
 Check = Callable[[], Any]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: The HTTP Basic challenge: credentials are UTF-8 (RFC 7617 section 2.1).
+BASIC_CHALLENGE = 'Basic realm="invoicer", charset="UTF-8"'
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 RETRY_AFTER_SECONDS = 5
 
@@ -141,6 +147,30 @@ def error_response(
     if status == 401:
         response.headers.setdefault("WWW-Authenticate", 'Bearer realm="invoicer"')
     return response
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """``(user_id, password)`` from an ``Authorization: Basic`` header value,
+    or ``None`` when it is missing, not Basic, not base64 or has no colon.
+
+    The decoded bytes are read as UTF-8, as :data:`BASIC_CHALLENGE` asks
+    (RFC 7617 section 2.1); bytes that are not UTF-8 are read as ISO-8859-1,
+    what clients sent before RFC 7617 and what ``requests`` still sends. The
+    strings are returned as sent: normalising them is the account rules' job.
+    """
+    scheme, _, rest = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(rest.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    user_id, colon, password = text.partition(":")
+    return (user_id, password) if colon else None
 
 
 def request_id() -> str:
@@ -316,7 +346,8 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         status = next((status for family, status in _DOMAIN_STATUS if isinstance(exc, family)), 422)
         headers = {}
         if isinstance(exc, NotAuthenticated):
-            headers["WWW-Authenticate"] = f'{exc.scheme} realm="invoicer"'
+            basic = exc.scheme.lower() == "basic"
+            headers["WWW-Authenticate"] = BASIC_CHALLENGE if basic else f'{exc.scheme} realm="invoicer"'
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
         return error_response(status, exc.code, exc.message, exc.details, headers)

@@ -34,7 +34,7 @@ from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
 from ..common.users import account_exists
-from ..common.web import REQUEST_ID_HEADER, public_url_for, request_id
+from ..common.web import BASIC_CHALLENGE, REQUEST_ID_HEADER, basic_credentials, public_url_for, request_id
 from ..invoice import formats as output_formats
 from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
 from .openapi import openapi_document
@@ -192,13 +192,13 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs)
 
 @blueprint.post("/login")
 def login():
-    """Exchange HTTP Basic credentials for a JWT (asks the auth service)."""
-    if request.authorization is None or request.authorization.type != "basic":
+    """Exchange HTTP Basic credentials (UTF-8, RFC 7617) for a JWT (asks the auth service)."""
+    if basic_credentials(request.headers.get("Authorization")) is None:
         raise ApiError(
             401,
             "unauthorized",
             "send your e-mail and password with HTTP Basic",
-            headers={"WWW-Authenticate": 'Basic realm="invoicer"'},
+            headers={"WWW-Authenticate": BASIC_CHALLENGE},
         )
     return _forward_to_auth(
         "/login",
