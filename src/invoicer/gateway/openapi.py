@@ -160,7 +160,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {
-                "basicAuth": {"type": "http", "scheme": "basic"},
+                "basicAuth": {"type": "http", "scheme": "basic",
+                              "description": "E-mail and password, encoded as UTF-8 (RFC 7617 charset=\"UTF-8\")"},
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
             "schemas": schemas,
