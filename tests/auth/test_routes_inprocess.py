@@ -66,7 +66,7 @@ def test_with_the_database_down_register_login_and_readyz_are_503(auth):
 def test_login_without_basic_credentials_is_401_with_a_basic_challenge(auth):
     reply = auth.post("/login", headers={"Authorization": "Bearer abc"})
     assert reply.status_code == 401
-    assert reply.headers["WWW-Authenticate"] == 'Basic realm="invoicer"'
+    assert reply.headers["WWW-Authenticate"] == 'Basic realm="invoicer", charset="UTF-8"'
 
 
 def test_validate_returns_the_claims_of_a_good_token_only(auth, offline_settings):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 
 import pytest
@@ -19,7 +21,7 @@ from invoicer.common.errors import (
     NotPermitted,
     RateLimited,
 )
-from invoicer.common.web import make_app
+from invoicer.common.web import basic_credentials, make_app, public_url_for
 
 
 class PoolDown(RuntimeError):
@@ -35,8 +37,12 @@ class WrongKey(NotAuthenticated):
     scheme = "Basic"
 
 
-def _build(readiness=(), trusted_proxy_hops: int = 0):
+def _build(readiness=(), trusted_proxy_hops: int = 0, public_url: str = "http://127.0.0.1:8080"):
     bp = Blueprint("demo", __name__)
+
+    @bp.get("/things/<thing_id>")
+    def thing(thing_id):
+        return jsonify({"self": public_url_for("demo.thing", thing_id=thing_id, view="full")})
 
     @bp.get("/whoami")
     def whoami():
@@ -74,7 +80,7 @@ def _build(readiness=(), trusted_proxy_hops: int = 0):
 
     return make_app(
         __name__,
-        Settings(trusted_proxy_hops=trusted_proxy_hops),
+        Settings(trusted_proxy_hops=trusted_proxy_hops, public_url=public_url),
         blueprints=[bp],
         readiness=list(readiness),
         unavailable={PoolDown: "widget pool"},
@@ -163,7 +169,7 @@ def test_domain_and_api_errors_get_their_status(client, kind, status, code):
 def test_domain_errors_carry_pointer_challenge_and_retry_after(client):
     invalid = client.get("/raise/invalid").get_json()["error"]
     assert invalid["details"] == [{"pointer": "/name", "code": "invalid_input", "message": "bad name"}]
-    assert client.get("/raise/unauthenticated").headers["WWW-Authenticate"] == 'Basic realm="invoicer"'
+    assert client.get("/raise/unauthenticated").headers["WWW-Authenticate"] == 'Basic realm="invoicer", charset="UTF-8"'
     assert client.get("/raise/limited").headers["Retry-After"] == "7"
     assert client.get("/raise/api").headers["X-Extra"] == "1"
 
@@ -217,3 +223,44 @@ def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy():
     assert direct["remote_addr"] == "127.0.0.1"
     proxied = _build(trusted_proxy_hops=1).test_client().get("/whoami", headers=forwarded).get_json()
     assert proxied["remote_addr"] == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "expected"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/things/a%20b?view=full"),
+        ("https://invoices.example.com/api/", "https://invoices.example.com/api/things/a%20b?view=full"),
+    ],
+)
+def test_links_come_from_public_url_not_from_the_request(public_url, expected):
+    poisons = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    for hops in (0, 1):
+        client = _build(trusted_proxy_hops=hops, public_url=public_url).test_client()
+        assert client.get("/things/a b", headers=poisons).get_json() == {"self": expected}
+
+
+@pytest.mark.parametrize(("size", "status"), [(16, 200), (17, 413), (10_000, 413)])
+def test_a_chunked_body_is_read_whole_or_refused_whole(size, status):
+    # max_body is 16: a chunked body over it is 413, never cut to 16 bytes.
+    client = _build().test_client()
+    reply = client.post("/echo", input_stream=io.BytesIO(b"x" * size), headers={"Transfer-Encoding": "chunked"})
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    if status == 200:
+        assert reply.get_json() == {"length": size}
+    else:
+        assert reply.get_json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Basic " + base64.b64encode("jörg@example.com:pässwörd".encode()).decode(), ("jörg@example.com", "pässwörd")),
+        ("basic " + base64.b64encode("jörg:pä:ss".encode("latin-1")).decode(), ("jörg", "pä:ss")),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), None),
+        ("Basic not base64!", None),
+        ("Bearer abc", None),
+        (None, None),
+    ],
+)
+def test_basic_credentials_are_utf8_with_a_latin1_fallback(header, expected):
+    assert basic_credentials(header) == expected

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import jwt
+import psycopg2
 import pytest
 import requests
 
@@ -66,3 +67,55 @@ def test_missing_or_wrong_scheme_is_401(stack, header):
     reply = requests.get(f"{stack.base_url}/jobs", headers={"Authorization": header} if header else {}, timeout=10)
     assert reply.status_code == 401
     assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def _stored_for(stack, owner: str) -> tuple[list, int]:
+    """The GridFS files and job rows of ``owner`` (a token's ``sub``)."""
+    from pymongo import MongoClient
+
+    mongo = MongoClient(stack.env["MONGODB_URI"], serverSelectionTimeoutMS=5000)
+    try:
+        files = list(mongo.get_default_database()["fs.files"].find({"metadata.owner": owner}))
+    finally:
+        mongo.close()
+    with psycopg2.connect(stack.env["DATABASE_URL"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM jobs WHERE owner_id::text = %s", (owner,))
+        (jobs,) = cur.fetchone()
+    return files, jobs
+
+
+def _upload(stack, token: str, document: bytes) -> requests.Response:
+    return requests.post(
+        f"{stack.base_url}/upload",
+        data=document,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("sub", ["not-a-user-id", "1", "' OR 1=1 --"])
+def test_a_signed_token_whose_sub_is_not_a_user_id_is_401_and_stores_nothing(client, stack, example_bytes, sub):
+    token = jwt.encode(_claims(client, sub=sub), stack.env["JWT_SECRET"], algorithm="HS256")
+    reply = _upload(stack, token, example_bytes)
+    assert reply.status_code == 401, reply.text
+    assert reply.json()["error"]["code"] == "invalid_token"
+    for method, path in PROTECTED:
+        other = requests.request(
+            method, f"{stack.base_url}{path}", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert other.status_code == 401, f"{method.upper()} {path}: {other.status_code}"
+    assert _stored_for(stack, sub) == ([], 0)
+
+
+def test_the_token_of_a_deleted_user_cannot_create_jobs(client, stack, example_bytes):
+    user_id = jwt.decode(client.token, options={"verify_signature": False})["sub"]
+    with psycopg2.connect(stack.env["DATABASE_URL"]) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM users WHERE id = %s", (user_id,))
+        assert cur.rowcount == 1
+    reply = _upload(stack, client.token, example_bytes)
+    assert reply.status_code == 401, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "invalid_token"
+    assert "no longer exists" in error["message"]
+    assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+    assert _stored_for(stack, user_id) == ([], 0)

@@ -20,7 +20,11 @@ from .db import Database, one_row
 if TYPE_CHECKING:
     from .db import Cursor
 
-__all__ = ["Job", "JobStore", "insert_job", "output_fid"]
+__all__ = ["STATUSES", "Job", "JobStore", "insert_job", "output_fid"]
+
+#: Every status a job can have, in the order a job moves through them
+#: (the ``jobs_status_known`` constraint of migration 0002).
+STATUSES = ("queued", "processing", "done", "failed")
 
 _NAMESPACE = uuid.UUID("6f6e0c1e-3d43-4b8e-9a55-2b1f3c9a7d10")
 
@@ -175,18 +179,24 @@ class JobStore:
             row = cur.fetchone()
         return _job(row) if row else None
 
-    def list_for_owner(self, owner_id: str, *, limit: int, offset: int) -> tuple[list[Job], int]:
-        """``owner_id``'s jobs, newest first, and how many there are in all."""
+    def list_for_owner(
+        self, owner_id: str, *, limit: int, offset: int, status: str | None = None
+    ) -> tuple[list[Job], int]:
+        """``owner_id``'s jobs, newest first, and how many there are in all;
+        only those whose status is ``status`` (one of :data:`STATUSES`) when
+        it is given."""
+        where = "owner_id = %s AND (%s::text IS NULL OR status = %s)"
+        params = (_uuid(owner_id), status, status)
         with self.db.transaction() as cur:
             cur.execute(
-                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM jobs WHERE owner_id = %s"
+                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM jobs WHERE {where}"
                 " ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
-                (_uuid(owner_id), limit, offset),
+                (*params, limit, offset),
             )
             rows = cur.fetchall()
             if rows:
                 return [_job(row) for row in rows], int(rows[0]["total"])
-            cur.execute("SELECT count(*) AS total FROM jobs WHERE owner_id = %s", (_uuid(owner_id),))
+            cur.execute(f"SELECT count(*) AS total FROM jobs WHERE {where}", params)
             return [], int(one_row(cur)["total"])
 
     def delete(self, job_id: str) -> None:

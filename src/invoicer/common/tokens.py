@@ -1,6 +1,6 @@
 """Access tokens: JWTs signed with HS256 (RFC 7519, RFC 7518 section 3.2).
 
-Claims: ``sub`` (user id), ``email``, ``roles`` (list), ``iss``, ``aud``,
+Claims: ``sub`` (user id, a UUID), ``email``, ``roles`` (list), ``iss``, ``aud``,
 ``iat``, ``exp`` and ``jti``. Verification pins the algorithm to HS256 (so
 ``alg: none`` or a switched algorithm is refused) and requires every claim.
 
@@ -58,7 +58,8 @@ def issue_token(
 
 def verify_token(token: str, *, secret: str, issuer: str, audience: str, leeway: int = 10) -> Claims:
     """Check ``token``'s signature (HS256 only), expiry, issuer and audience,
-    allowing ``leeway`` seconds of clock skew; returns its :class:`Claims`.
+    allowing ``leeway`` seconds of clock skew, and that ``sub`` is a user id
+    (a UUID; returned in canonical form); returns its :class:`Claims`.
 
     Raises :class:`InvalidToken` with a short reason on any failure.
     """
@@ -76,11 +77,16 @@ def verify_token(token: str, *, secret: str, issuer: str, audience: str, leeway:
         raise InvalidToken("token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid token: {exc}") from exc
+    try:
+        # Auth issues ids as UUIDs; a signed token naming anything else is not ours.
+        sub = str(uuid.UUID(str(payload["sub"])))
+    except ValueError:
+        raise InvalidToken("invalid token: sub is not a user id") from None
     roles = payload.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken("invalid token: roles must be a list of strings")
     return Claims(
-        sub=str(payload["sub"]),
+        sub=sub,
         email=str(payload.get("email", "")),
         roles=tuple(roles),
         expires_at=int(payload["exp"]),

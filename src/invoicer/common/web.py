@@ -42,19 +42,29 @@ and every such app then behaves the same way:
   so every log line written while the request is handled carries it.
 * **Proxies**: with ``TRUSTED_PROXY_HOPS`` > 0, Werkzeug's ProxyFix takes the
   client address, scheme and host from that many ``X-Forwarded-*`` hops.
+* **Body size**: bodies over ``max_body`` are 413 however they are framed;
+  a chunked body (no ``Content-Length``) is read up to the limit before any
+  route runs, and refused whole if it goes on.
+* **Links**: absolute URLs come from :func:`public_url_for`, built on
+  ``PUBLIC_URL`` alone; the request's ``Host`` and ``X-Forwarded-Host`` are
+  the client's to choose and never reach a link.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logging as logs
@@ -71,10 +81,13 @@ from .errors import (
 )
 
 __all__ = [
+    "BASIC_CHALLENGE",
     "REQUEST_ID_HEADER",
     "Check",
+    "basic_credentials",
     "error_response",
     "make_app",
+    "public_url_for",
     "request_id",
 ]
 
@@ -84,6 +97,8 @@ log = logs.get_logger(__name__)
 Check = Callable[[], Any]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: The HTTP Basic challenge: credentials are UTF-8 (RFC 7617 section 2.1).
+BASIC_CHALLENGE = 'Basic realm="invoicer", charset="UTF-8"'
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 RETRY_AFTER_SECONDS = 5
 
@@ -135,6 +150,30 @@ def error_response(
     return response
 
 
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """``(user_id, password)`` from an ``Authorization: Basic`` header value,
+    or ``None`` when it is missing, not Basic, not base64 or has no colon.
+
+    The decoded bytes are read as UTF-8, as :data:`BASIC_CHALLENGE` asks
+    (RFC 7617 section 2.1); bytes that are not UTF-8 are read as ISO-8859-1,
+    what clients sent before RFC 7617 and what ``requests`` still sends. The
+    strings are returned as sent: normalising them is the account rules' job.
+    """
+    scheme, _, rest = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(rest.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    user_id, colon, password = text.partition(":")
+    return (user_id, password) if colon else None
+
+
 def request_id() -> str:
     """The current request's id (what ``X-Request-ID`` answers); only valid
     inside a request of an app built by :func:`make_app`."""
@@ -146,6 +185,27 @@ class _InOrderJSON(DefaultJSONProvider):
     """Flask's JSON with keys in the order the code wrote them, not sorted."""
 
     sort_keys = False
+
+
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """The absolute URL of the route ``endpoint`` (e.g. ``"gateway.get_job"``)
+    with ``values`` as its path and query arguments, under the app's
+    ``PUBLIC_URL`` (scheme, host, port and any path prefix), e.g.
+    ``public_url_for("gateway.download", fid="x")`` ->
+    ``"https://invoices.example.com/download?fid=x"``.
+
+    Never built from the request's ``Host``, ``X-Forwarded-Host`` or
+    ``X-Forwarded-Proto``: a client chooses those, and links built from them
+    can be poisoned (OWASP WSTG-INPV-17, host header injection). Only valid
+    inside an app built by :func:`make_app` (it reads that app's settings).
+    Raises :class:`werkzeug.routing.BuildError` for an unknown endpoint.
+    """
+    settings: Settings = current_app.config["SETTINGS"]
+    public = urlsplit(settings.public_url)
+    adapter = current_app.url_map.bind(
+        public.netloc, script_name=public.path or "/", url_scheme=public.scheme or "http"
+    )
+    return str(adapter.build(endpoint, values, force_external=True))
 
 
 def make_app(
@@ -169,7 +229,7 @@ def make_app(
     did not answer) to the words for that dependency: raised by any route, it
     becomes 503 ``unavailable`` "the <words> is unavailable; try again
     shortly" with ``Retry-After: 5``. ``max_body`` is the largest request body
-    in bytes (larger ones are 413 before a route runs). ``extensions`` are
+    in bytes (larger ones are 413 before a route runs, chunked ones too). ``extensions`` are
     put into ``app.extensions`` for the routes (``current_app.extensions``).
     """
     app = Flask(name)
@@ -179,6 +239,7 @@ def make_app(
     app.extensions.update(extensions or {})
 
     app.before_request(_start_request)
+    app.before_request(_buffer_chunked_body)
     app.after_request(_finish_response)
     app.teardown_request(_end_request)
     _install_error_handlers(app, unavailable or {})
@@ -202,6 +263,39 @@ def _start_request() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
     g.correlation_token = logs.correlation_id.set(g.request_id)
+
+
+#: How much of a chunked body is read at a time.
+_READ_SIZE = 64 * 1024
+
+
+def _buffer_chunked_body() -> None:
+    """Read a body sent without ``Content-Length`` (``Transfer-Encoding:
+    chunked``) up to the app's limit, and answer 413 if there is more.
+
+    Werkzeug caps such a stream at ``MAX_CONTENT_LENGTH`` by stopping there,
+    so a route would see the first N bytes as if they were the whole body
+    (valid JSON plus padding accepted, a long document parsed truncated).
+    Read here, the body is either complete or refused; the route then reads
+    it from memory with its length known, as if it had come with
+    ``Content-Length``.
+    """
+    environ = request.environ
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while chunk := stream.read(min(_READ_SIZE, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
+            raise RequestEntityTooLarge(f"the request body is over the limit of {limit} bytes")
+    # From here on the body is an ordinary one of known length (the server
+    # has already removed the chunk framing).
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["HTTP_TRANSFER_ENCODING"]
+    request.__dict__.pop("content_length", None)  # Werkzeug caches it
 
 
 def _finish_response(response: Response) -> Response:
@@ -261,7 +355,8 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         status = next((status for family, status in _DOMAIN_STATUS if isinstance(exc, family)), 422)
         headers: dict[str, str] = {}
         if isinstance(exc, NotAuthenticated):
-            headers["WWW-Authenticate"] = f'{exc.scheme} realm="invoicer"'
+            basic = exc.scheme.lower() == "basic"
+            headers["WWW-Authenticate"] = BASIC_CHALLENGE if basic else f'{exc.scheme} realm="invoicer"'
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
         return error_response(status, exc.code, exc.message, exc.details, headers)

@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from ..common.jobs import STATUSES
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
 
@@ -128,7 +129,7 @@ _SCHEMAS: dict[str, Any] = {
         ],
         "properties": {
             "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": ["queued", "processing", "done", "failed"]},
+            "status": {"enum": list(STATUSES)},
             "invoice_number": {"type": ["string", "null"]},
             "formats": {"type": "array", "items": {"$ref": "#/components/schemas/Format"}},
             "created_at": {"type": "string", "format": "date-time"},
@@ -223,7 +224,11 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {
-                "basicAuth": {"type": "http", "scheme": "basic"},
+                "basicAuth": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": 'E-mail and password, encoded as UTF-8 (RFC 7617 charset="UTF-8")',
+                },
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
             "schemas": schemas,
@@ -329,6 +334,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 "get": {
                     "operationId": "listJobs",
                     "summary": "Your jobs, newest first",
+                    "description": "Any query parameter not listed here, or one given twice, is 400.",
                     "security": _BEARER,
                     "parameters": [
                         {
@@ -341,13 +347,19 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
                         },
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "description": "Only jobs with this status",
+                            "schema": {"enum": list(STATUSES)},
+                        },
                     ],
                     "responses": {
                         "200": {
                             "description": "A page of jobs",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobPage"}}},
                         },
-                        "400": _error("Bad parameter"),
+                        "400": _error("Bad, unknown or repeated parameter (details name it)"),
                         "401": _UNAUTHORIZED,
                         "503": _UNAVAILABLE,
                     },

@@ -3,11 +3,12 @@
 * ``POST /login`` (HTTP Basic) and ``POST /register``: passed to the auth service.
 * ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
-  202 with the job; 400 malformed JSON or parameters; 401 no valid token;
+  202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
   413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
   503 with ``Retry-After`` when storage, database or broker is down (nothing
   is queued then, and the job is not kept).
-* ``GET /jobs`` (own, newest first, ``?page=&per_page=``), ``GET /jobs/<id>``.
+* ``GET /jobs`` (own, newest first, ``?page=&per_page=&status=``; any other
+  parameter is 400), ``GET /jobs/<id>``.
 * ``GET /download?fid=``: own files only; anyone else's, or unknown, is 404.
 * ``GET /healthz``, ``GET /readyz``, ``GET /openapi.json``.
 """
@@ -23,18 +24,19 @@ from functools import wraps
 from typing import Any
 
 import requests
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
 from ..common.amqp import BrokerUnavailable
 from ..common.db import DatabaseUnavailable
 from ..common.errors import ApiError
-from ..common.jobs import Job
+from ..common.jobs import STATUSES, Job
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
-from ..common.web import REQUEST_ID_HEADER, request_id
+from ..common.users import account_exists
+from ..common.web import BASIC_CHALLENGE, REQUEST_ID_HEADER, basic_credentials, public_url_for, request_id
 from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
@@ -157,13 +159,13 @@ def job_view(job: Job) -> dict[str, Any]:
                 "format": item["format"],
                 "fid": item["fid"],
                 "size": item["size"],
-                "download_url": url_for("gateway.download", fid=item["fid"], _external=True),
+                "download_url": public_url_for("gateway.download", fid=item["fid"]),
             }
             for item in job.files
         ],
         "error": job.error,
         "notification": job.notification,
-        "status_url": url_for("gateway.get_job", job_id=job.id, _external=True),
+        "status_url": public_url_for("gateway.get_job", job_id=job.id),
     }
 
 
@@ -196,13 +198,13 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs:
 
 @blueprint.post("/login")
 def login():
-    """Exchange HTTP Basic credentials for a JWT (asks the auth service)."""
-    if request.authorization is None or request.authorization.type != "basic":
+    """Exchange HTTP Basic credentials (UTF-8, RFC 7617) for a JWT (asks the auth service)."""
+    if basic_credentials(request.headers.get("Authorization")) is None:
         raise ApiError(
             401,
             "unauthorized",
             "send your e-mail and password with HTTP Basic",
-            headers={"WWW-Authenticate": 'Basic realm="invoicer"'},
+            headers={"WWW-Authenticate": BASIC_CHALLENGE},
         )
     return _forward_to_auth(
         "/login",
@@ -231,7 +233,10 @@ def upload():
     svc = services()
     settings = svc.settings
     formats = parse_formats(request.args)
-    raw = _upload_bytes()  # Werkzeug has refused bodies over MAX_UPLOAD_BYTES with 413
+    # A token outlives its account: refuse before anything is read or stored.
+    if not account_exists(svc.db, claims.sub):
+        raise ApiError(401, "invalid_token", "the account of this token no longer exists")
+    raw = _upload_bytes()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
     try:
         document = parse_document(raw)
         invoice = load_invoice(document, max_lines=settings.max_lines, legacy_currency=settings.legacy_currency)
@@ -279,7 +284,7 @@ def upload():
         raise
     # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
-    status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
+    status_url = public_url_for("gateway.get_job", job_id=job.id)
     return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
 
 
@@ -294,11 +299,49 @@ def _forget_blob(svc: Services, fid: str) -> None:
 @blueprint.get("/jobs")
 @require_user
 def list_jobs():
-    """The caller's jobs, newest first, a page at a time."""
+    """The caller's jobs, newest first, a page at a time; ``?status=`` keeps
+    those with that status. Any other query parameter, a parameter given
+    twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
+    is 400 naming the parameter, so that no filter is silently ignored."""
+    _only_parameters(JOBS_PARAMETERS)
     page = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 20, 1, 100)
-    jobs, total = services().jobs.list_for_owner(g.claims.sub, limit=per_page, offset=(page - 1) * per_page)
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}",
+            [{"parameter": "status", "message": f"unknown status: {status or '(empty)'}"}],
+        )
+    jobs, total = services().jobs.list_for_owner(
+        g.claims.sub, limit=per_page, offset=(page - 1) * per_page, status=status
+    )
     return jsonify({"items": [job_view(job) for job in jobs], "page": page, "per_page": per_page, "total": total})
+
+
+#: The query parameters ``GET /jobs`` takes.
+JOBS_PARAMETERS = ("page", "per_page", "status")
+
+
+def _only_parameters(known: tuple[str, ...]) -> None:
+    """400 ``invalid_parameter`` for a query parameter not in ``known`` or
+    given more than once (details name it)."""
+    for name in request.args:
+        if name not in known:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"unknown query parameter: {name} (this route takes {', '.join(known)})",
+                [{"parameter": name, "message": "unknown parameter"}],
+            )
+        if len(request.args.getlist(name)) > 1:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"{name} may be given only once",
+                [{"parameter": name, "message": "given more than once"}],
+            )
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -352,4 +395,5 @@ def download():
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(request.host_url.rstrip("/"), services().settings.password_min_length))
+    settings = services().settings
+    return jsonify(openapi_document(settings.public_url.rstrip("/"), settings.password_min_length))
