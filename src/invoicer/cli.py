@@ -5,19 +5,30 @@
     invoicer render FILE... --out DIR [--formats pdf,xlsx]
     invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
     invoicer worker | notification                 (queue consumers)
+
+A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
+know) or a database that does not answer stops any command at start-up with
+one line on standard error, ``invoicer: …``, and exit status 1; never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .common.config import Settings
 
 __all__ = ["main"]
 
 
 def _settings():
-    from .common.config import ConfigError, Settings  # noqa: PLC0415
+    from .common.config import ConfigError, Settings
 
     try:
         return Settings.from_env()
@@ -25,20 +36,41 @@ def _settings():
         sys.exit(f"invoicer: {exc}")
 
 
-def cmd_migrate(args) -> int:
-    from .common.db import Database, migrate  # noqa: PLC0415
+def _without_password(dsn: str) -> str:
+    """``dsn`` (a libpq URI or ``key=value`` string) with its password shown as ``***``."""
+    parts = urlsplit(dsn)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn)
 
-    db = Database(_settings().database_url)
-    applied = [name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)]
+
+def _database_down(settings: Settings, exc: Exception) -> NoReturn:
+    """Exit with one line naming the database (without its password) and why."""
+    reason = " ".join(str(exc).split())  # libpq's messages span lines
+    sys.exit(f"invoicer: the database at {_without_password(settings.database_url)} is unavailable: {reason}")
+
+
+def cmd_migrate(args) -> int:
+    from .common.db import Database, DatabaseUnavailable, migrate
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    try:
+        applied = [
+            name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)
+        ]
+    except DatabaseUnavailable as exc:
+        _database_down(settings, exc)
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
 
 def cmd_create_user(args) -> int:
     # The same rules as POST /register, without the web layer (no Flask here).
-    from .auth.accounts import Accounts, EmailTaken  # noqa: PLC0415
-    from .common.db import Database, DatabaseUnavailable  # noqa: PLC0415
-    from .common.errors import DomainError  # noqa: PLC0415
+    from .auth.accounts import Accounts, EmailTaken
+    from .common.db import Database, DatabaseUnavailable
+    from .common.errors import DomainError
 
     settings = _settings()
     if not args.password_stdin:
@@ -52,15 +84,15 @@ def cmd_create_user(args) -> int:
     except DomainError as exc:
         sys.exit(f"invoicer: {exc.message}")
     except DatabaseUnavailable as exc:
-        sys.exit(f"invoicer: the database is unavailable: {exc}")
+        _database_down(settings, exc)
     print(f"created {user.email} ({', '.join(user.roles)}) id={user.id}")
     return 0
 
 
 def cmd_render(args) -> int:
-    from .invoice import formats as output_formats  # noqa: PLC0415
-    from .invoice.render import output_filename, render_formats  # noqa: PLC0415
-    from .invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document  # noqa: PLC0415
+    from .invoice import formats as output_formats
+    from .invoice.render import output_filename, render_formats
+    from .invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
 
     settings = _settings()
     formats = [part.strip().lower() for part in args.formats.split(",") if part.strip()]
@@ -74,8 +106,11 @@ def cmd_render(args) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            invoice = load_invoice(parse_document(path.read_bytes()), max_lines=settings.max_lines,
-                                   legacy_currency=settings.legacy_currency)
+            invoice = load_invoice(
+                parse_document(path.read_bytes()),
+                max_lines=settings.max_lines,
+                legacy_currency=settings.legacy_currency,
+            )
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             failures += 1
@@ -90,8 +125,9 @@ def cmd_render(args) -> int:
                 print(f"{path}: {error.pointer or '/'}: {error.message}", file=sys.stderr)
             failures += 1
             continue
-        rendered = render_formats(invoice, formats, page_size=settings.invoice_page_size,
-                                  locale=settings.invoice_locale)
+        rendered = render_formats(
+            invoice, formats, page_size=settings.invoice_page_size, locale=settings.invoice_locale
+        )
         for fmt, data in rendered.items():
             # Name after the input file: two inputs may share an invoice number.
             target = out / output_filename(path.stem, fmt)
@@ -101,7 +137,7 @@ def cmd_render(args) -> int:
 
 
 def _serve(app_factory: str, bind: str, settings) -> int:
-    from gunicorn.app.base import BaseApplication  # noqa: PLC0415
+    from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
         def load_config(self):
@@ -111,8 +147,10 @@ def _serve(app_factory: str, bind: str, settings) -> int:
             self.cfg.set("worker_tmp_dir", "/tmp")
             self.cfg.set("accesslog", "-")
             # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
-            self.cfg.set("access_log_format", '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
-                         'request_id=%({x-request-id}o)s')
+            self.cfg.set(
+                "access_log_format",
+                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s',
+            )
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("timeout", 60)
             if "control_socket_disable" in self.cfg.settings:
@@ -130,37 +168,41 @@ def _serve(app_factory: str, bind: str, settings) -> int:
 
 
 def cmd_auth(args) -> int:
-    from .common import logging as logs  # noqa: PLC0415
+    from .common import logging as logs
 
     settings = _settings()
+    settings.require_jwt_secret()  # here, once, rather than in every gunicorn worker
     logs.configure("auth", settings.log_level)
     return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
 
 
 def cmd_gateway(args) -> int:
-    from .common import logging as logs  # noqa: PLC0415
+    from .common import logging as logs
 
     settings = _settings()
+    settings.require_jwt_secret()
     logs.configure("gateway", settings.log_level)
     return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
 
 
 def cmd_worker(args) -> int:
-    from .worker.__main__ import main as worker_main  # noqa: PLC0415
+    from .worker.__main__ import main as worker_main
 
+    _settings()  # a bad setting stops here with one line, before any connection
     worker_main()
     return 0
 
 
 def cmd_notification(args) -> int:
-    from .notification.__main__ import main as notification_main  # noqa: PLC0415
+    from .notification.__main__ import main as notification_main
 
+    _settings()
     notification_main()
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .invoice import formats as output_formats  # noqa: PLC0415  (no renderer is imported)
+    from .invoice import formats as output_formats  # no renderer is imported
 
     parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -178,12 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
-    p.add_argument("--formats", default=",".join(known),
-                   help=f"comma list of {', '.join(known)} (default all)")
+    p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
     p.set_defaults(func=cmd_render)
 
-    for name, func, help_text in (("auth", cmd_auth, "run the auth service"),
-                                  ("gateway", cmd_gateway, "run the gateway")):
+    for name, func, help_text in (
+        ("auth", cmd_auth, "run the auth service"),
+        ("gateway", cmd_gateway, "run the gateway"),
+    ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND)")
         p.set_defaults(func=func)
@@ -193,8 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names (default ``sys.argv[1:]``); returns the
+    exit status. Settings errors exit with status 1 and one ``invoicer: …`` line."""
+    from .common.config import ConfigError
+
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except ConfigError as exc:
+        sys.exit(f"invoicer: {exc}")
 
 
 if __name__ == "__main__":
