@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -151,3 +152,36 @@ def test_a_service_without_a_signing_key_stops_with_one_line():
     env = {**_offline_env(), "JWT_SECRET": ""}
     result = _run(["gateway"], env, timeout=30)
     _assert_one_clear_line(result, "invoicer: JWT_SECRET must be set to at least 32 characters")
+
+
+# --- --version and render - ---------------------------------------------------------
+
+
+def test_version_comes_from_the_package_metadata():
+    result = subprocess.run([INVOICER, "--version"], check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"invoicer {importlib.metadata.version('invoicer')}"
+
+
+def test_render_reads_the_document_from_standard_input(tmp_path, example_bytes):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [INVOICER, "render", "-", "--out", str(out)], input=example_bytes, check=False, capture_output=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["INV-2026-0001.pdf", "INV-2026-0001.xlsx"]
+    assert sorted(result.stdout.decode().split()) == [str(out / "INV-2026-0001.pdf"), str(out / "INV-2026-0001.xlsx")]
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(out / "INV-2026-0001.pdf").pages)
+    assert "330.86" in text
+
+
+def test_render_from_standard_input_reports_problems_as_stdin(tmp_path):
+    result = subprocess.run(
+        [INVOICER, "render", "-", "--out", str(tmp_path / "out")],
+        input=b'{"invoice_number": ',
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "<stdin>: not valid JSON" in result.stderr.decode()

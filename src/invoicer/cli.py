@@ -2,9 +2,10 @@
 
     invoicer create-user EMAIL [--role user|admin] --password-stdin
     invoicer migrate
-    invoicer render FILE... --out DIR [--formats pdf,xlsx]
+    invoicer render FILE... --out DIR [--formats pdf,xlsx]    (FILE "-" is standard input)
     invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
     invoicer worker | notification                 (queue consumers)
+    invoicer --version
 
 A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
 know) or a database that does not answer stops any command at start-up with
@@ -15,6 +16,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import re
 import sys
 from pathlib import Path
@@ -100,16 +102,18 @@ def cmd_render(args) -> int:
     unknown = [fmt for fmt in formats if fmt not in known]
     if unknown or not formats:
         sys.exit(f"invoicer: --formats takes a comma list of {', '.join(known)}")
+    if args.files.count("-") > 1:
+        sys.exit("invoicer: standard input (-) can be read only once")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for name in args.files:
-        path = Path(name)
+        from_stdin = name == "-"
+        path = Path("<stdin>" if from_stdin else name)
         try:
+            raw = sys.stdin.buffer.read() if from_stdin else path.read_bytes()
             invoice = load_invoice(
-                parse_document(path.read_bytes()),
-                max_lines=settings.max_lines,
-                legacy_currency=settings.legacy_currency,
+                parse_document(raw), max_lines=settings.max_lines, legacy_currency=settings.legacy_currency
             )
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
@@ -130,7 +134,8 @@ def cmd_render(args) -> int:
         )
         for fmt, data in rendered.items():
             # Name after the input file: two inputs may share an invoice number.
-            target = out / output_filename(path.stem, fmt)
+            # Standard input has no name: use the invoice number, as the worker does.
+            target = out / output_filename(invoice.invoice_number if from_stdin else path.stem, fmt)
             target.write_bytes(data)
             print(target)
     return 1 if failures else 0
@@ -205,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .invoice import formats as output_formats  # no renderer is imported
 
     parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
+    parser.add_argument("--version", action="version", version=f"invoicer {importlib.metadata.version('invoicer')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("create-user", help="create an account")
@@ -217,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("render", help="render invoice JSON files locally, with the worker's code")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="invoice JSON files; - reads standard input")
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
     p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
