@@ -144,20 +144,12 @@ def cmd_render(args) -> int:
 def _serve(app_factory: str, bind: str, settings) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from .common import serving
+
     class _App(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", [bind])
-            self.cfg.set("workers", settings.web_workers)
-            self.cfg.set("threads", settings.web_threads)
-            self.cfg.set("worker_tmp_dir", "/tmp")
-            self.cfg.set("accesslog", "-")
-            # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
-            self.cfg.set(
-                "access_log_format",
-                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s',
-            )
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("timeout", 60)
+            for key, value in serving.options(bind, settings).items():
+                self.cfg.set(key, value)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25 opens one control socket per user by default,
                 # which several instances on one machine would fight over.
