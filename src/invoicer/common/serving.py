@@ -1,5 +1,14 @@
-"""How every HTTP service runs under gunicorn: its settings (:func:`options`)
-and the worker class that answers gunicorn's own errors as JSON.
+"""How every HTTP service runs under gunicorn: its settings (:func:`options`),
+the logger class that makes gunicorn's lines JSON (:class:`JsonLogger`) and
+the worker class that answers gunicorn's own errors as JSON
+(:class:`JsonErrorWorker`).
+
+gunicorn writes its error log (start-up, worker boots, refusals) and one
+access line per request as text, through handlers of its own.
+:class:`JsonLogger` drops those handlers and lets both loggers propagate to
+the root logger, which :func:`invoicer.common.logging.configure` has given
+the JSON formatter; access lines become records with the fields listed in
+:mod:`invoicer.common.logging`.
 
 gunicorn refuses some requests before any app sees them: a request line
 longer than ``limit_request_line`` (414), a header over
@@ -19,10 +28,11 @@ from __future__ import annotations
 import json
 import ssl
 import uuid
-from datetime import datetime
+from collections.abc import MutableMapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
@@ -30,7 +40,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from . import logging as logs
 from .config import Settings
 
-__all__ = ["JsonErrorWorker", "options", "refusal"]
+__all__ = ["JsonErrorWorker", "JsonLogger", "options", "refusal"]
 
 log = logs.get_logger(__name__)
 
@@ -114,6 +124,52 @@ def _response_bytes(status: int, reason: str, code: str, message: str, request_i
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
+class JsonLogger(glogging.Logger):
+    """gunicorn's logger with its lines sent through our JSON logging.
+
+    Set up by gunicorn in the master and again in each worker; it only
+    removes gunicorn's text handlers, so :func:`invoicer.common.logging.configure`
+    must have run in the master first (``invoicer auth|gateway`` do)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+    def access(self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: timedelta) -> None:
+        """One record per answered request: ``"POST /login 200"`` with
+        ``method``, ``path`` (no query string), ``status`` (int),
+        ``duration_ms`` (float), ``bytes``, ``remote_addr``, ``request_id``
+        (what ``X-Request-ID`` answered, also the ``correlation_id``)."""
+        if not self.access_log_enabled:
+            return
+        try:
+            status = int(str(resp.status).split(None, 1)[0])
+        except (TypeError, ValueError):
+            status = 0
+        request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"), None)
+        method = environ.get("REQUEST_METHOD", "-")
+        path = environ.get("PATH_INFO", "-")
+        self.access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(request_time.total_seconds() * 1000, 1),
+                "bytes": getattr(resp, "sent", None),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "request_id": request_id,
+                "correlation_id": request_id,
+            },
+        )
+
+
 class JsonErrorWorker(ThreadWorker):
     """gunicorn's threaded worker (``gthread``), answering the errors
     gunicorn handles itself with the JSON error body instead of HTML."""
@@ -155,19 +211,18 @@ class JsonErrorWorker(ThreadWorker):
 def options(bind: str, settings: Settings) -> dict[str, Any]:
     """gunicorn's settings for an HTTP service listening on ``bind``
     (``HOST:PORT``): ``WEB_WORKERS`` processes of ``WEB_THREADS`` threads of
-    :class:`JsonErrorWorker`, access lines on standard output, a 60 s request
-    timeout and 20 s to finish requests on SIGTERM."""
+    :class:`JsonErrorWorker`, JSON lines through :class:`JsonLogger` at
+    ``LOG_LEVEL``, an access line per request, a 60 s request timeout and
+    20 s to finish requests on SIGTERM."""
     return {
         "bind": [bind],
         "workers": settings.web_workers,
         "threads": settings.web_threads,
         "worker_class": f"{__name__}.JsonErrorWorker",
         "worker_tmp_dir": "/tmp",
-        "accesslog": "-",
-        # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
-        "access_log_format": (
-            '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
-        ),
+        "logger_class": f"{__name__}.JsonLogger",
+        "loglevel": settings.log_level.lower(),
+        "accesslog": "-",  # switches access lines on; JsonLogger sends them to the JSON handler
         "graceful_timeout": 20,
         "timeout": 60,
     }
