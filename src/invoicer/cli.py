@@ -2,17 +2,26 @@
 
 invoicer create-user EMAIL [--role user|admin] --password-stdin
 invoicer migrate
-invoicer render FILE... --out DIR [--formats pdf,xlsx]
+invoicer render FILE... --out DIR [--formats pdf,xlsx]    (FILE "-" is standard input)
 invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
 invoicer worker | notification                 (queue consumers)
+invoicer --version
+
+A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
+know) or a database that does not answer stops any command at start-up with
+one line on standard error, ``invoicer: …``, and exit status 1; never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # at run time each command imports what it needs
     from .common.config import Settings
@@ -29,13 +38,32 @@ def _settings() -> Settings:
         sys.exit(f"invoicer: {exc}")
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    from .common.db import Database, migrate
+def _without_password(dsn: str) -> str:
+    """``dsn`` (a libpq URI or ``key=value`` string) with its password shown as ``***``."""
+    parts = urlsplit(dsn)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn)
 
-    db = Database(_settings().database_url)
-    applied = [
-        name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)
-    ]
+
+def _database_down(settings: Settings, exc: Exception) -> NoReturn:
+    """Exit with one line naming the database (without its password) and why."""
+    reason = " ".join(str(exc).split())  # libpq's messages span lines
+    sys.exit(f"invoicer: the database at {_without_password(settings.database_url)} is unavailable: {reason}")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .common.db import Database, DatabaseUnavailable, migrate
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    try:
+        applied = [
+            name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)
+        ]
+    except DatabaseUnavailable as exc:
+        _database_down(settings, exc)
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
@@ -58,7 +86,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     except DomainError as exc:
         sys.exit(f"invoicer: {exc.message}")
     except DatabaseUnavailable as exc:
-        sys.exit(f"invoicer: the database is unavailable: {exc}")
+        _database_down(settings, exc)
     print(f"created {user.email} ({', '.join(user.roles)}) id={user.id}")
     return 0
 
@@ -76,16 +104,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     unknown = [fmt for fmt in formats if fmt not in known]
     if unknown or not formats:
         sys.exit(f"invoicer: --formats takes a comma list of {', '.join(known)}")
+    if args.files.count("-") > 1:
+        sys.exit("invoicer: standard input (-) can be read only once")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for name in args.files:
-        path = Path(name)
+        from_stdin = name == "-"
+        path = Path("<stdin>" if from_stdin else name)
         try:
+            raw = sys.stdin.buffer.read() if from_stdin else path.read_bytes()
             invoice = load_invoice(
-                parse_document(path.read_bytes()),
-                max_lines=settings.max_lines,
-                legacy_currency=settings.legacy_currency,
+                parse_document(raw), max_lines=settings.max_lines, legacy_currency=settings.legacy_currency
             )
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
@@ -106,7 +136,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         )
         for fmt, data in rendered.items():
             # Name after the input file: two inputs may share an invoice number.
-            target = out / output_filename(path.stem, fmt)
+            # Standard input has no name: use the invoice number, as the worker does.
+            target = out / output_filename(invoice.invoice_number if from_stdin else path.stem, fmt)
             target.write_bytes(data)
             print(target)
     return 1 if failures else 0
@@ -115,20 +146,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _serve(app_factory: str, bind: str, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from .common import serving
+
     class _App(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", [bind])
-            self.cfg.set("workers", settings.web_workers)
-            self.cfg.set("threads", settings.web_threads)
-            self.cfg.set("worker_tmp_dir", "/tmp")
-            self.cfg.set("accesslog", "-")
-            # gunicorn's default line plus the request id (X-Request-ID) the app answered with.
-            self.cfg.set(
-                "access_log_format",
-                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s',
-            )
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("timeout", 60)
+            for key, value in serving.options(bind, settings).items():
+                self.cfg.set(key, value)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25 opens one control socket per user by default,
                 # which several instances on one machine would fight over.
@@ -147,6 +170,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
     from .common import logging as logs
 
     settings = _settings()
+    settings.require_jwt_secret()  # here, once, rather than in every gunicorn worker
     logs.configure("auth", settings.log_level)
     return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
 
@@ -155,6 +179,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from .common import logging as logs
 
     settings = _settings()
+    settings.require_jwt_secret()
     logs.configure("gateway", settings.log_level)
     return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
 
@@ -162,6 +187,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from .worker.__main__ import main as worker_main
 
+    _settings()  # a bad setting stops here with one line, before any connection
     worker_main()
     return 0
 
@@ -169,14 +195,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_notification(args: argparse.Namespace) -> int:
     from .notification.__main__ import main as notification_main
 
+    _settings()
     notification_main()
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .invoice import formats as output_formats
+    from .invoice import formats as output_formats  # no renderer is imported
 
     parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
+    parser.add_argument("--version", action="version", version=f"invoicer {importlib.metadata.version('invoicer')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("create-user", help="create an account")
@@ -189,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("render", help="render invoice JSON files locally, with the worker's code")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="invoice JSON files; - reads standard input")
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
     p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
@@ -208,8 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names (default ``sys.argv[1:]``); returns the
+    exit status. Settings errors exit with status 1 and one ``invoicer: …`` line."""
+    from .common.config import ConfigError
+
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except ConfigError as exc:
+        sys.exit(f"invoicer: {exc}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ print(sorted(name for name in ("flask", "werkzeug") if name in sys.modules))
     [
         ("not-an-address", "a-long-enough-password", "@-sign"),
         ("someone@example.com", "short", "at least 12 characters"),
-        ("someone@example.com", "a-long-enough-password", "the database is unavailable"),
+        ("someone@example.com", "a-long-enough-password", "the database at postgresql://postgres@127.0.0.1:"),
     ],
 )
 def test_create_user_refuses_clearly_and_loads_no_flask(email, password, says):

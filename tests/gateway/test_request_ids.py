@@ -59,7 +59,7 @@ def test_a_login_is_traced_through_gateway_and_auth_under_one_id(stack, client):
     assert reply.headers["X-Request-ID"] == rid
     # gunicorn's access line ends with the id; the gateway forwarded it to auth.
     for service in ("gateway", "auth"):
-        assert "POST /login" in _wait_for_line(stack, service, f"request_id={rid}"), service
+        assert "POST /login" in _wait_for_line(stack, service, f'"request_id": "{rid}"'), service
 
 
 def test_an_odd_request_id_is_replaced(stack):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel import Locale, UnknownLocaleError
+
 __all__ = ["ConfigError", "Settings"]
 
 
@@ -118,7 +120,15 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        """Check cross-field rules; raises :class:`ConfigError`."""
+        """Check rules a single field's type cannot state; raises
+        :class:`ConfigError` naming the variable. ``INVOICE_LOCALE`` must be
+        a CLDR locale identifier Babel knows (``Locale.parse``, the same call
+        the renderers make), so a typo stops every command at start-up
+        instead of failing each job."""
+        try:
+            Locale.parse(self.invoice_locale)
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ConfigError(f"INVOICE_LOCALE {self.invoice_locale!r} is not a locale Babel knows") from None
         if self.invoice_page_size.upper() not in {"A4", "LETTER"}:
             raise ConfigError("INVOICE_PAGE_SIZE must be A4 or LETTER")
         if self.smtp_ssl and self.smtp_starttls:

@@ -1,11 +1,28 @@
-"""JSON logs on stderr, one object per line, with the service name and the
-correlation id of the message or request being handled (python-json-logger)."""
+"""JSON logs on stderr, one object per line (python-json-logger), for every
+process of invoicer, gunicorn's own lines included.
+
+Every line carries ``time``, ``level``, ``logger``, ``message`` and
+``service``, plus ``correlation_id`` whenever there is something to
+correlate: in the HTTP services the request id (``X-Request-ID``, see
+:mod:`invoicer.common.web`), in the queue consumers the message's
+correlation id, which is the job id. Lines written outside any request or
+message (start-up, shutdown) have no ``correlation_id`` rather than a null
+one. Fields passed with ``extra=`` (e.g. ``job_id``) follow.
+
+gunicorn's access lines (logger ``gunicorn.access``, see
+:class:`invoicer.common.serving.JsonLogger`) add ``method``, ``path`` (without
+the query string, which may hold secrets), ``status``, ``duration_ms``,
+``bytes``, ``remote_addr`` and ``request_id``; never the user name of HTTP
+Basic, which is an e-mail address here.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import logging
 import sys
+import threading
+from types import TracebackType
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -15,27 +32,52 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("cor
 
 
 class _ContextFilter(logging.Filter):
+    """Adds ``service`` and, when there is one, ``correlation_id`` (a record
+    may bring its own, as gunicorn's access lines do after the request ended)."""
+
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
-        record.correlation_id = correlation_id.get()
+        if getattr(record, "correlation_id", None) is None:
+            current = correlation_id.get()
+            if current is None:
+                record.__dict__.pop("correlation_id", None)
+            else:
+                record.correlation_id = current
         return True
 
 
-def configure(service: str, level: str = "INFO") -> None:
-    """Send every log record of this process to stderr as JSON.
+def _log_uncaught(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str | None = None
+) -> None:
+    """A crash is one JSON line too, not a bare traceback on stderr."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("invoicer").critical(
+        "uncaught exception", exc_info=(exc_type, exc, tb), extra={"thread": thread} if thread else None
+    )
 
-    Each line carries ``time``, ``level``, ``logger``, ``message``,
-    ``service`` and ``correlation_id`` plus any ``extra=`` fields. Safe to
-    call more than once (the handler is replaced, not added twice).
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback, args.thread.name if args.thread else None)
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    """Send every log record of this process to stderr as JSON (the fields
+    the module docstring lists), with Python's warnings and uncaught
+    exceptions (main and other threads) as log records too.
+
+    Safe to call more than once (the handler is replaced, not added twice).
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{name}{message}{service}{correlation_id}",
+            "{asctime}{levelname}{name}{message}{service}",
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
@@ -46,6 +88,9 @@ def configure(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # pika logs every connection step at INFO; keep its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -193,12 +193,9 @@ def invoice_schemas() -> dict[str, Any]:
 
 _BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
-#: gunicorn answers a request line longer than 4094 bytes itself, in HTML,
-#: before the request reaches the app.
-_URI_TOO_LONG = {
-    "description": "Request line too long (answered by the HTTP server)",
-    "content": {"text/html": {"schema": {"type": "string"}}},
-}
+#: gunicorn answers a request line longer than 4094 bytes itself, before the
+#: request reaches the app, with the same error body (invoicer.common.serving).
+_URI_TOO_LONG = _error("Request line too long (answered by the HTTP server)")
 _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 

@@ -1,0 +1,228 @@
+"""How every HTTP service runs under gunicorn: its settings (:func:`options`),
+the logger class that makes gunicorn's lines JSON (:class:`JsonLogger`) and
+the worker class that answers gunicorn's own errors as JSON
+(:class:`JsonErrorWorker`).
+
+gunicorn writes its error log (start-up, worker boots, refusals) and one
+access line per request as text, through handlers of its own.
+:class:`JsonLogger` drops those handlers and lets both loggers propagate to
+the root logger, which :func:`invoicer.common.logging.configure` has given
+the JSON formatter; access lines become records with the fields listed in
+:mod:`invoicer.common.logging`.
+
+gunicorn refuses some requests before any app sees them: a request line
+longer than ``limit_request_line`` (414), a header over
+``limit_request_field_size`` or more than ``limit_request_fields`` of them
+(431), and anything that does not parse as HTTP/1 (400). Its
+``Worker.handle_error`` writes those as an HTML page; :class:`JsonErrorWorker`
+writes the body every other error has (:mod:`invoicer.common.errors`)::
+
+    {"error": {"code": "uri_too_long", "message": "...", "details": []}}
+
+with a fresh ``X-Request-ID`` and the security headers the apps send
+(:mod:`invoicer.common.web`). Nothing the client sent is echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import uuid
+from collections.abc import MutableMapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from gunicorn import glogging, util
+from gunicorn.http import errors as http_errors
+from gunicorn.http.wsgi import Response, default_environ
+from gunicorn.workers.gthread import ThreadWorker
+
+from . import logging as logs
+from .config import Settings
+
+__all__ = ["JsonErrorWorker", "JsonLogger", "options", "refusal"]
+
+log = logs.get_logger(__name__)
+
+# A header the app tried to send is the app's fault (gunicorn >= 24 names it).
+_APP_HEADER_ERRORS = tuple(
+    getattr(http_errors, name)
+    for name in ("InvalidResponseHeader", "InvalidResponseHeaderName")
+    if hasattr(http_errors, name)
+)
+
+# (exception types, status, reason, code, message), first match wins; the
+# statuses are gunicorn's own (gunicorn.workers.base.Worker.handle_error).
+_REFUSALS: tuple[tuple[tuple[type[BaseException], ...], int, str, str, str], ...] = (
+    (
+        _APP_HEADER_ERRORS,
+        500,
+        "Internal Server Error",
+        "internal_error",
+        "internal server error",
+    ),
+    (
+        (http_errors.LimitRequestLine,),
+        414,
+        "URI Too Long",
+        "uri_too_long",
+        "the request line is too long; send parameters in the body",
+    ),
+    (
+        (http_errors.LimitRequestHeaders,),
+        431,
+        "Request Header Fields Too Large",
+        "request_header_fields_too_large",
+        "a request header is too large, or there are too many of them",
+    ),
+    (
+        (http_errors.UnsupportedTransferCoding,),
+        501,
+        "Not Implemented",
+        "not_implemented",
+        "unsupported transfer coding",
+    ),
+    (
+        (http_errors.ExpectationFailed,),
+        417,
+        "Expectation Failed",
+        "expectation_failed",
+        "cannot meet the Expect header",
+    ),
+    ((http_errors.ForbiddenProxyRequest, ssl.SSLError), 403, "Forbidden", "forbidden", "request forbidden"),
+    ((http_errors.ConfigurationProblem,), 500, "Internal Server Error", "internal_error", "internal server error"),
+    ((http_errors.ParseException,), 400, "Bad Request", "bad_request", "malformed HTTP request"),
+)
+_UNEXPECTED = (500, "Internal Server Error", "internal_error", "internal server error")
+
+_HEADERS = (
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Connection", "close"),
+)
+
+
+def refusal(exc: BaseException) -> tuple[int, str, str, str]:
+    """``(status, reason phrase, code, message)`` for an exception gunicorn
+    raised while reading or answering a request: 414, 431, 501, 417, 403 or
+    400 for what the client sent (as gunicorn answers them), 500 for
+    anything else."""
+    for types, status, reason, code, message in _REFUSALS:
+        if isinstance(exc, types):
+            return status, reason, code, message
+    return _UNEXPECTED
+
+
+def _response_bytes(status: int, reason: str, code: str, message: str, request_id: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+    head = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in _HEADERS)]
+    head += [f"Content-Length: {len(body)}", f"X-Request-ID: {request_id}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's logger with its lines sent through our JSON logging.
+
+    Set up by gunicorn in the master and again in each worker; it only
+    removes gunicorn's text handlers, so :func:`invoicer.common.logging.configure`
+    must have run in the master first (``invoicer auth|gateway`` do)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+    def access(self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: timedelta) -> None:
+        """One record per answered request: ``"POST /login 200"`` with
+        ``method``, ``path`` (no query string), ``status`` (int),
+        ``duration_ms`` (float), ``bytes``, ``remote_addr``, ``request_id``
+        (what ``X-Request-ID`` answered, also the ``correlation_id``)."""
+        if not self.access_log_enabled:
+            return
+        try:
+            status = int(str(resp.status).split(None, 1)[0])
+        except (TypeError, ValueError):
+            status = 0
+        request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"), None)
+        method = environ.get("REQUEST_METHOD", "-")
+        path = environ.get("PATH_INFO", "-")
+        self.access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(request_time.total_seconds() * 1000, 1),
+                "bytes": getattr(resp, "sent", None),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "request_id": request_id,
+                "correlation_id": request_id,
+            },
+        )
+
+
+class JsonErrorWorker(ThreadWorker):
+    """gunicorn's threaded worker (``gthread``), answering the errors
+    gunicorn handles itself with the JSON error body instead of HTML."""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Log, write the access line and answer ``exc`` as JSON; replaces
+        ``gunicorn.workers.base.Worker.handle_error``, whose statuses it keeps."""
+        started = datetime.now()
+        addr = addr or ("", -1)  # a unix socket has no address
+        status, reason, code, message = refusal(exc)
+        request_id = str(uuid.uuid4())
+        token = logs.correlation_id.set(request_id)
+        try:
+            if status >= 500:
+                log.error("error handling request", exc_info=exc)
+            else:
+                log.warning(
+                    "refused a request gunicorn could not accept",
+                    extra={"status": status, "error": type(exc).__name__, "remote_addr": addr[0]},
+                )
+            if req is None:
+                req = getattr(exc, "req", None)  # a header error keeps what was parsed
+            if req is not None:
+                environ = default_environ(req, client, self.cfg)
+                environ["REMOTE_ADDR"] = addr[0]
+                environ["REMOTE_PORT"] = str(addr[1])
+                resp = Response(req, client, self.cfg)
+                resp.status = f"{status} {reason}"
+                resp.headers = [("X-Request-ID", request_id)]
+                self.log.access(resp, req, environ, datetime.now() - started)
+        finally:
+            logs.correlation_id.reset(token)
+        try:
+            util.write_nonblock(client, _response_bytes(status, reason, code, message, request_id))
+        except Exception:  # noqa: BLE001 - the client may be gone; nothing left to tell it
+            log.debug("could not send the error answer")
+
+
+def options(bind: str, settings: Settings) -> dict[str, Any]:
+    """gunicorn's settings for an HTTP service listening on ``bind``
+    (``HOST:PORT``): ``WEB_WORKERS`` processes of ``WEB_THREADS`` threads of
+    :class:`JsonErrorWorker`, JSON lines through :class:`JsonLogger` at
+    ``LOG_LEVEL``, an access line per request, a 60 s request timeout and
+    20 s to finish requests on SIGTERM."""
+    return {
+        "bind": [bind],
+        "workers": settings.web_workers,
+        "threads": settings.web_threads,
+        "worker_class": f"{__name__}.JsonErrorWorker",
+        "worker_tmp_dir": "/tmp",
+        "logger_class": f"{__name__}.JsonLogger",
+        "loglevel": settings.log_level.lower(),
+        "accesslog": "-",  # switches access lines on; JsonLogger sends them to the JSON handler
+        "graceful_timeout": 20,
+        "timeout": 60,
+    }
