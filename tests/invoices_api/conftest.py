@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import flask.testing
 import pytest
+import requests
 from devstack import create_database, drop_database
 
 from invoicer.common.config import Settings
@@ -26,7 +27,7 @@ LINES = [
     {"description": "Recipe book", "quantity": "1", "unit_price": "24.50", "tax_rate": "7"},
 ]
 #: The gross of LINES: 12 x 18.00 + 4 x 10.00 at 19 % and 24.50 at 7 % (EN 16931 BR-CO-15).
-LINES_GROSS = "330.85"
+LINES_GROSS = "330.86"
 
 SELLER = {
     "name": "Northwind Traders Ltd",
@@ -100,3 +101,69 @@ def records_api(offline_settings, records_database):
         return Caller(app.test_client(), token_for(settings, email=email))
 
     return _make
+
+
+# --- through the gateway on the session's stack ---------------------------------------
+
+
+@dataclass
+class User:
+    """A registered, logged-in user of the gateway (any method, JSON helpers)."""
+
+    base_url: str
+    email: str
+    token: str
+
+    def __call__(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method: str, path: str, status: int = 200, **kwargs) -> dict:
+        """The JSON answer, asserting ``status``."""
+        reply = self(method, path, **kwargs)
+        assert reply.status_code == status, f"{method} {path}: {reply.status_code} {reply.text}"
+        return reply.json()
+
+
+def sign_up(base_url: str, email: str | None = None) -> User:
+    """Register ``email`` (default: a fresh one) and log in."""
+    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = secrets.token_urlsafe(16)
+    reply = requests.post(f"{base_url}/register", json={"email": email, "password": password}, timeout=30)
+    assert reply.status_code == 201, reply.text
+    reply = requests.post(f"{base_url}/login", auth=(email, password), timeout=30)
+    assert reply.status_code == 200, reply.text
+    return User(base_url, email, reply.json()["access_token"])
+
+
+def assert_error(reply: requests.Response, status: int, code: str | None = None) -> dict:
+    """``reply`` is ``status`` with the JSON error body (and ``code``); returns ``error``."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    body = reply.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+@pytest.fixture
+def seller(stack) -> User:
+    """A new user whose organisation has a seller profile (EUR, 30 days)."""
+    user = sign_up(stack.base_url)
+    user.ok("PATCH", "/organisation", json=SELLER)
+    return user
+
+
+def new_client(user: User, **fields) -> dict:
+    return user.ok("POST", "/clients", 201, json={**BUYER, **fields})
+
+
+def new_draft(user: User, client: dict, **fields) -> dict:
+    return user.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES, **fields})
+
+
+def issued(user: User, client: dict, **fields) -> dict:
+    draft = new_draft(user, client, **fields)
+    return user.ok("POST", f"/invoices/{draft['id']}/issue")
