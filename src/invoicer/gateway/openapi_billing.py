@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["billing_paths", "billing_schemas"]
 
-_MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "Decimal string", "examples": ["12.50"]}
+_MONEY = {"type": "string", "description": "Decimal string", "examples": ["12.50"]}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _ID = {"type": "string", "format": "uuid"}
@@ -283,9 +283,7 @@ def billing_schemas() -> dict[str, Any]:
                                 "additionalProperties": {"type": "integer"},
                                 "description": "By status; an overdue invoice counts only as overdue",
                             },
-                            "ageing": _object(
-                                dict.fromkeys(("not_due", "1_30", "31_60", "61_90", "over_90"), _MONEY)
-                            ),
+                            "ageing": _object(dict.fromkeys(("not_due", "1_30", "31_60", "61_90", "over_90"), _MONEY)),
                         },
                         ["outstanding", "overdue", "paid_last_30_days", "counts", "ageing"],
                     ),
@@ -355,6 +353,8 @@ def _op(
         "responses": responses,
     }
     params = list(parameters or [])
+    if any(param["in"] == "query" for param in params):
+        responses.setdefault("400", _error("Bad query parameter"))
     if creates:
         params.append(_IDEMPOTENCY)
         responses.setdefault("409", _error("Idempotency-Key reused with another body, or the record's state"))

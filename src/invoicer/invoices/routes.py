@@ -139,7 +139,46 @@ def _body(*, optional: bool = False) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    nul = _nul_pointer(body, "")
+    if nul is not None:
+        raise Unprocessable("text cannot hold the NUL character", code="invalid_text", pointer=nul)
     return body
+
+
+def _nul_pointer(value: Any, pointer: str) -> str | None:
+    """The RFC 6901 pointer of the first string (or key) holding U+0000,
+    which PostgreSQL cannot store; None if there is none."""
+    if isinstance(value, str):
+        return pointer if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)  # type: ignore[assignment]
+    else:
+        return None
+    for key, item in items:
+        where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+        if "\x00" in str(key):
+            return where
+        found = _nul_pointer(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _text_arg(name: str) -> str | None:
+    """A free-text query parameter (400 if it holds U+0000); None when empty."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if "\x00" in raw:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} cannot hold the NUL character",
+            [{"parameter": name, "message": "NUL character"}],
+        )
+    return raw
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -313,7 +352,7 @@ def list_clients() -> Response:
     archived = _choice_arg("archived", ("true", "false")) == "true"
     with _session() as (cur, member):
         found = clients.list_clients(
-            cur, member, q=request.args.get("q") or None, include_archived=archived, page=page, per_page=per_page
+            cur, member, q=_text_arg("q"), include_archived=archived, page=page, per_page=per_page
         )
     return _answer(_page([client_view(row) for row in found["items"]], page, per_page, found["total"]))
 
@@ -366,7 +405,7 @@ def list_invoices() -> Response:
     sort = _choice_arg("sort", tuple(queries.SORTS)) or "created_at"
     order = _choice_arg("order", ("asc", "desc")) or "desc"
     issued_from, issued_to = _date_arg("issued_from"), _date_arg("issued_to")
-    client_id = request.args.get("client_id") or None
+    client_id = _text_arg("client_id")
     with _session() as (cur, member):
         found = queries.list_invoices(
             cur,
@@ -375,7 +414,7 @@ def list_invoices() -> Response:
             client_id=client_id,
             issued_from=issued_from,
             issued_to=issued_to,
-            q=request.args.get("q") or None,
+            q=_text_arg("q"),
             kind=kind,
             sort=sort,
             order=order,
@@ -406,7 +445,7 @@ def import_invoice() -> Response:
     invoice record numbered as in the document (series ``imported``);
     ``?client_id=`` links it to a client. 201 with it."""
     raw = _document_bytes()
-    client_id = request.args.get("client_id") or None
+    client_id = _text_arg("client_id")
     settings = services().settings
     with _session() as (cur, member):
 
