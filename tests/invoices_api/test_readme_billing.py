@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ def test_the_billing_block_runs_a_whole_life(stack, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
+    pdf = tmp_path / f"INV-{date.today().year}-0001.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-"), sorted(p.name for p in tmp_path.iterdir())
     for expected in (
         '"status": "issued"',
         '"gross": "283.26"',

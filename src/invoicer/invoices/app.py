@@ -18,6 +18,7 @@ from flask import Flask, Response
 
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
+from ..common.storage import BlobStore, StorageUnavailable
 from ..common.web import error_response, make_app
 from . import routes
 from .errors import DomainError
@@ -57,14 +58,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
     db = Database(settings.database_url)
+    # Issuing stores the canonical document in GridFS for the worker, and the
+    # kept PDF and XLSX are read from there (invoicer.invoices.rendering).
+    blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
     app = make_app(
         __name__,
         settings,
         blueprints=[routes.blueprint],
-        readiness=[("database", db.ping)],
-        unavailable={DatabaseUnavailable: "database"},
+        readiness=[("database", db.ping), ("file storage", blobs.ping)],
+        unavailable={DatabaseUnavailable: "database", StorageUnavailable: "file storage"},
         max_body=settings.max_upload_bytes,
-        extensions={"invoicer": routes.Services(settings, db)},
+        extensions={"invoicer": routes.Services(settings, db, blobs)},
     )
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(psycopg2.DataError, _refused_by_database)
