@@ -16,7 +16,7 @@ from .config import Settings
 __all__ = ["run_consumer", "run_consumers"]
 
 
-class _Liveness:
+class Liveness:
     """When the consumer loop last went round; the loop goes round at least
     once a second (``inactivity_timeout``) while it is healthy."""
 
@@ -27,7 +27,7 @@ class _Liveness:
         self.last = time.monotonic()
 
 
-def _serve_health(port: int, liveness: list[_Liveness], stale_after: float = 120.0) -> None:
+def serve_health(port: int, liveness: list[Liveness], stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path not in ("/healthz", "/readyz"):
@@ -67,7 +67,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     logs.configure(service, settings.log_level)
     log = logs.get_logger(f"invoicer.{service}")
     topology = Topology.from_settings(settings)
-    liveness = [_Liveness() for _ in builds]
+    liveness = [Liveness() for _ in builds]
     consumers = [
         Consumer(
             amqp_url=settings.amqp_url,
@@ -88,7 +88,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.health_port:
-        _serve_health(settings.health_port, liveness)
+        serve_health(settings.health_port, liveness)
     log.info("started")
     threads = [
         threading.Thread(target=consumer.run, name=f"consume-{consumer.routing_key}") for consumer in consumers[1:]

@@ -15,6 +15,7 @@ from typing import Any
 from ..common.jobs import STATUSES
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
+from .openapi_billing import billing_paths, billing_schemas
 
 __all__ = ["invoice_schemas", "openapi_document"]
 
@@ -431,6 +432,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             },
         },
     }
+    document["components"]["schemas"].update(billing_schemas())
+    document["paths"].update(billing_paths())
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].setdefault("414", _URI_TOO_LONG)
