@@ -526,7 +526,8 @@ def bill(base: str, headers: dict[str, str], document: dict) -> dict:
     draft = call("POST", "/invoices", 201, json={"client_id": client["id"], "lines": document["lines"]})
     issued = call("POST", f"/invoices/{draft['id']}/issue")
     _say(f"issued {issued['number']} to {client['name']}: gross {issued['totals']['gross']} {issued['currency']}")
-    call("POST", f"/invoices/{draft['id']}/send")
+    sent = call("POST", f"/invoices/{draft['id']}/send")
+    _say(f"sent {issued['number']} to {client['email']} with its PDF: {sent['status']} (the mail is in var/mail/)")
     gross = issued["totals"]["gross"]
     half = call("POST", f"/invoices/{draft['id']}/payments", 201, json={"amount": "100.00", "method": "bank transfer"})
     _say(f"paid 100.00: {half['invoice']['status']}, {half['invoice']['totals']['balance_due']} left")
