@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import INVOICER, PYTHON, at_revision, machine  # noqa: E402
-from gen_inputs import write_batch  # noqa: E402
+from common import INVOICER, PYTHON, at_revision, machine
+from gen_inputs import write_batch
 
 
 def measure(work: Path) -> dict[str, float]:
@@ -35,10 +35,14 @@ def measure(work: Path) -> dict[str, float]:
     big = {n: write_batch(work / f"big{n}", 1, n_lines=n, prefix=f"big{n}")[0] for n in (1000, 10000)}
     result = {}
     start = time.perf_counter()
-    from invoicer.invoice.render_pdf import render_pdf  # noqa: PLC0415
-    from invoicer.invoice.render_xlsx import render_xlsx  # noqa: PLC0415
-    from invoicer.invoice.loader import load_invoice  # noqa: PLC0415
-    from invoicer.invoice.parsing import parse_document  # noqa: PLC0415
+    from invoicer.invoice.render_pdf import render_pdf
+    from invoicer.invoice.render_xlsx import render_xlsx
+
+    try:
+        from invoicer.invoice.loader import load_invoice
+        from invoicer.invoice.parsing import parse_document
+    except ImportError:  # a revision before the typed invoice model (--compare-rev)
+        from invoicer.invoice.validation import load_invoice, parse_document
 
     result["import renderers + validation (once)"] = (time.perf_counter() - start) * 1000
     raws = [path.read_bytes() for path in batch]
@@ -77,13 +81,21 @@ def main(argv: list[str] | None = None) -> None:
         columns = {"now": measure(work)}
         if args.compare_rev:
             env = at_revision(args.compare_rev, work)
-            child = subprocess.run([PYTHON, __file__, "--json"], env={**__import__("os").environ, **env},
-                                   check=True, capture_output=True, text=True)
+            child = subprocess.run(
+                [PYTHON, __file__, "--json"],
+                env={**__import__("os").environ, **env},
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             columns[args.compare_rev] = json.loads(child.stdout)
         print(f"[profile] {machine()}")
         names = list(columns)
-        print(f"[profile] {'stage (ms; per invoice for 5 lines)':<42}" + "".join(f"{n:>12}" for n in names)
-              + ("  before/now" if len(names) == 2 else ""))
+        print(
+            f"[profile] {'stage (ms; per invoice for 5 lines)':<42}"
+            + "".join(f"{n:>12}" for n in names)
+            + ("  before/now" if len(names) == 2 else "")
+        )
         for stage in columns["now"]:
             values = [columns[n].get(stage) for n in names]
             ratio = f"{values[1] / values[0]:>11.2f}x" if len(names) == 2 and values[0] else ""
@@ -94,9 +106,22 @@ def main(argv: list[str] | None = None) -> None:
             big = sorted((work / "big1000").glob("*.json"))
             for label, files in (("batch-200x5", batch), ("one-1000-lines", big)):
                 target = args.pyinstrument / f"{label}.txt"
-                subprocess.run([str(Path(PYTHON).parent / "pyinstrument"), "-r", "text", "-o", str(target),
-                                INVOICER, "render", *map(str, files), "--out", str(work / "out")],
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        str(Path(PYTHON).parent / "pyinstrument"),
+                        "-r",
+                        "text",
+                        "-o",
+                        str(target),
+                        INVOICER,
+                        "render",
+                        *map(str, files),
+                        "--out",
+                        str(work / "out"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
                 print(f"[profile] pyinstrument profile of invoicer render ({label}): {target}")
 
 
