@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_e2e:
         e2e = bench_e2e.main(["--jobs", "40" if args.quick else "100"])
         summaries.append(e2e["summary"])
+        met &= e2e["met"]
 
     print(f"\n[bench] done in {time.monotonic() - started:.0f} s")
     for line in summaries:
