@@ -26,6 +26,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfdoc, pdfmetrics
@@ -108,6 +109,7 @@ class _CachingTTFont(TTFont):
         super().__init__(name, filename)
         self._embedded: OrderedDict[tuple[int, tuple[int, ...]], _Embedded] = OrderedDict()
         self._embedded_lock = threading.Lock()
+        self._width_text: dict[int, str] = {}  # code point -> its /Widths entry
 
     def _embed(self, index: int, subset: list[int], base_name: str) -> _Embedded:
         key = (index, tuple(subset))
@@ -118,7 +120,11 @@ class _CachingTTFont(TTFont):
                 return hit
         face = self.face
         program = face.makeSubset(subset)
-        widths = "[ " + " ".join(fp_str(face.getCharWidth(code)) for code in subset) + " ]"
+        known = self._width_text
+        for code in subset:
+            if code not in known:
+                known[code] = fp_str(face.getCharWidth(code))
+        widths = "[ " + " ".join([known[code] for code in subset]) + " ]"
         cmap = makeToUnicodeCMap(base_name, subset).encode("latin-1")
         item = _Embedded(
             zlib.compress(program, SUBSET_COMPRESSION),
@@ -131,6 +137,27 @@ class _CachingTTFont(TTFont):
             while len(self._embedded) > SUBSET_CACHE_SIZE:
                 self._embedded.popitem(last=False)
         return item
+
+    def splitString(self, text, doc, encoding="utf-8"):  # noqa: N802 - ReportLab's name
+        """ReportLab's ``TTFont.splitString`` (text -> ``[(subset, bytes)]``
+        for one document), with a fast path that gives the same result: when
+        every character of ``text`` already has a code in subset 0 of this
+        document (all of ASCII from the start, then each character after its
+        first use), the bytes are one ``str.translate`` instead of ReportLab's
+        loop over the characters in Python, the largest cost of drawing a long
+        table. Anything else (a new character, a code in subset 1 or later,
+        U+00A0, bytes) goes through ReportLab's own code."""
+        state: Any = self.state.get(doc) if isinstance(text, str) else None
+        if state is not None and text:
+            assignments = state.assignments
+            fast = state.__dict__.get("_invoicer_fast")
+            if fast is None or fast[0] != len(assignments):
+                # Codes are only ever added (never changed), so a new size means new codes.
+                subset0 = {code: chr(n) for code, n in assignments.items() if n < 256}
+                fast = state._invoicer_fast = (len(assignments), frozenset(map(chr, subset0)), subset0)
+            if fast[1].issuperset(text):
+                return [(0, text.translate(fast[2]).encode("latin-1"))]
+        return super().splitString(text, doc, encoding)
 
     def addObjects(self, doc) -> None:  # noqa: N802 - ReportLab's name
         state = self.state.get(doc)
