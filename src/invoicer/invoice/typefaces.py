@@ -147,17 +147,25 @@ class _CachingTTFont(TTFont):
         loop over the characters in Python, the largest cost of drawing a long
         table. Anything else (a new character, a code in subset 1 or later,
         U+00A0, bytes) goes through ReportLab's own code."""
-        state: Any = self.state.get(doc) if isinstance(text, str) else None
-        if state is not None and text:
-            assignments = state.assignments
-            fast = state.__dict__.get("_invoicer_fast")
-            if fast is None or fast[0] != len(assignments):
-                # Codes are only ever added (never changed), so a new size means new codes.
-                subset0 = {code: chr(n) for code, n in assignments.items() if n < 256}
-                fast = state._invoicer_fast = (len(assignments), frozenset(map(chr, subset0)), subset0)
-            if fast[1].issuperset(text):
-                return [(0, text.translate(fast[2]).encode("latin-1"))]
-        return super().splitString(text, doc, encoding)
+        if not isinstance(text, str) or not text:
+            return super().splitString(text, doc, encoding)
+        state: Any = self.state.get(doc)
+        fast = None if state is None else state.__dict__.get("_invoicer_fast")
+        if fast is not None and fast[0].issuperset(text):
+            return [(0, text.translate(fast[1]).encode("latin-1"))]
+        result = super().splitString(text, doc, encoding)
+        assignments = self.state[doc].assignments
+        if fast is None:  # first text of this document: all of ASCII, and what it added
+            table = {code: chr(n) for code, n in assignments.items() if n < 256}
+            self.state[doc]._invoicer_fast = (set(map(chr, table)), table)
+        else:  # codes are only ever added: learn this text's new ones
+            known, table = fast
+            for char in set(text).difference(known):
+                n = assignments.get(ord(char))
+                if n is not None and n < 256:
+                    known.add(char)
+                    table[ord(char)] = chr(n)
+        return result
 
     def addObjects(self, doc) -> None:  # noqa: N802 - ReportLab's name
         state = self.state.get(doc)
