@@ -154,10 +154,11 @@ class _CachingTTFont(TTFont):
         if fast is not None and fast[0].issuperset(text):
             return [(0, text.translate(fast[1]).encode("latin-1"))]
         result = super().splitString(text, doc, encoding)
-        assignments = self.state[doc].assignments
+        state = self.state[doc]
+        assignments = state.assignments
         if fast is None:  # first text of this document: all of ASCII, and what it added
             table = {code: chr(n) for code, n in assignments.items() if n < 256}
-            self.state[doc]._invoicer_fast = (set(map(chr, table)), table)
+            state._invoicer_fast = (set(map(chr, table)), table)
         else:  # codes are only ever added: learn this text's new ones
             known, table = fast
             for char in set(text).difference(known):
