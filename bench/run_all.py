@@ -4,7 +4,7 @@
 
 1. ``bench_render.py``  render throughput vs the legacy-style baseline (ratio)
 2. ``bench_scaling.py`` 1 / 50 / 1 000 / 10 000 lines: time, peak RSS, linearity
-3. ``bench_e2e.py``     upload -> done through a private stack, 1 and 2 workers
+3. ``bench_e2e.py``     upload -> done through a private stack: single jobs, 1 and 2 workers
 
 Benchmarks print ratios measured in one run; they assert nothing and are
 not tests (absolute times on a shared machine are noise). ``--quick`` runs
