@@ -21,11 +21,13 @@ INVOICER = str(Path(sys.executable).parent / "invoicer")
 
 @dataclass(frozen=True)
 class Run:
-    """One child process: wall time (s) including start-up, peak RSS (MB)."""
+    """One child process: wall time (s) including start-up, peak RSS (MB),
+    CPU time (s, user + system, its own: ``wait4`` rusage)."""
 
     seconds: float
     peak_mb: float
     stdout: str
+    cpu_seconds: float = float("nan")
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
@@ -43,7 +45,8 @@ def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])}... exited {process.returncode}:\n{stderr[-3000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, stdout)  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux
+    return Run(seconds, usage.ru_maxrss / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def ours(files: list[Path], out: Path, formats: str = "pdf,xlsx") -> list[str]:

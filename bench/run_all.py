@@ -4,7 +4,7 @@
 
 1. ``bench_render.py``  render throughput vs the legacy-style baseline (ratio)
 2. ``bench_scaling.py`` 1 / 50 / 1 000 / 10 000 lines: time, peak RSS, linearity
-3. ``bench_e2e.py``     upload -> done through a private stack, 1 and 2 workers
+3. ``bench_e2e.py``     upload -> done through a private stack: single jobs, 1 and 2 workers
 
 Benchmarks print ratios measured in one run; they assert nothing and are
 not tests (absolute times on a shared machine are noise). ``--quick`` runs
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_e2e:
         e2e = bench_e2e.main(["--jobs", "40" if args.quick else "100"])
         summaries.append(e2e["summary"])
+        met &= e2e["met"]
 
     print(f"\n[bench] done in {time.monotonic() - started:.0f} s")
     for line in summaries:

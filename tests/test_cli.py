@@ -185,3 +185,29 @@ def test_render_from_standard_input_reports_problems_as_stdin(tmp_path):
     )
     assert result.returncode != 0
     assert "<stdin>: not valid JSON" in result.stderr.decode()
+
+
+HEAVY = ("reportlab", "xlsxwriter", "pydantic", "pydantic_core", "babel", "flask", "werkzeug", "pika", "gunicorn")
+
+
+def _imported_top_level(argv: list[str]) -> set[str]:
+    """Top-level packages a real ``invoicer ARGV`` start imports, read from
+    CPython's ``-X importtime`` report on stderr (one ``import time:`` line
+    per module, the name in the last column)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", INVOICER, *argv], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: invoicer" in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert len(lines) > 20, result.stderr[-2000:]  # the report is there: the check below can fail
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines[1:]}
+
+
+def test_help_starts_without_the_heavy_libraries():
+    # Issue 13: a CLI start stays cheap; the renderers, the input models and
+    # the web and queue stacks load only for the command that uses them.
+    for argv in (["--help"], ["render", "--help"], ["worker", "--help"]):
+        imported = _imported_top_level(argv)
+        assert "invoicer" in imported
+        assert sorted(imported & set(HEAVY)) == [], argv

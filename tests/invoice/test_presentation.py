@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import random
+from decimal import Decimal
 
 import pytest
+from babel import Locale
+from babel.numbers import format_currency, format_decimal
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from invoicer.invoice.presentation import Formatter
 from invoicer.invoice.render_pdf import render_pdf
 from invoicer.invoice.render_xlsx import render_xlsx
 
@@ -78,3 +83,21 @@ def test_the_thank_you_rule_is_the_same_in_both(example, notes, shown, thanks):
     assert ("NOTES" in cells) is shown
     assert thanks in text
     assert thanks in cells
+
+
+@pytest.mark.parametrize("locale", ["en_GB", "de_CH", "hi_IN", "ar_EG", "fa_IR", "sv_SE", "ja_JP"])
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "INR", "CLF"])
+def test_amounts_read_exactly_as_babel_writes_them(locale, currency):
+    # The Formatter formats one value per shape with Babel and fills in the
+    # digits of the others; every text must still be Babel's own (Indian
+    # grouping, Arabic and Persian digits, narrow spaces, 0 to 4 decimals).
+    rng = random.Random(f"{locale}{currency}")
+    fmt = Formatter(currency, Locale.parse(locale))
+    values = [Decimal(v) for v in ("0", "-0", "0.00", "1E+1", "-5E+2", "100", "1000000", "0.001", "10.10", "0.995")]
+    for _ in range(300):
+        digits = tuple(rng.choice((0, 0, 1, 2, 5, 7, 9)) for _ in range(rng.randint(1, 16)))
+        values.append(Decimal((rng.random() < 0.2, digits, rng.randint(-6, 2))))
+    for value in values:
+        assert fmt.money(value) == format_currency(value, currency, locale=locale), value
+        assert fmt.price(value) == format_currency(value, currency, locale=locale, decimal_quantization=False), value
+        assert fmt.number(value) == format_decimal(value, locale=locale, decimal_quantization=False), value

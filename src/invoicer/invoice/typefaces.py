@@ -109,6 +109,7 @@ class _CachingTTFont(TTFont):
         super().__init__(name, filename)
         self._embedded: OrderedDict[tuple[int, tuple[int, ...]], _Embedded] = OrderedDict()
         self._embedded_lock = threading.Lock()
+        self._width_text: dict[int, str] = {}  # code point -> its /Widths entry
 
     def _embed(self, index: int, subset: list[int], base_name: str) -> _Embedded:
         key = (index, tuple(subset))
@@ -119,7 +120,11 @@ class _CachingTTFont(TTFont):
                 return hit
         face = self.face
         program = face.makeSubset(subset)
-        widths = "[ " + " ".join(fp_str(face.getCharWidth(code)) for code in subset) + " ]"
+        known = self._width_text
+        for code in subset:
+            if code not in known:
+                known[code] = fp_str(face.getCharWidth(code))
+        widths = "[ " + " ".join([known[code] for code in subset]) + " ]"
         cmap = makeToUnicodeCMap(base_name, subset).encode("latin-1")
         item = _Embedded(
             zlib.compress(program, SUBSET_COMPRESSION),
@@ -132,6 +137,36 @@ class _CachingTTFont(TTFont):
             while len(self._embedded) > SUBSET_CACHE_SIZE:
                 self._embedded.popitem(last=False)
         return item
+
+    def splitString(self, text, doc, encoding="utf-8"):  # noqa: N802 - ReportLab's name
+        """ReportLab's ``TTFont.splitString`` (text -> ``[(subset, bytes)]``
+        for one document), with a fast path that gives the same result: when
+        every character of ``text`` already has a code in subset 0 of this
+        document (all of ASCII from the start, then each character after its
+        first use), the bytes are one ``str.translate`` instead of ReportLab's
+        loop over the characters in Python, the largest cost of drawing a long
+        table. Anything else (a new character, a code in subset 1 or later,
+        U+00A0, bytes) goes through ReportLab's own code."""
+        if not isinstance(text, str) or not text:
+            return super().splitString(text, doc, encoding)
+        state: Any = self.state.get(doc)
+        fast = None if state is None else state.__dict__.get("_invoicer_fast")
+        if fast is not None and fast[0].issuperset(text):
+            return [(0, text.translate(fast[1]).encode("latin-1"))]
+        result = super().splitString(text, doc, encoding)
+        state = self.state[doc]
+        assignments = state.assignments
+        if fast is None:  # first text of this document: all of ASCII, and what it added
+            table = {code: chr(n) for code, n in assignments.items() if n < 256}
+            state._invoicer_fast = (set(map(chr, table)), table)
+        else:  # codes are only ever added: learn this text's new ones
+            known, table = fast
+            for char in set(text).difference(known):
+                n = assignments.get(ord(char))
+                if n is not None and n < 256:
+                    known.add(char)
+                    table[ord(char)] = chr(n)
+        return result
 
     def addObjects(self, doc: pdfdoc.PDFDocument) -> None:  # noqa: N802 - ReportLab's name
         state = self.state.get(doc)
