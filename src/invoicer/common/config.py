@@ -14,8 +14,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel import Locale, UnknownLocaleError
-
 __all__ = ["ConfigError", "Settings"]
 
 
@@ -127,6 +125,9 @@ class Settings:
         a CLDR locale identifier Babel knows (``Locale.parse``, the same call
         the renderers make), so a typo stops every command at start-up
         instead of failing each job."""
+        # Imported here: `invoicer --help` reads no settings and loads no Babel.
+        from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
         try:
             Locale.parse(self.invoice_locale)
         except (UnknownLocaleError, ValueError, TypeError):
