@@ -37,7 +37,7 @@ from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice
 from .services import Services
 from .openapi import openapi_document
 
-__all__ = ["blueprint", "parse_formats"]
+__all__ = ["blueprint", "job_view", "parse_formats", "submit_upload"]
 
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
@@ -201,11 +201,30 @@ def register():
 def upload():
     """Validate an invoice, store it and queue its rendering."""
     received = time.time()
-    claims: Claims = g.claims
-    svc = services()
-    settings = svc.settings
     formats = parse_formats(request.args)
     raw = _upload_bytes()  # Werkzeug has refused bodies over MAX_UPLOAD_BYTES with 413
+    job = submit_upload(raw, formats, g.claims, received=received)
+    status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
+    return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+
+
+def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: float | None = None) -> Job:
+    """Validate the invoice document ``raw`` (canonical or legacy JSON bytes),
+    store it in GridFS, record its job for ``claims.sub`` and queue its
+    rendering into ``formats`` (names from :func:`parse_formats`); returns
+    the new, queued :class:`Job`. ``received`` (epoch seconds) is when the
+    request arrived, for the job's timings. The API's ``POST /upload`` and
+    the web app's upload page both call this.
+
+    Raises :class:`ApiError` 400 ``malformed_json`` (details: message, line,
+    column) and 422 ``invalid_invoice`` (details: JSON-pointer errors);
+    :class:`DatabaseUnavailable`, :class:`StorageUnavailable` or
+    :class:`BrokerUnavailable` when a dependency is down, leaving no job and
+    no stored upload behind.
+    """
+    received = time.time() if received is None else received
+    svc = services()
+    settings = svc.settings
     try:
         document = parse_document(raw)
         invoice = load_invoice(document, max_lines=settings.max_lines, legacy_currency=settings.legacy_currency)
@@ -241,8 +260,7 @@ def upload():
         raise
     # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
-    status_url = url_for("gateway.get_job", job_id=job.id, _external=True)
-    return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+    return job
 
 
 def _forget_blob(svc: Services, fid: str) -> None:
