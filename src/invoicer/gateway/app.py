@@ -6,7 +6,8 @@ stores them in GridFS, records the job in PostgreSQL and publishes it to
 RabbitMQ; then reports job status and serves each user their own files. See
 :mod:`invoicer.gateway.routes` for the routes, :mod:`invoicer.gateway.openapi`
 for their contract and :mod:`invoicer.common.web` for what every service
-shares (errors, health, headers, request ids).
+shares (errors, health, headers, request ids). The web app for people
+(HTML pages under ``/app/``) is :mod:`invoicer.gateway.web`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.web import make_app
-from . import routes
+from . import routes, web
 from .services import Services
 
 __all__ = ["create_app"]
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
     services = Services(settings)
-    return make_app(
+    app = make_app(
         __name__,
         settings,
         blueprints=[routes.blueprint],
@@ -48,3 +49,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_body=settings.max_upload_bytes,  # Werkzeug answers 413 on its own for larger bodies
         extensions={"invoicer": services},
     )
+    web.init_app(app, settings)  # the web app under /app/ (gateway/web)
+    return app
