@@ -17,7 +17,8 @@ pytest's ``pythonpath`` setting, benchmarks by adding ``tools/`` to ``sys.path``
 RabbitMQ are shared system services: started (and installed from Debian's
 packages first) only when nothing answers on their ports. Everything else —
 the MongoDB wire server (``nx-27017``), an SMTP sink (aiosmtpd writing a
-Maildir under ``var/mail/``), auth, gateway, worker and notification — runs
+Maildir under ``var/mail/``), auth, invoices, gateway, worker, notification
+and the outbox relay — runs
 from the project directory with its pid in ``var/pids/`` and its log in
 ``var/log/``, and ``down`` stops exactly those by pid. The settings the
 services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
@@ -41,7 +42,9 @@ from pathlib import Path
 
 __all__ = ["Stack", "main"]
 
-ORDER = ("mongodb", "smtp", "auth", "gateway", "worker", "notification")
+ORDER = ("mongodb", "smtp", "auth", "invoices", "gateway", "worker", "notification", "outbox-relay")
+#: What a process without a port logs once it is ready (pika consumers, the outbox relay).
+READY_LINES = {"outbox-relay": b'"started"'}
 
 
 def free_port() -> int:
@@ -150,7 +153,7 @@ class Stack:
     ) -> dict[str, str]:
         """The stack's environment, made on first use and then reused."""
         if self.env_file.exists():
-            return read_env(self.env_file)
+            return self._complete(read_env(self.env_file))
         gateway_port = gateway_port if gateway_port is not None else 8080
         if gateway_port == 0 or port_open("127.0.0.1", gateway_port):
             gateway_port = free_port() if gateway_port == 0 else gateway_port
@@ -162,6 +165,7 @@ class Stack:
             "AMQP_PREFIX": prefix or "invoicer",
             "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
             "AUTH_BIND": f"127.0.0.1:{free_port()}",
+            "INVOICES_BIND": f"127.0.0.1:{free_port()}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(free_port()),
             "JWT_SECRET": secrets.token_urlsafe(48),
@@ -171,11 +175,22 @@ class Stack:
         }
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
         env["AUTH_URL"] = f"http://{env['AUTH_BIND']}"
+        env["INVOICES_URL"] = f"http://{env['INVOICES_BIND']}"
         env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
         env.update(extra or {})
         self.var.mkdir(parents=True, exist_ok=True)
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         self.env_file.chmod(0o600)
+        return env
+
+    def _complete(self, env: dict[str, str]) -> dict[str, str]:
+        """An env file written before the invoices service existed lacks its
+        settings: add them (on a free port) and keep the file in step."""
+        if "INVOICES_BIND" in env and "INVOICES_URL" in env:
+            return env
+        env.setdefault("INVOICES_BIND", f"127.0.0.1:{free_port()}")
+        env.setdefault("INVOICES_URL", f"http://{env['INVOICES_BIND']}")
+        self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         return env
 
     # --- processes ------------------------------------------------------------
@@ -267,9 +282,11 @@ class Stack:
                 str(self.mail_dir),
             ],
             "auth": [invoicer, "auth"],
+            "invoices": [invoicer, "invoices"],
             "gateway": [invoicer, "gateway"],
             "worker": [invoicer, "worker"],
             "notification": [invoicer, "notification"],
+            "outbox-relay": [invoicer, "outbox-relay"],
         }
 
     def start(self, name: str, env: dict[str, str]) -> None:
@@ -286,7 +303,8 @@ class Stack:
 
     def wait_ready(self, name: str, env: dict[str, str], log_offset: int = 0) -> None:
         """Wait until ``name`` answers on its port or, for a consumer, has
-        logged "consuming" past ``log_offset`` of its log."""
+        logged "consuming" (the outbox relay: "started") past ``log_offset``
+        of its log."""
 
         def alive_and(check):
             def probe():
@@ -300,16 +318,19 @@ class Stack:
             "mongodb": ("127.0.0.1", int(env["MONGODB_PORT"])),
             "smtp": ("127.0.0.1", int(env["SMTP_PORT"])),
             "auth": tuple_bind(env["AUTH_BIND"]),
+            "invoices": tuple_bind(env["INVOICES_BIND"]),
             "gateway": tuple_bind(env["GATEWAY_BIND"]),
         }.get(name)
         if host_port is not None:
             wait_until(alive_and(lambda: port_open(*host_port)), 60, name)
         else:
             # Consumers: they log "consuming" once their queue is declared.
+            marker = READY_LINES.get(name, b'"consuming"')
+
             def consuming() -> bool:
                 with open(self.log_file(name), "rb") as log:
                     log.seek(log_offset)
-                    return b'"consuming"' in log.read()
+                    return marker in log.read()
 
             wait_until(alive_and(consuming), 60, name)
 
@@ -400,20 +421,23 @@ def drop_database(database_url: str) -> None:
 
 
 def delete_broker_objects(env: dict[str, str]) -> None:
-    """Delete the queues and exchanges of the stack's ``AMQP_PREFIX`` (what a
-    throw-away stack, such as a test session's, declared)."""
+    """Delete the queues and exchanges of the stack's ``AMQP_PREFIX``, the
+    outbox relay's events exchange included (what a throw-away stack, such
+    as a test session's, declared)."""
     import pika
 
     from invoicer.common.amqp import Topology
     from invoicer.common.config import Settings
+    from invoicer.invoices.relay import events_exchange
 
-    topology = Topology.from_settings(Settings.from_env(env))
+    settings = Settings.from_env(env)
+    topology = Topology.from_settings(settings)
     connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
     try:
         channel = connection.channel()
         for queue in topology.queue_names():
             channel.queue_delete(queue)
-        for exchange in topology.exchange_names():
+        for exchange in [*topology.exchange_names(), events_exchange(settings.amqp_prefix)]:
             channel.exchange_delete(exchange)
     finally:
         connection.close()

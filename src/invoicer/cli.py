@@ -3,8 +3,9 @@
     invoicer create-user EMAIL [--role user|admin] --password-stdin
     invoicer migrate
     invoicer render FILE... --out DIR [--formats pdf,xlsx]
-    invoicer auth | gateway [--bind HOST:PORT]     (HTTP services, under gunicorn)
-    invoicer worker | notification                 (queue consumers)
+    invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gunicorn)
+    invoicer worker | notification                          (queue consumers)
+    invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (domain events to RabbitMQ)
 """
 
 from __future__ import annotations
@@ -145,6 +146,57 @@ def cmd_gateway(args) -> int:
     return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
 
 
+def cmd_invoices(args: argparse.Namespace) -> int:
+    from .common import logging as logs
+
+    settings = _settings()
+    logs.configure("invoices", settings.log_level)
+    return _serve("invoicer.invoices.app:create_app", args.bind or settings.invoices_bind, settings)
+
+
+def cmd_outbox_relay(args: argparse.Namespace) -> int:
+    """Publish the invoices service's outbox until SIGTERM/SIGINT; with
+    HEALTH_PORT, GET /healthz answers 503 once no round has finished for
+    two minutes (the relay is stuck), as the consumers' does."""
+    import signal
+
+    from .common import logging as logs
+    from .common.consumer_main import _Liveness, _serve_health
+    from .common.db import Database
+    from .invoices.relay import Relay
+
+    settings = _settings()
+    logs.configure("outbox-relay", settings.log_level)
+    log = logs.get_logger("invoicer.outbox-relay")
+    liveness = _Liveness()
+
+    class _WatchedRelay(Relay):
+        def publish_batch(self) -> int:
+            published = super().publish_batch()
+            liveness.beat()
+            return published
+
+    relay = _WatchedRelay(
+        Database(settings.database_url),
+        settings.amqp_url,
+        settings.amqp_prefix,
+        batch_size=args.batch_size,
+        idle_seconds=args.idle_seconds,
+    )
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("stopping", extra={"signal": signum})
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if settings.health_port:
+        _serve_health(settings.health_port, liveness)
+    log.info("started", extra={"exchange": relay.exchange, "batch_size": args.batch_size})
+    relay.run()
+    return 0
+
+
 def cmd_worker(args) -> int:
     from .worker.__main__ import main as worker_main  # noqa: PLC0415
 
@@ -183,12 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_render)
 
     for name, func, help_text in (("auth", cmd_auth, "run the auth service"),
-                                  ("gateway", cmd_gateway, "run the gateway")):
+                                  ("gateway", cmd_gateway, "run the gateway"),
+                                  ("invoices", cmd_invoices, "run the invoices service (billing records)")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND)")
+        p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND / INVOICES_BIND)")
         p.set_defaults(func=func)
     sub.add_parser("worker", help="run the invoice worker").set_defaults(func=cmd_worker)
     sub.add_parser("notification", help="run the notification service").set_defaults(func=cmd_notification)
+    p = sub.add_parser("outbox-relay", help="publish the invoices service's domain events to RabbitMQ")
+    p.add_argument("--batch-size", type=int, default=100, help="events claimed per transaction (default 100)")
+    p.add_argument("--idle-seconds", type=float, default=0.5, help="pause when idle (default 0.5)")
+    p.set_defaults(func=cmd_outbox_relay)
     return parser
 
 

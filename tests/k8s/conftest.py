@@ -138,6 +138,8 @@ CASES: dict[str, dict] = {
                     "worker": {"autoscaling": {"enabled": False}, "pdb": {"enabled": False}},
                     "auth": {"pdb": {"enabled": False}, "replicaCount": 1},
                     "notification": {"pdb": {"enabled": False}},
+                    "invoices": {"pdb": {"enabled": False}, "replicaCount": 1},
+                    "outbox-relay": {"pdb": {"enabled": False}},
                     "migrate": {"enabled": False},
                 },
                 "networkPolicy": {"enabled": False},
@@ -210,15 +212,15 @@ for _case, (_chart, _values, _) in BAD_VALUES.items():
 # The bundle renders a copy of the chart so changed; kubernetes-validate checks
 # it like the others, but it is no good_case: its settings do not exist yet.
 ADDED_COMPONENT = """\
-  invoices:
+  reports:
     uses: [postgresql, rabbitmq]
     secrets: [jwt]
     callers: [gateway]
     http:
-      port: 8082
-      bindSetting: INVOICES_BIND
-      servicePort: 8082
-      urlSetting: INVOICES_URL
+      port: 8083
+      bindSetting: REPORTS_BIND
+      servicePort: 8083
+      urlSetting: REPORTS_URL
     replicaCount: 2
     resources:
       requests: {cpu: 100m, memory: 192Mi}

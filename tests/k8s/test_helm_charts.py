@@ -517,33 +517,33 @@ def test_notes_show_the_port_forward_and_curl_flow(bundle):
 
 def test_a_new_component_is_one_entry_in_the_map(bundle, k8s):
     """The "added-component" case (conftest.ADDED_COMPONENT: an HTTP service
-    "invoices" using PostgreSQL and RabbitMQ, called by the gateway) gets its
+    "reports" using PostgreSQL and RabbitMQ, called by the gateway) gets its
     Deployment, Service, budget and NetworkPolicy, its connections, its URL in
     the ConfigMap and the database clients' labels from the shared templates,
     and lints clean; nothing else changes."""
     for chart, report in bundle.lint["added-component"].items():
         assert report["errors"] == [] and not [m for m in report["messages"] if m["severity"] >= 2], chart
     objects = bundle.objects("added-component", "invoicer")
-    deployment = bundle.one(objects, "Deployment", "invoicer-invoices")
+    deployment = bundle.one(objects, "Deployment", "invoicer-reports")
     (container,) = bundle.containers(deployment)
-    assert container["args"] == ["invoices"]
+    assert container["args"] == ["reports"]
     env = _env(container)
-    assert env["INVOICES_BIND"]["value"] == "0.0.0.0:8082"
+    assert env["REPORTS_BIND"]["value"] == "0.0.0.0:8083"
     assert {"DATABASE_URL", "AMQP_URL", "JWT_SECRET"} <= set(env) and "MONGODB_URI" not in env
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     labels = bundle.pod_template(deployment)["metadata"]["labels"]
     assert labels["invoicer/postgresql-client"] == labels["invoicer/rabbitmq-client"] == "true"
     assert "invoicer/mongodb-client" not in labels
-    (port,) = bundle.one(objects, "Service", "invoicer-invoices")["spec"]["ports"]
-    assert (port["port"], port["targetPort"]) == (8082, "http")
-    assert bundle.one(objects, "ConfigMap", "invoicer")["data"]["INVOICES_URL"] == "http://invoicer-invoices:8082"
-    assert bundle.find(objects, "PodDisruptionBudget", "invoicer-invoices")
-    assert bundle.find(objects, "NetworkPolicy", "invoicer-invoices")
+    (port,) = bundle.one(objects, "Service", "invoicer-reports")["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (8083, "http")
+    assert bundle.one(objects, "ConfigMap", "invoicer")["data"]["REPORTS_URL"] == "http://invoicer-reports:8083"
+    assert bundle.find(objects, "PodDisruptionBudget", "invoicer-reports")
+    assert bundle.find(objects, "NetworkPolicy", "invoicer-reports")
     # Everything the default render has is still there, unchanged but for the ConfigMap's new URL.
     before = {(o["kind"], o["metadata"]["name"]): o for o in bundle.objects("default", "invoicer")}
     after = {(o["kind"], o["metadata"]["name"]): o for o in objects}
     assert set(after) - set(before) == {
-        (kind, "invoicer-invoices") for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy")
+        (kind, "invoicer-reports") for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy")
     }
     for key in set(before) - {("ConfigMap", "invoicer"), ("Secret", "invoicer")}:
         if key[0] in ("Deployment",):  # the config checksum changes with the ConfigMap

@@ -52,6 +52,7 @@ class Settings:
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     amqp_prefix: str = "invoicer"
     auth_url: str = "http://127.0.0.1:8081"
+    invoices_url: str = "http://127.0.0.1:8082"
     public_url: str = "http://127.0.0.1:8080"
     # Tokens and accounts
     jwt_secret: str = ""
@@ -89,6 +90,7 @@ class Settings:
     health_port: int = 0
     gateway_bind: str = "127.0.0.1:8080"
     auth_bind: str = "127.0.0.1:8081"
+    invoices_bind: str = "127.0.0.1:8082"
     web_workers: int = 2
     web_threads: int = 4
 

@@ -4,7 +4,9 @@ It asks the auth service to log users in, verifies their JWTs itself (same
 key, algorithm pinned; :mod:`invoicer.common.tokens`), validates uploads,
 stores them in GridFS, records the job in PostgreSQL and publishes it to
 RabbitMQ; then reports job status and serves each user their own files. See
-:mod:`invoicer.gateway.routes` for the routes, :mod:`invoicer.gateway.openapi`
+:mod:`invoicer.gateway.routes` for the routes,
+:mod:`invoicer.gateway.forward` for the billing routes it passes to the
+invoices service, :mod:`invoicer.gateway.openapi`
 for their contract and :mod:`invoicer.common.web` for what every service
 shares (errors, health, headers, request ids). The web app for people
 (HTML pages under ``/app/``) is :mod:`invoicer.gateway.web`.
@@ -19,7 +21,7 @@ from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.web import make_app
-from . import routes, web
+from . import forward, routes, web
 from .services import Services
 
 __all__ = ["create_app"]
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = make_app(
         __name__,
         settings,
-        blueprints=[routes.blueprint],
+        blueprints=[routes.blueprint, forward.blueprint],
         readiness=[
             ("database", services.db.ping),
             ("file storage", services.blobs.ping),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..invoice import formats as output_formats
+from .openapi_billing import billing_paths, billing_schemas
 
 __all__ = ["openapi_document"]
 
@@ -271,6 +272,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                                       "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         },
     }
+    document["components"]["schemas"].update(billing_schemas())
+    document["paths"].update(billing_paths())
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].setdefault("414", _URI_TOO_LONG)

@@ -1,0 +1,123 @@
+"""Forwarding requests from the gateway to an internal HTTP service.
+
+The gateway stays the only public entry: for the billing routes (path
+prefixes :data:`INVOICES_PREFIXES`) it verifies the caller's JWT first (401
+before anything is forwarded), then passes the request to ``INVOICES_URL``
+with the caller's ``Authorization`` (the service verifies it again and
+resolves the membership), the gateway's ``X-Request-ID`` (so both services
+log the same id), ``Idempotency-Key``, ``If-Match``, ``Content-Type`` and
+``Accept``, and the query string unchanged. The answer comes back with its
+status, its body streamed through as is (PDF and XLSX included, never read
+into memory whole) and the headers that matter to a client
+(:data:`ANSWER_HEADERS`). A service that cannot be reached is 503 with
+``Retry-After``; one that answers a 5xx that is not JSON is 502; both in the
+JSON error body.
+
+:func:`forward` is the reusable part: any gateway route can hand a request
+to another service with it (the auth forwarding of :mod:`.routes` can too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import requests
+from flask import Blueprint, Response, current_app, request
+
+from ..common.errors import ApiError
+from ..common.logging import get_logger
+from ..common.web import REQUEST_ID_HEADER, request_id
+from .routes import require_user
+
+__all__ = ["ANSWER_HEADERS", "INVOICES_PREFIXES", "PASSED_HEADERS", "blueprint", "forward"]
+
+log = get_logger(__name__)
+
+blueprint = Blueprint("forward", __name__)
+
+#: Request headers passed to the service (besides X-Request-ID, which is the gateway's own).
+PASSED_HEADERS = ("Authorization", "Idempotency-Key", "If-Match", "If-None-Match", "Content-Type", "Accept")
+#: Answer headers passed back to the client.
+ANSWER_HEADERS = (
+    "Content-Type",
+    "Content-Disposition",
+    "ETag",
+    "Location",
+    "Retry-After",
+    "Allow",
+    "WWW-Authenticate",
+    "Idempotent-Replayed",
+    "Cache-Control",
+)
+#: The path prefixes served by the invoices service.
+INVOICES_PREFIXES = ("organisation", "clients", "invoices", "orders", "dashboard")
+#: Methods forwarded (OPTIONS and HEAD are answered by Flask itself).
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: Seconds to connect and to wait for each chunk of the answer.
+TIMEOUT = (5, 60)
+CHUNK_BYTES = 64 * 1024
+
+
+def forward(base_url: str, service: str, *, extra_headers: dict[str, str] | None = None) -> Response:
+    """Send the current request (method, path, query string, body and
+    :data:`PASSED_HEADERS`) to ``base_url`` + the same path and answer what
+    the service answered, body streamed. ``service`` names the service in
+    errors and logs ("invoices service").
+
+    Raises :class:`ApiError` 503 ``unavailable`` (``Retry-After: 5``) when
+    the service cannot be reached or times out; answers 502
+    ``upstream_error`` for a 5xx whose body is not JSON."""
+    headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
+    headers[REQUEST_ID_HEADER] = request_id()
+    headers.update(extra_headers or {})
+    url = base_url.rstrip("/") + request.path
+    try:
+        reply = requests.request(
+            request.method,
+            url,
+            params=request.query_string or None,
+            data=request.get_data(cache=False) or None,
+            headers=headers,
+            timeout=TIMEOUT,
+            stream=True,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        log.warning("service unreachable", extra={"service": service, "error": repr(exc)})
+        raise ApiError(
+            503, "unavailable", f"the {service} is unavailable; try again shortly", headers={"Retry-After": "5"}
+        ) from None
+    content_type = reply.headers.get("Content-Type", "")
+    if reply.status_code >= 500 and "json" not in content_type:
+        reply.close()
+        log.warning("service answered badly", extra={"service": service, "status": reply.status_code})
+        raise ApiError(502, "upstream_error", f"the {service} answered badly; try again shortly")
+    response = Response(_chunks(reply), status=reply.status_code, direct_passthrough=True)
+    response.headers.remove("Content-Type")
+    for name in ANSWER_HEADERS:
+        if name in reply.headers:
+            response.headers[name] = reply.headers[name]
+    if "Content-Length" in reply.headers and "Content-Encoding" not in reply.headers:
+        response.headers["Content-Length"] = reply.headers["Content-Length"]
+    response.call_on_close(reply.close)
+    return response
+
+
+def _chunks(reply: requests.Response) -> Iterable[bytes]:
+    yield from reply.iter_content(CHUNK_BYTES)
+
+
+def _invoices_url() -> str:
+    url: str = current_app.config["SETTINGS"].invoices_url
+    return url
+
+
+@require_user
+def _to_invoices(rest: str = "") -> Response:
+    """Forward a billing route to the invoices service (after the JWT check)."""
+    return forward(_invoices_url(), "invoices service")
+
+
+for _prefix in INVOICES_PREFIXES:
+    blueprint.add_url_rule(f"/{_prefix}", f"{_prefix}_root", _to_invoices, methods=METHODS)
+    blueprint.add_url_rule(f"/{_prefix}/<path:rest>", f"{_prefix}_rest", _to_invoices, methods=METHODS)

@@ -1,0 +1,641 @@
+"""The invoices service's routes: issue 10's "HTTP API", reached through the gateway.
+
+Every route needs ``Authorization: Bearer <JWT>`` (verified here too, with
+the gateway's key and claims: :mod:`invoicer.common.tokens`); the caller's
+membership is resolved per request (:func:`.identity.resolve_membership`),
+so another organisation's record is 404 and a viewer's write 403. Bodies and
+answers are JSON, money as decimal strings; errors are the JSON error body
+with RFC 6901 pointers into the request body.
+
+* ``GET|PATCH /organisation``; ``GET|POST /organisation/members``
+* ``GET|POST /clients``; ``GET|PATCH|DELETE /clients/<id>`` (DELETE archives)
+* ``GET|POST /invoices``; ``POST /invoices/import``; ``GET|PATCH|DELETE /invoices/<id>``;
+  ``POST /invoices/<id>/issue|send|payments|credit-notes``; ``GET /invoices/<id>/events``
+* ``GET|POST /orders``; ``GET /orders/<id>``; ``POST /orders/<id>/invoice``
+* ``GET /dashboard``
+
+Conventions: a ``POST`` takes ``Idempotency-Key`` (the same key and body
+replay the first answer, with ``Idempotent-Replayed: true``; the key with
+another body is 409). ``GET`` of a record answers ``ETag: "v<version>"``;
+``PATCH /invoices/<id>`` needs ``If-Match`` with it (stale: 412, missing:
+428), other PATCHes and DELETEs take it optionally. Lists answer ``{"items",
+"page", "per_page", "total"}`` (``?page=`` from 1, ``?per_page=`` 1-100).
+Links (``Location``) are built from ``PUBLIC_URL``, never from the request.
+The rules live in the domain modules of this package; this module only
+speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from ..common.config import Settings
+from ..common.db import Database
+from ..common.errors import ApiError
+from ..common.tokens import InvalidToken, verify_token
+from . import clients, credit_notes, events, idempotency, identity, importing, orders, organisations, payments, queries
+from . import invoices as drafts
+from .errors import Unprocessable
+from .identity import Actor, Member
+from .views import (
+    client_view,
+    invoice_detail,
+    invoice_summary,
+    jsonable,
+    member_view,
+    order_view,
+    organisation_view,
+)
+
+__all__ = ["Services", "blueprint"]
+
+blueprint = Blueprint("invoices", __name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_PER_PAGE = 100
+_ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+
+
+class Services:
+    """What the routes use, built once per app: ``settings`` and ``db`` (a
+    PostgreSQL pool that connects on first use)."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+
+
+def services() -> Services:
+    """The app's :class:`Services` (built by :func:`invoicer.invoices.app.create_app`)."""
+    app_services: Services = current_app.extensions["invoicer"]
+    return app_services
+
+
+# --- identity -------------------------------------------------------------------
+
+
+@blueprint.before_request
+def _authenticate() -> None:
+    """401 unless the request carries a valid Bearer JWT; the actor is ``g.actor``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "a Bearer token is required; get one from POST /login")
+    settings = services().settings
+    try:
+        claims = verify_token(
+            token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        g.actor = Actor(uuid.UUID(claims.sub), claims.email)
+    except (InvalidToken, ValueError) as exc:
+        raise ApiError(401, "invalid_token", str(exc) or "invalid token") from None
+
+
+@contextmanager
+def _session() -> Iterator[tuple[Any, Member]]:
+    """One transaction and the caller's membership in it; commits when the
+    block ends, rolls back if it raises."""
+    with services().db.transaction() as cur:
+        yield cur, identity.resolve_membership(cur, g.actor)
+
+
+# --- request and response helpers -------------------------------------------------
+
+
+def _link(path: str) -> str:
+    """An absolute link to ``path`` under ``PUBLIC_URL`` (never the request's Host)."""
+    return services().settings.public_url.rstrip("/") + path
+
+
+def _body(*, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object; ``{}`` for an empty body when ``optional``.
+    400 ``malformed_json`` (with line and column) for bad JSON or a
+    non-object, 415 for a body that is not JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip() and optional:
+        return {}
+    mimetype = (request.mimetype or "").lower()
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", f"send the body as application/json, not {mimetype}")
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_json", "the body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400,
+            "malformed_json",
+            f"the body is not valid JSON: {exc.msg}",
+            [{"message": exc.msg, "line": exc.lineno, "column": exc.colno}],
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    return body
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be an integer from {low} to {high}",
+            [{"parameter": name, "message": f"got {raw!r}"}],
+        )
+    return value
+
+
+def _choice_arg(name: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in choices:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be one of {', '.join(choices)}",
+            [{"parameter": name, "message": f"got {raw!r}"}],
+        )
+    return raw
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be a date written YYYY-MM-DD",
+            [{"parameter": name, "message": f"got {raw!r}"}],
+        ) from None
+
+
+def _page_args() -> tuple[int, int]:
+    return _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+
+
+def _page(items: list[Any], page: int, per_page: int, total: int | None = None) -> dict[str, Any]:
+    """A page of ``items``: all of them sliced here unless ``total`` says they are one page already."""
+    if total is None:
+        total = len(items)
+        items = items[(page - 1) * per_page : page * per_page]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def _etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def _if_match() -> tuple[bool, int | None]:
+    """``(sent, version)`` from ``If-Match``: ``sent`` is False without the
+    header; ``version`` is None for ``*`` (any version), else the version its
+    first tag names. A tag that is not one of ours can never match: it is -1,
+    which the domain answers with 412."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return False, None
+    header = header.strip()
+    if header == "*":
+        return True, None
+    match = _ETAG.match(header.split(",")[0].strip())
+    return True, int(match.group(1)) if match else -1
+
+
+def _optional_version() -> int | None:
+    return _if_match()[1]
+
+
+def _answer(body: Any, status: int = 200, *, etag: int | None = None, location: str | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    if etag is not None:
+        response.headers["ETag"] = _etag(etag)
+    if location is not None:
+        response.headers["Location"] = location
+    return response
+
+
+def _create(
+    cur: Any,
+    member: Member,
+    action: Callable[[], tuple[int, Any]],
+    location: Callable[[Any], str | None],
+    *,
+    body_bytes: bytes | None = None,
+) -> Response:
+    """Run ``action`` (returns ``(status, JSON body)``) once per
+    ``Idempotency-Key`` when one is sent (see :mod:`.idempotency`: stored in
+    the same transaction; a replay answers the first status and body with
+    ``Idempotent-Replayed: true``); ``location(body)`` is the answer's
+    ``Location`` path (or None)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    replayed = False
+    if key is None:
+        status, body = action()
+    else:
+        raw = request.get_data(cache=True) if body_bytes is None else body_bytes
+        fingerprint = idempotency.fingerprint(request.method, request.full_path.rstrip("?"), raw)
+        (status, body), replayed = idempotency.idempotent(cur, member.actor, key.strip(), fingerprint, action)
+    path = location(body)
+    response = _answer(body, status, location=_link(path) if path else None)
+    if key is not None:
+        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
+    return response
+
+
+# --- organisation -------------------------------------------------------------------
+
+
+@blueprint.get("/organisation")
+def get_organisation() -> Response:
+    """The caller's organisation (the seller profile)."""
+    with _session() as (cur, member):
+        row = organisations.get_organisation(cur, member)
+    return _answer(organisation_view(row), etag=row["version"])
+
+
+@blueprint.patch("/organisation")
+def update_organisation() -> Response:
+    """Change the profile (owner only; optional ``If-Match``)."""
+    changes = _body()
+    with _session() as (cur, member):
+        row = organisations.update_organisation(cur, member, changes, _optional_version())
+    return _answer(organisation_view(row), etag=row["version"])
+
+
+@blueprint.get("/organisation/members")
+def list_members() -> Response:
+    """The members and open invitations of the organisation, oldest first."""
+    page, per_page = _page_args()
+    with _session() as (cur, member):
+        rows = identity.list_members(cur, member)
+    return _answer(_page([member_view(row) for row in rows], page, per_page))
+
+
+@blueprint.post("/organisation/members")
+def invite_member() -> Response:
+    """Invite ``{"email", "role"}`` (owner only); 201 with the invitation."""
+    body = _body()
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            return 201, member_view(identity.invite(cur, member, body.get("email", ""), body.get("role", "")))
+
+        return _create(cur, member, action, lambda _: None)
+
+
+# --- clients --------------------------------------------------------------------------
+
+
+@blueprint.get("/clients")
+def list_clients() -> Response:
+    """Clients by name; ``?q=`` on name or company; ``?archived=true`` includes archived ones."""
+    page, per_page = _page_args()
+    archived = _choice_arg("archived", ("true", "false")) == "true"
+    with _session() as (cur, member):
+        found = clients.list_clients(
+            cur, member, q=request.args.get("q") or None, include_archived=archived, page=page, per_page=per_page
+        )
+    return _answer(_page([client_view(row) for row in found["items"]], page, per_page, found["total"]))
+
+
+@blueprint.post("/clients")
+def create_client() -> Response:
+    """A new client; 201 with it and its ``Location``."""
+    body = _body()
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            return 201, client_view(clients.create_client(cur, member, body))
+
+        return _create(cur, member, action, lambda view: f"/clients/{view['id']}")
+
+
+@blueprint.get("/clients/<client_id>")
+def get_client(client_id: str) -> Response:
+    with _session() as (cur, member):
+        row = clients.get_client(cur, member, client_id)
+    return _answer(client_view(row), etag=row["version"])
+
+
+@blueprint.patch("/clients/<client_id>")
+def update_client(client_id: str) -> Response:
+    """Change some fields (``null`` clears an optional one; optional ``If-Match``)."""
+    changes = _body()
+    with _session() as (cur, member):
+        row = clients.update_client(cur, member, client_id, changes, _optional_version())
+    return _answer(client_view(row), etag=row["version"])
+
+
+@blueprint.delete("/clients/<client_id>")
+def archive_client(client_id: str) -> Response:
+    """Archive the client (its invoices keep referring to it); 200 with it."""
+    with _session() as (cur, member):
+        row = clients.archive_client(cur, member, client_id)
+    return _answer(client_view(row), etag=row["version"])
+
+
+# --- invoices ---------------------------------------------------------------------------
+
+
+@blueprint.get("/invoices")
+def list_invoices() -> Response:
+    """Invoices and credit notes, filtered, sorted and paginated."""
+    page, per_page = _page_args()
+    status = _choice_arg("status", queries.STATUSES)
+    kind = _choice_arg("kind", ("invoice", "credit_note"))
+    sort = _choice_arg("sort", tuple(queries.SORTS)) or "created_at"
+    order = _choice_arg("order", ("asc", "desc")) or "desc"
+    issued_from, issued_to = _date_arg("issued_from"), _date_arg("issued_to")
+    client_id = request.args.get("client_id") or None
+    with _session() as (cur, member):
+        found = queries.list_invoices(
+            cur,
+            member,
+            status=status,
+            client_id=client_id,
+            issued_from=issued_from,
+            issued_to=issued_to,
+            q=request.args.get("q") or None,
+            kind=kind,
+            sort=sort,
+            order=order,
+            page=page,
+            per_page=per_page,
+        )
+    return _answer(_page([invoice_summary(view) for view in found["items"]], page, per_page, found["total"]))
+
+
+@blueprint.post("/invoices")
+def create_invoice() -> Response:
+    """A new draft; 201 with it, its ``ETag`` and ``Location``."""
+    body = _body()
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            return 201, invoice_detail(cur, member, drafts.create_draft(cur, member, body))
+
+        response = _create(cur, member, action, lambda view: f"/invoices/{view['id']}")
+    response.headers["ETag"] = _etag(response.get_json()["version"])
+    return response
+
+
+@blueprint.post("/invoices/import")
+def import_invoice() -> Response:
+    """An existing canonical or legacy invoice document (raw JSON body or
+    multipart field ``file``, as ``POST /upload`` takes it) becomes an issued
+    invoice record numbered as in the document (series ``imported``);
+    ``?client_id=`` links it to a client. 201 with it."""
+    raw = _document_bytes()
+    client_id = request.args.get("client_id") or None
+    settings = services().settings
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            view = importing.import_invoice(
+                cur,
+                member,
+                raw,
+                client_id=client_id,
+                legacy_currency=settings.legacy_currency,
+                max_lines=settings.max_lines,
+            )
+            return 201, invoice_detail(cur, member, view)
+
+        return _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
+
+
+def _document_bytes() -> bytes:
+    """The uploaded document: multipart field ``file`` or a JSON body (the
+    rules of ``POST /upload``); 400 without the field, 415 when not JSON."""
+    mimetype = (request.mimetype or "").lower()
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(
+                400,
+                "missing_file",
+                'multipart upload needs a field named "file"',
+                [{"parameter": "file", "message": "missing"}],
+            )
+        kind = (upload.mimetype or "").lower()
+        if kind and not (_json_type(kind) or kind in {"application/octet-stream", "text/plain", "text/json"}):
+            raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {kind}")
+        data: bytes = upload.read()
+        return data
+    if _json_type(mimetype):
+        return request.get_data(cache=True)
+    raise ApiError(
+        415, "unsupported_media_type", 'send the invoice as application/json or as multipart/form-data field "file"'
+    )
+
+
+def _json_type(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+@blueprint.get("/invoices/<invoice_id>")
+def get_invoice(invoice_id: str) -> Response:
+    """One invoice or credit note, with ``ETag``."""
+    with _session() as (cur, member):
+        detail = invoice_detail(cur, member, drafts.get_invoice(cur, member, invoice_id))
+    return _answer(detail, etag=detail["version"])
+
+
+@blueprint.patch("/invoices/<invoice_id>")
+def update_invoice(invoice_id: str) -> Response:
+    """Change a draft; needs ``If-Match`` with the draft's ``ETag``."""
+    changes = _body()
+    with _session() as (cur, member):
+        member.require_write()
+        drafts.refuse_frozen(drafts.fetch(cur, member, invoice_id), "edited")
+        sent, version = _if_match()
+        if not sent:
+            raise ApiError(
+                428,
+                "precondition_required",
+                "send If-Match with the ETag of the draft you changed (from GET /invoices/{id}),"
+                " so that nobody's edit is overwritten",
+            )
+        view = drafts.update_draft(cur, member, invoice_id, changes, version)
+        detail = invoice_detail(cur, member, view)
+    return _answer(detail, etag=detail["version"])
+
+
+@blueprint.delete("/invoices/<invoice_id>")
+def delete_invoice(invoice_id: str) -> Response:
+    """Delete a draft (optional ``If-Match``); 204."""
+    with _session() as (cur, member):
+        drafts.delete_draft(cur, member, invoice_id, _optional_version())
+    return Response(status=204)
+
+
+@blueprint.post("/invoices/<invoice_id>/issue")
+def issue_invoice(invoice_id: str) -> Response:
+    """Issue a draft: its number is assigned; optional ``{"issue_date"}`` and ``If-Match``."""
+    body = _body(optional=True)
+    unknown = sorted(set(body) - {"issue_date"})
+    if unknown:
+        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            view = drafts.issue(
+                cur, member, invoice_id, issue_date=body.get("issue_date"), expected_version=_optional_version()
+            )
+            return 200, invoice_detail(cur, member, view)
+
+        return _create(cur, member, action, lambda _: None)
+
+
+@blueprint.post("/invoices/<invoice_id>/send")
+def send_invoice(invoice_id: str) -> Response:
+    """Send an issued invoice to its client; it becomes ``sent``."""
+    _body(optional=True)
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            # records-docs: the domain's send (queues the mail with the PDF) replaces mark_sent.
+            return 200, invoice_detail(cur, member, drafts.mark_sent(cur, member, invoice_id))
+
+        return _create(cur, member, action, lambda _: None)
+
+
+@blueprint.post("/invoices/<invoice_id>/payments")
+def record_payment(invoice_id: str) -> Response:
+    """``{"amount", "date", "method", "reference"}``; 201 ``{"payment", "invoice"}``."""
+    body = _body()
+    unknown = sorted(set(body) - {"amount", "date", "method", "reference"})
+    if unknown:
+        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    if body.get("amount") is None:
+        raise Unprocessable("the amount paid is required", code="required", pointer="/amount")
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            done = payments.record_payment(
+                cur,
+                member,
+                invoice_id,
+                body["amount"],
+                paid_on=body.get("date"),
+                method=body.get("method"),
+                reference=body.get("reference"),
+            )
+            payment = {
+                key: done["payment"][key] for key in ("id", "amount", "date", "method", "reference", "created_at")
+            }
+            return 201, {"payment": jsonable(payment), "invoice": invoice_detail(cur, member, done["invoice"])}
+
+        return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+
+
+@blueprint.post("/invoices/<invoice_id>/credit-notes")
+def create_credit_note(invoice_id: str) -> Response:
+    """``{"lines": [{"position", "quantity"}], "reason"}`` (no lines: the
+    whole invoice); 201 ``{"credit_note", "invoice"}``, ``Location`` the credit note."""
+    body = _body(optional=True)
+    unknown = sorted(set(body) - {"lines", "reason", "issue_date"})
+    if unknown:
+        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            done = credit_notes.issue_credit_note(
+                cur,
+                member,
+                invoice_id,
+                lines=body.get("lines"),
+                reason=body.get("reason"),
+                issue_date=body.get("issue_date"),
+            )
+            return 201, {
+                "credit_note": invoice_detail(cur, member, done["credit_note"]),
+                "invoice": invoice_detail(cur, member, done["invoice"]),
+            }
+
+        return _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
+
+
+@blueprint.get("/invoices/<invoice_id>/events")
+def invoice_events(invoice_id: str) -> Response:
+    """The invoice's activity log, oldest first: ``{id, type, actor, occurred_at, data}``."""
+    page, per_page = _page_args()
+    with _session() as (cur, member):
+        items = jsonable(events.activity(cur, member, invoice_id))
+    return _answer(_page(items, page, per_page))
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@blueprint.get("/orders")
+def list_orders() -> Response:
+    """Orders, newest first; ``?status=open|invoiced``."""
+    page, per_page = _page_args()
+    status = _choice_arg("status", ("open", "invoiced"))
+    with _session() as (cur, member):
+        rows = orders.list_orders(cur, member, status=status)
+    return _answer(_page([order_view(row) for row in rows], page, per_page))
+
+
+@blueprint.post("/orders")
+def create_order() -> Response:
+    """``{"client_id", "lines", "currency", "notes"}``; 201 with the open order."""
+    body = _body()
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            return 201, order_view(orders.create_order(cur, member, body))
+
+        return _create(cur, member, action, lambda view: f"/orders/{view['id']}")
+
+
+@blueprint.get("/orders/<order_id>")
+def get_order(order_id: str) -> Response:
+    with _session() as (cur, member):
+        return _answer(order_view(orders.get_order(cur, member, order_id)))
+
+
+@blueprint.post("/orders/<order_id>/invoice")
+def invoice_order(order_id: str) -> Response:
+    """A draft invoice from an open order; 201 ``{"order", "invoice"}``, ``Location`` the draft."""
+    _body(optional=True)
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            done = orders.invoice_order(cur, member, order_id)
+            return 201, {"order": order_view(done["order"]), "invoice": invoice_detail(cur, member, done["invoice"])}
+
+        return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@blueprint.get("/dashboard")
+def dashboard() -> Response:
+    """Per currency: outstanding, overdue, paid in the last 30 days, counts
+    by status and the ageing of the unpaid balance (see :func:`.queries.dashboard`)."""
+    with _session() as (cur, member):
+        figures = queries.dashboard(cur, member)
+    return _answer(jsonable(figures))

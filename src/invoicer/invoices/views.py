@@ -1,0 +1,254 @@
+"""What the invoices service's HTTP API answers: domain rows turned into the
+JSON shapes of issue 10's "HTTP API" (the OpenAPI schemas of
+:mod:`invoicer.gateway.openapi_billing` describe the same shapes).
+
+Money is a decimal string rounded to the currency's minor unit, dates are
+``YYYY-MM-DD``, moments ISO 8601 UTC with milliseconds (``...Z``), ids
+strings. Nothing here speaks HTTP; the reads it needs beyond the domain
+modules (payments and credit notes of one invoice) take the request's cursor
+and member like every domain function.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg2.extensions
+
+from invoicer.invoice.model import quantize_money
+
+from .clients import get_client
+from .identity import Member
+from .organisations import get_organisation, seller_party
+from .payments import list_payments
+
+__all__ = [
+    "client_view",
+    "invoice_detail",
+    "invoice_summary",
+    "jsonable",
+    "member_view",
+    "order_view",
+    "organisation_view",
+]
+
+Cursor = psycopg2.extensions.cursor
+
+_BUYER_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
+
+
+def _object(value: dict[str, Any]) -> dict[str, Any]:
+    converted: dict[str, Any] = jsonable(value)
+    return converted
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every Decimal, UUID, date and datetime turned into a
+    string (recursively through dicts, lists and tuples), ready for JSON:
+    dates ``YYYY-MM-DD``, datetimes UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, (Decimal, uuid.UUID, date)):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    return value
+
+
+def organisation_view(row: dict[str, Any]) -> dict[str, Any]:
+    """The organisation profile: ``id``, the seller fields (``name``,
+    ``company``, ``address``, ``vat_id``, ``email``, ``phone``,
+    ``bank_details``), ``currency``, ``locale``, ``payment_terms_days``,
+    ``version``, ``created_at``, ``updated_at``."""
+    keys = (
+        "id",
+        "name",
+        "company",
+        "address",
+        "vat_id",
+        "email",
+        "phone",
+        "bank_details",
+        "currency",
+        "locale",
+        "payment_terms_days",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+    return _object({key: row.get(key) for key in keys})
+
+
+def member_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A membership: ``id``, ``email``, ``role``, ``user_id`` (null while
+    invited), ``status`` (``invited`` or ``active``), ``created_at``, ``joined_at``."""
+    return _object(
+        {
+            "id": row["id"],
+            "email": row["email"],
+            "role": row["role"],
+            "user_id": row.get("user_id"),
+            "status": "active" if row.get("user_id") else "invited",
+            "created_at": row.get("created_at"),
+            "joined_at": row.get("joined_at"),
+        }
+    )
+
+
+def client_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A client: ``id``, the canonical buyer fields, ``currency``,
+    ``payment_terms_days``, ``archived`` (bool), ``archived_at``,
+    ``version``, ``created_at``, ``updated_at``."""
+    view = {"id": row["id"], **{key: row.get(key) for key in _BUYER_FIELDS}}
+    view.update(
+        currency=row.get("currency"),
+        payment_terms_days=row.get("payment_terms_days"),
+        archived=row.get("archived_at") is not None,
+        archived_at=row.get("archived_at"),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+    return _object(view)
+
+
+def _totals(view: dict[str, Any]) -> dict[str, Any]:
+    """``{currency, net, tax, gross, paid, credited, balance_due}`` (EN 16931
+    BT-109, BT-110, BT-112; paid, credited and the balance due BT-115 as
+    kept by the payments and credit notes). A credit note has nothing to pay."""
+    currency = view["currency"]
+    stored = view.get("totals") or {}
+
+    def money(value: Any) -> str:
+        return str(quantize_money(Decimal(value if value is not None else 0), currency))
+
+    note = view["kind"] == "credit_note"
+    return {
+        "currency": currency,
+        "net": money(stored.get("net")),
+        "tax": money(stored.get("tax")),
+        "gross": money(view["gross"]),
+        "paid": money(0 if note else view["amount_paid"]),
+        "credited": money(0 if note else view["amount_credited"]),
+        "balance_due": money(0 if note else view["balance_due"]),
+    }
+
+
+def invoice_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """A list item: ``id``, ``kind``, ``status``, ``overdue``, ``number``,
+    ``series``, ``client_id``, ``client_name``, ``currency``, ``issue_date``,
+    ``due_date``, ``totals``, ``created_at``, ``issued_at``. ``view`` is
+    :func:`invoicer.invoices.invoices.invoice_view`'s dict."""
+    return _object(
+        {
+            "id": view["id"],
+            "kind": view["kind"],
+            "status": view["status"],
+            "overdue": view["overdue"],
+            "number": view["number"],
+            "series": view["series"],
+            "client_id": view["client_id"],
+            "client_name": view.get("client_name") or (view.get("buyer") or {}).get("name"),
+            "currency": view["currency"],
+            "issue_date": view["issue_date"],
+            "due_date": view["due_date"],
+            "totals": _totals(view),
+            "created_at": view["created_at"],
+            "issued_at": view["issued_at"],
+        }
+    )
+
+
+def _credit_notes(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:
+    cur.execute(
+        "SELECT id, number, issue_date, gross, currency, reason, credits, issued_at FROM invoices"
+        " WHERE organisation_id = %s AND corrects_invoice_id = %s AND kind = 'credit_note' ORDER BY issued_at, number",
+        (member.organisation_id, invoice_id),
+    )
+    rows = [dict(row) for row in cur.fetchall()]
+    return [
+        {
+            "id": row["id"],
+            "number": row["number"],
+            "issue_date": row["issue_date"],
+            "gross": quantize_money(Decimal(row["gross"]), row["currency"]),
+            "reason": row["reason"],
+            "lines": row["credits"],
+            "issued_at": row["issued_at"],
+        }
+        for row in rows
+    ]
+
+
+def _parties(cur: Cursor, member: Member, view: dict[str, Any]) -> tuple[Any, Any]:
+    """Seller and buyer: copied at issue; for a draft, what issuing would copy now."""
+    if view["status"] != "draft":
+        return view["seller"], view["buyer"]
+    seller = seller_party(get_organisation(cur, member))
+    client = get_client(cur, member, view["client_id"]) if view["client_id"] else None
+    buyer = {key: client[key] for key in _BUYER_FIELDS if client and client.get(key)} if client else None
+    return seller, buyer
+
+
+def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any]) -> dict[str, Any]:
+    """One invoice or credit note as the API reads it: the canonical input's
+    fields (``issue_date``, ``due_date``, ``currency``, ``seller``,
+    ``buyer``, ``ship_to``, ``lines``, ``payment_terms``, ``notes``) plus
+    ``id``, ``kind``, ``status``, ``overdue``, ``number``, ``series``,
+    ``client_id``, ``totals`` (see :func:`_totals`), ``payments``
+    (``[{id, amount, date, method, reference, created_at}]``),
+    ``credit_notes`` (``[{id, number, issue_date, gross, reason, lines, issued_at}]``),
+    ``files``, ``corrects_invoice_id`` and ``reason`` (credit notes),
+    ``version``, ``created_at``, ``updated_at``, ``issued_at``, ``sent_at``.
+
+    ``files`` is empty until issued documents are rendered and kept (the
+    records-docs work adds them)."""
+    seller, buyer = _parties(cur, member, view)
+    payments = list_payments(cur, member, view["id"]) if view["kind"] == "invoice" else []
+    detail = {
+        "id": view["id"],
+        "kind": view["kind"],
+        "status": view["status"],
+        "overdue": view["overdue"],
+        "number": view["number"],
+        "series": view["series"],
+        "client_id": view["client_id"],
+        "issue_date": view["issue_date"],
+        "due_date": view["due_date"],
+        "currency": view["currency"],
+        "seller": seller,
+        "buyer": buyer,
+        "ship_to": view["ship_to"],
+        "lines": view["lines"],
+        "payment_terms": view["payment_terms"],
+        "notes": view["notes"],
+        "totals": _totals(view),
+        "payments": [
+            {key: payment[key] for key in ("id", "amount", "date", "method", "reference", "created_at")}
+            for payment in payments
+        ],
+        "credit_notes": _credit_notes(cur, member, view["id"]) if view["kind"] == "invoice" else [],
+        "files": [],
+        "corrects_invoice_id": view["corrects_invoice_id"],
+        "reason": view["reason"],
+        "version": view["version"],
+        "created_at": view["created_at"],
+        "updated_at": view["updated_at"],
+        "issued_at": view["issued_at"],
+        "sent_at": view["sent_at"],
+    }
+    return _object(detail)
+
+
+def order_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An order: ``id``, ``client_id``, ``currency``, ``lines``, ``notes``,
+    ``status`` (``open`` or ``invoiced``), ``invoice_id``, ``created_at``, ``updated_at``."""
+    keys = ("id", "client_id", "currency", "lines", "notes", "status", "invoice_id", "created_at", "updated_at")
+    return _object({key: row.get(key) for key in keys})

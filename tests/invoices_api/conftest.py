@@ -1,0 +1,169 @@
+"""Fixtures for the invoices API: tokens for in-process apps, an in-process
+invoices app over a throw-away PostgreSQL database (``records_api``), and,
+for the tests through the gateway on the session's stack, helpers that make
+a client and a draft."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import flask.testing
+import pytest
+import requests
+from devstack import create_database, drop_database
+
+from invoicer.common.config import Settings
+from invoicer.common.db import Database, migrate
+from invoicer.common.tokens import issue_token
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+LINES = [
+    {"description": "Chai tea", "quantity": "12", "unit": "box", "unit_price": "18.00", "tax_rate": "19"},
+    {"description": "Aniseed syrup", "quantity": "4", "unit": "case", "unit_price": "10.00", "tax_rate": "19"},
+    {"description": "Recipe book", "quantity": "1", "unit_price": "24.50", "tax_rate": "7"},
+]
+#: The gross of LINES: 12 x 18.00 + 4 x 10.00 at 19 % and 24.50 at 7 % (EN 16931 BR-CO-15).
+LINES_GROSS = "330.86"
+
+SELLER = {
+    "name": "Northwind Traders Ltd",
+    "address": "12 Harbour Road\nBristol",
+    "vat_id": "GB123456789",
+    "email": "billing@northwind.example",
+    "currency": "EUR",
+    "payment_terms_days": 30,
+}
+BUYER = {
+    "name": "Maria Anders",
+    "company": "Alfreds Futterkiste",
+    "address": "Obere Str. 57\nBerlin",
+    "email": "maria.anders@alfreds.example",
+    "vat_id": "DE987654321",
+    "payment_terms_days": 14,
+}
+
+
+def token_for(settings: Settings, user_id: str | None = None, email: str | None = None) -> str:
+    """A JWT as the auth service would issue it, signed with ``settings``' key."""
+    return issue_token(
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=300,
+        sub=user_id or str(uuid.uuid4()),
+        email=email or f"user-{secrets.token_hex(4)}@example.test",
+        roles=["user"],
+    )
+
+
+@pytest.fixture(scope="session")
+def records_database() -> Iterator[str]:
+    """A migrated throw-away database's URL, dropped at the end of the session."""
+    url = f"{SERVER}/invoicer_api_{secrets.token_hex(4)}"
+    create_database(url)
+    db = Database(url)
+    try:
+        migrate(db)
+        migrate(db, "invoicer.invoices.migrations")
+    finally:
+        db.close()
+    yield url
+    drop_database(url)
+
+
+@dataclass
+class Caller:
+    """A test client of the in-process invoices app acting as one user."""
+
+    http: flask.testing.FlaskClient
+    token: str
+
+    def __call__(self, method: str, path: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.http.open(path, method=method, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def records_api(offline_settings, records_database):
+    """Factory: ``records_api()`` is a :class:`Caller` of a new user (who
+    owns a new organisation) of an in-process invoices app on the real
+    database; ``records_api(email=...)`` names the user's e-mail."""
+    from invoicer.invoices.app import create_app
+
+    settings = replace(offline_settings, database_url=records_database, public_url="https://billing.example")
+    app = create_app(settings)
+
+    def _make(email: str | None = None) -> Caller:
+        return Caller(app.test_client(), token_for(settings, email=email))
+
+    return _make
+
+
+# --- through the gateway on the session's stack ---------------------------------------
+
+
+@dataclass
+class User:
+    """A registered, logged-in user of the gateway (any method, JSON helpers)."""
+
+    base_url: str
+    email: str
+    token: str
+
+    def __call__(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method: str, path: str, status: int = 200, **kwargs) -> dict:
+        """The JSON answer, asserting ``status``."""
+        reply = self(method, path, **kwargs)
+        assert reply.status_code == status, f"{method} {path}: {reply.status_code} {reply.text}"
+        return reply.json()
+
+
+def sign_up(base_url: str, email: str | None = None) -> User:
+    """Register ``email`` (default: a fresh one) and log in."""
+    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = secrets.token_urlsafe(16)
+    reply = requests.post(f"{base_url}/register", json={"email": email, "password": password}, timeout=30)
+    assert reply.status_code == 201, reply.text
+    reply = requests.post(f"{base_url}/login", auth=(email, password), timeout=30)
+    assert reply.status_code == 200, reply.text
+    return User(base_url, email, reply.json()["access_token"])
+
+
+def assert_error(reply: requests.Response, status: int, code: str | None = None) -> dict:
+    """``reply`` is ``status`` with the JSON error body (and ``code``); returns ``error``."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    body = reply.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+@pytest.fixture
+def seller(stack) -> User:
+    """A new user whose organisation has a seller profile (EUR, 30 days)."""
+    user = sign_up(stack.base_url)
+    user.ok("PATCH", "/organisation", json=SELLER)
+    return user
+
+
+def new_client(user: User, **fields) -> dict:
+    return user.ok("POST", "/clients", 201, json={**BUYER, **fields})
+
+
+def new_draft(user: User, client: dict, **fields) -> dict:
+    return user.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES, **fields})
+
+
+def issued(user: User, client: dict, **fields) -> dict:
+    draft = new_draft(user, client, **fields)
+    return user.ok("POST", f"/invoices/{draft['id']}/issue")

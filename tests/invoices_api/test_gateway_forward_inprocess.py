@@ -1,0 +1,25 @@
+"""The gateway's forwarding of the billing routes, in this process (no stack)."""
+
+from __future__ import annotations
+
+from devstack import free_port
+
+from invoicer.gateway.app import create_app
+
+from .conftest import token_for
+
+
+def test_billing_routes_need_a_token_before_anything_is_forwarded(app_client):
+    http = app_client(create_app)
+    for path in ("/invoices", "/clients/x", "/organisation", "/orders", "/dashboard"):
+        reply = http.get(path)
+        assert reply.status_code == 401, path
+        assert reply.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_invoices_service_down_is_503_json_with_retry_after(app_client, offline_settings):
+    http = app_client(create_app, invoices_url=f"http://127.0.0.1:{free_port()}")
+    reply = http.post("/invoices", json={}, headers={"Authorization": f"Bearer {token_for(offline_settings)}"})
+    assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
+    error = reply.get_json()["error"]
+    assert error["code"] == "unavailable" and "invoices service" in error["message"]

@@ -1,0 +1,97 @@
+"""The invoices app in this process: identity, errors and HTTP conventions
+(no stack; the database is a throw-away one, or none at all)."""
+
+from __future__ import annotations
+
+from invoicer.invoices.app import create_app
+
+from .conftest import BUYER, LINES, SELLER, token_for
+
+
+def _error(reply) -> dict:
+    body = reply.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    return body["error"]
+
+
+def test_every_route_needs_a_valid_token(app_client):
+    http = app_client(create_app)
+    for method, path in (("GET", "/invoices"), ("POST", "/clients"), ("GET", "/dashboard")):
+        reply = http.open(path, method=method)
+        assert reply.status_code == 401 and _error(reply)["code"] == "unauthorized"
+        assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+    reply = http.get("/invoices", headers={"Authorization": "Bearer not.a.token"})
+    assert reply.status_code == 401 and _error(reply)["code"] == "invalid_token"
+
+
+def test_a_token_signed_with_another_key_is_refused(app_client, offline_settings):
+    from dataclasses import replace
+
+    http = app_client(create_app)
+    forged = token_for(replace(offline_settings, jwt_secret="another-key-" + "y" * 40))
+    reply = http.get("/organisation", headers={"Authorization": f"Bearer {forged}"})
+    assert reply.status_code == 401 and _error(reply)["code"] == "invalid_token"
+
+
+def test_database_down_is_503_with_retry_after(app_client, offline_settings):
+    http = app_client(create_app)
+    reply = http.get("/clients", headers={"Authorization": f"Bearer {token_for(offline_settings)}"})
+    assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
+    assert _error(reply)["code"] == "unavailable"
+    assert http.get("/healthz").status_code == 200
+    assert http.get("/readyz").status_code == 503
+
+
+def _client_and_draft(api) -> tuple[dict, dict]:
+    assert api("PATCH", "/organisation", json=SELLER).status_code == 200
+    client = api("POST", "/clients", json=BUYER).get_json()
+    reply = api("POST", "/invoices", json={"client_id": client["id"], "lines": LINES})
+    assert reply.status_code == 201, reply.get_json()
+    return client, reply.get_json()
+
+
+def test_draft_edits_need_the_current_etag(records_api):
+    api = records_api()
+    _, draft = _client_and_draft(api)
+    path = f"/invoices/{draft['id']}"
+    got = api("GET", path)
+    etag = got.headers["ETag"]
+    assert etag == f'"v{draft["version"]}"'
+
+    missing = api("PATCH", path, json={"notes": "Thanks"})
+    assert missing.status_code == 428 and "If-Match" in _error(missing)["message"]
+    changed = api("PATCH", path, json={"notes": "Thanks"}, headers={"If-Match": etag})
+    assert changed.status_code == 200 and changed.get_json()["notes"] == "Thanks"
+    assert changed.headers["ETag"] != etag
+    stale = api("PATCH", path, json={"notes": "Again"}, headers={"If-Match": etag})
+    assert stale.status_code == 412 and _error(stale)["code"] == "stale_version"
+    assert api("GET", path).get_json()["notes"] == "Thanks"
+
+
+def test_created_records_link_to_public_url_and_replay_with_idempotency_key(records_api):
+    api = records_api()
+    headers = {"Idempotency-Key": "client-1"}
+    first = api("POST", "/clients", json=BUYER, headers=headers)
+    again = api("POST", "/clients", json=BUYER, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.headers["Location"] == f"https://billing.example/clients/{first.get_json()['id']}"
+    assert again.get_json() == first.get_json() and again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api("GET", "/clients").get_json()["total"] == 1
+    other = api("POST", "/clients", json={**BUYER, "name": "Someone else"}, headers=headers)
+    assert other.status_code == 409 and _error(other)["code"] == "idempotency_key_reused"
+
+
+def test_domain_errors_point_into_the_body(records_api):
+    api = records_api()
+    reply = api("POST", "/clients", json={"name": "X", "email": "not an address", "surname": "Y"})
+    assert reply.status_code == 422
+    error = _error(reply)
+    assert error["code"] == "unknown_field" and error["details"][0]["pointer"] == "/surname"
+    reply = api("POST", "/invoices", json={"client_id": None, "lines": LINES})
+    assert reply.status_code == 422 and _error(reply)["details"][0]["pointer"] == "/client_id"
+    bad = api("POST", "/clients", data="{nope", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400 and _error(bad)["code"] == "malformed_json"
+    assert _error(bad)["details"][0]["line"] == 1
+    listing = api("GET", "/invoices?status=lost")
+    assert listing.status_code == 400 and _error(listing)["details"][0]["parameter"] == "status"
