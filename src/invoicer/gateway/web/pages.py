@@ -156,6 +156,7 @@ def invoices() -> ResponseReturnValue:
     clients = api.get("/clients", per_page=100)["items"]
     pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
     args = {key: value for key, value in filters.items() if value}
+    filtered = any(filters[key] for key in ("status", "client_id", "issued_from", "issued_to", "q"))
     template = "_invoice_rows.html" if request.headers.get("HX-Request") else "invoices.html"
     return render_template(
         template,
@@ -165,6 +166,7 @@ def invoices() -> ResponseReturnValue:
         pages=pages,
         filters=filters,
         args=args,
+        filtered=filtered,
         clients=clients,
         statuses=STATUS_LABELS,
         sorts=SORT_LABELS,
@@ -380,7 +382,15 @@ def invoice_page(invoice_id: str) -> ResponseReturnValue:
 def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
     """The invoice's PDF (shown in the page) or XLSX (downloaded), as the
     service keeps or previews it."""
-    content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
+    try:
+        content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
+    except RecordsError as exc:
+        if exc.status != 404:
+            raise
+        records().get(f"/invoices/{invoice_id}")  # an invoice of another organisation stays a 404 page
+        # The invoice is ours but has no document (yet): say so inside the preview frame.
+        message = "The document is made when the invoice is issued; it appears here once it is ready."
+        return render_template("file_missing.html", kind=kind, message=message), 404
     response = Response(content, mimetype=mimetype)
     disposition = "inline" if kind == "pdf" and not request.args.get("download") else "attachment"
     name = (filename or f"invoice-{invoice_id}.{kind}").replace('"', "")

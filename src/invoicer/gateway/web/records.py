@@ -19,12 +19,10 @@ from flask import current_app, g
 from ...common.logging import get_logger
 from ...common.web import REQUEST_ID_HEADER, request_id
 
-__all__ = ["DEFAULT_INVOICES_URL", "Records", "RecordsError", "RecordsUnavailable", "records"]
+__all__ = ["Records", "RecordsError", "RecordsUnavailable", "records"]
 
 log = get_logger(__name__)
 
-#: Where the invoices service listens when ``INVOICES_URL`` is not configured.
-DEFAULT_INVOICES_URL = "http://127.0.0.1:8082"
 TIMEOUT_SECONDS = 15
 
 
@@ -146,7 +144,4 @@ class Records:
 def records() -> Records:
     """A :class:`Records` client for the signed-in user of this request."""
     settings = current_app.config["SETTINGS"]
-    # INVOICES_URL belongs to the invoices service's settings; until it is
-    # configured the service's default local address is used.
-    base_url = getattr(settings, "invoices_url", None) or DEFAULT_INVOICES_URL
-    return Records(base_url, g.token)
+    return Records(settings.invoices_url, g.token)
