@@ -23,10 +23,12 @@ AGEING_LABELS = {
     "61_90": "61-90 days",
     "over_90": "Over 90 days",
 }
-WIDTH = 640
-HEIGHT = 220
-TOP = 16
-BOTTOM = 36  # room for the labels under the bars
+#: Short axis labels of the ageing buckets (the table and tooltips use the full ones).
+AXIS_LABELS = {"not_due": "Not due", "1_30": "1-30", "31_60": "31-60", "61_90": "61-90", "over_90": "90+"}
+WIDTH = 400
+HEIGHT = 200
+TOP = 12
+BOTTOM = 30  # room for the labels under the bars
 LEFT = 8
 PLOT = HEIGHT - TOP - BOTTOM
 NAVY = "#1B2B4B"  # invoice/presentation.py NAVY
@@ -95,7 +97,7 @@ def ageing_chart(ageing: dict[str, Any], currency: str) -> Chart:
                 AGEING_LABELS[key],
             )
         )
-        labels.append((round(LEFT + index * slot + slot / 2, 1), AGEING_LABELS[key]))
+        labels.append((round(LEFT + index * slot + slot / 2, 1), AXIS_LABELS[key]))
     return Chart(
         title=f"Unpaid balance by age, {currency}",
         bars=bars,
