@@ -68,6 +68,14 @@
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
 
+  // A form posted the ordinary way shows that it is waiting (Pico draws a
+  // spinner on aria-busy). htmx forms show their own indicator.
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented || event.target.hasAttribute("data-htmx-submit")) return;
+    var button = event.submitter || event.target.querySelector("button[type=submit]");
+    if (button) { button.setAttribute("aria-busy", "true"); }
+  });
+
   // htmx 2 does not swap 4xx answers by default; the app's partials answer
   // 422 with the form and its errors, which must be shown.
   document.addEventListener("htmx:beforeSwap", function (event) {
