@@ -37,7 +37,8 @@ def measure(work: Path) -> dict[str, float]:
     start = time.perf_counter()
     from invoicer.invoice.render_pdf import render_pdf  # noqa: PLC0415
     from invoicer.invoice.render_xlsx import render_xlsx  # noqa: PLC0415
-    from invoicer.invoice.validation import load_invoice, parse_document  # noqa: PLC0415
+    from invoicer.invoice.loader import load_invoice  # noqa: PLC0415
+    from invoicer.invoice.parsing import parse_document  # noqa: PLC0415
 
     result["import renderers + validation (once)"] = (time.perf_counter() - start) * 1000
     raws = [path.read_bytes() for path in batch]

@@ -447,7 +447,8 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 
 
 def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
-    """What a new user does: create an account, log in, upload, wait, download."""
+    """What a new user does: create an account, log in, upload, wait,
+    download; then bill through the billing API (:func:`bill`)."""
     import requests
 
     env = stack.up()
@@ -499,7 +500,40 @@ def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
         target = out / f"{job['invoice_number']}.{item['format']}"
         target.write_bytes(reply.content)
         paths.append(target)
+    bill(base, headers, json.loads(invoice.read_text()))
     return paths
+
+
+def bill(base: str, headers: dict[str, str], document: dict) -> dict:
+    """The billing life through the API: the seller profile and a client from
+    ``document``'s parties, a draft of its lines, issued, sent and paid in two
+    payments; prints each step and the dashboard, and returns the dashboard."""
+    import requests
+
+    def call(method: str, path: str, status: int = 200, **kwargs) -> dict:
+        kwargs["headers"] = {**headers, **kwargs.get("headers", {})}
+        reply = requests.request(method, f"{base}{path}", timeout=30, **kwargs)
+        if reply.status_code != status:
+            raise SystemExit(f"{method} {path} answered {reply.status_code}: {reply.text}")
+        return reply.json()
+
+    seller = {key: value for key, value in document["seller"].items() if key != "bank_details"}
+    call("PATCH", "/organisation", json={**seller, "currency": document["currency"]})
+    replay = {"Idempotency-Key": "demo-client"}  # a second make demo reuses the client
+    client = call("POST", "/clients", 201, json=document["buyer"], headers=replay)
+    draft = call("POST", "/invoices", 201, json={"client_id": client["id"], "lines": document["lines"]})
+    issued = call("POST", f"/invoices/{draft['id']}/issue")
+    _say(f"issued {issued['number']} to {client['name']}: gross {issued['totals']['gross']} {issued['currency']}")
+    call("POST", f"/invoices/{draft['id']}/send")
+    gross = issued["totals"]["gross"]
+    half = call("POST", f"/invoices/{draft['id']}/payments", 201, json={"amount": "100.00", "method": "bank transfer"})
+    _say(f"paid 100.00: {half['invoice']['status']}, {half['invoice']['totals']['balance_due']} left")
+    rest = half["invoice"]["totals"]["balance_due"]
+    paid = call("POST", f"/invoices/{draft['id']}/payments", 201, json={"amount": rest, "method": "card"})
+    _say(f"paid {rest}: {paid['invoice']['status']} (gross {gross})")
+    dashboard = call("GET", "/dashboard")
+    print(json.dumps(dashboard, indent=2))
+    return dashboard
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,9 @@ def cmd_create_user(args) -> int:
 def cmd_render(args) -> int:
     from .invoice import formats as output_formats  # noqa: PLC0415
     from .invoice.render import output_filename, render_formats  # noqa: PLC0415
-    from .invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document  # noqa: PLC0415
+    from .invoice.errors import InvalidInvoice, MalformedDocument  # noqa: PLC0415
+    from .invoice.loader import load_invoice  # noqa: PLC0415
+    from .invoice.parsing import parse_document  # noqa: PLC0415
 
     settings = _settings()
     formats = [part.strip().lower() for part in args.formats.split(",") if part.strip()]

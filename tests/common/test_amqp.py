@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from invoicer.common.amqp import (
+    MAIL,
     READY,
     RENDER,
     DeadLetter,
@@ -34,12 +35,13 @@ def test_the_declared_queues_are_those_the_broker_already_has():
     """RabbitMQ refuses a queue redeclared with other arguments, so the
     names (and delays) must not change."""
     names = Topology.from_settings(Settings(amqp_prefix="p")).queue_names()
-    for key in (RENDER, READY):
+    # invoice.mail's queues are new (records' mails); the others are as they were.
+    for key in (RENDER, READY, MAIL):
         assert f"p.{key}" in names and f"p.{key}.dead" in names
         assert [name for name in names if name.startswith(f"p.{key}.retry.")] == [
             f"p.{key}.retry.{ms}ms" for ms in (1000, 4000, 16000, 64000, 256000)
         ]
-    assert len(names) == 14
+    assert len(names) == 21
 
 
 class Handler:

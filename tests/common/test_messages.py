@@ -108,3 +108,60 @@ def test_a_malformed_invoice_ready_event_is_refused_for_good(change, reason):
 )
 def test_the_job_of_a_refused_message_is_found_when_it_names_one(body, job_id):
     assert job_id_of(body) == job_id
+
+
+def test_a_render_request_without_notify_still_parses_and_notifies():
+    """Backward compatible: version 1 bodies from before the field mean "notify"."""
+    request = RenderRequest.from_bytes(json.dumps(REQUEST).encode())
+    assert request.notify is True and request.document_type == "invoice"
+    assert request.preceding_invoice is None
+
+
+def test_a_quiet_credit_note_request_round_trips():
+    request = RenderRequest(
+        job_id="j1",
+        owner_id="o1",
+        input_fid="in1",
+        formats=("pdf",),
+        notify=False,
+        document_type="credit_note",
+        preceding_invoice="INV-1",
+        preceding_invoice_date="2026-03-10",
+    )
+    body = json.loads(request.to_bytes())
+    assert body["version"] == 1 and body["notify"] is False and body["preceding_invoice"] == "INV-1"
+    assert RenderRequest.from_bytes(request.to_bytes()) == request
+
+
+def test_an_ill_typed_notify_is_refused():
+    with pytest.raises(MalformedMessage, match="notify"):
+        RenderRequest.from_bytes(json.dumps({**REQUEST, "notify": "no"}).encode())
+
+
+MAIL_COMMAND = {
+    "version": 1,
+    "id": "c1",
+    "invoice_id": "i1",
+    "recipient": "maria@example.com",
+    "seller": "Northwind Traders Ltd",
+    "number": "INV-2026-0001",
+    "currency": "EUR",
+    "amount_due": "330.86",
+    "due_date": "2026-03-24",
+    "pdf_fid": "f1",
+    "filename": "INV-2026-0001.pdf",
+    "reply_to": None,
+}
+
+
+def test_an_invoice_mail_reads_and_writes_the_version_1_wire_format():
+    from invoicer.common.amqp import MAIL
+    from invoicer.common.messages import InvoiceMail, mail_id_of
+
+    mail = InvoiceMail.from_bytes(json.dumps(MAIL_COMMAND).encode())
+    assert mail.number == "INV-2026-0001" and mail.due_date == "2026-03-24" and mail.reply_to is None
+    assert json.loads(mail.to_bytes()) == MAIL_COMMAND
+    assert mail.ROUTING_KEY == MAIL
+    assert mail_id_of(mail.to_bytes()) == "c1"
+    with pytest.raises(MalformedMessage, match="pdf_fid is missing"):
+        InvoiceMail.from_bytes(json.dumps(_without(MAIL_COMMAND, "pdf_fid")).encode())

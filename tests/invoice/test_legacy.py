@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from invoicer.invoice.legacy import is_legacy, to_canonical
-from invoicer.invoice.validation import FieldError, InvalidInvoice, load_invoice, parse_document
+from invoicer.invoice.errors import FieldError, InvalidInvoice
+from invoicer.invoice.loader import load_invoice
+from invoicer.invoice.parsing import parse_document
 
 LEGACY_EXAMPLE = Path(__file__).parents[3] / "shared/examples/legacy_invoice_data.json"
 

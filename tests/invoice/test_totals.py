@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from invoicer.invoice.model import Invoice
-from invoicer.invoice.validation import load_invoice, parse_document
+from invoicer.invoice.loader import load_invoice
+from invoicer.invoice.parsing import parse_document
 
 SHARED_EXAMPLE = Path(__file__).parents[3] / "shared/examples/invoice.json"
 

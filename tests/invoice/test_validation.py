@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
-from invoicer.invoice.validation import (
-    FieldError,
-    InvalidInvoice,
-    MalformedDocument,
-    load_invoice,
-    parse_document,
-)
+from invoicer.invoice.errors import FieldError, InvalidInvoice, MalformedDocument
+from invoicer.invoice.loader import load_invoice
+from invoicer.invoice.parsing import parse_document
 
 SHARED_EXAMPLE = Path(__file__).parents[3] / "shared/examples/invoice.json"
 

@@ -5,12 +5,17 @@ a client and a draft."""
 
 from __future__ import annotations
 
+import io
+import mailbox
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from email import message_from_binary_file, policy
 
 import flask.testing
+import pypdf
 import pytest
 import requests
 from devstack import create_database, drop_database
@@ -167,3 +172,34 @@ def new_draft(user: User, client: dict, **fields) -> dict:
 def issued(user: User, client: dict, **fields) -> dict:
     draft = new_draft(user, client, **fields)
     return user.ok("POST", f"/invoices/{draft['id']}/issue")
+
+
+def fetch_document(user: User, path: str, timeout: float = 60.0) -> requests.Response:
+    """GET a kept document, waiting out the 503 + Retry-After answered while it is rendered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = user("GET", path)
+        if reply.status_code != 503 or time.monotonic() > deadline:
+            return reply
+        assert reply.headers["Retry-After"] and reply.json()["error"]["code"] == "rendering", reply.text
+        time.sleep(0.3)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def mails_to(stack, address: str, timeout: float = 60.0) -> list:
+    """The mails in the stack's sink addressed to ``address`` (waits for the first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        box = mailbox.Maildir(stack.mail_dir, create=False)
+        for key in box.iterkeys():
+            with box.get_file(key) as handle:
+                message = message_from_binary_file(handle, policy=policy.default)
+            if message["To"] == address:
+                found.append(message)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)

@@ -4,14 +4,28 @@ between organisations, roles, lists and the dashboard."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-from .conftest import BUYER, LINES, LINES_GROSS, assert_error, issued, new_client, new_draft, sign_up
+from .conftest import (
+    BUYER,
+    LINES,
+    LINES_GROSS,
+    assert_error,
+    fetch_document,
+    issued,
+    mails_to,
+    new_client,
+    new_draft,
+    pdf_text,
+    sign_up,
+)
 
 
 def test_a_whole_life_client_draft_issue_send_payments_paid_and_a_credit_note(stack, seller):
-    reply = seller("POST", "/clients", json=BUYER)
+    mailbox_address = f"maria-{uuid.uuid4().hex[:8]}@alfreds.example"
+    reply = seller("POST", "/clients", json={**BUYER, "email": mailbox_address})
     assert reply.status_code == 201, reply.text
     client = reply.json()
     assert reply.headers["Location"] == f"{stack.base_url}/clients/{client['id']}"
@@ -47,8 +61,25 @@ def test_a_whole_life_client_draft_issue_send_payments_paid_and_a_credit_note(st
     assert invoice["due_date"] == (date.today() + timedelta(days=14)).isoformat()  # the client's terms
     assert invoice["issued_at"] and invoice["client_id"] == client["id"]
 
+    assert [(f["format"], f["url"]) for f in invoice["files"]] == [
+        (fmt, f"{stack.base_url}/invoices/{draft['id']}/{fmt}") for fmt in ("pdf", "xlsx")
+    ]
+    pdf = fetch_document(seller, f"/invoices/{draft['id']}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"] == f"attachment; filename=INV-{year}-0001.pdf"
+    text = pdf_text(pdf.content)
+    assert f"INV-{year}-0001" in text and "Alfreds Futterkiste" in text and LINES_GROSS in text
+    assert "DRAFT" not in text
+    xlsx = fetch_document(seller, f"/invoices/{draft['id']}/xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert {f["status"] for f in seller.ok("GET", f"/invoices/{draft['id']}")["files"]} == {"ready"}
+
     invoice = seller.ok("POST", f"/invoices/{draft['id']}/send")
     assert invoice["status"] == "sent" and invoice["sent_at"]
+    [mail] = mails_to(stack, mailbox_address)
+    assert f"INV-{year}-0001" in mail["Subject"]
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == f"INV-{year}-0001.pdf" and attachment.get_content() == pdf.content
 
     first = seller.ok(
         "POST",
@@ -103,6 +134,17 @@ def test_a_whole_life_client_draft_issue_send_payments_paid_and_a_credit_note(st
     assert [cn["number"] for cn in after["credit_notes"]] == [f"CN-{year}-0001"]
     rest = seller.ok("POST", f"/invoices/{second['id']}/credit-notes", 201, json={"reason": "Order cancelled"})
     assert rest["invoice"]["status"] == "credited" and rest["credit_note"]["number"] == f"CN-{year}-0002"
+
+
+def test_a_drafts_documents_are_previews_marked_draft(seller):
+    draft = new_draft(seller, new_client(seller))
+    reply = seller("GET", f"/invoices/{draft['id']}/pdf")
+    assert reply.status_code == 200 and reply.headers["Content-Type"] == "application/pdf"
+    assert reply.headers["Content-Disposition"] == f"attachment; filename=draft-{draft['id']}.pdf"
+    text = pdf_text(reply.content)
+    assert "DRAFT" in text and "Alfreds Futterkiste" in text and LINES_GROSS in text
+    assert draft["files"] == []
+    assert_error(seller("GET", f"/invoices/{draft['id']}/docx"), 404)
 
 
 def test_an_issued_invoice_is_never_edited_or_deleted(seller):

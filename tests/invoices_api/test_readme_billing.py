@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ def test_the_billing_block_runs_a_whole_life(stack, tmp_path):
         pytest.fail("curl and jq must be installed (the Makefile's install step does it)")
     result = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", _billing_block()],
+        check=False,
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -31,6 +33,8 @@ def test_the_billing_block_runs_a_whole_life(stack, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
+    pdf = tmp_path / f"INV-{date.today().year}-0001.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-"), sorted(p.name for p in tmp_path.iterdir())
     for expected in (
         '"status": "issued"',
         '"gross": "283.26"',

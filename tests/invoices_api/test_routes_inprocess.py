@@ -95,3 +95,13 @@ def test_domain_errors_point_into_the_body(records_api):
     assert _error(bad)["details"][0]["line"] == 1
     listing = api("GET", "/invoices?status=lost")
     assert listing.status_code == 400 and _error(listing)["details"][0]["parameter"] == "status"
+
+
+def test_what_postgresql_cannot_store_is_422_not_500(records_api):
+    api = records_api()
+    reply = api("POST", "/clients", json={**BUYER, "address": "Obere Str.\u0000 57"})
+    assert reply.status_code == 422 and _error(reply)["details"][0]["pointer"] == "/address"
+    assert api("GET", "/invoices?q=a%00b").status_code == 400
+    reply = api("PATCH", "/organisation", json={"currency": None})
+    assert reply.status_code == 422, reply.get_json()
+    assert api("GET", "/organisation").get_json()["currency"] == "EUR"

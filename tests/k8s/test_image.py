@@ -151,7 +151,8 @@ def test_the_build_context_builds_a_complete_wheel(tools, k8s, tmp_path):
         r"invoicer/cli\.py",
     ):
         assert any(re.fullmatch(expected, name) for name in names), f"the wheel lacks {expected}"
-    sql_in_tree = sorted(p.name for p in (k8s.root / "src/invoicer/migrations").glob("*.sql"))
-    assert sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".sql")) == sql_in_tree
+    # Every migration of every service's history (invoicer/migrations, invoicer/invoices/migrations, ...).
+    sql_in_tree = sorted(str(p.relative_to(k8s.root / "src")) for p in (k8s.root / "src").rglob("migrations/*.sql"))
+    assert sorted(n for n in names if n.endswith(".sql")) == sql_in_tree
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert re.search(r"^invoicer = invoicer\.cli:main$", entry_points, re.MULTILINE)

@@ -5,12 +5,14 @@ and GridFS versions of these paths are covered by the integration tests."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from pypdf import PdfReader
 
 from invoicer.common.amqp import READY, DeadLetter, Done, QueuePolicy, Retry, settle
 from invoicer.common.config import Settings
@@ -225,3 +227,39 @@ def test_a_malformed_message_for_a_known_job_fails_that_job(world):
     assert isinstance(handler(body, 0, job_id), DeadLetter)
     assert jobs.rows[job_id].status == "failed"
     assert jobs.rows[job_id].error["code"] == "unsupported_version"
+
+
+def _request(message: bytes, **fields) -> bytes:
+    return json.dumps({**json.loads(message), **fields}).encode()
+
+
+def test_a_request_without_notify_renders_but_announces_nothing(world):
+    handler, jobs, blobs, job_id, message = world
+    quiet = _request(message, notify=False)
+    outcome = handler(quiet, 0, job_id)
+    assert outcome == Done()  # no invoice.ready event, so no "ready" mail
+    assert jobs.rows[job_id].status == "done"
+    assert blobs.blobs[output_fid(job_id, "pdf")].data.startswith(b"%PDF")
+    assert handler(quiet, 0, job_id) == Done()  # a redelivery stays quiet too
+
+
+def test_a_credit_note_request_renders_a_credit_note(world):
+    handler, _jobs, blobs, job_id, message = world
+    body = _request(
+        message,
+        notify=False,
+        document_type="credit_note",
+        preceding_invoice="INV-2025-0042",
+        preceding_invoice_date="2025-12-01",
+    )
+    assert handler(body, 0, job_id) == Done()
+    pdf = blobs.blobs[output_fid(job_id, "pdf")].data
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "CREDIT NOTE" in text and "Corrects invoice" in text and "INV-2025-0042" in text
+
+
+def test_an_unknown_document_type_is_dead_lettered_and_fails_the_job(world):
+    handler, jobs, _blobs, job_id, message = world
+    outcome = handler(_request(message, document_type="receipt"), 0, job_id)
+    assert isinstance(outcome, DeadLetter) and outcome.code == "malformed_message"
+    assert jobs.rows[job_id].status == "failed"

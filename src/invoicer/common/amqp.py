@@ -2,7 +2,7 @@
 consumer loop (pika).
 
 Topology, for a prefix ``P`` (``AMQP_PREFIX``) and each routing key ``K``
-(``invoice.render``, ``invoice.ready``)::
+(``invoice.render``, ``invoice.ready``, ``invoice.mail``)::
 
     exchange P        (direct, durable)  --K-->            queue P.K
     queue P.K         dead-letters to    exchange P.dlx --K--> queue P.K.dead
@@ -44,6 +44,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from . import logging as logs
 
 __all__ = [
+    "MAIL",
     "READY",
     "RENDER",
     "RETRY_HEADER",
@@ -67,6 +68,7 @@ log = logs.get_logger(__name__)
 
 RENDER = "invoice.render"
 READY = "invoice.ready"
+MAIL = "invoice.mail"
 
 #: Errors that mean "the broker connection or channel is gone".
 CONNECTION_ERRORS = (
@@ -116,7 +118,7 @@ class QueuePolicy:
 
 
 def _default_policies() -> dict[str, QueuePolicy]:
-    return {RENDER: QueuePolicy(), READY: QueuePolicy()}
+    return {RENDER: QueuePolicy(), READY: QueuePolicy(), MAIL: QueuePolicy()}
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,8 @@ class Topology:
     @classmethod
     def from_settings(cls, settings) -> Topology:
         """The topology for ``AMQP_PREFIX``: ``invoice.render`` retried up to
-        ``JOB_MAX_RETRIES`` times, ``invoice.ready`` up to
-        ``NOTIFY_MAX_RETRIES``, both after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
+        ``JOB_MAX_RETRIES`` times, ``invoice.ready`` and ``invoice.mail`` (an
+        invoice mailed to its client) up to ``NOTIFY_MAX_RETRIES``, all after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
         64, 256. Every process must declare the same delays: RabbitMQ refuses
         a queue redeclared with other arguments."""
         base = settings.retry_base_delay_ms
@@ -163,6 +165,7 @@ class Topology:
             {
                 RENDER: QueuePolicy(settings.job_max_retries, delays),
                 READY: QueuePolicy(settings.notify_max_retries, delays),
+                MAIL: QueuePolicy(settings.notify_max_retries, delays),
             },
         )
 

@@ -13,7 +13,7 @@ from . import logging as logs
 from .amqp import Consumer, Handler, Topology
 from .config import Settings
 
-__all__ = ["run_consumer"]
+__all__ = ["run_consumer", "run_consumers"]
 
 
 class _Liveness:
@@ -27,12 +27,12 @@ class _Liveness:
         self.last = time.monotonic()
 
 
-def _serve_health(port: int, liveness: _Liveness, stale_after: float = 120.0) -> None:
+def _serve_health(port: int, liveness: list[_Liveness], stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path not in ("/healthz", "/readyz"):
                 status, body = 404, b'{"status":"not found"}'
-            elif time.monotonic() - liveness.last < stale_after:
+            elif all(time.monotonic() - each.last < stale_after for each in liveness):
                 status, body = 200, b'{"status":"ok"}'
             else:
                 status, body = 503, b'{"status":"stale"}'
@@ -54,27 +54,48 @@ def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Han
     consume ``routing_key``'s queue until SIGTERM or SIGINT (the message in
     hand is finished and acked first). With ``HEALTH_PORT`` set, serves
     ``GET /healthz`` that turns 503 when the loop stops going round."""
+    run_consumers(service, {routing_key: build}, prefetch_setting)
+
+
+def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]], prefetch_setting: str) -> None:
+    """:func:`run_consumer` for several queues in one process: one consumer
+    (its own connection, per pika's one-connection-per-thread rule) per
+    routing key of ``builds``, each on a thread of its own; SIGTERM or
+    SIGINT stops them all. ``/healthz`` is 503 as soon as any loop stops
+    going round."""
     settings = Settings.from_env()
     logs.configure(service, settings.log_level)
     log = logs.get_logger(f"invoicer.{service}")
-    liveness = _Liveness()
-    consumer = Consumer(
-        amqp_url=settings.amqp_url,
-        topology=Topology.from_settings(settings),
-        routing_key=routing_key,
-        handler=build(settings),
-        prefetch=getattr(settings, prefetch_setting),
-        on_idle=liveness.beat,
-    )
+    topology = Topology.from_settings(settings)
+    liveness = [_Liveness() for _ in builds]
+    consumers = [
+        Consumer(
+            amqp_url=settings.amqp_url,
+            topology=topology,
+            routing_key=routing_key,
+            handler=build(settings),
+            prefetch=getattr(settings, prefetch_setting),
+            on_idle=beat.beat,
+        )
+        for (routing_key, build), beat in zip(builds.items(), liveness, strict=True)
+    ]
 
     def _stop(signum, _frame):
         log.info("stopping", extra={"signal": signum})
-        consumer.stop()
+        for consumer in consumers:
+            consumer.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.health_port:
         _serve_health(settings.health_port, liveness)
     log.info("started")
-    consumer.run()
+    threads = [
+        threading.Thread(target=consumer.run, name=f"consume-{consumer.routing_key}") for consumer in consumers[1:]
+    ]
+    for thread in threads:
+        thread.start()
+    consumers[0].run()  # the main thread consumes too, and keeps receiving signals
+    for thread in threads:
+        thread.join()
     log.info("stopped")

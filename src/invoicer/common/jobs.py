@@ -13,11 +13,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .db import Database
 
-__all__ = ["Job", "JobStore", "output_fid"]
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor
+
+__all__ = ["Job", "JobStore", "insert_job", "output_fid"]
 
 _NAMESPACE = uuid.UUID("6f6e0c1e-3d43-4b8e-9a55-2b1f3c9a7d10")
 
@@ -84,6 +87,38 @@ def _job(row: dict[str, Any]) -> Job:
     )
 
 
+def insert_job(
+    cur: cursor,
+    *,
+    job_id: str,
+    owner_id: str,
+    owner_email: str,
+    formats: list[str],
+    input_fid: str,
+    invoice_number: str,
+    totals: dict,
+    timings: dict | None = None,
+) -> Job:
+    """Insert a ``queued`` job with the cursor ``cur`` of the caller's
+    transaction (the invoices service inserts the render job of an issued
+    invoice in the issuing transaction) and return it."""
+    cur.execute(
+        f"INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        (
+            uuid.UUID(job_id),
+            uuid.UUID(owner_id),
+            owner_email,
+            formats,
+            input_fid,
+            invoice_number,
+            json.dumps(totals),
+            json.dumps(timings or {}),
+        ),
+    )
+    return _job(cur.fetchone())
+
+
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -112,21 +147,17 @@ class JobStore:
     ) -> Job:
         """Insert a ``queued`` job and return it."""
         with self.db.transaction() as cur:
-            cur.execute(
-                f"INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-                (
-                    uuid.UUID(job_id),
-                    uuid.UUID(owner_id),
-                    owner_email,
-                    formats,
-                    input_fid,
-                    invoice_number,
-                    json.dumps(totals),
-                    json.dumps(timings or {}),
-                ),
+            return insert_job(
+                cur,
+                job_id=job_id,
+                owner_id=owner_id,
+                owner_email=owner_email,
+                formats=formats,
+                input_fid=input_fid,
+                invoice_number=invoice_number,
+                totals=totals,
+                timings=timings,
             )
-            return _job(cur.fetchone())
 
     def get(self, job_id: str, *, owner_id: str | None = None) -> Job | None:
         """The job, or ``None`` if unknown — or owned by someone other than

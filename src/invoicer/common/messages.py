@@ -5,6 +5,8 @@ by the producer and the consumer alike.
   the worker to render a job.
 * :class:`InvoiceReady` (routing key ``invoice.ready``): the worker tells the
   notification service that a job is done.
+* :class:`InvoiceMail` (routing key ``invoice.mail``): the invoices service
+  asks the notification service to mail an issued invoice to its client.
 
 On the wire each is a JSON object with ``"version": 1`` and the fields
 below (the keys are the field names). :meth:`from_bytes` refuses anything
@@ -19,9 +21,18 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .amqp import READY, RENDER, Permanent
+from .amqp import MAIL, READY, RENDER, Permanent
 
-__all__ = ["DomainEvent", "InvoiceReady", "MalformedMessage", "ReadyFile", "RenderRequest", "job_id_of"]
+__all__ = [
+    "DomainEvent",
+    "InvoiceMail",
+    "InvoiceReady",
+    "MalformedMessage",
+    "ReadyFile",
+    "RenderRequest",
+    "job_id_of",
+    "mail_id_of",
+]
 
 
 class MalformedMessage(Permanent):
@@ -65,23 +76,43 @@ def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def job_id_of(body: bytes) -> str | None:
-    """The ``job_id`` of a message body if it has a non-empty string one,
-    however malformed the rest is; else ``None``. Lets a consumer record the
-    failure of a message it refused on the job the message was about."""
+def _string_of(body: bytes, key: str) -> str | None:
     try:
         data = _object(body)
     except MalformedMessage:
         return None
-    job_id = data.get("job_id")
-    return job_id if isinstance(job_id, str) and job_id else None
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def job_id_of(body: bytes) -> str | None:
+    """The ``job_id`` of a message body if it has a non-empty string one,
+    however malformed the rest is; else ``None``. Lets a consumer record the
+    failure of a message it refused on the job the message was about."""
+    return _string_of(body, "job_id")
+
+
+def mail_id_of(body: bytes) -> str | None:
+    """The ``id`` of an :class:`InvoiceMail` body if it has a non-empty
+    string one, however malformed the rest is; else ``None``."""
+    return _string_of(body, "id")
 
 
 @dataclass(frozen=True)
 class RenderRequest:
     """Render job ``job_id`` of ``owner_id`` from the uploaded JSON at GridFS
     id ``input_fid`` into ``formats`` (e.g. ``("pdf", "xlsx")``). The job row
-    holds the same facts; the worker reads them from there."""
+    holds the same facts; the worker reads them from there.
+
+    Optional fields (absent from the body when they have their default, so
+    an upload's message is byte for byte what it always was, and a body
+    without them still parses): ``notify`` (default True) False when the
+    requester does not want the "invoice ready" mail (an invoice record's
+    documents); ``document_type`` ``"invoice"`` (default) or
+    ``"credit_note"`` (EN 16931 BT-3 380/381) with ``preceding_invoice``
+    (BT-25) and ``preceding_invoice_date`` (BT-26, ``YYYY-MM-DD``), the
+    invoice a credit note corrects. The uploaded JSON stays in the canonical
+    upload format; these say how to title it."""
 
     VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str] = RENDER
@@ -90,18 +121,31 @@ class RenderRequest:
     owner_id: str
     input_fid: str
     formats: tuple[str, ...]
+    notify: bool = True
+    document_type: str = "invoice"
+    preceding_invoice: str | None = None
+    preceding_invoice_date: str | None = None
 
     def to_bytes(self) -> bytes:
-        """The JSON body: ``{"version", "job_id", "owner_id", "input_fid", "formats": [...]}``."""
-        return _encode(
-            {
-                "version": self.VERSION,
-                "job_id": self.job_id,
-                "owner_id": self.owner_id,
-                "input_fid": self.input_fid,
-                "formats": list(self.formats),
-            }
-        )
+        """The JSON body: ``{"version", "job_id", "owner_id", "input_fid",
+        "formats": [...]}`` plus ``"notify": false``, ``"document_type"``,
+        ``"preceding_invoice"`` and ``"preceding_invoice_date"`` when they
+        are not the defaults."""
+        body: dict[str, Any] = {
+            "version": self.VERSION,
+            "job_id": self.job_id,
+            "owner_id": self.owner_id,
+            "input_fid": self.input_fid,
+            "formats": list(self.formats),
+        }
+        if not self.notify:
+            body["notify"] = False
+        if self.document_type != "invoice":
+            body["document_type"] = self.document_type
+        for key in ("preceding_invoice", "preceding_invoice_date"):
+            if getattr(self, key) is not None:
+                body[key] = getattr(self, key)
+        return _encode(body)
 
     @classmethod
     def from_bytes(cls, body: bytes) -> RenderRequest:
@@ -110,11 +154,16 @@ class RenderRequest:
         formats = _field(data, "formats", list)
         if not all(isinstance(fmt, str) and fmt for fmt in formats):
             raise MalformedMessage("malformed_message", "message field formats must list format names")
+        notify = _field(data, "notify", bool, optional=True)
         return cls(
             job_id=_field(data, "job_id", str),
             owner_id=_field(data, "owner_id", str),
             input_fid=_field(data, "input_fid", str),
             formats=tuple(formats),
+            notify=True if notify is None else notify,
+            document_type=_field(data, "document_type", str, optional=True) or "invoice",
+            preceding_invoice=_field(data, "preceding_invoice", str, optional=True),
+            preceding_invoice_date=_field(data, "preceding_invoice_date", str, optional=True),
         )
 
 
@@ -186,6 +235,78 @@ class InvoiceReady:
             totals=totals,
             status_url=_field(data, "status_url", str),
             files=tuple(files),
+        )
+
+
+@dataclass(frozen=True)
+class InvoiceMail:
+    """Mail issued invoice ``invoice_id`` to its client at ``recipient``
+    with its PDF attached (GridFS id ``pdf_fid``, attached as ``filename``).
+    ``id`` is the command's id (the outbox row's, also the AMQP
+    ``message_id``): the notification service mails each id once, however
+    often it is delivered. ``seller`` (the seller's name), ``number``,
+    ``amount_due`` (decimal string) in ``currency`` and ``due_date``
+    (``YYYY-MM-DD`` or ``None``) go into the subject and body;
+    ``reply_to`` is the seller's e-mail address, or ``None``."""
+
+    VERSION: ClassVar[int] = 1
+    ROUTING_KEY: ClassVar[str] = MAIL
+
+    id: str
+    invoice_id: str
+    recipient: str
+    seller: str
+    number: str
+    currency: str
+    amount_due: str
+    due_date: str | None
+    pdf_fid: str
+    filename: str
+    reply_to: str | None = None
+
+    _REQUIRED: ClassVar[tuple[str, ...]] = (
+        "id",
+        "invoice_id",
+        "recipient",
+        "seller",
+        "number",
+        "currency",
+        "amount_due",
+        "pdf_fid",
+        "filename",
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object (without ``version``): the field names as keys."""
+        return {
+            "id": self.id,
+            "invoice_id": self.invoice_id,
+            "recipient": self.recipient,
+            "seller": self.seller,
+            "number": self.number,
+            "currency": self.currency,
+            "amount_due": self.amount_due,
+            "due_date": self.due_date,
+            "pdf_fid": self.pdf_fid,
+            "filename": self.filename,
+            "reply_to": self.reply_to,
+        }
+
+    def to_bytes(self) -> bytes:
+        """The JSON body: ``{"version", "id", "invoice_id", "recipient",
+        "seller", "number", "currency", "amount_due", "due_date", "pdf_fid",
+        "filename", "reply_to"}``."""
+        return _encode({"version": self.VERSION, **self.as_dict()})
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> InvoiceMail:
+        """Decode a body; raises :class:`MalformedMessage`."""
+        data = _versioned(body, cls.VERSION)
+        values = {name: _field(data, name, str) for name in cls._REQUIRED}
+        return cls(
+            **values,
+            due_date=_field(data, "due_date", str, optional=True),
+            reply_to=_field(data, "reply_to", str, optional=True),
         )
 
 

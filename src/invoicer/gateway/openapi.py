@@ -1,13 +1,22 @@
-"""The gateway's OpenAPI 3.1 document (served at ``GET /openapi.json``)."""
+"""The gateway's OpenAPI 3.1 document (served at ``GET /openapi.json``).
+
+The upload body is the invoice schema generated from the input models
+(``invoice.schema.json``, :func:`invoice_schemas`), so that generated clients
+and schemathesis know what a valid upload is. Every operation has an
+``operationId``.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from ..invoice import formats as output_formats
+from ..invoice.loader import committed_json_schema
 from .openapi_billing import billing_paths, billing_schemas
 
-__all__ = ["openapi_document"]
+__all__ = ["invoice_schemas", "openapi_document"]
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -127,12 +136,28 @@ _SCHEMAS: dict[str, Any] = {
                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
                        "total": {"type": "integer"}},
     },
-    "Invoice": {
-        "type": "object",
-        "description": "Canonical invoice (see the README) or the legacy flat format; "
-                       "amounts as decimal strings or numbers.",
-    },
 }
+
+
+@lru_cache(maxsize=1)
+def invoice_schemas() -> dict[str, Any]:
+    """``invoice.schema.json`` as OpenAPI component schemas.
+
+    The root becomes ``Invoice`` and each ``$defs`` entry (``Party``, ``Line``,
+    ``LegacyInvoice``, ``LegacyItem``) a schema of its own, with
+    ``#/$defs/X`` references rewritten to ``#/components/schemas/X``.
+    ``UploadedInvoice`` is what ``POST /upload`` accepts: either format.
+    """
+    schema = dict(committed_json_schema())
+    schema.pop("$schema", None)
+    definitions = schema.pop("$defs", {})
+    text = json.dumps({"Invoice": schema, **definitions}).replace('"#/$defs/', '"#/components/schemas/')
+    schemas = json.loads(text)
+    schemas["UploadedInvoice"] = {
+        "description": "An invoice in the canonical format or in the legacy flat format of the old tool.",
+        "anyOf": [{"$ref": "#/components/schemas/Invoice"}, {"$ref": "#/components/schemas/LegacyInvoice"}],
+    }
+    return schemas
 
 _BEARER = [{"bearerAuth": []}]
 
@@ -145,7 +170,7 @@ _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
-    schemas = dict(_SCHEMAS)
+    schemas = {**_SCHEMAS, **invoice_schemas()}
     schemas["Format"] = {"enum": output_formats.names(), "description": "An output format"}
     schemas["Registration"] = {
         "type": "object",
@@ -167,6 +192,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
         },
         "paths": {
             "/login": {"post": {
+                "operationId": "login",
                 "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
                 "security": [{"basicAuth": []}],
                 "responses": {
@@ -178,6 +204,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 },
             }},
             "/register": {"post": {
+                "operationId": "register",
                 "summary": "Create an account",
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Registration"}}}},
@@ -192,6 +219,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 },
             }},
             "/upload": {"post": {
+                "operationId": "uploadInvoice",
                 "summary": "Upload an invoice; its rendering is queued",
                 "security": _BEARER,
                 "parameters": [
@@ -203,10 +231,15 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                      "schema": {"enum": output_formats.legacy_names()}},
                 ],
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}},
-                    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                                       "properties": {"file": {"type": "string",
-                                                                               "format": "binary"}}}},
+                    "application/json": {"schema": {"$ref": "#/components/schemas/UploadedInvoice"}},
+                    # A file part (with a filename, as curl -F file=@invoice.json sends it) whose
+                    # content is the JSON invoice: binary for the transport, contentSchema for the content.
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary",
+                                                "contentMediaType": "application/json",
+                                                "contentSchema": {"$ref": "#/components/schemas/UploadedInvoice"}}},
+                    }},
                 }},
                 "responses": {
                     "202": {"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}},
@@ -220,6 +253,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 },
             }},
             "/jobs": {"get": {
+                "operationId": "listJobs",
                 "summary": "Your jobs, newest first",
                 "security": _BEARER,
                 "parameters": [
@@ -237,6 +271,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 },
             }},
             "/jobs/{job_id}": {"get": {
+                "operationId": "getJob",
                 "summary": "One of your jobs",
                 "security": _BEARER,
                 "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -249,6 +284,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                 },
             }},
             "/download": {"get": {
+                "operationId": "downloadFile",
                 "summary": "Download one of your files",
                 "security": _BEARER,
                 "parameters": [{"name": "fid", "in": "query", "required": True,
@@ -265,10 +301,10 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                     "503": _UNAVAILABLE,
                 },
             }},
-            "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "Alive"}}}},
-            "/readyz": {"get": {"summary": "Dependencies answer",
+            "/healthz": {"get": {"operationId": "healthz", "summary": "Alive", "responses": {"200": {"description": "Alive"}}}},
+            "/readyz": {"get": {"operationId": "readyz", "summary": "Dependencies answer",
                                 "responses": {"200": {"description": "Ready"}, "503": _UNAVAILABLE}}},
-            "/openapi.json": {"get": {"summary": "This document",
+            "/openapi.json": {"get": {"operationId": "getOpenapi", "summary": "This document",
                                       "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         },
     }

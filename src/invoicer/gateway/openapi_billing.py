@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..invoice import formats as output_formats
+
 __all__ = ["billing_paths", "billing_schemas"]
 
-_MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "Decimal string", "examples": ["12.50"]}
+_MONEY = {"type": "string", "description": "Decimal string", "examples": ["12.50"]}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _ID = {"type": "string", "format": "uuid"}
@@ -202,7 +204,19 @@ def billing_schemas() -> dict[str, Any]:
                         }
                     ),
                 },
-                "files": {"type": "array", "items": {"type": "object"}},
+                "files": {
+                    "type": "array",
+                    "description": "The kept documents of an issued record (none for a draft)",
+                    "items": _object(
+                        {
+                            "format": {"enum": ["pdf", "xlsx"]},
+                            "media_type": {"type": "string"},
+                            "status": {"enum": ["rendering", "ready", "failed"]},
+                            "url": {"type": "string", "format": "uri"},
+                        },
+                        ["format", "media_type", "status", "url"],
+                    ),
+                },
                 "corrects_invoice_id": {"type": ["string", "null"], "format": "uuid"},
                 "reason": _TEXT,
                 "version": {"type": "integer"},
@@ -283,9 +297,7 @@ def billing_schemas() -> dict[str, Any]:
                                 "additionalProperties": {"type": "integer"},
                                 "description": "By status; an overdue invoice counts only as overdue",
                             },
-                            "ageing": _object(
-                                dict.fromkeys(("not_due", "1_30", "31_60", "61_90", "over_90"), _MONEY)
-                            ),
+                            "ageing": _object(dict.fromkeys(("not_due", "1_30", "31_60", "61_90", "over_90"), _MONEY)),
                         },
                         ["outstanding", "overdue", "paid_last_30_days", "counts", "ageing"],
                     ),
@@ -355,6 +367,8 @@ def _op(
         "responses": responses,
     }
     params = list(parameters or [])
+    if any(param["in"] == "query" for param in params):
+        responses.setdefault("400", _error("Bad query parameter"))
     if creates:
         params.append(_IDEMPOTENCY)
         responses.setdefault("409", _error("Idempotency-Key reused with another body, or the record's state"))
@@ -382,6 +396,29 @@ def _created(schema: str) -> dict[str, Any]:
     return _ok(
         schema, "Created", {"Location": {"description": "The new record (under PUBLIC_URL)", **_HEADER}}, status="201"
     )
+
+
+def _document_op(invoice_id: dict[str, Any]) -> dict[str, Any]:
+    media_types = [output_formats.get(name).media_type for name in ("pdf", "xlsx")]
+    binary = {media: {"schema": {"type": "string", "format": "binary"}} for media in media_types}
+    operation = _op(
+        "getInvoiceDocument",
+        "The PDF or XLSX: the kept file once issued, a DRAFT preview before",
+        {
+            "200": {
+                "description": "The file, as an attachment",
+                "headers": {"Content-Disposition": {"description": "attachment; filename=...", **_HEADER}},
+                "content": binary,
+            },
+            "500": _error("Rendering failed for good, or the kept file is gone"),
+        },
+        parameters=[
+            invoice_id,
+            {"name": "fmt", "in": "path", "required": True, "schema": {"enum": ["pdf", "xlsx"]}},
+        ],
+    )
+    operation["responses"]["503"]["description"] = "Still rendering (or a dependency is down): retry after Retry-After"
+    return operation
 
 
 def billing_paths() -> dict[str, Any]:
@@ -583,6 +620,7 @@ def billing_paths() -> dict[str, Any]:
                 creates=True,
             )
         },
+        "/invoices/{invoice_id}/{fmt}": {"get": _document_op(invoice_id)},
         "/invoices/{invoice_id}/events": {
             "get": _op(
                 "listInvoiceEvents",

@@ -33,7 +33,9 @@ from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.tokens import Claims, InvalidToken, verify_token
 from ..common.web import REQUEST_ID_HEADER, request_id
-from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from ..invoice.errors import InvalidInvoice, MalformedDocument
+from ..invoice.loader import load_invoice
+from ..invoice.parsing import parse_document
 from .services import Services
 from .openapi import openapi_document
 

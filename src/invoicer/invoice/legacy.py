@@ -7,67 +7,228 @@ A legacy document looks like ``/work/shared/examples/legacy_invoice_data.json``:
      "items": [{"id": 1, "description": ..., "qty": 12, "unit_price": 18.00, "total": 216.00}],
      "subtotal": 300.00, "tax_rate": 19, "tax_amount": 57.00, "total_amount": 357.00}
 
-It is mapped to the canonical shape (:func:`to_canonical`), checked and built
-by :mod:`invoicer.invoice.validation` like any canonical invoice, and every
-error is reported with a pointer into the legacy document (``/items/2/qty``,
-``/invoice_no``). The totals the old tool wrote are not trusted: they are
-compared with the EN 16931 totals computed from the lines.
+:class:`LegacyInvoiceDocument` is its own pydantic model: its fields carry
+the canonical names (``invoice_number``, ``seller_name``, ``lines``) and the
+legacy names as aliases (``invoice_no``, ``company_name``, ``items``), and it
+uses the field types and rules of :mod:`invoicer.invoice.schema`. Pydantic
+reports errors by alias, so every error points into the legacy document
+(``/items/2/qty``, ``/invoice_no``). The totals the old tool wrote are not
+trusted: they are compared with the EN 16931 totals computed from the lines
+(:meth:`LegacyInvoiceDocument.total_mismatches`).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from invoicer.invoice.model import Invoice, minor_unit
-from invoicer.invoice.validation import (
-    InvalidInvoice,
-    JsonPath,
-    _check_canonical,
-    _field_errors,
-    _known_currencies,
-    _parse_amount,
-    _plain,
-    _Problem,
-    _Ref,
-    _unknown_field_text,
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from invoicer.invoice import model
+from invoicer.invoice.errors import JsonPath, Problem, plain
+from invoicer.invoice.schema import (
+    Amount,
+    CurrencyCode,
+    DocumentModel,
+    IsoDate,
+    Text,
+    at_most_max_lines,
+    due_date_not_before_issue_date,
+    optional_text,
+    product_not_too_large,
 )
 
-__all__ = ["is_legacy", "load_legacy_invoice", "to_canonical"]
+__all__ = ["LegacyInvoiceDocument", "LegacyItemDocument", "is_legacy", "to_canonical"]
 
-# Legacy party field prefixes and the canonical party each fills.
-_PARTIES = {
-    "seller": ("company_", ("name", "address", "phone", "email", "vat_id")),
-    "buyer": ("bill_to_", ("name", "company", "address", "phone", "email", "vat_id")),
-    "ship_to": ("ship_to_", ("name", "company", "address", "phone", "email")),
-}
-# Legacy top-level field -> canonical top-level field.
-_SCALARS = {
-    "invoice_no": "invoice_number",
-    "date": "issue_date",
-    "due_date": "due_date",
-    "currency": "currency",
-    "payment_terms": "payment_terms",
-    "notes": "notes",
-}
-_ITEM_FIELDS = {"description": "description", "qty": "quantity", "unit_price": "unit_price"}
-_TOTALS = ("subtotal", "tax_amount", "total_amount")
+# Field-name prefix of each party in the model -> the canonical party.
+_PARTIES = {"seller_": "seller", "buyer_": "buyer", "ship_to_": "ship_to"}
+# Fields of the model that have no place in the canonical document.
+_NOT_MAPPED = {"tax_rate", "subtotal", "tax_amount", "total_amount", "id", "total"}
+# Fields that need ship_to_name beside them.
+_SHIP_TO_OTHERS = ("ship_to_company", "ship_to_address", "ship_to_phone", "ship_to_email")
 
-_KNOWN_FIELDS = (
-    [prefix + field for prefix, fields in _PARTIES.values() for field in fields]
-    + list(_SCALARS)
-    + ["items", "tax_rate", *_TOTALS]
-)
-_KNOWN_ITEM_FIELDS = ["id", *_ITEM_FIELDS, "total"]
-# Canonical names a legacy user may type by mistake -> the legacy name.
-_ALIASES = {canonical: legacy for legacy, canonical in _SCALARS.items() if canonical != legacy} | {"lines": "items"}
-_ITEM_ALIASES = {canonical: legacy for legacy, canonical in _ITEM_FIELDS.items() if canonical != legacy}
 
-# Canonical path -> legacy path, for the fields outside the lines.
-_TO_LEGACY: dict[JsonPath, JsonPath] = {(canonical,): (legacy,) for legacy, canonical in _SCALARS.items()}
-for _party, (_prefix, _fields) in _PARTIES.items():
-    _TO_LEGACY.update({(_party, field): (_prefix + field,) for field in _fields})
-_LINE_TO_ITEM = {canonical: legacy for legacy, canonical in _ITEM_FIELDS.items()}
+class _Missing:
+    """Stands for a field that a rule requires and the document lacks (never a JSON value)."""
+
+
+_MISSING = _Missing()
+
+
+def _required(value: Any) -> Any:
+    if value is _MISSING:
+        raise PydanticCustomError("required", "is required")
+    return value
+
+
+class LegacyItemDocument(DocumentModel):
+    """One item of a legacy invoice; becomes one line (EN 16931 BG-25)."""
+
+    model_config = ConfigDict(title="LegacyItem")
+
+    id: Any = Field(default=None, description="The old tool's item number; not used (lines are numbered in order).")
+    description: Annotated[str, Text(1000, lines=True, required=True)] = Field(
+        description="Item name and description (BT-153/BT-154)."
+    )
+    quantity: Annotated[Decimal, Amount(gt=0)] = Field(alias="qty", description="Invoiced quantity (BT-129), above 0.")
+    unit_price: Annotated[Decimal, Amount(ge=0)] = Field(description="Net unit price (BT-146), 0 or more.")
+    total: Annotated[Decimal, Amount()] = Field(
+        default=None, description="The old tool's qty x unit_price; must agree with ours to one minor unit."
+    )
+
+    @model_validator(mode="after")
+    def _product_fits(self) -> LegacyItemDocument:
+        product_not_too_large(self.quantity, self.unit_price, "qty x unit_price")
+        return self
+
+
+class LegacyInvoiceDocument(DocumentModel):
+    """The old tool's flat invoice: ``company_*`` is the seller, ``bill_to_*`` the buyer,
+    ``ship_to_*`` the deliver-to party, one ``tax_rate`` for every item.
+
+    Addresses are one line, their parts separated by commas. ``currency`` may
+    be absent (the server's ``LEGACY_CURRENCY`` applies). ``ship_to_name`` is
+    required once any other ``ship_to_*`` field is given.
+    """
+
+    model_config = ConfigDict(
+        title="LegacyInvoice",
+        json_schema_extra={
+            "dependentRequired": {
+                name: ["ship_to_name"] for name in _SHIP_TO_OTHERS
+            }
+        },
+    )
+
+    seller_name: Annotated[str, Text(200, required=True)] = Field(alias="company_name", description="Seller (BT-27).")
+    seller_address: Annotated[str, Text(1000, lines=True)] = Field(
+        default=None, alias="company_address", description="Seller address, its parts separated by commas."
+    )
+    seller_phone: Annotated[str, Text(64)] = Field(default=None, alias="company_phone")
+    seller_email: Annotated[str, Text(254, email=True)] = Field(default=None, alias="company_email")
+    seller_vat_id: Annotated[str, Text(64)] = Field(default=None, alias="company_vat_id", description="BT-31.")
+    buyer_name: Annotated[str, Text(200, required=True)] = Field(alias="bill_to_name", description="Buyer (BT-44).")
+    buyer_company: Annotated[str, Text(200)] = Field(default=None, alias="bill_to_company")
+    buyer_address: Annotated[str, Text(1000, lines=True)] = Field(
+        default=None, alias="bill_to_address", description="Buyer address, its parts separated by commas."
+    )
+    buyer_phone: Annotated[str, Text(64)] = Field(default=None, alias="bill_to_phone")
+    buyer_email: Annotated[str, Text(254, email=True)] = Field(default=None, alias="bill_to_email")
+    buyer_vat_id: Annotated[str, Text(64)] = Field(default=None, alias="bill_to_vat_id", description="BT-48.")
+    ship_to_name: Annotated[str, Text(200, required=True)] = Field(
+        default=None, description="Deliver-to name (BT-70); required with any other ship_to_ field."
+    )
+    ship_to_company: Annotated[str, Text(200)] = Field(default=None)
+    ship_to_address: Annotated[str, Text(1000, lines=True)] = Field(
+        default=None, description="Deliver-to address, its parts separated by commas."
+    )
+    ship_to_phone: Annotated[str, Text(64)] = Field(default=None)
+    ship_to_email: Annotated[str, Text(254, email=True)] = Field(default=None)
+    invoice_number: Annotated[str, Text(64, required=True)] = Field(alias="invoice_no", description="BT-1.")
+    issue_date: Annotated[date, IsoDate()] = Field(alias="date", description="Issue date (BT-2), YYYY-MM-DD.")
+    due_date: Annotated[date, IsoDate()] = Field(default=None, description="Due date (BT-9), not before date.")
+    currency: Annotated[str, CurrencyCode()] = Field(
+        default=None, description="ISO 4217 code (BT-5); the server's LEGACY_CURRENCY if absent."
+    )
+    payment_terms: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="BT-20.")
+    notes: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="BT-22.")
+    lines: list[LegacyItemDocument] = Field(
+        alias="items", min_length=1, description="The items, in order; at most MAX_LINES (a server setting)."
+    )
+    tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(
+        description="VAT rate in percent (BT-152) of every item, 0 to 100."
+    )
+    subtotal: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's net; checked.")
+    tax_amount: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's VAT; checked.")
+    total_amount: Annotated[Decimal, Amount()] = Field(default=None, description="The old tool's gross; checked.")
+
+    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))  # type: ignore[arg-type]
+    _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ship_to_needs_a_name(cls, data: Any) -> Any:
+        """Mark ``ship_to_name`` missing when another ``ship_to_*`` field is there (reported as ``required``)."""
+        if isinstance(data, dict) and "ship_to_name" not in data and any(name in data for name in _SHIP_TO_OTHERS):
+            return {**data, "ship_to_name": _MISSING}
+        return data
+
+    _ship_to_name = field_validator("ship_to_name", mode="before")(_required)
+
+    def to_invoice(self, default_currency: str) -> model.Invoice:
+        """The domain Invoice; ``default_currency`` (ISO 4217) applies when the document names none.
+
+        Addresses are split on commas into lines; every line gets ``tax_rate``;
+        there is a deliver-to party only if a ``ship_to_*`` field was given.
+        """
+        lines = tuple(
+            model.Line(
+                position=position,
+                description=item.description.strip(),
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                tax_rate=self.tax_rate,
+            )
+            for position, item in enumerate(self.lines, start=1)
+        )
+        seller, buyer, ship_to = (self._party(prefix) for prefix in _PARTIES)
+        assert seller is not None and buyer is not None  # their names are required
+        return model.Invoice(
+            invoice_number=self.invoice_number.strip(),
+            issue_date=self.issue_date,
+            currency=self.currency or default_currency,
+            seller=seller,
+            buyer=buyer,
+            lines=lines,
+            due_date=self.due_date,
+            ship_to=ship_to,
+            payment_terms=optional_text(self.payment_terms),
+            notes=optional_text(self.notes),
+        )
+
+    def _party(self, prefix: str) -> model.Party | None:
+        values = {name.removeprefix(prefix): getattr(self, name) for name in type(self).model_fields if name.startswith(prefix)}
+        if values["name"] is None:
+            return None
+        address = values.get("address")
+        if address is not None:
+            address = "\n".join(part.strip() for part in address.split(",") if part.strip())
+        return model.Party(
+            name=values["name"].strip(),
+            company=optional_text(values.get("company")),
+            address=address or None,
+            phone=optional_text(values.get("phone")),
+            email=optional_text(values.get("email")),
+            vat_id=optional_text(values.get("vat_id")),
+        )
+
+    def total_mismatches(self, invoice: model.Invoice) -> list[Problem]:
+        """The totals the old tool wrote that differ from ``invoice``'s by more than one minor unit.
+
+        ``items[i].total`` against the line net (BT-131), ``subtotal`` against
+        the net (BT-106), ``tax_amount`` against the VAT (BT-110),
+        ``total_amount`` against the gross (BT-112); the tolerance is one minor
+        unit of the currency (ISO 4217), the old tool's rounding. Code
+        ``total_mismatch``, paths into the legacy document.
+        """
+        totals = invoice.totals
+        tolerance = Decimal(1).scaleb(-model.minor_unit(invoice.currency))
+        checks: list[tuple[JsonPath, Decimal | None, Decimal, str]] = [
+            (("items", index, "total"), item.total, net, "qty x unit_price is")
+            for index, (item, net) in enumerate(zip(self.lines, totals.line_nets))
+        ]
+        checks += [
+            (("subtotal",), self.subtotal, totals.net, "the line totals add up to"),
+            (("tax_amount",), self.tax_amount, totals.tax, "the VAT computed from the lines is"),
+            (("total_amount",), self.total_amount, totals.gross, "the lines add up to"),
+        ]
+        return [
+            Problem(path, "total_mismatch", f"is {plain(given)} but {explanation} {plain(ours)}")
+            for path, given, ours, explanation in checks
+            if given is not None and abs(given - ours) > tolerance
+        ]
 
 
 def is_legacy(document: dict[str, Any]) -> bool:
@@ -82,14 +243,7 @@ def is_legacy(document: dict[str, Any]) -> bool:
     return any(key in document for key in ("items", "invoice_no", "company_name"))
 
 
-def _address(value: Any) -> Any:
-    """A comma-separated one-line address as lines: "a, b, c" -> "a\\nb\\nc"."""
-    if not isinstance(value, str):
-        return value  # the canonical check reports the type
-    return "\n".join(part.strip() for part in value.split(",") if part.strip())
-
-
-def to_canonical(document: dict[str, Any], *, currency: str = "USD", map_items: bool = True) -> dict[str, Any]:
+def to_canonical(document: dict[str, Any], *, currency: str = "USD") -> dict[str, Any]:
     """Map a legacy document to the canonical shape, without checking it.
 
     ``company_*`` -> ``seller``, ``bill_to_*`` -> ``buyer``, ``ship_to_*`` ->
@@ -98,142 +252,37 @@ def to_canonical(document: dict[str, Any], *, currency: str = "USD", map_items: 
     ``date`` -> ``issue_date``; ``currency`` defaults to ``currency``;
     ``items[i]`` ``{description, qty, unit_price}`` -> ``lines[i]`` with the
     document's ``tax_rate`` (percent) on every line. ``id`` and the totals
-    are not mapped; unknown fields are dropped (:func:`load_legacy_invoice`
-    reports them). With ``map_items=False`` the items are passed on as they
-    are (used when there are too many to look at).
+    are not mapped; unknown fields and values that are not what they should
+    be are passed on or dropped, for a validator to judge. The names come
+    from the aliases of :class:`LegacyInvoiceDocument`.
     """
     canonical: dict[str, Any] = {}
-    for legacy_name, canonical_name in _SCALARS.items():
-        if legacy_name in document:
-            canonical[canonical_name] = document[legacy_name]
-    canonical.setdefault("currency", currency)
-    for party, (prefix, fields) in _PARTIES.items():
-        present = {field: document[prefix + field] for field in fields if prefix + field in document}
-        if party == "ship_to" and not present:
+    for name, field in LegacyInvoiceDocument.model_fields.items():
+        key = field.alias or name
+        if key not in document or name in _NOT_MAPPED:
             continue
-        if "address" in present:
-            present["address"] = _address(present["address"])
-        canonical[party] = present
-    if "items" in document:
-        items = document["items"]
-        if not (map_items and isinstance(items, list)):
-            canonical["lines"] = items
-        else:
-            canonical["lines"] = [_line(item, document) for item in items]
+        value = document[key]
+        prefix = next((prefix for prefix in _PARTIES if name.startswith(prefix)), None)
+        if prefix is None:
+            canonical[name] = value
+            continue
+        if name.endswith("_address") and isinstance(value, str):
+            value = "\n".join(part.strip() for part in value.split(",") if part.strip())
+        canonical.setdefault(_PARTIES[prefix], {})[name.removeprefix(prefix)] = value
+    canonical.setdefault("currency", currency)
+    if isinstance(canonical.get("lines"), list):
+        canonical["lines"] = [_line(item, document) for item in canonical["lines"]]
     return canonical
 
 
 def _line(item: Any, document: dict[str, Any]) -> Any:
     if not isinstance(item, dict):
-        return item  # the canonical check reports the type
-    line = {canonical: item[legacy] for legacy, canonical in _ITEM_FIELDS.items() if legacy in item}
+        return item
+    line = {
+        name: item[field.alias or name]
+        for name, field in LegacyItemDocument.model_fields.items()
+        if name not in _NOT_MAPPED and (field.alias or name) in item
+    }
     if "tax_rate" in document:
         line["tax_rate"] = document["tax_rate"]
     return line
-
-
-def _to_legacy_path(path: JsonPath) -> JsonPath:
-    """Where a problem found in the canonical mapping lies in the legacy document."""
-    if path and path[0] == "lines":
-        if len(path) >= 3 and path[2] == "tax_rate":
-            return ("tax_rate",)  # one rate for all items
-        if len(path) >= 3 and path[2] in _LINE_TO_ITEM:
-            return ("items", path[1], _LINE_TO_ITEM[path[2]], *path[3:])
-        return ("items", *path[1:])
-    return _TO_LEGACY.get(path, path)
-
-
-def _in_legacy_terms(problem: _Problem) -> _Problem:
-    """A problem of the canonical mapping, moved to its place in the legacy document."""
-    parts = tuple(_Ref(_to_legacy_path(part.path)) if isinstance(part, _Ref) else part for part in problem.parts)
-    return _Problem(_to_legacy_path(problem.path), problem.code, parts)
-
-
-def load_legacy_invoice(document: dict[str, Any], *, max_lines: int = 10_000, currency: str = "USD") -> Invoice:
-    """Check a legacy document and build the Invoice through the canonical checks.
-
-    ``currency`` (ISO 4217) applies when the document names none: the old tool
-    printed "$" whatever the currency, so callers default it to USD. Unknown
-    legacy fields are rejected (``unknown_field``). The totals the document
-    carries, ``items[i].total``, ``subtotal``, ``tax_amount`` and
-    ``total_amount``, must agree with the EN 16931 totals computed by
-    :func:`~invoicer.invoice.model.compute_totals` (line net, net, VAT,
-    gross) to within one minor unit of the currency, the old tool's rounding;
-    a larger difference is a ``total_mismatch``.
-
-    Raises :class:`~invoicer.invoice.validation.InvalidInvoice` with every
-    problem, pointers into the legacy document; ValueError if ``currency``
-    is not an ISO 4217 code.
-    """
-    if currency not in _known_currencies():
-        raise ValueError(f"legacy currency {currency!r} is not an ISO 4217 code")
-    problems: list[_Problem] = []
-    for key in document:
-        if key not in _KNOWN_FIELDS:
-            problems.append(_Problem((key,), "unknown_field", (_unknown_field_text(key, _KNOWN_FIELDS, _ALIASES),)))
-
-    items = document.get("items")
-    too_many = isinstance(items, list) and len(items) > max_lines
-    canonical = to_canonical(document, currency=currency, map_items=not too_many)
-    found, invoice = _check_canonical(canonical, max_lines=max_lines)
-    problems.extend(_in_legacy_terms(problem) for problem in found)
-
-    # The totals the old tool wrote: their shape now, their values once we have ours.
-    given: dict[JsonPath, Decimal] = {}
-    if isinstance(items, list) and not too_many:
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                continue
-            for key in item:
-                if key not in _KNOWN_ITEM_FIELDS:
-                    problems.append(
-                        _Problem(
-                            ("items", index, key),
-                            "unknown_field",
-                            (_unknown_field_text(key, _KNOWN_ITEM_FIELDS, _ITEM_ALIASES),),
-                        )
-                    )
-            if "total" in item:
-                amount, bad = _parse_amount(item["total"], ("items", index, "total"))
-                problems.extend(bad)
-                if amount is not None:
-                    given[("items", index, "total")] = amount
-    for name in _TOTALS:
-        if name in document:
-            amount, bad = _parse_amount(document[name], (name,))
-            problems.extend(bad)
-            if amount is not None:
-                given[(name,)] = amount
-
-    if not problems:
-        assert invoice is not None
-        problems.extend(_mismatches(invoice, given))
-    if problems:
-        raise InvalidInvoice(_field_errors(problems))
-    assert invoice is not None
-    return invoice
-
-
-def _mismatches(invoice: Invoice, given: dict[JsonPath, Decimal]) -> list[_Problem]:
-    """The legacy totals that differ from ours by more than one minor unit."""
-    totals = invoice.totals
-    tolerance = Decimal(1).scaleb(-minor_unit(invoice.currency))
-    ours: dict[JsonPath, tuple[Decimal, str]] = {
-        ("subtotal",): (totals.net, "the line totals add up to"),
-        ("tax_amount",): (totals.tax, "the VAT computed from the lines is"),
-        ("total_amount",): (totals.gross, "the lines add up to"),
-    }
-    for index, net in enumerate(totals.line_nets):
-        ours[("items", index, "total")] = (net, "qty x unit_price is")
-    problems = []
-    for path, amount in given.items():
-        expected, explanation = ours[path]
-        if abs(amount - expected) > tolerance:
-            problems.append(
-                _Problem(
-                    path,
-                    "total_mismatch",
-                    (f"is {_plain(amount)} but {explanation} {_plain(expected)}",),
-                )
-            )
-    return problems

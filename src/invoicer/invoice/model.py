@@ -23,6 +23,9 @@ from functools import lru_cache
 from babel.numbers import get_currency_precision
 
 __all__ = [
+    "CREDIT_NOTE",
+    "DOCUMENT_TYPES",
+    "INVOICE",
     "Invoice",
     "Line",
     "Party",
@@ -32,6 +35,14 @@ __all__ = [
     "minor_unit",
     "quantize_money",
 ]
+
+
+INVOICE = "invoice"
+"""Document type of a commercial invoice (EN 16931 BT-3, UNTDID 1001 code 380)."""
+CREDIT_NOTE = "credit_note"
+"""Document type of a credit note (EN 16931 BT-3, UNTDID 1001 code 381)."""
+DOCUMENT_TYPES: dict[str, str] = {INVOICE: "380", CREDIT_NOTE: "381"}
+"""The document types the renderers know, with their UNTDID 1001 code (BT-3)."""
 
 
 @lru_cache(maxsize=512)
@@ -204,6 +215,16 @@ class Invoice:
     ``due_date`` (BT-9, optional) are dates; ``lines`` are in document order.
     ``totals`` is computed from the lines on construction, never taken from
     the input.
+
+    What kind of document it is (renderer input, not fields of the canonical
+    upload format): ``document_type`` is :data:`INVOICE` or
+    :data:`CREDIT_NOTE` (BT-3, codes 380/381). A credit note carries positive
+    amounts, as EN 16931 asks of type 381: the type, not a sign, says they
+    are credited. ``preceding_invoice`` (BT-25) and ``preceding_invoice_date``
+    (BT-26) name the invoice a credit note corrects. ``draft`` marks a
+    preview of a document not yet issued: it has no number
+    (``invoice_number`` is ``""``) and is marked DRAFT on every page.
+    Raises ``ValueError`` for an unknown ``document_type``.
     """
 
     invoice_number: str
@@ -216,7 +237,13 @@ class Invoice:
     ship_to: Party | None = None
     payment_terms: str | None = None
     notes: str | None = None
+    document_type: str = INVOICE
+    preceding_invoice: str | None = None
+    preceding_invoice_date: date | None = None
+    draft: bool = False
     totals: Totals = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.document_type not in DOCUMENT_TYPES:
+            raise ValueError(f"unknown document type {self.document_type!r}; expected one of {sorted(DOCUMENT_TYPES)}")
         object.__setattr__(self, "totals", compute_totals(self.lines, self.currency))

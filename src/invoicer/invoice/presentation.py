@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from .model import Invoice, Party, Totals
+from .model import CREDIT_NOTE, Invoice, Party, Totals
 
 __all__ = [
     "ACCENT",
@@ -27,6 +27,8 @@ __all__ = [
     "BILL_TO",
     "BOX",
     "COLUMNS",
+    "CREDIT_NOTE_TITLE",
+    "DRAFT",
     "GRID",
     "INK",
     "MUTED",
@@ -40,11 +42,14 @@ __all__ = [
     "ZEBRA",
     "Formatter",
     "PartyLine",
+    "document_name",
+    "is_credit",
     "meta_rows",
     "one_line",
     "parse_locale",
     "party_lines",
     "thanks",
+    "title",
     "totals_rows",
 ]
 
@@ -60,6 +65,9 @@ BAND = "#E2E6EC"  # the band under the total
 
 # Labels (English whatever the locale).
 TITLE = "INVOICE"
+CREDIT_NOTE_TITLE = "CREDIT NOTE"
+DRAFT = "DRAFT"
+"""The mark across every page of a draft's preview."""
 BILL_TO = "BILL TO"
 SHIP_TO = "SHIP TO"
 PAYMENT_TERMS = "PAYMENT TERMS"
@@ -107,27 +115,61 @@ def party_lines(party: Party, *, with_name: bool = True) -> list[PartyLine]:
     return lines
 
 
+def is_credit(invoice: Invoice) -> bool:
+    """True for a credit note (EN 16931 BT-3 code 381)."""
+    return invoice.document_type == CREDIT_NOTE
+
+
+def title(invoice: Invoice) -> str:
+    """The document's title: "INVOICE", or "CREDIT NOTE" for a credit note."""
+    return CREDIT_NOTE_TITLE if is_credit(invoice) else TITLE
+
+
+def document_name(invoice: Invoice) -> str:
+    """How the document names itself in running text (footer, metadata):
+    "Invoice INV-2026-0001", "Credit note CN-2026-0001", or for a draft,
+    which has no number, "Draft invoice" / "Draft credit note"."""
+    kind = "credit note" if is_credit(invoice) else "invoice"
+    if invoice.draft:
+        return f"Draft {kind}"
+    return f"{kind.capitalize()} {one_line(invoice.invoice_number)}"
+
+
 def meta_rows(invoice: Invoice) -> list[tuple[str, str | date]]:
-    """``(label, value)`` rows of the title block: invoice number (text),
-    issue date and, when given, due date (dates)."""
-    rows: list[tuple[str, str | date]] = [("Invoice no.", invoice.invoice_number), ("Issue date", invoice.issue_date)]
+    """``(label, value)`` rows of the title block: the number (text; none
+    for a draft, which has no number yet), issue date and, when given, due
+    date (dates). A credit note's number is "Credit note no." and it names
+    the invoice it corrects, "Corrects invoice" (EN 16931 BT-25) and that
+    invoice's date, "Invoice date" (BT-26), when given."""
+    label = "Credit note no." if is_credit(invoice) else "Invoice no."
+    rows: list[tuple[str, str | date]] = [] if invoice.draft else [(label, invoice.invoice_number)]
+    rows.append(("Issue date", invoice.issue_date))
     if invoice.due_date:
         rows.append(("Due date", invoice.due_date))
+    if is_credit(invoice) and invoice.preceding_invoice:
+        rows.append(("Corrects invoice", invoice.preceding_invoice))
+        if invoice.preceding_invoice_date:
+            rows.append(("Invoice date", invoice.preceding_invoice_date))
     return rows
 
 
-def totals_rows(totals: Totals, fmt: Formatter) -> tuple[list[tuple[str, Decimal]], tuple[str, Decimal]]:
+def totals_rows(
+    totals: Totals, fmt: Formatter, *, credit: bool = False
+) -> tuple[list[tuple[str, Decimal]], tuple[str, Decimal]]:
     """The totals box: ``(rows, total)``. ``rows`` are ``(label, amount)``:
     "Subtotal" (EN 16931 BT-106), one row per VAT rate labelled with the
     rate and its taxable amount, e.g. "VAT 19% on €256.00" (BG-23, BT-117),
     and "Total VAT" (BT-110) when there is more than one rate. ``total`` is
-    ``("Total", gross)`` (BT-112). Amounts are the model's, never recomputed."""
+    ``("Total", gross)`` (BT-112), or ``("Total credit", gross)`` for a
+    credit note (``credit``): EN 16931 credit notes carry positive amounts,
+    so the label, not a minus sign, says the amount is credited. Amounts are
+    the model's, never recomputed."""
     rows = [("Subtotal", totals.net)]
     for vat in totals.vat_breakdown:
         rows.append((f"VAT {fmt.percent(vat.rate)} on {fmt.money(vat.taxable_amount)}", vat.tax_amount))
     if len(totals.vat_breakdown) > 1:
         rows.append(("Total VAT", totals.tax))
-    return rows, ("Total", totals.gross)
+    return rows, ("Total credit" if credit else "Total", totals.gross)
 
 
 def thanks(notes: str | None) -> tuple[bool, str]:

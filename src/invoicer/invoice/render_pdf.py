@@ -1,10 +1,12 @@
 """Render an :class:`~invoicer.invoice.model.Invoice` as a PDF: the invoice
 layout, drawn with :mod:`invoicer.invoice.pdf_engine`.
 
-The layout follows ``LAYOUT.md``: seller block, "INVOICE" title with number
-and dates, Bill To / Ship To, the item table (header repeated on every page),
+The layout follows ``LAYOUT.md``: seller block, "INVOICE" (or "CREDIT NOTE")
+title with number and dates, Bill To / Ship To, the item table (header repeated on every page),
 the totals box, payment terms and notes, a thank-you line, and a footer on
-every page. Labels, party lines, totals rows, the thank-you rule, colours
+every page. A credit note names the invoice it corrects and labels its
+total as a credit; a draft has no number and "DRAFT" runs across every
+page. Labels, party lines, totals rows, the thank-you rule, colours
 and the formatting of numbers and dates are shared with the XLSX
 (:mod:`invoicer.invoice.presentation`).
 
@@ -17,6 +19,8 @@ formatted with Babel for the invoice currency and the requested locale.
 """
 
 from __future__ import annotations
+
+import math
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, LETTER
@@ -52,6 +56,9 @@ PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "LETTER": LETTER}
 """Supported page sizes, (width, height) in points (1/72 inch)."""
 
 NAVY, ACCENT, INK, MUTED = colour(pr.NAVY), colour(pr.ACCENT), colour(pr.INK), colour(pr.MUTED)
+#: The DRAFT mark: the accent colour, mostly transparent, so that the
+#: document stays readable through it.
+DRAFT_MARK = Color(ACCENT.red, ACCENT.green, ACCENT.blue, alpha=0.13)
 GRID, ZEBRA, BOX, BAND = colour(pr.GRID), colour(pr.ZEBRA), colour(pr.BOX), colour(pr.BAND)
 
 # Geometry, in points.
@@ -101,12 +108,14 @@ class _Layout:
         """Running header on pages 2..n (the engine adds the table header
         if the table continues on this page)."""
         f = self.f
-        title_w = stringWidth(pr.TITLE, f.bold, 11) + 8
-        rest = ellipsize(f"{pr.one_line(self.inv.invoice_number)} (continued)", f.regular, 9, self.width - title_w)
+        title = pr.title(self.inv)
+        title_w = stringWidth(title, f.bold, 11) + 8
+        number = pr.DRAFT if self.inv.draft else pr.one_line(self.inv.invoice_number)
+        rest = ellipsize(f"{number} (continued)", f.regular, 9, self.width - title_w)
 
         def draw(ink: Ink, top: float) -> None:
             base = top - 11 * ASCENT
-            ink.text(self.left, base, pr.TITLE, f.bold, 11, ACCENT)
+            ink.text(self.left, base, title, f.bold, 11, ACCENT)
             ink.text(self.left + title_w, base, rest, f.regular, 9, MUTED)
 
         self.pages.place(CONTINUATION_H, draw)
@@ -138,6 +147,8 @@ class _Layout:
         ]
         value_w = max(stringWidth(line, f.bold, 9) for _, lines in meta_rows for line in lines)
         title_h = 26 * (ASCENT + DESCENT) + 8 + block_height(sum(len(v) for _, v in meta_rows), 9, 12.5)
+        title = pr.title(inv)
+        title_size = fit_size(title, f.bold, 26, title_w)
 
         def draw(ink: Ink, top: float) -> None:
             # Seller: name large and bold, details small below it.
@@ -150,7 +161,7 @@ class _Layout:
                 ink.text(self.left, y, line, f.regular, 8.5, MUTED)
                 y -= 11.5
             # Title, then its labelled number and dates below it.
-            ink.text(self.right, top - 26 * ASCENT, pr.TITLE, f.bold, 26, ACCENT, right=True)
+            ink.text(self.right, top - 26 * ASCENT, title, f.bold, title_size, ACCENT, right=True)
             y = top - 26 * (ASCENT + DESCENT) - 8 - 9 * ASCENT
             label_x = self.right - value_w - 10
             for label, lines in meta_rows:
@@ -272,7 +283,7 @@ class _Layout:
 
     def _totals(self) -> None:
         f, fmt = self.f, self.fmt
-        amounts, (total_label, gross) = pr.totals_rows(self.inv.totals, fmt)
+        amounts, (total_label, gross) = pr.totals_rows(self.inv.totals, fmt, credit=pr.is_credit(self.inv))
         rows = [(label, fmt.money(amount)) for label, amount in amounts]
         total_amount = fmt.money(gross)
 
@@ -346,10 +357,28 @@ class _Layout:
         p.place(height, draw)
 
     def footer(self, ink: Ink, page: int, pages: int) -> None:
-        text = f"{pr.one_line(self.inv.seller.name)} · Invoice {pr.one_line(self.inv.invoice_number)}"
+        """The footer of every page, and a draft's DRAFT mark."""
+        if self.inv.draft:
+            self._draft_mark(ink)
+        text = f"{pr.one_line(self.inv.seller.name)} · {pr.document_name(self.inv)}"
         page_footer(
             ink, self.f, left=self.left, right=self.right, y=FOOTER_Y, page=page, pages=pages, text=text, colour=MUTED
         )
+
+    def _draft_mark(self, ink: Ink) -> None:
+        """ "DRAFT" across the page, corner to corner, translucent. It is
+        drawn before the page's text object, so the text stays on top of it,
+        and as text, so it can be searched and extracted."""
+        canvas, font = ink.canvas, self.f.bold
+        diagonal = math.hypot(self.page_w, self.page_h)
+        size = fit_size(pr.DRAFT, font, 160, diagonal * 0.6, minimum=40)
+        canvas.saveState()
+        canvas.translate(self.page_w / 2, self.page_h / 2)
+        canvas.rotate(math.degrees(math.atan2(self.page_h, self.page_w)))
+        canvas.setFillColor(DRAFT_MARK)
+        canvas.setFont(font, size)
+        canvas.drawCentredString(0, -size * 0.35, pr.DRAFT)
+        canvas.restoreState()
 
 
 def _page_size(page_size: str) -> tuple[float, float]:
@@ -378,7 +407,11 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
     BR-CO-15, BR-CO-17 as computed by the model); nothing is recomputed here.
     The document has as many pages as the item table needs, with the table
     header and a "Page x of y" footer on each. Title and author metadata are
-    set ("Invoice <number>", the seller's name). Pure: no I/O but reading the
+    set ("Invoice <number>", "Credit note <number>" or "Draft invoice"; the
+    seller's name). A credit note (``invoice.document_type``) is titled
+    "CREDIT NOTE", names the invoice it corrects (BT-25) and labels its
+    total "Total credit"; a draft (``invoice.draft``) shows no number and
+    has "DRAFT" across every page. Pure: no I/O but reading the
     vendored fonts on first use.
 
     Raises ``ValueError`` for an unknown ``page_size`` or ``locale``.
@@ -388,7 +421,7 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
     faces = register_fonts()
     layout = _Layout(invoice, size, pr.Formatter(invoice.currency, babel_locale), faces)
     pages = layout.layout()
-    number = pr.one_line(invoice.invoice_number)
+    name = pr.document_name(invoice)
     return write_pdf(
         pages,
         size,
@@ -396,7 +429,7 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
         footer=layout.footer,
         rule=GRID,
         lang=str(babel_locale).replace("_", "-"),
-        title=f"Invoice {number}",
+        title=name,
         author=pr.one_line(invoice.seller.name),
-        subject=f"Invoice {number} to {pr.one_line(invoice.buyer.company or invoice.buyer.name)}",
+        subject=f"{name} to {pr.one_line(invoice.buyer.company or invoice.buyer.name)}",
     )

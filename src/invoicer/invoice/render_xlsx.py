@@ -111,6 +111,7 @@ _STYLES: dict[str, dict] = {
     "meta": {**_FONT_BOLD, **_RIGHT},
     "seller": {**_FONT, "font_size": 16, "bold": True, "font_color": pr.NAVY, **_LEFT},
     "title": {**_FONT, "font_size": 22, "bold": True, "font_color": pr.ACCENT, **_RIGHT},
+    "draft": {**_FONT, "font_size": 22, "bold": True, "font_color": pr.ACCENT, **_LEFT, "valign": "vcenter"},
     "name": {**_FONT_BOLD, **_LEFT},
     "thanks": {**_FONT, "italic": True, "font_color": pr.MUTED, **_LEFT},
 }
@@ -225,22 +226,28 @@ class _Sheet:
 
     def heading(self) -> None:
         inv, ws = self.inv, self.ws
-        self.text(1, 1, inv.seller.name, "seller")
-        ws.set_row(0, 30)
-        self.label(1, _COL_TOTAL, pr.TITLE, "title")
+        if inv.draft:
+            # A row of its own above everything: DRAFT, not a valid document.
+            self.label(1, 1, f"{pr.DRAFT} - not a valid {'credit note' if pr.is_credit(inv) else 'invoice'}", "draft")
+            ws.set_row(0, 30)
+            self.row = 2
+        top = self.row
+        self.text(top, 1, inv.seller.name, "seller")
+        ws.set_row(top - 1, 30)
+        self.label(top, _COL_TOTAL, pr.title(inv), "title")
         details = pr.party_lines(inv.seller, with_name=False)
         for i, line in enumerate(details):
-            self.text(2 + i, 1, line.text, "muted")
+            self.text(top + 1 + i, 1, line.text, "muted")
 
         meta = pr.meta_rows(inv)
         for i, (label, value) in enumerate(meta):
-            row = 2 + i
+            row = top + 1 + i
             self.label(row, _COL_RATE, label, "meta label")
             if isinstance(value, str):
                 self.text(row, _COL_TOTAL, value, "meta")
             else:
                 ws.write_datetime(row - 1, _COL_TOTAL - 1, value, self.style("meta", _DATE_FORMAT))
-        self.row = 2 + max(len(details), len(meta)) + 1
+        self.row = top + 1 + max(len(details), len(meta)) + 1
 
     def parties(self) -> None:
         inv = self.inv
@@ -294,7 +301,7 @@ class _Sheet:
             self.ws.set_row(row - 1, min(_ROW_MAX_PT, 13.0 * n + 4))
 
     def totals(self) -> None:
-        rows, (total_label, gross) = pr.totals_rows(self.inv.totals, self.fmt)
+        rows, (total_label, gross) = pr.totals_rows(self.inv.totals, self.fmt, credit=pr.is_credit(self.inv))
         for label, amount in rows:
             self.label(self.row, _COL_RATE, label, "sum label")
             self.number(self.row, _COL_TOTAL, amount, "sum", self.money.format())
@@ -359,7 +366,7 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     """Render ``invoice`` as an XLSX workbook (Office Open XML) and return its
     bytes.
 
-    One sheet "Invoice": seller, title with invoice number and dates, Bill To
+    One sheet "Invoice" ("Credit note" for a credit note): seller, title with invoice number and dates, Bill To
     / Ship To, the item table (ITEM #, DESCRIPTION, QTY, UNIT, UNIT PRICE,
     VAT %, TOTAL) with panes frozen under its header and the header repeated
     on printed pages, then subtotal, VAT per rate and total. Amounts are
@@ -369,6 +376,11 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     numbers, VAT rates percentages (0.19 shown as 19%), dates real dates.
     ``locale`` (CLDR, e.g. ``"en_GB"``) decides where the currency symbol goes
     and how the VAT labels write amounts.
+
+    A credit note (``invoice.document_type``) is titled "CREDIT NOTE", names
+    the invoice it corrects (EN 16931 BT-25) and labels its total "Total
+    credit"; a draft (``invoice.draft``) has no number, a first row "DRAFT -
+    not a valid invoice" and "DRAFT" in the header of every printed page.
 
     User text is always a string cell, never a formula. Pure: no I/O.
 
@@ -381,9 +393,12 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     wb = Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     )
-    wb.set_properties({"title": f"Invoice {_clean(invoice.invoice_number)}", "author": _clean(invoice.seller.name)})
-    ws = wb.add_worksheet("Invoice")
+    wb.set_properties({"title": _clean(pr.document_name(invoice)), "author": _clean(invoice.seller.name)})
+    ws = wb.add_worksheet("Credit note" if pr.is_credit(invoice) else "Invoice")
     ws.hide_gridlines(2)
+    if invoice.draft:
+        # Every printed page of a draft says so, in its header.
+        ws.set_header(f'&C&"Calibri,Bold"&28&K1F63C6{pr.DRAFT}')
 
     widths = _column_widths(invoice, money)
     for col, width in enumerate(widths):

@@ -10,10 +10,15 @@ here, with their pointer as a field error in ``details``.
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
+
+import psycopg2
+import psycopg2.errors
 from flask import Flask, Response
 
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
+from ..common.storage import BlobStore, StorageUnavailable
 from ..common.web import error_response, make_app
 from . import routes
 from .errors import DomainError
@@ -31,6 +36,19 @@ def _domain_error(exc: DomainError) -> Response:
     return error_response(exc.http_status, exc.code, exc.message, details)
 
 
+def _refused_by_database(exc: psycopg2.Error) -> Response:
+    """A value the domain let through but PostgreSQL refused (out of range,
+    a required column left empty, a stored-state rule): the client's input,
+    so 422 (409 for a conflict with stored rows), never a 500."""
+    if isinstance(exc, (psycopg2.DataError, psycopg2.errors.NotNullViolation, psycopg2.errors.CheckViolation)):
+        return error_response(422, "invalid_value", "a value is missing, out of range or not storable")
+    return error_response(409, "conflict", "the change conflicts with what is stored; reload and try again")
+
+
+def _bad_number(exc: InvalidOperation) -> Response:
+    return error_response(422, "invalid_value", "a number is out of range")
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the invoices app from ``settings`` (default: the environment).
     Raises :class:`invoicer.common.config.ConfigError` if ``JWT_SECRET`` is
@@ -40,14 +58,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
     db = Database(settings.database_url)
+    # Issuing stores the canonical document in GridFS for the worker, and the
+    # kept PDF and XLSX are read from there (invoicer.invoices.rendering).
+    blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
     app = make_app(
         __name__,
         settings,
         blueprints=[routes.blueprint],
-        readiness=[("database", db.ping)],
-        unavailable={DatabaseUnavailable: "database"},
+        readiness=[("database", db.ping), ("file storage", blobs.ping)],
+        unavailable={DatabaseUnavailable: "database", StorageUnavailable: "file storage"},
         max_body=settings.max_upload_bytes,
-        extensions={"invoicer": routes.Services(settings, db)},
+        extensions={"invoicer": routes.Services(settings, db, blobs)},
     )
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(psycopg2.DataError, _refused_by_database)
+    app.register_error_handler(psycopg2.IntegrityError, _refused_by_database)
+    app.register_error_handler(InvalidOperation, _bad_number)
     return app

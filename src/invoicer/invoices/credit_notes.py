@@ -23,7 +23,9 @@ from typing import Any
 
 import psycopg2.extensions
 
-from . import events
+from invoicer.common.storage import BlobStore
+
+from . import events, rendering
 from ._sql import jsonb, totals_json
 from .documents import check_lines_and_terms, lines_from_json, lines_to_json
 from .errors import Conflict, Unprocessable
@@ -92,6 +94,7 @@ def issue_credit_note(
     reason: str | None = None,
     issue_date: date | str | None = None,
     today: date | None = None,
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     """Issue a credit note for the invoice: ``lines`` None credits everything
     not yet credited; else ``[{"position": 1-based line, "quantity": q}]``
@@ -101,7 +104,10 @@ def issue_credit_note(
     :class:`NotFound`, :class:`Conflict` (``not_creditable``) for a draft, a
     credit note or an invoice with nothing left to credit,
     :class:`Unprocessable` with a pointer for a bad line or a quantity above
-    what is left (``over_credit``). Emits ``credit_note.issued``.
+    what is left (``over_credit``). Emits ``credit_note.issued``. With
+    ``blobs`` the credit note's PDF and XLSX ("CREDIT NOTE", naming the
+    invoice) are requested in the same transaction
+    (:func:`invoicer.invoices.rendering.request_documents`).
     """
     member.require_write()
     today = today or date.today()
@@ -178,4 +184,7 @@ def issue_credit_note(
             "invoice_status": status,
         },
     )
+    if blobs is not None:
+        rendering.request_documents(cur, blobs, member, note["id"])
+        note = fetch(cur, member, note["id"])
     return {"credit_note": invoice_view(note, today), "invoice": updated}

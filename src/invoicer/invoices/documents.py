@@ -17,8 +17,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from invoicer.invoice.errors import InvalidInvoice, MalformedDocument
+from invoicer.invoice.loader import load_invoice
 from invoicer.invoice.model import Invoice, Line, Party, Totals, compute_totals
-from invoicer.invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from invoicer.invoice.parsing import parse_document
 
 from .errors import BadRequest, Unprocessable
 

@@ -19,6 +19,7 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "PreconditionFailed",
+    "RenderFailed",
     "Unprocessable",
 ]
 
@@ -96,3 +97,12 @@ class Unprocessable(DomainError):
 
     http_status = 422
     default_code = "unprocessable"
+
+
+class RenderFailed(DomainError):
+    """A kept document of an issued record cannot be served (HTTP 500): the
+    worker gave up rendering it, or the file is gone from storage. Not the
+    caller's fault, and asking again will not help."""
+
+    http_status = 500
+    default_code = "render_failed"

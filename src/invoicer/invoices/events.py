@@ -10,6 +10,12 @@ payload, actor_id, actor_email, occurred_at)``. Types in use:
 ``credit_note.issued``, ``order.created``, ``order.invoiced``. Every event
 about an invoice carries ``invoice_id`` in its payload, which is how
 :func:`activity` finds them.
+
+The outbox also carries commands (``kind = 'command'``, :func:`command`):
+messages for another service that must go out if and only if the change
+that asks for them commits, e.g. the render request of an issued invoice.
+The relay publishes them to the work exchange with routing key ``type``;
+they are not events and the activity log leaves them out.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from .errors import NotFound
 if TYPE_CHECKING:
     from .identity import Member
 
-__all__ = ["activity", "record"]
+__all__ = ["activity", "command", "record"]
 
 Cursor = psycopg2.extensions.cursor
 
@@ -50,6 +56,38 @@ def record(
     return cur.fetchone()["id"]
 
 
+def command(
+    cur: Cursor,
+    member: Member,
+    aggregate_type: str,
+    aggregate_id: uuid.UUID,
+    routing_key: str,
+    body: dict[str, Any],
+    *,
+    command_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Insert one command into the outbox (same transaction as ``cur``): the
+    relay publishes ``body`` (a message of :mod:`invoicer.common.messages`
+    as its JSON object, ``version`` included) to the work exchange with
+    ``routing_key``, ``message_id`` = the command's id (``command_id`` if
+    given, else a new one). Returns the id."""
+    cur.execute(
+        "INSERT INTO outbox (id, kind, organisation_id, aggregate_type, aggregate_id, type, payload,"
+        " actor_id, actor_email) VALUES (%s, 'command', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            command_id or uuid.uuid4(),
+            member.organisation_id,
+            aggregate_type,
+            aggregate_id,
+            routing_key,
+            jsonb(body),
+            member.actor.user_id,
+            member.actor.email,
+        ),
+    )
+    return cur.fetchone()["id"]
+
+
 def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:
     """The events of one invoice or credit note, in the order they happened:
     ``[{"id", "type", "actor": {"id", "email"}, "occurred_at", "data"}]``.
@@ -61,7 +99,8 @@ def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any
         raise NotFound("no such invoice", code="invoice_not_found")
     cur.execute(
         "SELECT id, type, actor_id, actor_email, occurred_at, payload FROM outbox"
-        " WHERE organisation_id = %s AND (aggregate_id = %s OR payload ->> 'invoice_id' = %s)"
+        " WHERE organisation_id = %s AND kind = 'event'"
+        " AND (aggregate_id = %s OR payload ->> 'invoice_id' = %s)"
         " ORDER BY seq",
         (member.organisation_id, key, str(key)),
     )

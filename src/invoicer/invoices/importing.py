@@ -15,12 +15,14 @@ from typing import Any
 
 import psycopg2.extensions
 
-from . import events
+from invoicer.common.storage import BlobStore
+
+from . import events, rendering
 from ._sql import jsonb, totals_json
 from .documents import lines_to_json, load_document, party_to_json
 from .errors import Conflict
 from .identity import Member
-from .invoices import _active_client, invoice_view
+from .invoices import _active_client, fetch, invoice_view
 from .numbering import IMPORTED_SERIES
 
 __all__ = ["import_invoice"]
@@ -37,6 +39,7 @@ def import_invoice(
     legacy_currency: str = "USD",
     max_lines: int = 10_000,
     today: date | None = None,
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     """Record ``document`` (raw JSON or parsed) as an issued invoice of the
     member's organisation, optionally linked to ``client_id``.
@@ -44,7 +47,9 @@ def import_invoice(
     Raises :class:`BadRequest` (``malformed_json``), :class:`Unprocessable`
     (``invalid_invoice`` with one detail per problem, pointers into the
     document), :class:`Conflict` (``duplicate_number``), :class:`Forbidden`
-    for a viewer. Emits ``invoice.issued`` with ``"imported": true``.
+    for a viewer. Emits ``invoice.issued`` with ``"imported": true``. With
+    ``blobs`` its PDF and XLSX are requested in the same transaction
+    (:func:`invoicer.invoices.rendering.request_documents`).
     """
     member.require_write()
     invoice = load_document(document, max_lines=max_lines, legacy_currency=legacy_currency)
@@ -95,4 +100,7 @@ def import_invoice(
             "gross": invoice.totals.gross,
         },
     )
+    if blobs is not None:
+        rendering.request_documents(cur, blobs, member, row["id"])
+        row = fetch(cur, member, row["id"])
     return invoice_view(dict(row), today)

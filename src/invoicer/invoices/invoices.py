@@ -16,6 +16,10 @@
 * ``overdue`` is derived on read (balance due > 0 and due date before today),
   never stored.
 * ``balance_due`` = gross - payments - credited (credit notes' gross).
+* Given a blob store, :func:`issue` also has the PDF and XLSX rendered and
+  kept (:func:`invoicer.invoices.rendering.request_documents`, in the same
+  transaction), and :func:`send` mails the invoice with its PDF to the client
+  (an ``invoice.mail`` command in the outbox, published only if it commits).
 
 Totals always come from :func:`invoicer.invoice.model.compute_totals`.
 """
@@ -28,9 +32,10 @@ from typing import Any
 
 import psycopg2.extensions
 
+from invoicer.common.storage import BlobStore
 from invoicer.invoice.model import quantize_money
 
-from . import events
+from . import events, rendering
 from ._sql import as_uuid, jsonb, totals_json
 from .clients import get_client
 from .documents import check_lines_and_terms
@@ -47,6 +52,7 @@ __all__ = [
     "invoice_view",
     "issue",
     "mark_sent",
+    "send",
     "update_draft",
 ]
 
@@ -265,6 +271,7 @@ def issue(
     issue_date: date | str | None = None,
     expected_version: int | None = None,
     today: date | None = None,
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     """Issue a draft: number ``INV-<year>-<nnnn>`` (next of the series for
     the issue date's year, gapless), seller and buyer copied, dates set
@@ -276,7 +283,10 @@ def issue(
     :class:`Unprocessable` if it has no line (``no_lines``), its due date is
     before its issue date, or the organisation has no name
     (``seller_incomplete``), :class:`PreconditionFailed` for a stale version.
-    Emits ``invoice.issued``."""
+    Emits ``invoice.issued``. With ``blobs`` (the service always passes its
+    GridFS store) the PDF and XLSX are requested in the same transaction
+    (:func:`invoicer.invoices.rendering.request_documents`; raises
+    ``StorageUnavailable`` if GridFS is down, and nothing is issued)."""
     member.require_write()
     today = today or date.today()
     row = fetch(cur, member, invoice_id, lock=True)
@@ -331,6 +341,9 @@ def issue(
             "gross": issued["gross"],
         },
     )
+    if blobs is not None:
+        rendering.request_documents(cur, blobs, member, row["id"])
+        issued = fetch(cur, member, row["id"])
     return invoice_view(issued, today)
 
 
@@ -350,6 +363,42 @@ def mark_sent(cur: Cursor, member: Member, invoice_id: Any, *, today: date | Non
     sent = dict(cur.fetchone())
     events.record(cur, member, "invoice", row["id"], "invoice.sent", {"invoice_id": row["id"], "number": row["number"]})
     return invoice_view(sent, today)
+
+
+def send(
+    cur: Cursor, member: Member, invoice_id: Any, *, blobs: BlobStore | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """Send an issued invoice to its client: :func:`mark_sent` (status
+    ``sent``, ``invoice.sent``) plus, in the same transaction, the
+    ``invoice.mail`` command that has the notification service mail it with
+    its kept PDF attached to the client's e-mail address (the client's
+    current one, else the buyer's on the invoice). The mail names the
+    seller, the number, the amount due (balance due now) and the due date.
+    Sending again mails again.
+
+    Raises :class:`Conflict` (``not_issued``) for a draft, (``not_sendable``)
+    for a credit note, (``no_documents``) when its documents were never
+    requested and no ``blobs`` is given to request them now;
+    :class:`Unprocessable` (``no_recipient``) when there is no address."""
+    member.require_write()
+    row = fetch(cur, member, invoice_id, lock=True)
+    if row["status"] == "draft":
+        raise Conflict("a draft cannot be sent; issue it first", code="not_issued")
+    if row["kind"] != "invoice":
+        raise Conflict("a credit note is not mailed on its own", code="not_sendable")
+    client = get_client(cur, member, row["client_id"]) if row["client_id"] is not None else None
+    recipient = (client or {}).get("email") or (row["buyer"] or {}).get("email")
+    if not recipient:
+        raise Unprocessable(
+            "the client has no e-mail address; add one to the client first", code="no_recipient", pointer="/email"
+        )
+    if row["render_job_id"] is None:
+        if blobs is None:
+            raise Conflict("the invoice has no kept documents to attach", code="no_documents")
+        rendering.request_documents(cur, blobs, member, row["id"])
+    sent = mark_sent(cur, member, row["id"], today=today)
+    rendering.mail_command(cur, member, sent, recipient)
+    return sent
 
 
 def settled_status(row: dict[str, Any], *, fully_credited: bool) -> str:

@@ -17,6 +17,17 @@ rows published in the same transaction before committing. The JSON body is::
         "data": {...},
     }
 
+Commands (outbox rows of kind ``command``, see
+:func:`invoicer.invoices.events.command`) share the same order, claim and
+mark; each goes to the work exchange ``<AMQP_PREFIX>`` (direct, the one the
+worker and notification queues are bound to) with routing key = the row's
+``type`` (``invoice.render``, ``invoice.mail``), its ``payload`` as the body
+(a message of :mod:`invoicer.common.messages`), ``message_id`` and
+correlation id = the command's id, and ``mandatory``: a command no queue
+takes is not marked, so it goes out once its consumer has declared its
+queue. The relay declares the work topology itself (``Topology``, the same
+arguments as every process) when it is given one.
+
 Guarantees: an event is never lost (a row stays unpublished until the broker
 confirmed it and the mark committed) and never published for a change that
 rolled back (it only ever exists in a committed row). At least once, not
@@ -33,6 +44,7 @@ or SIGINT.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import threading
 from typing import Any
@@ -41,12 +53,12 @@ import pika
 import pika.exceptions
 
 from invoicer.common import logging as logs
-from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, connect, properties
+from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, Topology, connect, properties
 from invoicer.common.config import Settings
 from invoicer.common.db import Database, DatabaseUnavailable
 from invoicer.common.messages import DomainEvent
 
-__all__ = ["Relay", "event_message", "events_exchange", "main"]
+__all__ = ["Relay", "command_message", "event_message", "events_exchange", "main"]
 
 log = logs.get_logger(__name__)
 
@@ -74,20 +86,41 @@ def event_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
     return body, props
 
 
+def command_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
+    """The body and properties of the message for one command row."""
+    command_id = str(row["id"])
+    body = json.dumps(row["payload"], separators=(",", ":")).encode()
+    props = properties(command_id)
+    props.message_id = command_id
+    props.type = row["type"]
+    return body, props
+
+
 class Relay:
     """Publishes the outbox of ``db`` to ``<prefix>.events`` on ``amqp_url``.
 
     ``batch_size``: rows claimed per transaction; ``idle_seconds``: pause
-    when a round found nothing to publish. Not thread-safe (one pika
+    when a round found nothing to publish. ``topology``: the work
+    exchange's topology, declared on connecting (default: the exchange
+    ``prefix`` only). Not thread-safe (one pika
     connection); run several processes to share the load.
     """
 
     def __init__(
-        self, db: Database, amqp_url: str, prefix: str, *, batch_size: int = 100, idle_seconds: float = 0.5
+        self,
+        db: Database,
+        amqp_url: str,
+        prefix: str,
+        *,
+        batch_size: int = 100,
+        idle_seconds: float = 0.5,
+        topology: Topology | None = None,
     ) -> None:
         self.db = db
         self.amqp_url = amqp_url
         self.exchange = events_exchange(prefix)
+        self.topology = topology
+        self.work_exchange = topology.exchange if topology is not None else prefix
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._connection: pika.BlockingConnection | None = None
@@ -101,6 +134,10 @@ class Relay:
             channel = self._connection.channel()
             channel.confirm_delivery()
             channel.exchange_declare(self.exchange, "topic", durable=True)
+            if self.topology is not None:
+                self.topology.declare(channel)
+            else:
+                channel.exchange_declare(self.work_exchange, "direct", durable=True)
             self._channel = channel
         return self._channel
 
@@ -115,16 +152,21 @@ class Relay:
         failure: Exception | None = None
         with self.db.transaction() as cur:
             cur.execute(
-                "SELECT id, organisation_id, type, payload, actor_id, actor_email, occurred_at FROM outbox"
+                "SELECT id, kind, organisation_id, type, payload, actor_id, actor_email, occurred_at FROM outbox"
                 " WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
                 (self.batch_size,),
             )
             for row in cur.fetchall():
-                body, props = event_message(row)
                 try:
-                    # Not mandatory: an event nobody subscribed to is still published.
-                    channel.basic_publish(self.exchange, row["type"], body, props)
-                except (pika.exceptions.NackError, *CONNECTION_ERRORS) as exc:
+                    if row["kind"] == "command":
+                        # Mandatory: a command must reach its consumer's queue.
+                        body, props = command_message(row)
+                        channel.basic_publish(self.work_exchange, row["type"], body, props, mandatory=True)
+                    else:
+                        # Not mandatory: an event nobody subscribed to is still published.
+                        body, props = event_message(row)
+                        channel.basic_publish(self.exchange, row["type"], body, props)
+                except (pika.exceptions.NackError, pika.exceptions.UnroutableError, *CONNECTION_ERRORS) as exc:
                     failure = exc
                     break
                 confirmed.append(row["id"])
@@ -190,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.amqp_prefix,
         batch_size=args.batch_size,
         idle_seconds=args.idle_seconds,
+        topology=Topology.from_settings(settings),
     )
 
     def _stop(signum, _frame):

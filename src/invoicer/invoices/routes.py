@@ -27,6 +27,7 @@ speaks HTTP.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -35,13 +36,27 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 
 from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
+from ..common.storage import BlobStore
 from ..common.tokens import InvalidToken, verify_token
-from . import clients, credit_notes, events, idempotency, identity, importing, orders, organisations, payments, queries
+from ..invoice.formats import RenderOptions
+from . import (
+    clients,
+    credit_notes,
+    events,
+    idempotency,
+    identity,
+    importing,
+    orders,
+    organisations,
+    payments,
+    queries,
+    rendering,
+)
 from . import invoices as drafts
 from .errors import Unprocessable
 from .identity import Actor, Member
@@ -66,12 +81,14 @@ _ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
 
 
 class Services:
-    """What the routes use, built once per app: ``settings`` and ``db`` (a
-    PostgreSQL pool that connects on first use)."""
+    """What the routes use, built once per app: ``settings``, ``db`` (a
+    PostgreSQL pool) and ``blobs`` (GridFS: the kept documents of issued
+    invoices); neither connects before first use."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, blobs: BlobStore) -> None:
         self.settings = settings
         self.db = db
+        self.blobs = blobs
 
 
 def services() -> Services:
@@ -111,6 +128,11 @@ def _session() -> Iterator[tuple[Any, Member]]:
 # --- request and response helpers -------------------------------------------------
 
 
+def _public() -> str:
+    """``PUBLIC_URL``: where links in answers point."""
+    return services().settings.public_url
+
+
 def _link(path: str) -> str:
     """An absolute link to ``path`` under ``PUBLIC_URL`` (never the request's Host)."""
     return services().settings.public_url.rstrip("/") + path
@@ -139,7 +161,46 @@ def _body(*, optional: bool = False) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    nul = _nul_pointer(body, "")
+    if nul is not None:
+        raise Unprocessable("text cannot hold the NUL character", code="invalid_text", pointer=nul)
     return body
+
+
+def _nul_pointer(value: Any, pointer: str) -> str | None:
+    """The RFC 6901 pointer of the first string (or key) holding U+0000,
+    which PostgreSQL cannot store; None if there is none."""
+    if isinstance(value, str):
+        return pointer if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)  # type: ignore[assignment]
+    else:
+        return None
+    for key, item in items:
+        where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+        if "\x00" in str(key):
+            return where
+        found = _nul_pointer(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _text_arg(name: str) -> str | None:
+    """A free-text query parameter (400 if it holds U+0000); None when empty."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if "\x00" in raw:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} cannot hold the NUL character",
+            [{"parameter": name, "message": "NUL character"}],
+        )
+    return raw
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -313,7 +374,7 @@ def list_clients() -> Response:
     archived = _choice_arg("archived", ("true", "false")) == "true"
     with _session() as (cur, member):
         found = clients.list_clients(
-            cur, member, q=request.args.get("q") or None, include_archived=archived, page=page, per_page=per_page
+            cur, member, q=_text_arg("q"), include_archived=archived, page=page, per_page=per_page
         )
     return _answer(_page([client_view(row) for row in found["items"]], page, per_page, found["total"]))
 
@@ -366,7 +427,7 @@ def list_invoices() -> Response:
     sort = _choice_arg("sort", tuple(queries.SORTS)) or "created_at"
     order = _choice_arg("order", ("asc", "desc")) or "desc"
     issued_from, issued_to = _date_arg("issued_from"), _date_arg("issued_to")
-    client_id = request.args.get("client_id") or None
+    client_id = _text_arg("client_id")
     with _session() as (cur, member):
         found = queries.list_invoices(
             cur,
@@ -375,7 +436,7 @@ def list_invoices() -> Response:
             client_id=client_id,
             issued_from=issued_from,
             issued_to=issued_to,
-            q=request.args.get("q") or None,
+            q=_text_arg("q"),
             kind=kind,
             sort=sort,
             order=order,
@@ -392,7 +453,7 @@ def create_invoice() -> Response:
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            return 201, invoice_detail(cur, member, drafts.create_draft(cur, member, body))
+            return 201, invoice_detail(cur, member, drafts.create_draft(cur, member, body), _public())
 
         response = _create(cur, member, action, lambda view: f"/invoices/{view['id']}")
     response.headers["ETag"] = _etag(response.get_json()["version"])
@@ -406,7 +467,7 @@ def import_invoice() -> Response:
     invoice record numbered as in the document (series ``imported``);
     ``?client_id=`` links it to a client. 201 with it."""
     raw = _document_bytes()
-    client_id = request.args.get("client_id") or None
+    client_id = _text_arg("client_id")
     settings = services().settings
     with _session() as (cur, member):
 
@@ -418,8 +479,9 @@ def import_invoice() -> Response:
                 client_id=client_id,
                 legacy_currency=settings.legacy_currency,
                 max_lines=settings.max_lines,
+                blobs=services().blobs,
             )
-            return 201, invoice_detail(cur, member, view)
+            return 201, invoice_detail(cur, member, view, _public())
 
         return _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
 
@@ -457,7 +519,7 @@ def _json_type(mimetype: str) -> bool:
 def get_invoice(invoice_id: str) -> Response:
     """One invoice or credit note, with ``ETag``."""
     with _session() as (cur, member):
-        detail = invoice_detail(cur, member, drafts.get_invoice(cur, member, invoice_id))
+        detail = invoice_detail(cur, member, drafts.get_invoice(cur, member, invoice_id), _public())
     return _answer(detail, etag=detail["version"])
 
 
@@ -477,7 +539,7 @@ def update_invoice(invoice_id: str) -> Response:
                 " so that nobody's edit is overwritten",
             )
         view = drafts.update_draft(cur, member, invoice_id, changes, version)
-        detail = invoice_detail(cur, member, view)
+        detail = invoice_detail(cur, member, view, _public())
     return _answer(detail, etag=detail["version"])
 
 
@@ -500,9 +562,14 @@ def issue_invoice(invoice_id: str) -> Response:
 
         def action() -> tuple[int, Any]:
             view = drafts.issue(
-                cur, member, invoice_id, issue_date=body.get("issue_date"), expected_version=_optional_version()
+                cur,
+                member,
+                invoice_id,
+                issue_date=body.get("issue_date"),
+                expected_version=_optional_version(),
+                blobs=services().blobs,
             )
-            return 200, invoice_detail(cur, member, view)
+            return 200, invoice_detail(cur, member, view, _public())
 
         return _create(cur, member, action, lambda _: None)
 
@@ -514,8 +581,10 @@ def send_invoice(invoice_id: str) -> Response:
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            # records-docs: the domain's send (queues the mail with the PDF) replaces mark_sent.
-            return 200, invoice_detail(cur, member, drafts.mark_sent(cur, member, invoice_id))
+            # Marks it sent and queues the mail with the kept PDF attached, in this transaction.
+            return 200, invoice_detail(
+                cur, member, drafts.send(cur, member, invoice_id, blobs=services().blobs), _public()
+            )
 
         return _create(cur, member, action, lambda _: None)
 
@@ -544,7 +613,10 @@ def record_payment(invoice_id: str) -> Response:
             payment = {
                 key: done["payment"][key] for key in ("id", "amount", "date", "method", "reference", "created_at")
             }
-            return 201, {"payment": jsonable(payment), "invoice": invoice_detail(cur, member, done["invoice"])}
+            return 201, {
+                "payment": jsonable(payment),
+                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
+            }
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
 
@@ -567,13 +639,40 @@ def create_credit_note(invoice_id: str) -> Response:
                 lines=body.get("lines"),
                 reason=body.get("reason"),
                 issue_date=body.get("issue_date"),
+                blobs=services().blobs,
             )
             return 201, {
-                "credit_note": invoice_detail(cur, member, done["credit_note"]),
-                "invoice": invoice_detail(cur, member, done["invoice"]),
+                "credit_note": invoice_detail(cur, member, done["credit_note"], _public()),
+                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
             }
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
+
+
+@blueprint.get("/invoices/<invoice_id>/<any(pdf, xlsx):fmt>")
+def invoice_document(invoice_id: str, fmt: str) -> Response:
+    """The invoice's PDF or XLSX as an attachment: for an issued invoice or a
+    credit note the kept file (503 with ``Retry-After`` while the worker is
+    still rendering it); for a draft a preview rendered now, marked DRAFT
+    and without a number."""
+    svc = services()
+    settings = svc.settings
+    with _session() as (cur, member):
+        view = drafts.get_invoice(cur, member, invoice_id)
+        if view["status"] == "draft":
+            options = RenderOptions(settings.invoice_page_size, settings.invoice_locale)
+            found: tuple[bytes, str, str] | None = rendering.preview(cur, member, invoice_id, fmt, options)
+    if view["status"] != "draft":
+        found = rendering.document(svc.db, svc.blobs, member, invoice_id, fmt)
+    if found is None:
+        raise ApiError(
+            503,
+            "rendering",
+            f"the {fmt} of {view['number']} is still being rendered; try again shortly",
+            headers={"Retry-After": "2"},
+        )
+    data, filename, media_type = found
+    return send_file(io.BytesIO(data), mimetype=media_type, as_attachment=True, download_name=filename, max_age=0)
 
 
 @blueprint.get("/invoices/<invoice_id>/events")
@@ -624,7 +723,10 @@ def invoice_order(order_id: str) -> Response:
 
         def action() -> tuple[int, Any]:
             done = orders.invoice_order(cur, member, order_id)
-            return 201, {"order": order_view(done["order"]), "invoice": invoice_detail(cur, member, done["invoice"])}
+            return 201, {
+                "order": order_view(done["order"]),
+                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
+            }
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
 

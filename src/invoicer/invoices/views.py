@@ -18,12 +18,14 @@ from typing import Any
 
 import psycopg2.extensions
 
+from invoicer.invoice import formats as registry
 from invoicer.invoice.model import quantize_money
 
 from .clients import get_client
 from .identity import Member
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
+from .rendering import FORMATS
 
 __all__ = [
     "client_view",
@@ -197,7 +199,31 @@ def _parties(cur: Cursor, member: Member, view: dict[str, Any]) -> tuple[Any, An
     return seller, buyer
 
 
-def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any]) -> dict[str, Any]:
+#: The render job's status as a kept file's.
+_FILE_STATUS = {"queued": "rendering", "processing": "rendering", "done": "ready", "failed": "failed"}
+
+
+def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str, Any]]:
+    """The kept documents of an issued record: ``[{"format", "media_type",
+    "status" (rendering, ready, failed), "url"}]``; none for a draft (its
+    preview is at the same URLs)."""
+    if view["status"] == "draft" or view.get("render_job_id") is None:
+        return []
+    cur.execute("SELECT status FROM jobs WHERE id = %s", (view["render_job_id"],))
+    job = cur.fetchone()
+    status = _FILE_STATUS.get(dict(job)["status"], "rendering") if job else "rendering"
+    return [
+        {
+            "format": fmt,
+            "media_type": registry.get(fmt).media_type,
+            "status": status,
+            "url": f"{public_url.rstrip('/')}/invoices/{view['id']}/{fmt}",
+        }
+        for fmt in FORMATS
+    ]
+
+
+def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url: str = "") -> dict[str, Any]:
     """One invoice or credit note as the API reads it: the canonical input's
     fields (``issue_date``, ``due_date``, ``currency``, ``seller``,
     ``buyer``, ``ship_to``, ``lines``, ``payment_terms``, ``notes``) plus
@@ -205,11 +231,9 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any]) -> dict[st
     ``client_id``, ``totals`` (see :func:`_totals`), ``payments``
     (``[{id, amount, date, method, reference, created_at}]``),
     ``credit_notes`` (``[{id, number, issue_date, gross, reason, lines, issued_at}]``),
-    ``files``, ``corrects_invoice_id`` and ``reason`` (credit notes),
-    ``version``, ``created_at``, ``updated_at``, ``issued_at``, ``sent_at``.
-
-    ``files`` is empty until issued documents are rendered and kept (the
-    records-docs work adds them)."""
+    ``files`` (see :func:`_files`; links under ``public_url``),
+    ``corrects_invoice_id`` and ``reason`` (credit notes), ``version``,
+    ``created_at``, ``updated_at``, ``issued_at``, ``sent_at``."""
     seller, buyer = _parties(cur, member, view)
     payments = list_payments(cur, member, view["id"]) if view["kind"] == "invoice" else []
     detail = {
@@ -235,7 +259,7 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any]) -> dict[st
             for payment in payments
         ],
         "credit_notes": _credit_notes(cur, member, view["id"]) if view["kind"] == "invoice" else [],
-        "files": [],
+        "files": _files(cur, view, public_url),
         "corrects_invoice_id": view["corrects_invoice_id"],
         "reason": view["reason"],
         "version": view["version"],

@@ -16,12 +16,19 @@ the duplicate by job id). Database or storage down raises
 raises :class:`~invoicer.common.amqp.Permanent`. Whenever the message is
 given up, :meth:`RenderHandler.on_dead_letter` marks the job ``failed`` with
 the reason.
+
+A request with ``notify`` false (the documents of an invoice record) is
+rendered and stored the same way but announces nothing: no ``invoice.ready``
+event, so no "your invoice is ready" mail. Its ``document_type`` and
+``preceding_invoice`` make the renderers title it (e.g. "CREDIT NOTE").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
@@ -31,8 +38,11 @@ from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
 from ..common.storage import BlobStore, StorageUnavailable
+from ..invoice.model import Invoice
 from ..invoice.render import output_filename, render_formats
-from ..invoice.validation import InvalidInvoice, MalformedDocument, load_invoice, parse_document
+from ..invoice.errors import InvalidInvoice, MalformedDocument
+from ..invoice.loader import load_invoice
+from ..invoice.parsing import parse_document
 
 __all__ = ["RenderHandler"]
 
@@ -57,7 +67,7 @@ class RenderHandler:
         ``render_error`` if the renderer itself fails)."""
         request = RenderRequest.from_bytes(body)
         try:
-            return self._process(request.job_id)
+            return self._process(request)
         except TRANSIENT as exc:
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
 
@@ -70,7 +80,32 @@ class RenderHandler:
         if job_id is not None and self.jobs.fail(job_id, code=code, message=reason):
             log.error("job failed", extra={"job_id": job_id, "code": code, "reason": reason})
 
-    def _process(self, job_id: str) -> Done:
+    def _announce(self, request: RenderRequest, job: Job) -> Done:
+        """Done, with the ``invoice.ready`` event unless the request asked for none."""
+        return Done((self.ready_event(job),)) if request.notify else Done()
+
+    @staticmethod
+    def _as_document(invoice: Invoice, request: RenderRequest) -> Invoice:
+        """The invoice as the document the request names (credit note, the
+        invoice it corrects); raises :class:`Permanent` for a type the
+        renderers do not know."""
+        if request.document_type == "invoice" and request.preceding_invoice is None:
+            return invoice
+        try:
+            preceding_date = (
+                date.fromisoformat(request.preceding_invoice_date) if request.preceding_invoice_date else None
+            )
+            return dataclasses.replace(
+                invoice,
+                document_type=request.document_type,
+                preceding_invoice=request.preceding_invoice,
+                preceding_invoice_date=preceding_date,
+            )
+        except ValueError as exc:
+            raise Permanent("malformed_message", str(exc)) from None
+
+    def _process(self, request: RenderRequest) -> Done:
+        job_id = request.job_id
         started = time.time()
         job = self.jobs.start(job_id, timings={"started": started})
         if job is None:
@@ -79,7 +114,7 @@ class RenderHandler:
             return Done()
         if job.status == "done":
             log.info("job already done; announcing it again", extra={"job_id": job_id})
-            return Done((self.ready_event(job),))
+            return self._announce(request, job)
 
         blob = self.blobs.get(job.input_fid)
         if blob is None:
@@ -94,6 +129,7 @@ class RenderHandler:
             first = exc.errors[0]
             raise Permanent("invalid_invoice", f"{len(exc.errors)} error(s), first at {first.pointer!r}: {first.message}") from None
 
+        invoice = self._as_document(invoice, request)
         try:
             rendered = render_formats(invoice, job.formats, page_size=self.settings.invoice_page_size,
                                       locale=self.settings.invoice_locale)
@@ -119,7 +155,7 @@ class RenderHandler:
                                      "render_ms": round((render_done - started) * 1000, 1)})
         if done is None or done.status != "done":
             return Done()
-        return Done((self.ready_event(done),))
+        return self._announce(request, done)
 
     def ready_event(self, job: Job) -> InvoiceReady:
         """The ``invoice.ready`` event for a done job."""

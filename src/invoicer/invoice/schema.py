@@ -1,0 +1,640 @@
+"""The canonical invoice a client submits, as pydantic v2 models, and what they build.
+
+:class:`InvoiceDocument` (with :class:`PartyDocument` and :class:`LineDocument`)
+is the one definition of the input: it validates a document parsed by
+:func:`~invoicer.invoice.parsing.parse_document` (Python mode, so amounts
+arrive as :class:`~decimal.Decimal` or ``int`` and never pass through float),
+builds the domain :class:`~invoicer.invoice.model.Invoice` the renderers use
+(:meth:`InvoiceDocument.to_invoice`), and generates ``invoice.schema.json``
+(:func:`json_schema`, ``make schema``).
+
+Rules, each reported with its own error code (see :func:`problems`):
+
+* unknown fields are refused (``unknown_field``, with a "did you mean" hint);
+* texts: no control characters (``control_character``; multi-line texts may
+  hold tab and line breaks), required ones not blank (``blank``), bounded
+  length (``too_long``);
+* amounts: a JSON number or a plain decimal string (``type`` / ``pattern``),
+  at most 15 digits before and 10 after the point (``too_many_digits``),
+  within the field's bounds (``out_of_range``), and quantity x unit price
+  below 10^15 (``amount_too_large``);
+* ``currency`` an ISO 4217 code known to Babel/CLDR (``pattern`` /
+  ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
+  (``invalid_date``), ``due_date`` not before ``issue_date``
+  (``due_before_issue``); at least one line (``min_items``) and at most
+  ``max_lines``, counted before any line is looked at (``too_many_lines``).
+
+Pydantic reports every failing field at once; :func:`problems` turns its
+errors into :class:`~invoicer.invoice.errors.Problem` values at the path of
+the document as submitted (pydantic locations use the field aliases).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, localcontext
+from functools import lru_cache
+from typing import Annotated, Any
+
+from babel.numbers import list_currencies
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+from pydantic_core import PydanticCustomError, core_schema
+
+from invoicer.invoice import model
+from invoicer.invoice.errors import JsonPath, Problem, describe, plain
+
+__all__ = [
+    "DEFAULT_MAX_LINES",
+    "MAX_FRACTION_DIGITS",
+    "MAX_INTEGER_DIGITS",
+    "DocumentModel",
+    "InvoiceDocument",
+    "LineDocument",
+    "PartyDocument",
+    "Amount",
+    "CurrencyCode",
+    "IsoDate",
+    "Text",
+    "at_most_max_lines",
+    "due_date_not_before_issue_date",
+    "json_schema",
+    "known_currencies",
+    "optional_text",
+    "problems",
+    "product_not_too_large",
+]
+
+#: Largest number of digits allowed before / after the decimal point of an amount.
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 10
+#: Lines allowed when the caller names no limit (the gateway passes ``MAX_LINES``).
+DEFAULT_MAX_LINES = 10_000
+
+_DIGITS = rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?"
+_DECIMAL = re.compile(rf"-?{_DIGITS}")
+_DECIMAL_HINT = 'must be a decimal number such as "12" or "12.5"'
+
+
+def _fail(code: str, text: str) -> PydanticCustomError:
+    """A pydantic error whose type is our ``code`` and whose message is ``text`` (taken as is)."""
+    return PydanticCustomError(code, "{text}", {"text": text})
+
+
+# --------------------------------------------------------------------------
+# Field types: ``Annotated[str, Text(200)]`` and friends. Each is pydantic
+# metadata that builds the validator (pydantic-core) and the JSON Schema of
+# the field, so that the rule and its documentation have one definition.
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same rules as JSON Schema (ECMA 262) patterns, for the generated schema.
+_SINGLE_LINE_CHAR = r"[^\u0000-\u001f\u007f]"
+_TEXT_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]"
+# White space or control: Python's \s lacks U+FEFF and ECMA's lacks U+0085 and
+# U+001C-U+001F, so both are named to make the class the same in both engines.
+_SPACE_OR_CONTROL = r"\s\u0000-\u001f\u007f\u0085\ufeff"
+_VISIBLE_CHAR = f"[^{_SPACE_OR_CONTROL}]"
+_VISIBLE = re.compile(_VISIBLE_CHAR)
+_EMAIL_PATTERN = f"^[^@{_SPACE_OR_CONTROL}]+@[^@.{_SPACE_OR_CONTROL}]+(\\.[^@.{_SPACE_OR_CONTROL}]+)+$"
+_EMAIL = re.compile(_EMAIL_PATTERN)
+
+
+def _single_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise _fail("control_character", "must be a single line without control characters")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if _CONTROL_BUT_LINE_BREAKS.search(value):
+        raise _fail("control_character", "must not contain control characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not _VISIBLE.search(value):
+        raise _fail("blank", "must not be blank")
+    return value
+
+
+def _email(value: str) -> str:
+    if value and not _EMAIL.fullmatch(value):
+        raise _fail("invalid_email", f'must be an e-mail address such as "billing@example.com", not {describe(value)}')
+    return value
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text of at most ``max_length`` characters (``too_long``).
+
+    ``lines=True`` allows tab, CR and LF (addresses, notes); otherwise any
+    control character is refused (``control_character``). ``required=True``
+    refuses a text that is empty or only white space (``blank``).
+    ``email=True`` asks for an empty text or an e-mail address, one ``@``
+    and a dotted domain (``invalid_email``). Surrounding white space is kept
+    here and dropped when the domain object is built (:func:`optional_text`).
+    """
+
+    max_length: int
+    lines: bool = False
+    required: bool = False
+    email: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        schema = core_schema.str_schema(max_length=self.max_length, strict=True)
+        checks = [_multi_line if self.lines else _single_line]
+        checks += [_not_blank] if self.required else []
+        checks += [_email] if self.email else []
+        for check in checks:
+            schema = core_schema.no_info_after_validator_function(check, schema)
+        return schema
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        result = handler(schema)
+        char = _TEXT_CHAR if self.lines else _SINGLE_LINE_CHAR
+        if self.email:
+            result["pattern"] = f"^$|{_EMAIL_PATTERN}"
+        elif self.required:
+            result["pattern"] = f"^{char}*{_VISIBLE_CHAR}{char}*$"
+        else:
+            result["pattern"] = f"^{char}*$"
+        return result
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_HINT = 'must be an existing calendar date written YYYY-MM-DD, such as "2026-11-02"'
+
+
+def _to_date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise _fail("type", f"must be a string, not {describe(value)}")
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail("invalid_date", f"{_DATE_HINT}, not {describe(value)}") from None
+
+
+@dataclass(frozen=True)
+class IsoDate:
+    """A string ``YYYY-MM-DD`` naming a day that exists (``invalid_date``), as a :class:`~datetime.date`."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(_to_date)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        return {"type": "string", "format": "date", "pattern": f"^{_DATE.pattern}$"}
+
+
+@lru_cache(maxsize=1)
+def known_currencies() -> frozenset[str]:
+    """ISO 4217 codes known to Babel (CLDR), current and historic."""
+    return frozenset(list_currencies())
+
+
+def _to_currency(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail("type", f"must be a string, not {describe(value)}")
+    if not re.fullmatch("[A-Z]{3}", value):
+        raise _fail(
+            "pattern",
+            f'must be a three-letter upper-case ISO 4217 currency code such as "EUR", not {describe(value)}',
+        )
+    if value not in known_currencies():
+        raise _fail("unknown_currency", f"{describe(value)} is not an ISO 4217 currency code")
+    return value
+
+
+@dataclass(frozen=True)
+class CurrencyCode:
+    """An ISO 4217 code known to Babel/CLDR (EN 16931 BT-5): ``pattern``, then ``unknown_currency``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(_to_currency)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        return {"type": "string", "pattern": "^[A-Z]{3}$", "enum": sorted(known_currencies())}
+
+
+def _to_decimal(value: Any) -> Decimal:
+    """A JSON number or a plain decimal string as an exact Decimal (``type`` / ``pattern`` errors)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise _fail("type", f"{_DECIMAL_HINT}, not {describe(value)}")
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise _fail("pattern", f"{_DECIMAL_HINT}, not {describe(value)}")
+        return Decimal(value)
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not amount.is_finite():
+        raise _fail("type", f"{_DECIMAL_HINT}, not {describe(value)}")
+    return amount
+
+
+def _tidy(amount: Decimal) -> Decimal:
+    """``1E+2`` -> ``100`` (as on the PDF), ``-0.00`` -> ``0.00``, and at most 10 fraction digits.
+
+    The digit constraint counts significant digits, so ``1.10000000000`` passes
+    it; dropping its trailing zeros here keeps the promise of at most
+    MAX_FRACTION_DIGITS digits to everything downstream.
+    """
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: _to_decimal refused the rest
+    if exponent > 0:
+        amount = amount.quantize(Decimal(1))
+    elif exponent < -MAX_FRACTION_DIGITS:
+        amount = amount.quantize(Decimal(1).scaleb(-MAX_FRACTION_DIGITS))
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An exact :class:`~decimal.Decimal` from a JSON number or a plain decimal string.
+
+    Accepts ``int`` or ``Decimal`` (as parse_document makes them) or a string
+    such as ``"-12.50"`` (no exponent, no separators): else ``type`` /
+    ``pattern``. At most MAX_INTEGER_DIGITS digits before and
+    MAX_FRACTION_DIGITS after the point (pydantic's ``max_digits`` and
+    ``decimal_places``; ``too_many_digits``); ``gt``/``ge``/``le`` bound the
+    value (``out_of_range``). ``1E+2`` comes out as ``100``, ``-0`` as ``0``.
+    """
+
+    gt: int | None = None
+    ge: int | None = None
+    le: int | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        decimal = core_schema.decimal_schema(
+            max_digits=MAX_INTEGER_DIGITS + MAX_FRACTION_DIGITS,
+            decimal_places=MAX_FRACTION_DIGITS,
+            gt=None if self.gt is None else Decimal(self.gt),
+            ge=None if self.ge is None else Decimal(self.ge),
+            le=None if self.le is None else Decimal(self.le),
+            strict=True,
+        )
+        return core_schema.no_info_after_validator_function(
+            _tidy, core_schema.no_info_before_validator_function(_to_decimal, decimal)
+        )
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        # JSON numbers: the bounds and fewer than 16 integer digits. The limit of fraction digits is
+        # not stated: "multipleOf": 1e-10 would state it, but validators that divide binary floats
+        # (Python's jsonschema among them) then refuse amounts such as 18.99.
+        number: dict[str, Any] = {
+            "type": "number",
+            "description": f"At most {MAX_FRACTION_DIGITS} digits after the decimal point (checked by the server).",
+        }
+        if self.gt is not None:
+            number["exclusiveMinimum"] = self.gt
+        elif self.ge is not None:
+            number["minimum"] = self.ge
+        else:
+            number["exclusiveMinimum"] = -(10**MAX_INTEGER_DIGITS)
+        if self.le is not None:
+            number["maximum"] = self.le
+        else:
+            number["exclusiveMaximum"] = 10**MAX_INTEGER_DIGITS
+        return {"anyOf": [number, {"type": "string", "pattern": self._string_pattern()}]}
+
+    def _string_pattern(self) -> str:
+        """The decimal strings within the bounds, as an ECMA 262 (and Python) pattern."""
+        bounds = (self.gt, self.ge, self.le)
+        if bounds == (None, None, None):
+            return f"^-?{_DIGITS}$"
+        if bounds == (0, None, None):
+            return f"^(?=[0-9.]*[1-9]){_DIGITS}$"  # no minus sign, and a digit that is not 0
+        if bounds == (None, 0, None):
+            return f"^(?!-.*[1-9])-?{_DIGITS}$"  # "-0.00" is 0
+        if bounds == (None, 0, 100):
+            up_to_100 = rf"0*([0-9]{{1,2}}(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?|100(\.0{{1,{MAX_FRACTION_DIGITS}}})?)"
+            return f"^(?!-.*[1-9])(?=-?{_DIGITS}$)-?{up_to_100}$"
+        raise ValueError(f"no string pattern for the bounds {self}")  # a programming error
+
+
+# --------------------------------------------------------------------------
+# The models
+
+
+class DocumentModel(BaseModel):
+    """Base of the input models: strict types (no coercion of a number into a
+    text), unknown fields refused, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def due_date_not_before_issue_date(cls: type[BaseModel], due: date | None, info: ValidationInfo) -> date | None:
+    """``due_date`` (EN 16931 BT-9) must not be before ``issue_date`` (BT-2); ``due_before_issue``.
+
+    For a model with fields ``issue_date`` and ``due_date`` declared in that
+    order (pydantic validates fields in order, so ``info.data`` holds the
+    issue date if it was valid); the issue date is named by its alias.
+    """
+    issue = info.data.get("issue_date")
+    if due is not None and issue is not None and due < issue:
+        name = cls.model_fields["issue_date"].alias or "issue_date"
+        raise _fail("due_before_issue", f"{due} is before {name} {issue}")
+    return due
+
+
+def at_most_max_lines(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """Refuse more than ``info.context["max_lines"]`` lines before validating any (``too_many_lines``)."""
+    limit = (info.context or {}).get("max_lines", DEFAULT_MAX_LINES)
+    if isinstance(value, list) and len(value) > limit:
+        raise _fail("too_many_lines", f"has {len(value)} lines; at most {limit} are allowed")
+    return handler(value)
+
+
+def product_not_too_large(quantity: Decimal, unit_price: Decimal, names: str) -> None:
+    """quantity x unit price must have at most MAX_INTEGER_DIGITS digits before the point (``amount_too_large``)."""
+    with localcontext(prec=2 * (MAX_INTEGER_DIGITS + MAX_FRACTION_DIGITS) + 2):
+        product = quantity * unit_price
+    if product.adjusted() >= MAX_INTEGER_DIGITS:
+        raise _fail(
+            "amount_too_large",
+            f"{names} is {plain(product)}, more than {MAX_INTEGER_DIGITS} digits before the decimal point",
+        )
+
+
+def optional_text(value: str | None) -> str | None:
+    """Surrounding white space dropped; an empty optional text becomes None."""
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+# An optional field is absent or has a value: ``Field(default=None)`` without
+# ``| None`` in the type, so that an explicit null is a ``type`` error as before.
+
+
+class PartyDocument(DocumentModel):
+    """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13)."""
+
+    model_config = ConfigDict(title="Party")
+
+    name: Annotated[str, Text(200, required=True)] = Field(description="Name (BT-27 / BT-44 / BT-70).")
+    company: Annotated[str, Text(200)] = Field(default=None, description="Company or trading name.")
+    address: Annotated[str, Text(1000, lines=True)] = Field(
+        default=None, description="Postal address, one line per \\n."
+    )
+    phone: Annotated[str, Text(64)] = Field(default=None, description="Telephone number.")
+    email: Annotated[str, Text(254, email=True)] = Field(
+        default=None, description="An e-mail address (one @, a dotted domain) or empty."
+    )
+    vat_id: Annotated[str, Text(64)] = Field(default=None, description="VAT identifier (BT-31 / BT-48).")
+
+    def to_party(self) -> model.Party:
+        """The domain party: texts stripped, empty optional texts as None."""
+        return model.Party(
+            name=self.name.strip(),
+            company=optional_text(self.company),
+            address=optional_text(self.address),
+            phone=optional_text(self.phone),
+            email=optional_text(self.email),
+            vat_id=optional_text(self.vat_id),
+        )
+
+
+class LineDocument(DocumentModel):
+    """One invoice line (EN 16931 BG-25)."""
+
+    model_config = ConfigDict(title="Line")
+
+    description: Annotated[str, Text(1000, lines=True, required=True)] = Field(
+        description="Item name and description (BT-153/BT-154)."
+    )
+    quantity: Annotated[Decimal, Amount(gt=0)] = Field(description="Invoiced quantity (BT-129), greater than 0.")
+    unit: Annotated[str, Text(64)] = Field(default=None, description="Free-text unit of measure, e.g. box.")
+    unit_price: Annotated[Decimal, Amount(ge=0)] = Field(
+        description="Net unit price (BT-146) in the invoice currency, 0 or more."
+    )
+    tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(description="VAT rate in percent (BT-152), 0 to 100.")
+
+    @model_validator(mode="after")
+    def _product_fits(self) -> LineDocument:
+        product_not_too_large(self.quantity, self.unit_price, "quantity x unit_price")
+        return self
+
+    def to_line(self, position: int) -> model.Line:
+        """The domain line numbered ``position`` (1-based)."""
+        return model.Line(
+            position=position,
+            description=self.description.strip(),
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            tax_rate=self.tax_rate,
+            unit=optional_text(self.unit),
+        )
+
+
+class InvoiceDocument(DocumentModel):
+    """The canonical invoice (EN 16931 vocabulary), as a client submits it."""
+
+    model_config = ConfigDict(title="Invoice")
+
+    invoice_number: Annotated[str, Text(64, required=True)] = Field(description="Invoice number (BT-1).")
+    issue_date: Annotated[date, IsoDate()] = Field(description="Issue date (BT-2), YYYY-MM-DD.")
+    due_date: Annotated[date, IsoDate()] = Field(
+        default=None, description="Payment due date (BT-9), YYYY-MM-DD, not before issue_date."
+    )
+    currency: Annotated[str, CurrencyCode()] = Field(description="Invoice currency code (BT-5), ISO 4217, e.g. EUR.")
+    seller: PartyDocument = Field(description="Seller (BG-4).")
+    buyer: PartyDocument = Field(description="Buyer (BG-7).")
+    ship_to: PartyDocument = Field(default=None, description="Deliver-to party (BG-13).")
+    lines: list[LineDocument] = Field(
+        min_length=1, description="Invoice lines (BG-25), in order; at most MAX_LINES (a server setting)."
+    )
+    payment_terms: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="Payment terms (BT-20).")
+    notes: Annotated[str, Text(4000, lines=True)] = Field(default=None, description="Invoice note (BT-22).")
+
+    _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))  # type: ignore[arg-type]
+    _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    def to_invoice(self) -> model.Invoice:
+        """The domain :class:`~invoicer.invoice.model.Invoice` (totals computed, texts stripped)."""
+        return model.Invoice(
+            invoice_number=self.invoice_number.strip(),
+            issue_date=self.issue_date,
+            currency=self.currency,
+            seller=self.seller.to_party(),
+            buyer=self.buyer.to_party(),
+            lines=tuple(line.to_line(index) for index, line in enumerate(self.lines, start=1)),
+            due_date=self.due_date,
+            ship_to=self.ship_to.to_party() if self.ship_to is not None else None,
+            payment_terms=optional_text(self.payment_terms),
+            notes=optional_text(self.notes),
+        )
+
+
+# --------------------------------------------------------------------------
+# Pydantic errors -> problems
+
+_TYPE_WORDS = {
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
+    "list_type": "an array",
+    "string_type": "a string",
+}
+_BOUND_WORDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+_DIGIT_ERRORS = {"decimal_max_digits", "decimal_max_places", "decimal_whole_digits"}
+
+
+def problems(error: ValidationError, root: type[BaseModel], *, base: JsonPath = ()) -> Iterator[Problem]:
+    """The problems of a :class:`~pydantic.ValidationError` raised by ``root.model_validate``.
+
+    Paths are pydantic's locations (field aliases, list indexes), prefixed with
+    ``base``. Our own rules raise errors whose type is already our code; the
+    built-in ones are mapped: ``missing`` -> ``required``, ``extra_forbidden``
+    -> ``unknown_field``, ``*_type`` -> ``type``, ``string_too_long`` ->
+    ``too_long``, decimal digit limits -> ``too_many_digits``, bounds ->
+    ``out_of_range``, a short list -> ``min_items``; any other keeps pydantic's
+    type and message.
+    """
+    for item in error.errors(include_url=False):
+        path: JsonPath = base + tuple(item["loc"])
+        kind, value, context = item["type"], item.get("input"), item.get("ctx") or {}
+        if kind == "missing":
+            yield Problem(path, "required", "is required")
+        elif kind == "extra_forbidden":
+            yield Problem(path, "unknown_field", _unknown_field_text(root, tuple(item["loc"])))
+        elif kind in _TYPE_WORDS:
+            yield Problem(path, "type", f"must be {_TYPE_WORDS[kind]}, not {describe(value)}")
+        elif kind == "string_too_long":
+            limit = context.get("max_length")
+            yield Problem(path, "too_long", f"must be at most {limit} characters long, not {len(value)}")
+        elif kind in _DIGIT_ERRORS:
+            yield Problem(
+                path,
+                "too_many_digits",
+                f"must have at most {MAX_INTEGER_DIGITS} digits before and {MAX_FRACTION_DIGITS} "
+                f"after the decimal point, not {describe(value)}",
+            )
+        elif kind in _BOUND_WORDS:
+            key, words = _BOUND_WORDS[kind]
+            yield Problem(path, "out_of_range", f"must be {words} {describe(context.get(key))}, not {describe(value)}")
+        elif kind == "too_short":
+            yield Problem(path, "min_items", "must contain at least one line")
+        else:
+            yield Problem(path, kind, item["msg"])
+
+
+def _unknown_field_text(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """'is not a known field', with a hint: the field's alias if ``name`` is the
+    name the model gives an aliased field (``issue_date`` -> ``date`` in the
+    legacy format), else the closest known name."""
+    name = loc[-1]
+    owner = _model_at(root, loc[:-1])
+    text = "is not a known field"
+    if owner is None or not isinstance(name, str):
+        return text
+    aliases = {field_name: field.alias for field_name, field in owner.model_fields.items() if field.alias}
+    hint = aliases.get(name)
+    if hint is None and len(name) <= 64:
+        known = [field.alias or field_name for field_name, field in owner.model_fields.items()]
+        hint = next(iter(difflib.get_close_matches(name, known, n=1)), None)
+    return f"{text}; did you mean {hint}?" if hint else text
+
+
+def _model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that validates the object at ``loc`` below ``root``, if any."""
+    annotation: Any = root
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            if typing.get_origin(annotation) is not list:
+                return None
+            annotation = typing.get_args(annotation)[0]
+        else:
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return None
+            fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
+            if part not in fields:
+                return None
+            annotation = fields[part].annotation
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` -> ``X``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+# --------------------------------------------------------------------------
+# JSON Schema
+
+
+class _Generator(GenerateJsonSchema):
+    """JSON Schema 2020-12 without pydantic's invented field titles and ``"default": null``."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> Any:
+        if schema.get("default") is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)  # pragma: no cover - no field has another default
+
+
+def json_schema(root: type[BaseModel], *, description: str, extra: dict[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``root`` with ``description``, for ``invoice.schema.json``.
+
+    Definitions are named after their class without the ``Document`` suffix
+    (``Party``, ``Line``); ``extra`` adds more models under ``$defs`` by the
+    given name (the legacy format). Raises nothing for these models.
+    """
+    models = [(cls, "validation") for cls in (root, *(extra or {}).values())]
+    mapping, definitions = models_json_schema(models, schema_generator=_Generator)  # type: ignore[arg-type]
+    all_defs = dict(definitions.get("$defs", {}))
+    root_name = mapping[(root, "validation")]["$ref"].rsplit("/", 1)[-1]
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **all_defs.pop(root_name),
+        "description": description,
+        "$defs": all_defs,
+    }
+    renames = {name: name.removesuffix("Document") for name in all_defs}
+    renames.update({cls.__name__: name for name, cls in (extra or {}).items()})
+    return _rename_refs(schema, renames)
+
+
+def _rename_refs(schema: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """``#/$defs/OldName`` -> ``#/$defs/NewName`` everywhere, and the ``$defs`` keys too."""
+    text = json.dumps(schema)
+    for old, new in renames.items():
+        text = text.replace(f'"#/$defs/{old}"', f'"#/$defs/{new}"')
+    result = json.loads(text)
+    result["$defs"] = {renames.get(name, name): value for name, value in result["$defs"].items()}
+    return result

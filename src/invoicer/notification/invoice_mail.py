@@ -1,0 +1,168 @@
+"""Mailing an issued invoice to its client: one ``invoice.mail`` command
+(:class:`invoicer.common.messages.InvoiceMail`) in, one mail with the PDF
+attached out.
+
+The handler returns :class:`~invoicer.common.amqp.Done` or raises, and the
+consumer applies the ``invoice.mail`` queue's policy (retries with backoff up
+to ``NOTIFY_MAX_RETRIES``, then the dead-letter queue):
+
+* the PDF not yet in GridFS (the worker is still rendering it), GridFS,
+  PostgreSQL or SMTP unavailable, or a 4xx from the server:
+  :class:`~invoicer.common.amqp.Transient`, retried;
+* a 5xx refusal or an address that cannot be mailed:
+  :class:`~invoicer.common.amqp.Permanent` (``mail_refused``), dead-lettered.
+
+The command id is the idempotency key (table ``invoice_mails``), with the
+same protocol as the "invoice ready" mail: the row is committed inside the
+SMTP transaction just before the final terminator, and removed again if the
+server then refuses, so a redelivered command never mails twice and a crash
+loses no mail.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from ..common.amqp import Done, Permanent, Transient
+from ..common.config import Settings
+from ..common.db import Database, DatabaseUnavailable
+from ..common.logging import get_logger
+from ..common.messages import InvoiceMail, mail_id_of
+from ..common.storage import BlobStore, StorageUnavailable
+from .mailer import PermanentMailError, mailbox_address, send
+
+__all__ = ["InvoiceMailHandler", "MailLog", "build_invoice_mail"]
+
+log = get_logger(__name__)
+
+
+class MailLog:
+    """The ``invoice_mails`` table: which mail commands were delivered.
+    Methods raise :class:`DatabaseUnavailable`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def was_sent(self, command_id: str) -> bool:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT 1 FROM invoice_mails WHERE command_id = %s", (uuid.UUID(command_id),))
+            return cur.fetchone() is not None
+
+    def mark_sent(self, command_id: str, invoice_id: str, recipient: str) -> bool:
+        """Record the delivery; False if it was recorded already."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO invoice_mails (command_id, invoice_id, recipient) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (uuid.UUID(command_id), uuid.UUID(invoice_id), recipient),
+            )
+            return cur.rowcount == 1
+
+    def unmark_sent(self, command_id: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM invoice_mails WHERE command_id = %s", (uuid.UUID(command_id),))
+
+
+def build_invoice_mail(mail: InvoiceMail, pdf: bytes, sender: str) -> EmailMessage:
+    """The mail to the client: subject "Invoice <number> from <seller>",
+    a plain-text body naming the seller, the number, the amount due and the
+    due date, and the PDF attached as ``mail.filename``. ``Reply-To`` is the
+    seller's address when known; the Message-ID is derived from the command
+    id (RFC 5322 3.6.4), so a copy sent twice is one message to mail clients.
+    User text is only ever text here."""
+    due = f" by {date.fromisoformat(mail.due_date).strftime('%d %B %Y').lstrip('0')}" if mail.due_date else ""
+    body = [
+        "Hello,",
+        "",
+        f"{mail.seller} has sent you invoice {mail.number}.",
+        "",
+        f"Amount due: {mail.amount_due} {mail.currency}{due}.",
+        "",
+        f"The invoice is attached as {mail.filename}.",
+    ]
+    if mail.reply_to:
+        body += ["", f"Questions about it? Reply to this mail to reach {mail.seller} ({mail.reply_to})."]
+    body += ["", "-- sent for " + mail.seller + " by invoicer"]
+    message = EmailMessage()
+    message["Subject"] = f"Invoice {mail.number} from {mail.seller}"
+    message["From"] = sender
+    message["To"] = mailbox_address(mail.recipient)[0]
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<invoice-mail.{mail.id}@invoicer>"
+    message["X-Invoicer-Mail-Id"] = mail.id
+    message["X-Invoicer-Invoice-Id"] = mail.invoice_id
+    message.set_content("\n".join(body))
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=mail.filename)
+    return message
+
+
+class _AlreadySent(Exception):
+    pass
+
+
+@dataclass
+class InvoiceMailHandler:
+    """Callable as a :data:`invoicer.common.amqp.Handler` for ``invoice.mail``;
+    ``deliver`` is :func:`invoicer.notification.mailer.send` or a stand-in."""
+
+    mails: MailLog
+    blobs: BlobStore
+    settings: Settings
+    deliver: Callable = send
+
+    def __call__(self, body: bytes, correlation_id: str | None) -> Done:
+        """Mail the invoice of an :class:`InvoiceMail` body, once per command
+        id. Raises :class:`~invoicer.common.messages.MalformedMessage`,
+        :class:`Permanent` (``mail_refused``) or :class:`Transient`."""
+        mail = InvoiceMail.from_bytes(body)
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not self.mails.mark_sent(mail.id, mail.invoice_id, mail.recipient):
+                raise _AlreadySent()
+            recorded = True
+
+        try:
+            if self.mails.was_sent(mail.id):
+                log.info("invoice already mailed; dropping duplicate", extra={"mail_id": mail.id})
+                return Done()
+            pdf = self.blobs.get(mail.pdf_fid)
+            if pdf is None or pdf.data is None:
+                raise Transient(f"the PDF of {mail.number} is not rendered yet", code="document_not_ready")
+            message = build_invoice_mail(mail, pdf.data, self.settings.mail_from)
+            self.deliver(message, self.settings, before_commit=record)
+        except _AlreadySent:
+            log.info("invoice mailed concurrently; dropping duplicate", extra={"mail_id": mail.id})
+            return Done()
+        except PermanentMailError as exc:
+            self._undo(mail.id, recorded)
+            raise Permanent("mail_refused", f"mail refused: {exc}") from exc
+        except (smtplib.SMTPException, OSError, DatabaseUnavailable, StorageUnavailable) as exc:
+            self._undo(mail.id, recorded)
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        except Exception:
+            self._undo(mail.id, recorded)
+            raise
+        log.info("invoice mailed", extra={"mail_id": mail.id, "invoice_id": mail.invoice_id})
+        return Done()
+
+    def on_dead_letter(self, body: bytes, code: str, reason: str) -> None:
+        """The command is given up: logged with its id (the sender sees the
+        invoice as sent; the dead-letter queue keeps the command to replay)."""
+        log.error("invoice mail failed", extra={"mail_id": mail_id_of(body), "code": code, "reason": reason})
+
+    def _undo(self, mail_id: str, recorded: bool) -> None:
+        if recorded:
+            try:
+                self.mails.unmark_sent(mail_id)
+            except DatabaseUnavailable:
+                log.error("could not undo the mail record; the mail may be lost", extra={"mail_id": mail_id})

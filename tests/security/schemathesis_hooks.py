@@ -1,0 +1,83 @@
+"""schemathesis hooks for the positive-data run on ``POST /upload`` (loaded through SCHEMATHESIS_HOOKS).
+
+``invoice.schema.json`` states every rule of a single field (patterns, bounds,
+lengths, the currency list, dates that exist). What it cannot state are the
+rules that compare fields, which the server checks; :func:`map_case` adjusts a
+generated document to those, and only those, so that every upload the schema
+calls valid must get 202:
+
+* ``due_date`` not before the issue date (``issue_date``; ``date`` in the legacy format);
+* quantity x unit price below 10^15 (each is below 10^15 by the schema);
+* at most 10 digits after the point in a JSON number: JSON Schema's ``multipleOf``
+  could say so, but is unreliable with binary floats, so the schema says it in
+  words and generated floats are rounded here (a positive one to at least 1e-10);
+* a legacy document's own totals (``items[].total``, ``subtotal``, ``tax_amount``,
+  ``total_amount``) equal to the EN 16931 totals of its lines to one minor unit:
+  they are optional, so they are dropped.
+
+Multipart uploads are skipped: their ``file`` is a binary part whose content
+the schema gives as ``contentSchema``, which schemathesis does not generate
+from (it sends random bytes). ``formats`` is a free string in the OpenAPI
+document; a generated value that is not a comma list of known formats is
+dropped from the query.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import schemathesis
+
+KNOWN_FORMATS = {"pdf", "xlsx"}
+LIMIT = Decimal(10) ** 15
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        rounded = round(value, 10)
+        return 1e-10 if rounded == 0 and value > 0 else rounded
+    if isinstance(value, dict):
+        return {key: _round_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_round_floats(item) for item in value]
+    return value
+
+
+def _fix_invoice(document: Any) -> Any:
+    if not isinstance(document, dict):
+        return document
+    document = _round_floats(document)
+    legacy = "items" in document
+    issue, lines, quantity = ("date", "items", "qty") if legacy else ("issue_date", "lines", "quantity")
+    if "due_date" in document and issue in document and document["due_date"] < document[issue]:
+        document["due_date"] = document[issue]  # ISO dates compare as strings
+    for line in document.get(lines, []):
+        if isinstance(line, dict) and abs(_amount(line[quantity]) * _amount(line["unit_price"])) >= LIMIT:
+            line[quantity] = 1
+        if legacy and isinstance(line, dict):
+            line.pop("total", None)
+    if legacy:
+        for name in ("subtotal", "tax_amount", "total_amount"):
+            document.pop(name, None)
+    return document
+
+
+@schemathesis.hook
+def filter_case(context: Any, case: Any) -> bool:
+    return not (case.media_type or "").startswith("multipart/")
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    case.body = _fix_invoice(case.body)
+    query = case.query
+    if isinstance(query, dict) and "formats" in query:
+        parts = [part.strip().lower() for part in str(query["formats"]).split(",") if part.strip()]
+        if not parts or not set(parts) <= KNOWN_FORMATS:
+            del query["formats"]
+    return case
