@@ -5,15 +5,36 @@ organisations. Every page is screenshot and checked (see check_page)."""
 
 from __future__ import annotations
 
+import io
 import re
+import time
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from .conftest import check_page
 
 pytestmark = pytest.mark.integration
+
+
+def _framed_pdf_text(page, timeout: float = 60.0) -> str:
+    """The text of the PDF the invoice page frames, once it is rendered
+    (until then the frame's address answers a page that says it is coming)."""
+    frame = page.locator("iframe[title^='PDF of']")
+    expect(frame).to_be_visible()
+    url = page.url.split("?")[0].rstrip("/") + "/pdf"
+    assert frame.get_attribute("src").endswith("/pdf")
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = page.request.get(url)
+        if reply.headers["content-type"] == "application/pdf":
+            assert "inline" in reply.headers["content-disposition"]
+            return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(reply.body())).pages)
+        assert reply.status == 200 and "on its way" in reply.text()
+        assert time.monotonic() < deadline, "the PDF was not rendered in time"
+        time.sleep(0.5)
 
 
 def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
@@ -80,6 +101,7 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     expect(page.get_by_text("Draft saved.")).to_be_visible()
     expect(page.locator("[data-amount=gross]")).to_have_text("291.51 EUR")
     invoice_url = page.url
+    assert "DRAFT" in _framed_pdf_text(page)  # a preview, rendered on the spot, without a number
     check_page(page, "invoice-draft")
 
     # Issue: a number from the series, frozen content, the PDF in the page.
@@ -88,7 +110,9 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"INV-{year}-0001")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Issued")
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
-    expect(page.locator("iframe[title^='PDF of']")).to_be_visible()
+    pdf = _framed_pdf_text(page)
+    assert f"INV-{year}-0001" in pdf and "Lovelace" in pdf and "DRAFT" not in pdf
+    page.reload()  # the frame shows the rendered PDF now
     check_page(page, "invoice-issued")
 
     # A partial payment, then the rest.

@@ -385,12 +385,12 @@ def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
     try:
         content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
     except RecordsError as exc:
-        if exc.status != 404:
+        if exc.code != "rendering" or request.args.get("download"):
             raise
-        records().get(f"/invoices/{invoice_id}")  # an invoice of another organisation stays a 404 page
-        # The invoice is ours but has no document (yet): say so inside the preview frame.
-        message = "The document is made when the invoice is issued; it appears here once it is ready."
-        return render_template("file_missing.html", kind=kind, message=message), 404
+        # Issued a moment ago: the worker is still rendering it. The preview
+        # frame says so and reloads itself (a meta refresh: no script needed).
+        message = "The document is being made; it appears here in a moment."
+        return render_template("file_missing.html", kind=kind, message=message, refresh=2)
     response = Response(content, mimetype=mimetype)
     disposition = "inline" if kind == "pdf" and not request.args.get("download") else "attachment"
     name = (filename or f"invoice-{invoice_id}.{kind}").replace('"', "")

@@ -120,20 +120,23 @@ class Records:
 
     def file(self, path: str) -> tuple[bytes, str, str | None]:
         """A document (PDF, XLSX): ``(content, content_type, filename)``;
-        raises like :meth:`request`."""
+        raises like :meth:`request`, and :class:`RecordsError` with code
+        ``rendering`` (503) while an issued document is still being rendered."""
         headers = {"Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
         try:
             reply = requests.get(f"{self.base_url}{path}", headers=headers, timeout=60)
         except requests.RequestException as exc:
             raise RecordsUnavailable(str(exc)) from None
         if not reply.ok:
-            if reply.status_code >= 500:
-                raise RecordsUnavailable(f"invoices service answered {reply.status_code}")
             try:
                 error = reply.json().get("error", {})
             except ValueError:
                 error = {}
-            raise RecordsError(reply.status_code, str(error.get("code", "error")), str(error.get("message", "")))
+            code = str(error.get("code", "error"))
+            # 503 "rendering": the document is on its way (the worker renders it), not an outage.
+            if reply.status_code >= 500 and code != "rendering":
+                raise RecordsUnavailable(f"invoices service answered {reply.status_code}")
+            raise RecordsError(reply.status_code, code, str(error.get("message", "")))
         disposition = reply.headers.get("Content-Disposition", "")
         filename = None
         if "filename=" in disposition:
