@@ -8,13 +8,15 @@ from __future__ import annotations
 import io
 import re
 import time
+import uuid
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from .conftest import check_page
+from ..conftest import register
+from .conftest import check_page, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +182,19 @@ def test_another_organisations_invoice_is_a_404_page(signed_in, stack, make_clie
         expect(signed_in.get_by_role("heading", name="Page not found")).to_be_visible()
         expect(signed_in.get_by_text("Secret")).to_have_count(0)
     assert re.search(r"/app/invoices/", signed_in.url)
+
+
+def test_a_viewers_write_is_a_403_page(page, stack, web_user, make_client):
+    email = f"viewer-{uuid.uuid4().hex[:10]}@example.com"
+    invited = web_user.post("/organisation/members", json={"email": email, "role": "viewer"})
+    assert invited.status_code == 201, invited.text
+    register(stack.base_url, email, "viewer-password-123")
+    sign_in(page, stack.base_url, email, "viewer-password-123")
+    page.get_by_role("link", name="Clients", exact=True).click()
+    page.get_by_role("button", name="Add a client").click()
+    page.get_by_label("Name", exact=True).fill("Not allowed Ltd")
+    page.get_by_role("button", name="Save client").click()
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    check_page(page, "error-403")
+    page.get_by_role("link", name="Clients", exact=True).click()
+    expect(page.get_by_text("Not allowed Ltd")).to_have_count(0)
