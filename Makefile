@@ -35,7 +35,13 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(PY) -m pip check
 	@touch $@
 
-install: $(STAMP)
+# The browser tests (tests/web) drive Debian's chromium; Playwright never downloads a browser here.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+install: $(STAMP) $(CHROMIUM)
 
 up: $(STAMP)
 	$(PY) tools/devstack.py up
@@ -64,7 +70,7 @@ lock: $(STAMP)
 	$(PIP_COMPILE) --extra test --extra bench --extra lint --constraint requirements.lock \
 		--output-file requirements-dev.lock pyproject.toml
 
-test: lint
+test: lint $(CHROMIUM)
 	$(PY) -m pytest
 
 test-unit: $(STAMP)

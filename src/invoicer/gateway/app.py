@@ -8,7 +8,8 @@ RabbitMQ; then reports job status and serves each user their own files. See
 :mod:`invoicer.gateway.forward` for the billing routes it passes to the
 invoices service, :mod:`invoicer.gateway.openapi`
 for their contract and :mod:`invoicer.common.web` for what every service
-shares (errors, health, headers, request ids).
+shares (errors, health, headers, request ids). The web app for people
+(HTML pages under ``/app/``) is :mod:`invoicer.gateway.web`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
 from ..common.web import make_app
-from . import forward, routes
+from . import forward, routes, web
 from .services import Services
 
 __all__ = ["create_app"]
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
     services = Services(settings)
-    return make_app(
+    app = make_app(
         __name__,
         settings,
         blueprints=[routes.blueprint, forward.blueprint],
@@ -50,3 +51,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_body=settings.max_upload_bytes,  # Werkzeug answers 413 on its own for larger bodies
         extensions={"invoicer": services},
     )
+    web.init_app(app, settings)  # the web app under /app/ (gateway/web)
+    return app

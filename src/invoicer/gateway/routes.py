@@ -44,7 +44,7 @@ from ..invoice.parsing import parse_document
 from .openapi import openapi_document
 from .services import Services
 
-__all__ = ["blueprint", "parse_formats"]
+__all__ = ["blueprint", "job_view", "parse_formats", "submit_upload"]
 
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
@@ -176,7 +176,14 @@ def _iso(moment: datetime) -> str:
 # --- accounts ---------------------------------------------------------------
 
 
-def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> ResponseReturnValue:
+def ask_auth(
+    path: str, headers: dict[str, str] | None = None, **kwargs: Any
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """POST ``path`` to the auth service with this request's id; returns its
+    status, its JSON body and the headers worth passing on
+    (``WWW-Authenticate``, ``Retry-After``). An answer that is not JSON is 502
+    with an ``upstream_error`` body. Raises :class:`ApiError` 503 when auth
+    cannot be reached. The API's routes and the web app's forms both use it."""
     settings = services().settings
     # The same request id, so that the auth service's log lines carry it too.
     headers = {**(headers or {}), REQUEST_ID_HEADER: request_id()}
@@ -190,10 +197,14 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs:
     try:
         body = reply.json()
     except ValueError:
-        body = {"error": {"code": "upstream_error", "message": "auth service answered badly", "details": []}}
-        return jsonify(body), 502
-    headers = {key: reply.headers[key] for key in ("WWW-Authenticate", "Retry-After") if key in reply.headers}
-    return jsonify(body), reply.status_code, headers
+        return 502, {"error": {"code": "upstream_error", "message": "auth service answered badly", "details": []}}, {}
+    passed = {key: reply.headers[key] for key in ("WWW-Authenticate", "Retry-After") if key in reply.headers}
+    return reply.status_code, body, passed
+
+
+def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> ResponseReturnValue:
+    status, body, passed = ask_auth(path, headers, **kwargs)
+    return jsonify(body), status, passed
 
 
 @blueprint.post("/login")
@@ -229,14 +240,32 @@ def register():
 def upload():
     """Validate an invoice, store it and queue its rendering."""
     received = time.time()
-    claims: Claims = g.claims
+    formats = parse_formats(request.args)
+    raw = _upload_bytes()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
+    job = submit_upload(raw, formats, g.claims, received=received)
+    status_url = public_url_for("gateway.get_job", job_id=job.id)
+    return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+
+
+def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: float | None = None) -> Job:
+    """Validate the invoice document ``raw`` (canonical or legacy JSON bytes),
+    store it in GridFS, record its job for ``claims.sub`` and queue its
+    rendering into ``formats`` (names from :func:`parse_formats`); returns
+    the new, queued :class:`Job`. ``received`` (epoch seconds) is when the
+    request arrived, for the job's timings. The API's ``POST /upload`` and
+    the web app's upload page both call this.
+
+    Raises :class:`ApiError` 400 ``malformed_json`` (details: message, line,
+    column) and 422 ``invalid_invoice`` (details: JSON-pointer errors);
+    :class:`DatabaseUnavailable`, :class:`StorageUnavailable` or
+    :class:`BrokerUnavailable` when a dependency is down, leaving no job and
+    no stored upload behind.
+    """
+    received = time.time() if received is None else received
     svc = services()
     settings = svc.settings
-    formats = parse_formats(request.args)
-    # A token outlives its account: refuse before anything is read or stored.
-    if not account_exists(svc.db, claims.sub):
+    if not account_exists(svc.db, claims.sub):  # a token outlives its account: nothing is stored
         raise ApiError(401, "invalid_token", "the account of this token no longer exists")
-    raw = _upload_bytes()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
     try:
         document = parse_document(raw)
         invoice = load_invoice(document, max_lines=settings.max_lines, legacy_currency=settings.legacy_currency)
@@ -284,8 +313,7 @@ def upload():
         raise
     # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
-    status_url = public_url_for("gateway.get_job", job_id=job.id)
-    return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}
+    return job
 
 
 def _forget_blob(svc: Services, fid: str) -> None:

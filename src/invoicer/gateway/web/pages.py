@@ -1,0 +1,599 @@
+"""The records pages: dashboard, invoices, the draft editor, clients,
+orders and the organisation, all over the invoices service's HTTP API
+(:mod:`.records`). Every rule (who may do what, the lifecycle, numbering,
+payments) is the service's; these views turn forms into API calls and
+answers into pages. Totals shown while a draft is typed come from
+:func:`invoicer.invoice.model.compute_totals`, the EN 16931 model that the
+service and the renderers use, never from arithmetic in the browser.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...invoice.model import Line, compute_totals
+from ...invoice.presentation import Formatter, parse_locale, totals_rows
+from . import charts, session
+from .blueprint import blueprint
+from .records import RecordsError, RecordsUnavailable, records
+
+__all__ = ["editor_lines", "preview_totals"]
+
+STATUS_LABELS = {
+    "draft": "Draft",
+    "issued": "Issued",
+    "sent": "Sent",
+    "partially_paid": "Partly paid",
+    "paid": "Paid",
+    "credited": "Credited",
+    "overdue": "Overdue",
+}
+SORT_LABELS = {
+    "created_at": "Newest",
+    "issue_date": "Issue date",
+    "due_date": "Due date",
+    "number": "Number",
+    "gross": "Amount",
+}
+ROLES = ("owner", "accountant", "viewer")
+PER_PAGE = 20
+_LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
+_CLIENT_FIELDS = ("name", "company", "address", "email", "phone", "vat_id", "currency")
+_ORG_FIELDS = ("name", "company", "address", "vat_id", "email", "phone", "bank_details", "currency", "locale")
+
+
+@blueprint.app_template_filter("status_label")
+def _status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def _status(item: dict[str, Any]) -> str:
+    return "overdue" if item.get("overdue") else str(item.get("status", ""))
+
+
+blueprint.add_app_template_filter(_status, "shown_status")
+
+
+# --- dashboard ------------------------------------------------------------------------
+
+
+@blueprint.get("/")
+@session.page_login_required
+def dashboard() -> ResponseReturnValue:
+    """Outstanding, overdue and paid in 30 days per currency, the ageing
+    and 12-month charts, and the overdue invoices, oldest first."""
+    api = records()
+    unavailable = False
+    figures: dict[str, Any] = {}
+    overdue: list[dict[str, Any]] = []
+    months: dict[str, list[dict[str, Any]]] = {}
+    try:
+        answer = api.get("/dashboard")
+        figures = answer.get("currencies", {})
+        overdue = api.get("/invoices", status="overdue", sort="due_date", order="asc", per_page=10)["items"]
+        months = _last_months(api, figures)
+    except RecordsUnavailable:
+        unavailable = True
+    currencies = []
+    for code, numbers in figures.items():
+        currencies.append(
+            {
+                "code": code,
+                "numbers": numbers,
+                "ageing_chart": charts.ageing_chart(numbers.get("ageing", {}), code),
+                "months_chart": charts.months_chart(months.get(code, []), code),
+            }
+        )
+    return render_template("dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
+
+
+def _last_months(api: Any, figures: dict[str, Any], today: date | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Per currency, the 12 calendar months up to this one, oldest first:
+    ``[{"month": "2026-01", "invoiced": Decimal, "paid": Decimal}]``, where
+    ``invoiced`` is the gross of the invoices issued in the month and
+    ``paid`` what has been paid of those invoices so far. Read from the
+    invoice list (issued in the window, at most 1000 invoices), summing the
+    amounts the service computed."""
+    today = today or date.today()
+    year, month = (today.year - 1, today.month + 1) if today.month < 12 else (today.year, 1)
+    first = date(year, month, 1)
+    keys = []
+    for _ in range(12):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def empty() -> dict[str, dict[str, Any]]:
+        return {key: {"month": key, "invoiced": Decimal(0), "paid": Decimal(0)} for key in keys}
+
+    series = {code: empty() for code in figures}
+    for page in range(1, 11):
+        answer = api.get(
+            "/invoices", kind="invoice", issued_from=first.isoformat(), sort="issue_date", page=page, per_page=100
+        )
+        for item in answer["items"]:
+            if item.get("status") == "draft" or not item.get("issue_date"):
+                continue
+            bucket = series.setdefault(item["currency"], empty()).get(item["issue_date"][:7])
+            if bucket is not None:
+                bucket["invoiced"] += Decimal(item["totals"]["gross"])
+                bucket["paid"] += Decimal(item["totals"].get("paid") or 0)
+        if page * 100 >= int(answer.get("total", 0)):
+            break
+    return {code: list(months.values()) for code, months in series.items()}
+
+
+# --- invoices -------------------------------------------------------------------------
+
+
+@blueprint.get("/invoices")
+@session.page_login_required
+def invoices() -> ResponseReturnValue:
+    """The invoice list: filters, search, sort and pages."""
+    api = records()
+    filters = {
+        "status": request.args.get("status") or None,
+        "client_id": request.args.get("client_id") or None,
+        "issued_from": request.args.get("issued_from") or None,
+        "issued_to": request.args.get("issued_to") or None,
+        "q": (request.args.get("q") or "").strip() or None,
+        "sort": request.args.get("sort") or "created_at",
+        "order": request.args.get("order") or "desc",
+    }
+    page = max(1, _int(request.args.get("page"), 1))
+    error = None
+    try:
+        answer = api.get("/invoices", page=page, per_page=PER_PAGE, **filters)
+    except RecordsError as exc:
+        if exc.status not in (400, 422):
+            raise
+        error, answer = exc.message, {"items": [], "total": 0}
+    clients = api.get("/clients", per_page=100)["items"]
+    pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
+    args = {key: value for key, value in filters.items() if value}
+    filtered = any(filters[key] for key in ("status", "client_id", "issued_from", "issued_to", "q"))
+    template = "_invoice_rows.html" if request.headers.get("HX-Request") else "invoices.html"
+    return render_template(
+        template,
+        items=answer["items"],
+        total=answer.get("total", 0),
+        page=page,
+        pages=pages,
+        filters=filters,
+        args=args,
+        filtered=filtered,
+        clients=clients,
+        statuses=STATUS_LABELS,
+        sorts=SORT_LABELS,
+        error=error,
+    )
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default
+
+
+@blueprint.route("/invoices/new", methods=["GET", "POST"])
+@session.page_login_required
+def new_invoice() -> ResponseReturnValue:
+    """The editor for a new draft; saving creates it (``POST /invoices``)."""
+    api = records()
+    clients = [client for client in api.get("/clients", per_page=100)["items"] if not client.get("archived")]
+    if request.method == "GET":
+        draft = {
+            "client_id": request.args.get("client_id", ""),
+            "currency": "",
+            "issue_date": "",
+            "due_date": "",
+            "lines": [{"description": "", "quantity": "1", "unit_price": "", "tax_rate": ""}],
+            "payment_terms": "",
+            "notes": "",
+        }
+        return _editor(draft, clients, errors={}, invoice=None)
+    body, lines = _draft_body()
+    try:
+        created = api.post("/invoices", body)
+    except RecordsError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        return _editor({**body, "lines": lines}, clients, errors=_errors(exc), invoice=None, status=422)
+    flash("Draft saved.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=created["id"]))
+
+
+@blueprint.route("/invoices/<invoice_id>/edit", methods=["GET", "POST"])
+@session.page_login_required
+def edit_invoice(invoice_id: str) -> ResponseReturnValue:
+    """The editor for a draft; saving sends ``PATCH`` with ``If-Match``."""
+    api = records()
+    invoice = api.get(f"/invoices/{invoice_id}")
+    if invoice["status"] != "draft":
+        flash("Issued invoices are final; correct one with a credit note.", "warning")
+        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    clients = [client for client in api.get("/clients", per_page=100)["items"] if not client.get("archived")]
+    if request.method == "GET":
+        return _editor(invoice, clients, errors={}, invoice=invoice)
+    body, lines = _draft_body()
+    version = request.form.get("version", "")
+    try:
+        api.request("PATCH", f"/invoices/{invoice_id}", json=body, headers={"If-Match": f'"v{version}"'})
+    except RecordsError as exc:
+        if exc.status == 412:
+            flash("Someone else changed this draft meanwhile; here is their version.", "warning")
+            return redirect(url_for("web.edit_invoice", invoice_id=invoice_id))
+        if exc.status not in (400, 409, 422):
+            raise
+        return _editor({**invoice, **body, "lines": lines}, clients, errors=_errors(exc), invoice=invoice, status=422)
+    flash("Draft saved.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
+def _editor(
+    draft: dict[str, Any],
+    clients: list[dict[str, Any]],
+    *,
+    errors: dict[str, str],
+    invoice: dict[str, Any] | None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    lines = draft.get("lines") or [{}]
+    body = render_template(
+        "editor.html",
+        draft=draft,
+        lines=lines,
+        clients=clients,
+        errors=errors,
+        invoice=invoice,
+        totals=preview_totals(editor_lines(lines), draft.get("currency") or _default_currency(clients, draft)),
+    )
+    return body, status
+
+
+def _default_currency(clients: list[dict[str, Any]], draft: dict[str, Any]) -> str:
+    for client in clients:
+        if client["id"] == draft.get("client_id") and client.get("currency"):
+            return str(client["currency"])
+    return "EUR"
+
+
+def _form_lines() -> list[dict[str, str]]:
+    """The editor's lines in the order they stand on the page (the
+    ``lines-<n>-<field>`` inputs, ``n`` increasing), blank lines dropped."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in request.form.items():
+        match = _LINE_FIELD.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = value.strip()
+    return [row for _, row in sorted(rows.items()) if any(row.get(k) for k in ("description", "unit_price"))]
+
+
+def _draft_body() -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The API body of ``POST``/``PATCH /invoices`` from the editor form,
+    and the lines as typed (to show them again next to their errors)."""
+    lines = _form_lines()
+    body: dict[str, Any] = {
+        "client_id": request.form.get("client_id") or None,
+        "currency": (request.form.get("currency") or "").strip().upper() or None,
+        "issue_date": request.form.get("issue_date") or None,
+        "due_date": request.form.get("due_date") or None,
+        "payment_terms": (request.form.get("payment_terms") or "").strip() or None,
+        "notes": (request.form.get("notes") or "").strip() or None,
+        "lines": [
+            {
+                "description": line.get("description", ""),
+                "quantity": line.get("quantity", ""),
+                "unit_price": line.get("unit_price", ""),
+                "tax_rate": line.get("tax_rate", ""),
+                **({"unit": line["unit"]} if line.get("unit") else {}),
+            }
+            for line in lines
+        ],
+    }
+    return {key: value for key, value in body.items() if value is not None}, lines
+
+
+def _errors(exc: RecordsError) -> dict[str, str]:
+    errors = exc.field_errors()
+    if not errors or "" in errors:
+        errors.setdefault("", exc.message)
+    return errors
+
+
+def editor_lines(lines: list[dict[str, Any]]) -> list[tuple[Line | None, str | None]]:
+    """Each editor line as a model :class:`Line`, or ``None`` with the reason
+    it cannot be counted yet (a number that does not parse)."""
+    parsed: list[tuple[Line | None, str | None]] = []
+    for position, row in enumerate(lines, start=1):
+        try:
+            quantity = Decimal(str(row.get("quantity") or "0"))
+            price = Decimal(str(row.get("unit_price") or "0"))
+            rate = Decimal(str(row.get("tax_rate") or "0"))
+            if not (quantity.is_finite() and price.is_finite() and rate.is_finite()):
+                raise InvalidOperation
+        except InvalidOperation:
+            parsed.append((None, f"Line {position}: quantity, price and VAT must be numbers"))
+            continue
+        parsed.append((Line(position, str(row.get("description") or ""), quantity, price, rate), None))
+    return parsed
+
+
+def preview_totals(lines: list[tuple[Line | None, str | None]], currency: str) -> dict[str, Any]:
+    """The totals box of the editor: ``{"currency", "rows": [(label,
+    text)], "total": (label, text), "problems": [str], "line_nets": [text or ""]}``,
+    computed by the EN 16931 model (:func:`compute_totals`, BR-CO-10, -14,
+    -15, -17) and worded as on the PDF (:func:`totals_rows`)."""
+    currency = (currency or "EUR").strip().upper()[:3] or "EUR"
+    good = [line for line, _ in lines if line is not None]
+    problems = [problem for _, problem in lines if problem]
+    try:
+        fmt = Formatter(currency, parse_locale("en_GB"))
+        totals = compute_totals(good, currency)
+    except (ValueError, KeyError, InvalidOperation):
+        fmt = Formatter("EUR", parse_locale("en_GB"))
+        totals = compute_totals(good, "EUR")
+        problems.append(f"{currency} is not a currency code; totals shown in EUR")
+    rows, total = totals_rows(totals, fmt)
+    nets = iter(totals.line_nets)
+    line_nets = [fmt.money(next(nets)) if line is not None else "" for line, _ in lines]
+    return {
+        "currency": totals.currency,
+        "rows": [(label, fmt.money(amount)) for label, amount in rows],
+        "total": (total[0], fmt.money(total[1])),
+        "problems": problems,
+        "line_nets": line_nets,
+    }
+
+
+@blueprint.post("/invoices/totals")
+@session.page_login_required
+def totals_preview() -> ResponseReturnValue:
+    """The editor's totals, recomputed by the server as the user types (htmx)."""
+    lines = _form_lines()
+    return render_template("_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", "")))
+
+
+@blueprint.get("/invoices/<invoice_id>")
+@session.page_login_required
+def invoice_page(invoice_id: str) -> ResponseReturnValue:
+    """One invoice: PDF preview, downloads, actions by status, payments,
+    credit notes and the activity log."""
+    api = records()
+    invoice = api.get(f"/invoices/{invoice_id}")
+    events = api.get(f"/invoices/{invoice_id}/events", per_page=100)["items"]
+    client = None
+    if invoice.get("client_id"):
+        try:
+            client = api.get(f"/clients/{invoice['client_id']}")
+        except RecordsError:
+            client = None
+    return render_template("invoice.html", invoice=invoice, events=events, client=client, today=date.today())
+
+
+@blueprint.get("/invoices/<invoice_id>/<any(pdf, xlsx):kind>")
+@session.page_login_required
+def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
+    """The invoice's PDF (shown in the page) or XLSX (downloaded), as the
+    service keeps or previews it."""
+    try:
+        content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
+    except RecordsError as exc:
+        if exc.code != "rendering" or request.args.get("download"):
+            raise
+        # Issued a moment ago: the worker is still rendering it. The preview
+        # frame says so and reloads itself (a meta refresh: no script needed).
+        message = "The document is being made; it appears here in a moment."
+        return render_template("file_missing.html", kind=kind, message=message, refresh=2)
+    response = Response(content, mimetype=mimetype)
+    disposition = "inline" if kind == "pdf" and not request.args.get("download") else "attachment"
+    name = (filename or f"invoice-{invoice_id}.{kind}").replace('"', "")
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    # The PDF is framed by the invoice page: same origin only.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+_ACTIONS = {
+    "issue": ("Invoice issued with its number.", "/issue"),
+    "send": ("Invoice sent to the client.", "/send"),
+}
+
+
+@blueprint.post("/invoices/<invoice_id>/<any(issue, send):action>")
+@session.page_login_required
+def invoice_action(invoice_id: str, action: str) -> ResponseReturnValue:
+    """Issue or send an invoice (the service checks the status and role)."""
+    message, path = _ACTIONS[action]
+    try:
+        records().post(f"/invoices/{invoice_id}{path}")
+    except RecordsError as exc:
+        if exc.status not in (409, 422):
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
+@blueprint.post("/invoices/<invoice_id>/delete")
+@session.page_login_required
+def delete_invoice(invoice_id: str) -> ResponseReturnValue:
+    """Delete a draft."""
+    try:
+        records().delete(f"/invoices/{invoice_id}")
+    except RecordsError as exc:
+        if exc.status not in (409, 422):
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    flash("Draft deleted.", "success")
+    return redirect(url_for("web.invoices"))
+
+
+@blueprint.post("/invoices/<invoice_id>/payments")
+@session.page_login_required
+def record_payment(invoice_id: str) -> ResponseReturnValue:
+    """Record a payment (``amount``, ``date``, ``method``, ``reference``)."""
+    body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
+    try:
+        records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
+    except RecordsError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        flash(f"Payment not recorded: {exc.message}", "error")
+    else:
+        flash(f"Payment of {body['amount']} recorded.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
+@blueprint.post("/invoices/<invoice_id>/credit-notes")
+@session.page_login_required
+def credit_note(invoice_id: str) -> ResponseReturnValue:
+    """Issue a credit note for the whole invoice, with a reason."""
+    reason = (request.form.get("reason") or "").strip() or None
+    try:
+        done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
+    except RecordsError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        flash(f"Credit note not issued: {exc.message}", "error")
+        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    flash(f"Credit note {done['credit_note'].get('number') or ''} issued.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
+# --- clients --------------------------------------------------------------------------
+
+
+@blueprint.get("/clients")
+@session.page_login_required
+def clients() -> ResponseReturnValue:
+    """The organisation's clients."""
+    items = records().get("/clients", per_page=100)["items"]
+    return render_template("clients.html", clients=items)
+
+
+@blueprint.route("/clients/new", methods=["GET", "POST"])
+@blueprint.route("/clients/<client_id>", methods=["GET", "POST"])
+@session.page_login_required
+def client_form(client_id: str | None = None) -> ResponseReturnValue:
+    """Create a client, or change one (``PATCH``)."""
+    api = records()
+    client = api.get(f"/clients/{client_id}") if client_id else {}
+    if request.method == "GET":
+        return render_template("client_form.html", client=client, errors={}, client_id=client_id)
+    body: dict[str, Any] = {key: (request.form.get(key) or "").strip() for key in _CLIENT_FIELDS}
+    body["currency"] = body["currency"].upper()
+    terms = (request.form.get("payment_terms_days") or "").strip()
+    body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
+    if client_id:
+        body = {key: (value if value != "" else None) for key, value in body.items()}
+        body["name"] = body["name"] or ""
+    else:
+        body = {key: value for key, value in body.items() if value not in ("", None)}
+    try:
+        saved = api.patch(f"/clients/{client_id}", body) if client_id else api.post("/clients", body)
+    except RecordsError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        return render_template(
+            "client_form.html", client={**client, **body}, errors=_errors(exc), client_id=client_id
+        ), 422
+    flash(f"Client {saved.get('name', '')} saved.", "success")
+    return redirect(url_for("web.clients"))
+
+
+@blueprint.post("/clients/<client_id>/archive")
+@session.page_login_required
+def archive_client(client_id: str) -> ResponseReturnValue:
+    """Archive a client (deleted when it has no invoices; the service decides)."""
+    records().delete(f"/clients/{client_id}")
+    flash("Client archived.", "success")
+    return redirect(url_for("web.clients"))
+
+
+# --- orders ---------------------------------------------------------------------------
+
+
+@blueprint.get("/orders")
+@session.page_login_required
+def orders() -> ResponseReturnValue:
+    """Customer orders, open first, each one click from a draft invoice."""
+    api = records()
+    items = api.get("/orders", per_page=100)["items"]
+    names = {client["id"]: client.get("name", "") for client in api.get("/clients", per_page=100)["items"]}
+    return render_template("orders.html", orders=items, names=names)
+
+
+@blueprint.post("/orders/<order_id>/invoice")
+@session.page_login_required
+def invoice_order(order_id: str) -> ResponseReturnValue:
+    """Make a draft invoice from an open order and open it in the editor."""
+    try:
+        done = records().post(f"/orders/{order_id}/invoice")
+    except RecordsError as exc:
+        if exc.status not in (409, 422):
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("web.orders"))
+    flash("Draft made from the order.", "success")
+    return redirect(url_for("web.edit_invoice", invoice_id=done["invoice"]["id"]))
+
+
+# --- organisation ---------------------------------------------------------------------
+
+
+@blueprint.route("/organisation", methods=["GET", "POST"])
+@session.page_login_required
+def organisation() -> ResponseReturnValue:
+    """The seller profile, numbering and members with their roles."""
+    api = records()
+    profile = api.get("/organisation")
+    members = api.get("/organisation/members", per_page=100)["items"]
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        body: dict[str, Any] = {key: (request.form.get(key) or "").strip() or None for key in _ORG_FIELDS}
+        if body.get("currency"):
+            body["currency"] = body["currency"].upper()
+        terms = (request.form.get("payment_terms_days") or "").strip()
+        body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
+        body["name"] = body.get("name") or ""
+        try:
+            profile = api.patch("/organisation", body)
+        except RecordsError as exc:
+            if exc.status not in (400, 409, 422):
+                raise
+            errors, status = _errors(exc), exc.status
+            profile = {**profile, **body}
+        else:
+            flash("Organisation saved.", "success")
+            return redirect(url_for("web.organisation"))
+    return render_template(
+        "organisation.html", profile=profile, members=members, errors=errors, roles=ROLES, year=date.today().year
+    ), status
+
+
+@blueprint.post("/organisation/members")
+@session.page_login_required
+def invite_member() -> ResponseReturnValue:
+    """Invite someone by e-mail with a role."""
+    body = {"email": (request.form.get("email") or "").strip(), "role": request.form.get("role") or "viewer"}
+    try:
+        records().post("/organisation/members", body)
+    except RecordsError as exc:
+        if exc.status not in (400, 409, 422):
+            raise
+        flash(f"Not invited: {exc.message}", "error")
+    else:
+        flash(f"{body['email']} invited as {body['role']}.", "success")
+    return redirect(url_for("web.organisation"))

@@ -1,0 +1,87 @@
+// invoicer web app: the little that htmx does not do. Loaded from this origin
+// (the Content-Security-Policy allows no inline script).
+(function () {
+  "use strict";
+
+  // Drop zone: files dropped on it go into its file input and are uploaded.
+  function initDropzones(root) {
+    root.querySelectorAll("[data-dropzone]").forEach(function (zone) {
+      if (zone.dataset.ready) return;
+      zone.dataset.ready = "1";
+      var input = zone.querySelector("input[type=file]");
+      ["dragenter", "dragover"].forEach(function (name) {
+        zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("dragging"); });
+      });
+      ["dragleave", "drop"].forEach(function (name) {
+        zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+      });
+      zone.addEventListener("drop", function (event) {
+        event.preventDefault();
+        if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+        input.files = event.dataTransfer.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      input.addEventListener("change", function () {
+        var count = input.files.length;
+        zone.querySelector("span").textContent = count ? count + " file(s) chosen" : "or choose them";
+        if (count && window.htmx) window.htmx.trigger(input.form, "submit");
+      });
+    });
+  }
+
+  // Editor lines: add from the <template>, remove in place, renumber; the
+  // server recomputes the totals on "lines-changed".
+  function renumber(lines) {
+    lines.querySelectorAll("[data-line]").forEach(function (line, index) {
+      var number = line.querySelector("[data-line-number]");
+      if (number) number.textContent = String(index + 1);
+      var remove = line.querySelector("[data-remove-line]");
+      if (remove) remove.setAttribute("aria-label", "Remove line " + (index + 1));
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-line]");
+    if (add) {
+      var lines = document.querySelector("[data-lines]");
+      var index = Number(lines.dataset.nextIndex || lines.children.length);
+      lines.dataset.nextIndex = String(index + 1);
+      var html = document.getElementById("line-template").innerHTML.split("__i__").join(String(index));
+      lines.insertAdjacentHTML("beforeend", html);
+      renumber(lines);
+      var added = lines.lastElementChild.querySelector("input");
+      if (added) added.focus();
+      return;
+    }
+    var remove = event.target.closest("[data-remove-line]");
+    if (remove) {
+      var container = remove.closest("[data-lines]");
+      var form = remove.closest("form");
+      remove.closest("[data-line]").remove();
+      renumber(container);
+      if (form && window.htmx) window.htmx.trigger(form, "lines-changed");
+    }
+  });
+
+  // Forms marked data-confirm ask first.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  }, true);
+
+  // A form posted the ordinary way shows that it is waiting (Pico draws a
+  // spinner on aria-busy). htmx forms show their own indicator.
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented || event.target.hasAttribute("data-htmx-submit")) return;
+    var button = event.submitter || event.target.querySelector("button[type=submit]");
+    if (button) { button.setAttribute("aria-busy", "true"); }
+  });
+
+  // htmx 2 does not swap 4xx answers by default; the app's partials answer
+  // 422 with the form and its errors, which must be shown.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422) { event.detail.shouldSwap = true; event.detail.isError = false; }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { initDropzones(document); });
+  document.addEventListener("htmx:load", function (event) { initDropzones(event.detail.elt); });
+})();

@@ -1,0 +1,141 @@
+"""The web app in process (no stack): what a visitor and an operator notice
+without any dependency running: redirects, sign-in form, CSRF refusal,
+error pages as pages while the JSON API keeps answering JSON, headers and
+cookies, and the server-side totals and charts."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from flask import Response
+
+from invoicer.common.tokens import issue_token
+from invoicer.gateway.app import create_app
+from invoicer.gateway.web import charts, pages, session
+
+from ..conftest import TEST_JWT_SECRET
+
+
+def _token(lifetime: int = 600) -> str:
+    return issue_token(
+        secret=TEST_JWT_SECRET,
+        issuer="invoicer-auth",
+        audience="invoicer",
+        ttl_seconds=lifetime,
+        sub="00000000-0000-4000-8000-000000000001",
+        email="ada@example.com",
+        roles=["user"],
+    )
+
+
+def _csrf(client) -> str:
+    html = client.get("/app/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_root_redirects_to_the_app_and_the_app_to_sign_in(app_client):
+    client = app_client(create_app)
+    assert client.get("/").headers["Location"].endswith("/app/")
+    reply = client.get("/app/upload")
+    assert reply.status_code == 302
+    assert reply.headers["Location"].endswith("/app/login?next=/app/upload")
+
+
+def test_pages_have_their_own_policy_and_the_api_keeps_its_own(app_client):
+    client = app_client(create_app)
+    page = client.get("/app/login")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert page.headers["Cache-Control"] == "no-store"
+    api = client.get("/jobs")
+    assert api.status_code == 401
+    assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_error_pages_are_pages_under_app_only(app_client):
+    client = app_client(create_app)
+    page = client.get("/app/no/such/page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Page not found" in page.get_data(as_text=True)
+    api = client.get("/no/such/route")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_form_without_its_csrf_token_is_refused(app_client):
+    client = app_client(create_app)
+    reply = client.post("/app/login", data={"email": "ada@example.com", "password": "x" * 12})
+    assert reply.status_code == 400 and reply.mimetype == "text/html"
+    assert "did not come from this site" in reply.get_data(as_text=True)
+
+
+def test_sign_in_with_the_auth_service_down_is_a_503_page(app_client):
+    client = app_client(create_app)
+    reply = client.post(
+        "/app/login", data={"email": "ada@example.com", "password": "x" * 12, "csrf_token": _csrf(client)}
+    )
+    assert reply.status_code == 503 and reply.mimetype == "text/html"
+    assert "Traceback" not in reply.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("public_url", "secure"), [("http://127.0.0.1:8080", False), ("https://bill.example", True)])
+def test_session_cookie_flags(app_client, public_url, secure):
+    client = app_client(create_app, public_url=public_url)
+    with client.application.test_request_context("/app/login"):
+        response = session.start_session(Response(), _token())
+        cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{session.COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/app/" in cookie
+    assert ("Secure" in cookie) is secure
+
+
+def test_sign_out_deletes_the_session(app_client):
+    client = app_client(create_app)
+    token = _csrf(client)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.post("/app/logout", data={"csrf_token": token})
+    assert reply.status_code == 302
+    cookies = reply.headers.getlist("Set-Cookie")
+    assert any(c.startswith(f"{session.COOKIE}=;") and "Max-Age=0" in c for c in cookies)
+
+
+def test_next_never_leaves_the_app():
+    assert session.safe_next("/app/invoices?page=2", "/app/") == "/app/invoices?page=2"
+    for hostile in ("https://evil.example/app/", "//evil.example/app/", "/login", "/app\\..\\x", None, ""):
+        assert session.safe_next(hostile, "/app/") == "/app/"
+
+
+def test_editor_totals_come_from_the_en16931_model():
+    lines = pages.editor_lines(
+        [
+            {"quantity": "2", "unit_price": "100.005", "tax_rate": "19"},  # 200.01 at 19%
+            {"quantity": "1", "unit_price": "50", "tax_rate": "7"},
+            {"quantity": "x", "unit_price": "1", "tax_rate": "7"},
+        ]
+    )
+    totals = pages.preview_totals(lines, "eur")
+    assert totals["currency"] == "EUR"
+    labels = [label for label, _ in totals["rows"]]
+    assert any("19%" in label for label in labels) and any("7%" in label for label in labels)
+    # 200.01 + 50.00 net; VAT 38.00 (19% of 200.01, rounded once per rate) + 3.50
+    assert totals["total"][1].replace("\u00a0", " ").endswith("291.51")
+    assert totals["problems"] == ["Line 3: quantity, price and VAT must be numbers"]
+
+
+def test_ageing_chart_scales_bars_to_the_largest_bucket():
+    chart = charts.ageing_chart({"not_due": "100.00", "1_30": "50.00", "over_90": "0"}, "EUR")
+    heights = {bar.label: bar.height for bar in chart.bars}
+    assert heights["Not yet due"] == pytest.approx(2 * heights["1-30 days"])
+    assert heights["Over 90 days"] == 0
+    assert chart.rows[0] == ["Not yet due", "100.00"]
+    assert charts.ageing_chart({}, "EUR").empty
+
+
+def test_months_chart_has_two_bars_a_month():
+    months = [{"month": f"2026-{m:02d}", "invoiced": Decimal(m), "paid": Decimal(m) / 2} for m in range(1, 13)]
+    chart = charts.months_chart(months, "USD")
+    assert len(chart.bars) == 24 and chart.labels[0][1] == "Jan"
+    assert max(bar.height for bar in chart.bars) == pytest.approx(charts.PLOT)
