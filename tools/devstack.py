@@ -446,6 +446,10 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 # --- demo ---------------------------------------------------------------------------
 
 
+#: The account `make demo` creates, and the one it tells you to sign in with.
+DEMO_ACCOUNT = ("demo@example.com", "demo-password-123")
+
+
 def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
     """What a new user does: create an account, log in, upload, wait,
     download; then bill through the billing API (:func:`bill`)."""
@@ -453,7 +457,7 @@ def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
 
     env = stack.up()
     base = f"http://{env['GATEWAY_BIND']}"
-    email, password = "demo@example.com", "demo-password-123"
+    email, password = DEMO_ACCOUNT
     invoicer = str(Path(sys.executable).parent / "invoicer")
     subprocess.run(
         [invoicer, "create-user", email, "--password-stdin"],
@@ -563,6 +567,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for path in demo(stack, Path(args.invoice), Path(args.out)):
                 print(path.resolve())
+            env = stack.settings()
+            email, password = DEMO_ACCOUNT
+            print(f"\nThe web app: {env['PUBLIC_URL'].rstrip('/')}/app/")
+            print(f"Sign in as {email} with the password {password}")
     except RuntimeError as exc:
         print(f"[stack] error: {exc}", file=sys.stderr)
         return 1
