@@ -86,6 +86,7 @@ __all__ = [
     "Check",
     "basic_credentials",
     "error_response",
+    "int_arg",
     "make_app",
     "public_url_for",
     "request_id",
@@ -206,6 +207,27 @@ def public_url_for(endpoint: str, **values: Any) -> str:
         public.netloc, script_name=public.path or "/", url_scheme=public.scheme or "http"
     )
     return str(adapter.build(endpoint, values, force_external=True))
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The query parameter ``name`` of the current request as an integer from
+    ``low`` to ``high`` (``default`` when absent). Raises :class:`ApiError`
+    400 ``invalid_parameter`` naming the parameter and what was sent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{name} must be an integer from {low} to {high}",
+            [{"parameter": name, "message": f"got {raw!r}"}],
+        )
+    return value
 
 
 def make_app(

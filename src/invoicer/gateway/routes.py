@@ -36,7 +36,7 @@ from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
 from ..common.users import account_exists
-from ..common.web import BASIC_CHALLENGE, REQUEST_ID_HEADER, basic_credentials, public_url_for, request_id
+from ..common.web import BASIC_CHALLENGE, REQUEST_ID_HEADER, basic_credentials, int_arg, public_url_for, request_id
 from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
@@ -332,8 +332,8 @@ def list_jobs():
     twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
     is 400 naming the parameter, so that no filter is silently ignored."""
     _only_parameters(JOBS_PARAMETERS)
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, 100)
+    page = int_arg("page", 1, 1, 1_000_000)
+    per_page = int_arg("per_page", 20, 1, 100)
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(
@@ -370,24 +370,6 @@ def _only_parameters(known: tuple[str, ...]) -> None:
                 f"{name} may be given only once",
                 [{"parameter": name, "message": "given more than once"}],
             )
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            f"{name} must be an integer from {low} to {high}",
-            [{"parameter": name, "message": f"got {raw!r}"}],
-        )
-    return value
 
 
 @blueprint.get("/jobs/<job_id>")

@@ -43,6 +43,7 @@ from ..common.db import Database
 from ..common.errors import ApiError
 from ..common.storage import BlobStore
 from ..common.tokens import InvalidToken, verify_token
+from ..common.web import int_arg
 from ..invoice.formats import RenderOptions
 from . import (
     clients,
@@ -203,24 +204,6 @@ def _text_arg(name: str) -> str | None:
     return raw
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            f"{name} must be an integer from {low} to {high}",
-            [{"parameter": name, "message": f"got {raw!r}"}],
-        )
-    return value
-
-
 def _choice_arg(name: str, choices: tuple[str, ...] | list[str]) -> str | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -251,7 +234,7 @@ def _date_arg(name: str) -> date | None:
 
 
 def _page_args() -> tuple[int, int]:
-    return _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    return int_arg("page", 1, 1, 1_000_000), int_arg("per_page", 20, 1, MAX_PER_PAGE)
 
 
 def _page(items: list[Any], page: int, per_page: int, total: int | None = None) -> dict[str, Any]:
