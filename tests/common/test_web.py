@@ -16,12 +16,20 @@ from invoicer.common.errors import (
     ApiError,
     Conflict,
     InvalidInput,
+    MalformedInput,
     NotAuthenticated,
     NotFound,
     NotPermitted,
+    PreconditionFailed,
     RateLimited,
+    ServerFault,
 )
 from invoicer.common.web import basic_credentials, make_app, public_url_for
+
+LINE_ERRORS = [
+    {"pointer": "/lines/0/quantity", "code": "not_a_number", "message": "quantity must be a number"},
+    {"pointer": "/lines/1/vat_rate", "code": "unknown_rate", "message": "no such VAT rate"},
+]
 
 
 class PoolDown(RuntimeError):
@@ -72,6 +80,10 @@ def _build(readiness=(), trusted_proxy_hops: int = 0, public_url: str = "http://
         "unauthenticated": WrongKey("wrong key"),
         "limited": RateLimited("slow down", retry_after=7),
         "api": ApiError(418, "teapot", "short and stout", headers={"X-Extra": "1"}),
+        "malformed": MalformedInput("the body is not JSON"),
+        "stale": PreconditionFailed("reload first", code="stale_version", pointer="/version"),
+        "fault": ServerFault("the document could not be made"),
+        "lines": InvalidInput("the lines are invalid", code="invalid_lines", pointer="/lines", details=LINE_ERRORS),
     }
 
     @bp.get("/raise/<kind>")
@@ -158,6 +170,10 @@ def test_unknown_path_and_wrong_method_are_json_envelopes(client):
         ("unauthenticated", 401, "wrong_key"),
         ("limited", 429, "too_many_requests"),
         ("api", 418, "teapot"),
+        ("malformed", 400, "bad_request"),
+        ("stale", 412, "stale_version"),
+        ("fault", 500, "server_fault"),
+        ("lines", 422, "invalid_lines"),
     ],
 )
 def test_domain_and_api_errors_get_their_status(client, kind, status, code):
@@ -172,6 +188,21 @@ def test_domain_errors_carry_pointer_challenge_and_retry_after(client):
     assert client.get("/raise/unauthenticated").headers["WWW-Authenticate"] == 'Basic realm="invoicer", charset="UTF-8"'
     assert client.get("/raise/limited").headers["Retry-After"] == "7"
     assert client.get("/raise/api").headers["X-Extra"] == "1"
+
+
+def test_a_raise_may_give_its_own_code_and_details_which_are_sent_as_given(client):
+    lines = client.get("/raise/lines").get_json()["error"]
+    assert lines == {"code": "invalid_lines", "message": "the lines are invalid", "details": LINE_ERRORS}
+    # Without details, the pointer's field error carries the raise's own code.
+    stale = client.get("/raise/stale").get_json()["error"]
+    assert stale["details"] == [{"pointer": "/version", "code": "stale_version", "message": "reload first"}]
+    # The family's code is untouched by one raise's.
+    assert PreconditionFailed("x").code == "precondition_failed"
+    assert client.get("/raise/fault").get_json()["error"] == {
+        "code": "server_fault",
+        "message": "the document could not be made",
+        "details": [],
+    }
 
 
 def test_a_dependency_error_is_503_with_retry_after_and_no_internals(client):

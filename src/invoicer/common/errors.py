@@ -9,11 +9,15 @@ Two kinds of exception become that body, both turned into responses by
 :func:`invoicer.common.web.make_app`'s one set of handlers:
 
 * :class:`DomainError` and its families, raised below the web layer (account
-  rules, lookups). They know nothing of HTTP: the web layer maps each family
-  to a status (:class:`InvalidInput` 422, :class:`Conflict` 409,
-  :class:`NotPermitted` 403, :class:`NotFound` 404,
-  :class:`NotAuthenticated` 401, :class:`RateLimited` 429). The CLI catches
-  the same exceptions and prints their message, so it needs no Flask.
+  rules, lookups, the invoices service's records). They know nothing of
+  HTTP: the web layer maps each family to a status in one table
+  (:class:`MalformedInput` 400, :class:`NotAuthenticated` 401,
+  :class:`NotPermitted` 403, :class:`NotFound` 404, :class:`Conflict` 409,
+  :class:`PreconditionFailed` 412, :class:`InvalidInput` 422,
+  :class:`RateLimited` 429, :class:`ServerFault` 500). A service names its
+  own errors as subclasses of these families (e.g.
+  :mod:`invoicer.invoices.errors`). The CLI catches the same exceptions and
+  prints their message, so it needs no Flask.
 * :class:`ApiError`, raised by routes for what only exists in HTTP (a missing
   header, a bad query parameter), with its status chosen there.
 
@@ -29,10 +33,13 @@ __all__ = [
     "Conflict",
     "DomainError",
     "InvalidInput",
+    "MalformedInput",
     "NotAuthenticated",
     "NotFound",
     "NotPermitted",
+    "PreconditionFailed",
     "RateLimited",
+    "ServerFault",
 ]
 
 
@@ -63,29 +70,54 @@ class ApiError(Exception):
 
 class DomainError(Exception):
     """A rule of the domain said no. Subclass one of the families below and
-    set ``code`` (stable snake_case, the body's ``error.code``).
+    set ``code`` (stable snake_case, the body's ``error.code``); one raise
+    may give its own ``code=`` instead (e.g. ``Conflict("...",
+    code="invoice_frozen")``).
 
     ``message`` is for people (the body's ``error.message``, the CLI's
-    output); ``pointer`` (RFC 6901 JSON pointer into the request, e.g.
-    ``/email``) names the offending field, and then :attr:`details` is one
-    field error ``{"pointer", "code", "message"}`` whose ``code`` is
-    ``reason`` (default: ``code``).
+    output). :attr:`details` is the body's ``error.details``: the list of
+    field errors ``details=`` gives as is (e.g. one
+    ``{"pointer", "code", "message"}`` per invalid line field); without one,
+    ``pointer`` (RFC 6901 JSON pointer into the request, e.g. ``/email``)
+    names the offending field and makes one field error whose ``code`` is
+    ``reason`` (default: ``code``); with neither, it is empty.
     """
 
-    code: ClassVar[str] = "domain_error"
+    code: str = "domain_error"
 
-    def __init__(self, message: str, *, pointer: str | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        pointer: str | None = None,
+        reason: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
+        if code is not None:
+            self.code = code
         self.message = message
         self.pointer = pointer
         self.reason = reason
+        self._details = list(details) if details else []
 
     @property
-    def details(self) -> list[dict[str, str]]:
-        """The body's ``error.details``: one field error, or none without a pointer."""
+    def details(self) -> list[dict[str, Any]]:
+        """The body's ``error.details``: those given, else one field error
+        for ``pointer``, else none."""
+        if self._details:
+            return self._details
         if self.pointer is None:
             return []
         return [{"pointer": self.pointer, "code": self.reason or self.code, "message": self.message}]
+
+
+class MalformedInput(DomainError):
+    """The input cannot be read at all, e.g. a body that is not JSON
+    (answered 400)."""
+
+    code = "bad_request"
 
 
 class InvalidInput(DomainError):
@@ -112,6 +144,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class PreconditionFailed(DomainError):
+    """The caller's copy is stale: a precondition such as ``If-Match`` no
+    longer holds (answered 412, RFC 9110 section 13.1.1)."""
+
+    code = "precondition_failed"
+
+
 class NotAuthenticated(DomainError):
     """The credentials are missing or wrong (answered 401 with a
     ``WWW-Authenticate`` challenge for ``scheme``, RFC 9110 11.6.1)."""
@@ -129,3 +168,11 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class ServerFault(DomainError):
+    """Something on the service's side is broken for this request and asking
+    again will not help, e.g. a kept document that could not be rendered
+    (answered 500 with the message, which must reveal no internals)."""
+
+    code = "server_fault"

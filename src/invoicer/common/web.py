@@ -74,10 +74,13 @@ from .errors import (
     Conflict,
     DomainError,
     InvalidInput,
+    MalformedInput,
     NotAuthenticated,
     NotFound,
     NotPermitted,
+    PreconditionFailed,
     RateLimited,
+    ServerFault,
 )
 
 __all__ = [
@@ -127,12 +130,15 @@ _HTTP_CODES = {
 
 # The one place a domain error family becomes an HTTP status.
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (MalformedInput, 400),
     (NotAuthenticated, 401),
     (NotPermitted, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PreconditionFailed, 412),
     (InvalidInput, 422),
     (RateLimited, 429),
+    (ServerFault, 500),
 )
 
 
@@ -381,6 +387,8 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
             headers["WWW-Authenticate"] = BASIC_CHALLENGE if basic else f'{exc.scheme} realm="invoicer"'
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
+        if status >= 500:
+            log.error("request failed", extra={"path": request.path, "code": exc.code, "error": exc.message})
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(HTTPException)

@@ -3,9 +3,10 @@ notes, orders and the dashboard over HTTP, behind the gateway.
 
 Its routes are in :mod:`.routes`, its rules in the domain modules of this
 package; what every HTTP service shares (errors, health, headers, request
-ids) comes from :func:`invoicer.common.web.make_app`. The domain's errors
-(:mod:`.errors`) each carry their HTTP status and become the JSON error body
-here, with their pointer as a field error in ``details``.
+ids) comes from :func:`invoicer.common.web.make_app`, which also answers the
+domain's errors (:mod:`.errors`, subclasses of the families of
+:mod:`invoicer.common.errors`). Only what PostgreSQL or :mod:`decimal`
+refuse is mapped here.
 """
 
 from __future__ import annotations
@@ -21,19 +22,8 @@ from ..common.db import Database, DatabaseUnavailable
 from ..common.storage import BlobStore, StorageUnavailable
 from ..common.web import error_response, make_app
 from . import routes
-from .errors import DomainError
 
 __all__ = ["create_app"]
-
-
-def _domain_error(exc: DomainError) -> Response:
-    """A domain error as ``{"error": {"code", "message", "details"}}`` with
-    its class's status; a pointer without details becomes one field error
-    ``{"pointer", "code", "message"}``."""
-    details = list(exc.details)
-    if not details and exc.pointer is not None:
-        details = [{"pointer": exc.pointer, "code": exc.code, "message": exc.message}]
-    return error_response(exc.http_status, exc.code, exc.message, details)
 
 
 def _refused_by_database(exc: psycopg2.Error) -> Response:
@@ -70,7 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_body=settings.max_upload_bytes,
         extensions={"invoicer": routes.Services(settings, db, blobs)},
     )
-    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(psycopg2.DataError, _refused_by_database)
     app.register_error_handler(psycopg2.IntegrityError, _refused_by_database)
     app.register_error_handler(InvalidOperation, _bad_number)
