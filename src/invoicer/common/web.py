@@ -90,6 +90,7 @@ __all__ = [
     "basic_credentials",
     "error_response",
     "int_arg",
+    "json_document",
     "make_app",
     "public_url_for",
     "request_id",
@@ -234,6 +235,45 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
             [{"parameter": name, "message": f"got {raw!r}"}],
         )
     return value
+
+
+#: Part types curl and browsers give a ``.json`` file part by their own guess.
+_GENERIC_PART_TYPES = frozenset({"application/octet-stream", "text/plain", "text/json"})
+
+
+def _is_json_type(mimetype: str) -> bool:
+    """``application/json`` or a ``+json`` structured syntax suffix (RFC 6839)."""
+    mimetype = mimetype.lower()
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def json_document() -> bytes:
+    """The JSON document of the current request, as bytes: the multipart field
+    ``file`` (whose part type may also be one of the generic ones clients
+    guess for a ``.json`` file) or an ``application/json`` body. The body was
+    already bounded by ``MAX_UPLOAD_BYTES`` (413, however it was framed).
+    Raises :class:`ApiError` 400 ``missing_file`` for multipart without the
+    field, 415 ``unsupported_media_type`` for anything that is not JSON."""
+    mimetype = request.mimetype or ""
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(
+                400,
+                "missing_file",
+                'multipart upload needs a field named "file"',
+                [{"parameter": "file", "message": "missing"}],
+            )
+        kind = upload.mimetype or ""
+        if kind and not (_is_json_type(kind) or kind.lower() in _GENERIC_PART_TYPES):
+            raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {kind}")
+        data: bytes = upload.read()
+        return data
+    if _is_json_type(mimetype):
+        return request.get_data(cache=True)
+    raise ApiError(
+        415, "unsupported_media_type", 'send the invoice as application/json or as multipart/form-data field "file"'
+    )
 
 
 def make_app(

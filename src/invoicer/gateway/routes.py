@@ -36,7 +36,15 @@ from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims, InvalidToken, verify_token
 from ..common.users import account_exists
-from ..common.web import BASIC_CHALLENGE, REQUEST_ID_HEADER, basic_credentials, int_arg, public_url_for, request_id
+from ..common.web import (
+    BASIC_CHALLENGE,
+    REQUEST_ID_HEADER,
+    basic_credentials,
+    int_arg,
+    json_document,
+    public_url_for,
+    request_id,
+)
 from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
@@ -111,37 +119,6 @@ def parse_formats(args: Mapping[str, str]) -> list[str]:
     else:
         raw = ["pdf"]
     return [fmt for fmt in known if fmt in raw]
-
-
-def _upload_bytes() -> bytes:
-    """The uploaded document: multipart field ``file`` or a JSON body."""
-    mimetype = request.mimetype or ""
-    if mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise ApiError(
-                400,
-                "missing_file",
-                'multipart upload needs a field named "file"',
-                [{"parameter": "file", "message": "missing"}],
-            )
-        if upload.mimetype and not _is_json_type(upload.mimetype, allow_generic=True):
-            raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {upload.mimetype}")
-        data: bytes = upload.read()
-        return data
-    if _is_json_type(mimetype, allow_generic=False):
-        return request.get_data(cache=False)
-    raise ApiError(
-        415, "unsupported_media_type", 'send the invoice as application/json or as multipart/form-data field "file"'
-    )
-
-
-def _is_json_type(mimetype: str, *, allow_generic: bool) -> bool:
-    mimetype = mimetype.lower()
-    if mimetype == "application/json" or mimetype.endswith("+json"):
-        return True
-    # curl -F file=@x.json labels the part by its own guess; accept the generic ones.
-    return allow_generic and mimetype in {"application/octet-stream", "text/plain", "text/json"}
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -241,7 +218,7 @@ def upload():
     """Validate an invoice, store it and queue its rendering."""
     received = time.time()
     formats = parse_formats(request.args)
-    raw = _upload_bytes()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
+    raw = json_document()  # bodies over MAX_UPLOAD_BYTES, chunked or not, were refused with 413
     job = submit_upload(raw, formats, g.claims, received=received)
     status_url = public_url_for("gateway.get_job", job_id=job.id)
     return jsonify({"job_id": job.id, "status": job.status, "status_url": status_url}), 202, {"Location": status_url}

@@ -43,7 +43,7 @@ from ..common.db import Database
 from ..common.errors import ApiError
 from ..common.storage import BlobStore
 from ..common.tokens import InvalidToken, verify_token
-from ..common.web import int_arg
+from ..common.web import int_arg, json_document
 from ..invoice.formats import RenderOptions
 from . import (
     clients,
@@ -449,7 +449,7 @@ def import_invoice() -> Response:
     multipart field ``file``, as ``POST /upload`` takes it) becomes an issued
     invoice record numbered as in the document (series ``imported``);
     ``?client_id=`` links it to a client. 201 with it."""
-    raw = _document_bytes()
+    raw = json_document()
     client_id = _text_arg("client_id")
     settings = services().settings
     with _session() as (cur, member):
@@ -467,35 +467,6 @@ def import_invoice() -> Response:
             return 201, invoice_detail(cur, member, view, _public())
 
         return _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
-
-
-def _document_bytes() -> bytes:
-    """The uploaded document: multipart field ``file`` or a JSON body (the
-    rules of ``POST /upload``); 400 without the field, 415 when not JSON."""
-    mimetype = (request.mimetype or "").lower()
-    if mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise ApiError(
-                400,
-                "missing_file",
-                'multipart upload needs a field named "file"',
-                [{"parameter": "file", "message": "missing"}],
-            )
-        kind = (upload.mimetype or "").lower()
-        if kind and not (_json_type(kind) or kind in {"application/octet-stream", "text/plain", "text/json"}):
-            raise ApiError(415, "unsupported_media_type", f"the uploaded file must be JSON, not {kind}")
-        data: bytes = upload.read()
-        return data
-    if _json_type(mimetype):
-        return request.get_data(cache=True)
-    raise ApiError(
-        415, "unsupported_media_type", 'send the invoice as application/json or as multipart/form-data field "file"'
-    )
-
-
-def _json_type(mimetype: str) -> bool:
-    return mimetype == "application/json" or mimetype.endswith("+json")
 
 
 @blueprint.get("/invoices/<invoice_id>")
