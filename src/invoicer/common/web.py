@@ -82,12 +82,14 @@ from .errors import (
     RateLimited,
     ServerFault,
 )
+from .tokens import Claims, InvalidToken, verify_token
 
 __all__ = [
     "BASIC_CHALLENGE",
     "REQUEST_ID_HEADER",
     "Check",
     "basic_credentials",
+    "bearer_claims",
     "error_response",
     "int_arg",
     "json_document",
@@ -180,6 +182,25 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
         text = raw.decode("iso-8859-1")
     user_id, colon, password = text.partition(":")
     return (user_id, password) if colon else None
+
+
+def bearer_claims(missing: str = "a Bearer token is required; get one from POST /login") -> Claims:
+    """The verified claims of the current request's ``Authorization: Bearer``
+    JWT, checked against the app's settings (key, issuer, audience; the
+    algorithm pinned in :func:`~invoicer.common.tokens.verify_token`).
+    Raises :class:`ApiError` 401 ``unauthorized`` (with ``missing`` as its
+    message) without a token, 401 ``invalid_token`` for one that does not
+    verify. Only valid inside an app built by :func:`make_app`."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", missing)
+    settings: Settings = current_app.config["SETTINGS"]
+    try:
+        return verify_token(
+            token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    except InvalidToken as exc:
+        raise ApiError(401, "invalid_token", str(exc) or "invalid token") from None
 
 
 def request_id() -> str:
