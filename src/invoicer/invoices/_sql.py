@@ -13,7 +13,11 @@ from typing import Any
 
 from psycopg2.extras import Json
 
+from invoicer.common.db import Cursor
 from invoicer.invoice.model import Totals
+
+from .errors import NotFound
+from .principals import Member
 
 
 def _default(value: Any) -> Any:
@@ -55,3 +59,17 @@ def totals_json(totals: Totals) -> dict[str, Any]:
         ],
         "line_nets": [str(net) for net in totals.line_nets],
     }
+
+
+def fetch_invoice(cur: Cursor, member: Member, invoice_id: Any, *, lock: bool = False) -> dict[str, Any]:
+    """The raw invoice (or credit note) row of the member's organisation
+    (``FOR UPDATE`` with ``lock``); :class:`NotFound` for an unknown or
+    foreign id, which are told apart by nobody."""
+    cur.execute(
+        "SELECT * FROM invoices WHERE id = %s AND organisation_id = %s" + (" FOR UPDATE" if lock else ""),
+        (as_uuid(invoice_id), member.organisation_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound("no such invoice", code="invoice_not_found")
+    return dict(row)

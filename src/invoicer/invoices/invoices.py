@@ -35,7 +35,8 @@ from invoicer.common.storage import BlobStore
 from invoicer.invoice.model import quantize_money
 
 from . import events, rendering
-from ._sql import as_uuid, jsonb, totals_json
+from ._sql import fetch_invoice as fetch
+from ._sql import jsonb, totals_json
 from .clients import get_client
 from .documents import check_lines_and_terms
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -90,19 +91,6 @@ def _date(value: Any, pointer: str) -> date | None:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
         raise Unprocessable("must be a date written YYYY-MM-DD", code="invalid_date", pointer=pointer) from None
-
-
-def fetch(cur: Cursor, member: Member, invoice_id: Any, *, lock: bool = False) -> dict[str, Any]:
-    """The raw invoice row of the member's organisation (``FOR UPDATE`` with
-    ``lock``); :class:`NotFound` for an unknown or foreign id."""
-    cur.execute(
-        "SELECT * FROM invoices WHERE id = %s AND organisation_id = %s" + (" FOR UPDATE" if lock else ""),
-        (as_uuid(invoice_id), member.organisation_id),
-    )
-    row = cur.fetchone()
-    if row is None:
-        raise NotFound("no such invoice", code="invoice_not_found")
-    return dict(row)
 
 
 def get_invoice(cur: Cursor, member: Member, invoice_id: Any, *, today: date | None = None) -> dict[str, Any]:

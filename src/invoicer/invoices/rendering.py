@@ -43,7 +43,7 @@ from invoicer.invoice.model import CREDIT_NOTE, INVOICE, Invoice, Party
 from invoicer.invoice.render import output_filename
 
 from . import events
-from ._sql import as_uuid
+from ._sql import fetch_invoice
 from .clients import get_client
 from .documents import lines_from_json, load_document
 from .errors import BadRequest, Conflict, NotFound, RenderFailed
@@ -78,17 +78,6 @@ def input_fid(invoice_id: Any) -> str:
     """The GridFS id of an invoice record's canonical document (RFC 9562 v5
     of the invoice id), the same in every attempt to issue it."""
     return str(uuid.uuid5(_NAMESPACE, f"invoice/{invoice_id}/document"))
-
-
-def _fetch(cur: Cursor, member: Member, invoice_id: Any, *, lock: bool = False) -> dict[str, Any]:
-    cur.execute(
-        "SELECT * FROM invoices WHERE id = %s AND organisation_id = %s" + (" FOR UPDATE" if lock else ""),
-        (as_uuid(invoice_id), member.organisation_id),
-    )
-    row = cur.fetchone()
-    if row is None:
-        raise NotFound("no such invoice", code="invoice_not_found")
-    return dict(row)
 
 
 def _preceding(cur: Cursor, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -142,7 +131,7 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
     :class:`~invoicer.common.storage.StorageUnavailable` when GridFS does not
     answer (the caller's transaction then rolls back: nothing is issued).
     """
-    row = _fetch(cur, member, invoice_id, lock=True)
+    row = fetch_invoice(cur, member, invoice_id, lock=True)
     if row["status"] == "draft":
         raise Conflict("a draft has no documents to keep; issue it first", code="not_issued")
     if row["render_job_id"] is not None:
@@ -216,7 +205,7 @@ def document(
     ``StorageUnavailable`` when those are down."""
     output = _format(fmt)
     with db.transaction() as cur:
-        row = _fetch(cur, member, invoice_id)
+        row = fetch_invoice(cur, member, invoice_id)
         if row["status"] == "draft":
             raise Conflict("a draft has no kept documents; ask for its preview", code="not_issued")
         if row["render_job_id"] is None:
@@ -263,7 +252,7 @@ def preview(
     (:func:`document`), and :class:`BadRequest` (``invalid_option``) for an
     unknown page size or locale."""
     output = _format(fmt)
-    row = _fetch(cur, member, invoice_id)
+    row = fetch_invoice(cur, member, invoice_id)
     if row["status"] != "draft":
         raise Conflict(
             f"{row['number']} is issued: its document is kept; ask for the document, not a preview",
