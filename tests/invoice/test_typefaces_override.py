@@ -192,6 +192,7 @@ def _fonts(pdf: bytes) -> dict[str, dict]:
 def test_the_override_embeds_exactly_what_reportlab_itself_would(use_font):
     path = str(typefaces.FONT_DIR / "DejaVuSans.ttf")
     caching = typefaces._CachingTTFont("OverrideCheckCached", path)
+    caching.subset_block = 0  # ReportLab's order of first use, as the plain TTFont gives codes
     plain = _fonts(_draw(use_font(ttfonts.TTFont("OverrideCheckPlain", path)), SAMPLE))
     cached = _fonts(_draw(use_font(caching), SAMPLE))
     assert len(caching._embedded) == 2, "the document did not go through _CachingTTFont.addObjects"
@@ -241,3 +242,64 @@ def test_an_invoice_embeds_dejavu_subsets_through_the_override(non_latin):
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for written in ("Søren Ølstad", "Łódź", "Αθήνα", "Москва"):
         assert written in text, f"{written!r} does not extract from the PDF"
+
+
+# --------------------------------------------------------------------------
+# Subset 0 filled by blocks of code points (typefaces.SUBSET_BLOCK)
+
+
+def _subset_codes(font: typefaces._CachingTTFont, text: str) -> list[list[int]]:
+    """The code points of each subset a document drawing ``text`` with ``font`` embeds."""
+    doc = pdfdoc.PDFDocument()
+    font.splitString(text, doc)
+    return [list(subset) for subset in font.state[doc].subsets]
+
+
+def test_invoices_in_one_script_embed_the_same_subset_whatever_their_names(use_font):
+    font = typefaces._CachingTTFont("BlockFill", str(typefaces.FONT_DIR / "DejaVuSans.ttf"))
+    use_font(font)
+    # Different Russian names, met in a different order: ReportLab alone gives different subsets.
+    first = _draw("BlockFill", "Счёт для Ивановой Марии, Москва")
+    cached = dict(font._embedded)
+    second = _draw("BlockFill", "Заказ: Пётр Сидоров, Санкт-Петербург")
+    assert dict(font._embedded) == cached, "the second invoice's subset was built again, not taken from the cache"
+    assert _fonts(second) == _fonts(first)
+    for pdf, text in ((first, "Счёт для Ивановой Марии, Москва"), (second, "Заказ: Пётр Сидоров, Санкт-Петербург")):
+        assert text in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+    plain = ttfonts.TTFont("BlockFillPlain", str(typefaces.FONT_DIR / "DejaVuSans.ttf"))
+    use_font(plain)
+    assert _fonts(_draw("BlockFillPlain", "Счёт для Ивановой Марии, Москва")) != _fonts(
+        _draw("BlockFillPlain", "Заказ: Пётр Сидоров, Санкт-Петербург")
+    ), "ReportLab alone now gives these two texts one subset: the block filling may be unneeded"
+
+
+def test_a_block_is_filled_in_code_point_order_with_the_glyphs_the_font_has():
+    font = typefaces._CachingTTFont("BlockOrder", str(typefaces.FONT_DIR / "DejaVuSans.ttf"))
+    (subset,) = _subset_codes(font, "πόλη Ωμέγα")  # U+03C0 first, then U+03CC, U+03BB, U+03B7, U+03A9 ...
+    beyond_ascii = [code for code in subset if code > 0x7F]
+    block = [code for code in range(0x03A0, 0x03C0) if code in font.face.charToGlyph]
+    more = [code for code in range(0x03C0, 0x03E0) if code in font.face.charToGlyph]
+    assert beyond_ascii == block + more, "the Greek blocks U+03A0-03BF and U+03C0-03DF, in order, nothing else"
+    assert 0x03A2 not in beyond_ascii, "U+03A2 is unassigned in Unicode and has no glyph"
+
+
+def test_blocks_that_do_not_fit_in_subset_0_fall_back_to_the_order_of_use(use_font):
+    font = typefaces._CachingTTFont("BlockSpill", str(typefaces.FONT_DIR / "DejaVuSans.ttf"))
+    use_font(font)
+    pdf = _draw("BlockSpill", SAMPLE)  # 127 + 56 + 64 characters beyond ASCII: more than subset 0 holds
+    subsets = _subset_codes(font, SAMPLE)
+    assert len(subsets) == 2
+    drawn = {ord(char) for char in SAMPLE}
+    assert drawn <= {code for subset in subsets for code in subset}, "a character of the text has no code"
+    assert len(subsets[0]) == 256 and len(subsets[1]) < 256
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().replace("\n", "")
+    assert text.replace(" ", "") == SAMPLE.replace(" ", "")
+
+
+def test_no_break_space_is_drawn_as_the_space_in_a_filled_block():
+    font = typefaces._CachingTTFont("BlockNbsp", str(typefaces.FONT_DIR / "DejaVuSans.ttf"))
+    doc = pdfdoc.PDFDocument()
+    pieces = font.splitString("1\u00a0234,50\u00a0€ ÷", doc)
+    assert 0xA0 not in font.state[doc].assignments, "U+00A0 got a code of its own; ReportLab maps it to 32"
+    assert b"".join(piece for _, piece in pieces).count(b" ") == 3

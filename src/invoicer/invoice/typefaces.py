@@ -15,6 +15,16 @@ characters in the same order (ReportLab puts all of ASCII in the first subset
 and adds other characters in order of use) and share one cached subset. The
 cache changes nothing in the PDF but its speed.
 
+For the cache to hit across invoices whose text differs, a face's subset 0
+is filled a block at a time (:data:`SUBSET_BLOCK`): the first time a
+document draws a character beyond ASCII with a face, every character of its
+block of 32 code points that the font has (Greek capitals U+03A0-03BF, say)
+gets a code, in code-point order, while subset 0 has room. Two Russian
+invoices then embed the same subset whatever names they hold. The glyphs
+drawn and the text extracted stay the same; a PDF embeds some glyphs it does
+not draw (a five-line Unicode invoice: some 20 % larger, its PDF some 30 %
+faster; ``bench/RESULTS.md``).
+
 The module is named ``typefaces`` rather than ``fonts`` so that it does not
 share a name with the ``fonts/`` data directory next to it.
 """
@@ -41,6 +51,11 @@ FAMILY = "DejaVuSans"
 
 SUBSET_CACHE_SIZE = 64
 """Embedded font subsets kept per face (each some 10-20 kB deflated)."""
+
+SUBSET_BLOCK = 32
+"""Code points per block by which a face's subset 0 is filled (see the module
+docstring). Measured in ``bench/RESULTS.md``: blocks of 32, 64 and 128 cost
+the same time; 32 embeds the fewest glyphs a document does not draw."""
 
 SUBSET_COMPRESSION = 3
 """zlib level of the embedded font subsets. Deflating a subset (some 20-35 kB,
@@ -146,13 +161,17 @@ class _CachingTTFont(TTFont):
         first use), the bytes are one ``str.translate`` instead of ReportLab's
         loop over the characters in Python, the largest cost of drawing a long
         table. Anything else (a new character, a code in subset 1 or later,
-        U+00A0, bytes) goes through ReportLab's own code."""
+        U+00A0, bytes) goes through ReportLab's own code.
+
+        Before a text with characters new to the document is split, their
+        blocks get codes in subset 0 (:meth:`_fill_blocks`)."""
         if not isinstance(text, str) or not text:
             return super().splitString(text, doc, encoding)
         state: Any = self.state.get(doc)
         fast = None if state is None else state.__dict__.get("_invoicer_fast")
         if fast is not None and fast[0].issuperset(text):
             return [(0, text.translate(fast[1]).encode("latin-1"))]
+        filled = self._fill_blocks(text, doc) if self.subset_block else ""
         result = super().splitString(text, doc, encoding)
         state = self.state[doc]
         assignments = state.assignments
@@ -161,12 +180,45 @@ class _CachingTTFont(TTFont):
             state._invoicer_fast = (set(map(chr, table)), table)
         else:  # codes are only ever added: learn this text's new ones
             known, table = fast
-            for char in set(text).difference(known):
+            for char in set(text).union(filled).difference(known):
                 n = assignments.get(ord(char))
                 if n is not None and n < 256:
                     known.add(char)
                     table[ord(char)] = chr(n)
         return result
+
+    subset_block: int = SUBSET_BLOCK
+    """Block size for :meth:`_fill_blocks`; 0 keeps ReportLab's order of first
+    use (set on an instance by the tests that compare with ReportLab)."""
+
+    def _fill_blocks(self, text: str, doc: pdfdoc.PDFDocument) -> str:
+        """Give a code in subset 0 of ``doc`` to every character the font has
+        in each block of :attr:`subset_block` code points that holds a
+        character of ``text`` beyond ASCII without a code yet: blocks in
+        code-point order, each only if all of it fits in what subset 0 has
+        left (else its characters get codes in order of use, as ReportLab
+        gives them). Codes are given by ReportLab's own ``splitString``, so
+        its state stays as it keeps it. Returns the characters given a code."""
+        block = self.subset_block
+        state: Any = self.state.get(doc)
+        assigned = {} if state is None else state.assignments
+        starts = sorted(
+            {code - code % block for code in map(ord, text) if code > 0x7F and code != 0xA0 and code not in assigned}
+        )
+        charmap = self.face.charToGlyph
+        filled = []
+        for start in starts:
+            state = self.state.get(doc)
+            assigned = {} if state is None else state.assignments
+            chars = "".join(
+                chr(code) for code in range(start, start + block) if code in charmap and code not in assigned
+            ).replace("\xa0", "")  # ReportLab draws U+00A0 as the space
+            next_code = 1 if state is None else state.nextCode
+            room = 32 - next_code + 128 if next_code < 32 else 256 - next_code  # codes 1-31, 128-255
+            if chars and len(chars) <= room:
+                super().splitString(chars, doc)
+                filled.append(chars)
+        return "".join(filled)
 
     def addObjects(self, doc: pdfdoc.PDFDocument) -> None:  # noqa: N802 - ReportLab's name
         state = self.state.get(doc)
