@@ -36,6 +36,35 @@ def test_render_writes_pdf_and_xlsx(tmp_path, example_path):
     assert 330.86 in values
 
 
+@pytest.mark.parametrize("serial", [False, True], ids=["formats-at-once", "serial"])
+def test_a_long_invoice_renders_the_same_with_its_formats_at_once_or_one_after_another(tmp_path, example_path, serial):
+    from invoicer.cli import PARALLEL_MIN_LINES
+
+    document = json.loads(example_path.read_text())
+    first = document["lines"][0]
+    document["lines"] = [
+        {**first, "description": f"Line {n} ünïcødé", "quantity": "1", "unit_price": f"{n}.25"}
+        for n in range(1, PARALLEL_MIN_LINES + 1)
+    ]
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(document))
+    result = subprocess.run(
+        [INVOICER, "render", str(path), "--out", str(tmp_path / "out"), *(["--serial"] if serial else [])],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert sorted(Path(line).name for line in result.stdout.split()) == ["long.pdf", "long.xlsx"]
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "long.xlsx").active
+    descriptions = [c.value for row in sheet.iter_rows() for c in row if str(c.value).startswith("Line ")]
+    assert descriptions == [f"Line {n} ünïcødé" for n in range(1, PARALLEL_MIN_LINES + 1)]
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(tmp_path / "out" / "long.pdf").pages)
+    assert f"Line {PARALLEL_MIN_LINES} ünïcødé" in text
+
+
 def test_render_pdf_only(tmp_path, example_path):
     result = subprocess.run(
         [INVOICER, "render", str(example_path), "--out", str(tmp_path), "--formats", "pdf"],

@@ -2,7 +2,7 @@
 
 invoicer create-user EMAIL [--role user|admin] --password-stdin
 invoicer migrate
-invoicer render FILE... --out DIR [--formats pdf,xlsx]    (FILE "-" is standard input)
+invoicer render FILE... --out DIR [--formats pdf,xlsx] [--serial]    (FILE "-" is standard input)
 invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gunicorn)
 invoicer worker | notification                          (queue consumers)
 invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (domain events to RabbitMQ)
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import re
 import sys
 from pathlib import Path
@@ -92,6 +93,20 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+PARALLEL_MIN_LINES = 300
+"""From this many lines on, ``invoicer render`` renders an invoice's formats
+at the same time in forked processes, one per core (``--serial`` turns that
+off); below it a fork costs more than it saves (``bench/RESULTS.md``)."""
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .invoice import formats as output_formats
     from .invoice.errors import InvalidInvoice, MalformedDocument
@@ -133,7 +148,11 @@ def cmd_render(args: argparse.Namespace) -> int:
             failures += 1
             continue
         rendered = render_formats(
-            invoice, formats, page_size=settings.invoice_page_size, locale=settings.invoice_locale
+            invoice,
+            formats,
+            page_size=settings.invoice_page_size,
+            locale=settings.invoice_locale,
+            processes=1 if args.serial or len(invoice.lines) < PARALLEL_MIN_LINES else _cpus(),
         )
         for fmt, data in rendered.items():
             # Name after the input file: two inputs may share an invoice number.
@@ -273,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
     p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
+    p.add_argument(
+        "--serial",
+        action="store_true",
+        help=f"render the formats one after another in this process (by default an invoice of "
+        f"{PARALLEL_MIN_LINES} lines or more has its formats rendered at the same time, one process per core)",
+    )
     p.set_defaults(func=cmd_render)
 
     for name, func, help_text in (

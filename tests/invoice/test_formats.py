@@ -103,3 +103,63 @@ def test_cli_parser_and_gateway_import_no_renderer_library():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------
+# Formats rendered at the same time in forked processes (processes > 1)
+
+
+def _child_pids(path):
+    return path.read_text().split() if path.exists() else []
+
+
+def test_formats_rendered_in_child_processes_are_the_formats_rendered_here(example, tmp_path, monkeypatch):
+    import os
+
+    from reportlab import rl_config
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no creation date or file id: comparable bytes
+    where = tmp_path / "pids"
+
+    def render_pid(invoice: Invoice, options: RenderOptions) -> bytes:
+        with where.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return render_txt(invoice, options)
+
+    formats.register(OutputFormat("pid", "text/plain", "pid", render_pid))
+    try:
+        serial = render_formats(example, ["pdf", "pid"])
+        assert _child_pids(where) == [str(os.getpid())]
+        parallel = render_formats(example, ["pdf", "pid", "xlsx"], processes=3)
+    finally:
+        formats.unregister("pid")
+    assert list(parallel) == ["pdf", "pid", "xlsx"]
+    assert parallel["pdf"] == serial["pdf"] and parallel["pid"] == serial["pid"]
+    assert parallel["xlsx"].startswith(b"PK")
+    pids = _child_pids(where)
+    assert len(pids) == 2 and pids[1] != str(os.getpid()), "the second format was not rendered in a child process"
+
+
+def test_a_format_that_fails_in_its_child_is_rendered_here(example, tmp_path):
+    import os
+
+    parent = os.getpid()
+
+    def fails_in_a_child(invoice: Invoice, options: RenderOptions) -> bytes:
+        if os.getpid() != parent:
+            raise MemoryError("the child ran out of memory")
+        return render_txt(invoice, options)
+
+    def always_fails(invoice: Invoice, options: RenderOptions) -> bytes:
+        raise ValueError("this renderer always fails")
+
+    formats.register(OutputFormat("flaky", "text/plain", "flaky", fails_in_a_child))
+    formats.register(OutputFormat("broken", "text/plain", "broken", always_fails))
+    try:
+        files = render_formats(example, ["xlsx", "flaky"], processes=2)
+        assert files["flaky"] == render_txt(example, RenderOptions())
+        with pytest.raises(ValueError, match="this renderer always fails"):
+            render_formats(example, ["xlsx", "broken"], processes=2)
+    finally:
+        formats.unregister("flaky")
+        formats.unregister("broken")

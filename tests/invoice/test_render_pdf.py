@@ -376,3 +376,62 @@ def test_wrapped_identifiers_stay_inside_the_page_and_clear_of_each_other(exampl
         assert overlaps(page) == []
         for x, y, w in page:
             assert x >= MARGIN - 0.5 and x + w <= width - MARGIN + 0.5 and y > 10
+
+
+def test_the_page_text_is_written_as_reportlabs_own_text_object_writes_it():
+    """pdf_engine.Ink writes text already shown in a font's subset 0 itself;
+    the page must hold the same bytes as when ReportLab's textOut writes all
+    of it (new characters, a second subset, font and size changes included)."""
+    from reportlab.lib.colors import black, grey
+    from reportlab.pdfgen.canvas import Canvas
+
+    from invoicer.invoice.pdf_engine import Ink
+
+    faces = register_fonts()
+    beyond_one_subset = "".join(chr(c) for c in [*range(0x100, 0x17F), *range(0x410, 0x450), *range(0x391, 0x3A2)])
+    texts = [
+        ("Invoice INV-2026-0001", faces.bold, 14.0, black),
+        ("Søren Ølstad, Łódź", faces.regular, 9.0, black),
+        ("12 Harbour Road", faces.regular, 9.0, black),
+        ("Søren Ølstad (ASCII and known letters)", faces.regular, 9.0, grey),
+        ("Αθήνα, Москва: 1\u00a0234,50\u00a0€", faces.regular, 9.0, grey),
+        ("Москва, Αθήνα", faces.regular, 9.0, grey),
+        ("plain ASCII again (with parentheses) and a \\ backslash", faces.regular, 9.0, grey),
+        ("Zażółć gęślą jaźń", faces.italic, 8.0, black),
+        ("Søren Ølstad, Łódź", faces.regular, 9.0, black),
+        (beyond_one_subset, faces.regular, 9.0, black),
+        ("Łódź after a second subset", faces.regular, 9.0, black),
+        ("Łódź, in subset 0 again", faces.regular, 9.0, black),
+        ("Thank you", faces.italic, 8.0, black),
+        ("Thank you (in italics, twice)", faces.italic, 8.0, black),
+    ]
+
+    def draw(with_ink: bool) -> bytes:
+        buffer = io.BytesIO()
+        canvas = Canvas(buffer, invariant=1)
+        if with_ink:
+            ink = Ink(canvas, black)
+            for row, (text, font, size, colour) in enumerate(texts):
+                ink.text(40, 800 - 12 * row, text, font, size, colour)
+            ink.finish()
+        else:
+            t = canvas.beginText()
+            shown: tuple[str, float] | None = None
+            fill = None
+            for row, (text, font, size, colour) in enumerate(texts):
+                if shown != (font, size):
+                    t.setFont(font, size)
+                    shown = (font, size)
+                if fill is not colour:
+                    t.setFillColor(colour)
+                    fill = colour
+                t.setTextOrigin(40, 800 - 12 * row)
+                t.textOut(text)
+            canvas.drawText(t)
+        canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+    ours, reportlabs = draw(with_ink=True), draw(with_ink=False)
+    assert ours == reportlabs
+    assert "Zażółć gęślą jaźń" in text_of(ours)

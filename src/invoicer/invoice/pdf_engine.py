@@ -24,9 +24,11 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from reportlab.lib.colors import Color, HexColor, white
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from .typefaces import Typefaces
@@ -209,6 +211,7 @@ class Ink:
 
     def __init__(self, canvas: Canvas, rule: Color) -> None:
         self.canvas = canvas
+        self._doc = cast(Any, canvas)._doc  # the canvas's PDFDocument, for ReportLab's fonts
         self._rule = rule
         self._text = canvas.beginText()
         self._font: tuple[str, float] | None = None
@@ -246,8 +249,18 @@ class Ink:
             t.setCharSpace(char_space)
             t.textOut(s)
             t.setCharSpace(0)
-        else:
-            t.textOut(s)
+            return
+        inner: Any = t  # ReportLab's text object state, which types-reportlab does not declare
+        if inner._curSubset == 0:  # it shows subset 0 of this font already
+            face: Any = getFont(font)  # a typefaces._CachingTTFont
+            pieces = face.splitString(s, self._doc)
+            if len(pieces) == 1 and pieces[0][0] == 0:
+                # What ReportLab's textOut writes for text in one subset that is
+                # already shown, without its cursor bookkeeping (every text here
+                # sets its origin) or width sum; the same bytes (tests/invoice/test_render_pdf.py).
+                inner._code.append(f"({escapePDF(pieces[0][1])}) Tj")
+                return
+        t.textOut(s)
 
     def rect(self, x: float, y: float, w: float, h: float, colour: Color) -> None:
         """A filled rectangle, no outline; ``(x, y)`` its lower left corner."""
