@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import at_revision, fresh, legacy, machine, median, ours, ours_at, rl_accel, run
+from common import at_revision, fresh, legacy, machine, median, ours, ours_at, precompile, rl_accel, run
 from gen_inputs import write_batch
 
 TARGET = 2.0  # issue 13
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--compare-rev", help="also time invoicer render at this git revision")
     parser.add_argument("--without-accel", action="store_true", help="also time ours without rl_accel")
     args = parser.parse_args(argv)
+    precompile()
 
     with tempfile.TemporaryDirectory(prefix="invoicer-bench-render-") as tmp:
         work = Path(tmp)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import at_revision, fresh, machine, median, ours, ours_at, run
+from common import at_revision, fresh, machine, median, ours, ours_at, precompile, run
 from gen_inputs import write_batch
 
 TARGET_SECONDS, TARGET_MB, TARGET_LINES = 0.5, 100.0, 1000
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compare-rev", help="also measure invoicer render at this git revision")
     args = parser.parse_args(argv)
+    precompile()
     sizes = sorted(int(n) for n in args.sizes.split(","))
 
     with tempfile.TemporaryDirectory(prefix="invoicer-bench-scaling-") as tmp:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import INVOICER, PYTHON, at_revision, machine
+from common import INVOICER, PYTHON, at_revision, machine, precompile
 from gen_inputs import write_batch
 
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pyinstrument", type=Path, metavar="DIR")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
+    precompile()
 
     with tempfile.TemporaryDirectory(prefix="invoicer-bench-profile-") as tmp:
         work = Path(tmp)
