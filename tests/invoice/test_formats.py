@@ -163,3 +163,34 @@ def test_a_format_that_fails_in_its_child_is_rendered_here(example, tmp_path):
     finally:
         formats.unregister("flaky")
         formats.unregister("broken")
+
+
+def test_the_cycle_collector_is_paused_while_rendering_and_left_as_it_was(example):
+    import gc
+
+    seen = []
+
+    def render_gc(invoice: Invoice, options: RenderOptions) -> bytes:
+        seen.append(gc.isenabled())
+        return b""
+
+    formats.register(OutputFormat("gcstate", "text/plain", "gc", render_gc))
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        render_formats(example, ["gcstate"])
+        assert gc.isenabled(), "rendering left the collector paused"
+        gc.disable()
+        render_formats(example, ["gcstate"])
+        assert not gc.isenabled(), "rendering turned on a collector its caller had paused"
+        gc.enable()
+        with pytest.raises(KeyError):
+            render_formats(example, ["gcstate", "nope"])
+        assert gc.isenabled()
+    finally:
+        formats.unregister("gcstate")
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
+    assert seen == [False, False], "the renderer ran with the collector on"

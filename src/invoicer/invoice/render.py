@@ -8,7 +8,8 @@ import gc
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import formats as registry
@@ -46,15 +47,37 @@ def render_formats(
     renderer raises."""
     options = RenderOptions(page_size=page_size, locale=locale)
     chosen = [registry.get(fmt) for fmt in formats]  # every name checked before any work
-    if processes < 2 or len(chosen) < 2 or not hasattr(os, "fork"):
-        return {fmt.name: fmt(invoice, options) for fmt in chosen}
-    pending = {fmt.name: _in_child(fmt, invoice, options) for fmt in chosen[1:processes]}
-    done = {chosen[0].name: chosen[0](invoice, options)}
-    for fmt in chosen[1:]:
-        collect = pending.get(fmt.name)
-        data = collect() if collect is not None else None
-        done[fmt.name] = data if data is not None else fmt(invoice, options)
-    return {fmt.name: done[fmt.name] for fmt in chosen}
+    with _no_cycle_collection():
+        if processes < 2 or len(chosen) < 2 or not hasattr(os, "fork"):
+            return {fmt.name: fmt(invoice, options) for fmt in chosen}
+        pending = {fmt.name: _in_child(fmt, invoice, options) for fmt in chosen[1:processes]}
+        done = {chosen[0].name: chosen[0](invoice, options)}
+        for fmt in chosen[1:]:
+            collect = pending.get(fmt.name)
+            data = collect() if collect is not None else None
+            done[fmt.name] = data if data is not None else fmt(invoice, options)
+        return {fmt.name: done[fmt.name] for fmt in chosen}
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block, then resumed.
+
+    A render allocates hundreds of thousands of short-lived objects (laid-out
+    lines, cells, PDF operators), which set off collections that traverse
+    everything alive, the invoice included, again and again: a fifth to a
+    quarter of a 10 000-line render (``bench/RESULTS.md``). Reference counting
+    still frees what is not in a cycle at once; the few cycles a render makes
+    wait for the next collection after it. Process-wide (``gc.disable``):
+    another thread's block that ends first resumes collection early, which
+    costs speed, never correctness."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _in_child(fmt: registry.OutputFormat, invoice: Invoice, options: RenderOptions) -> Callable[[], bytes | None]:
