@@ -5,12 +5,14 @@
 For each size one invoice file (``gen_inputs.py``, non-Latin text) is
 rendered to PDF + XLSX by its own ``invoicer render FILE --out DIR``
 process: wall time including process start (median of ``--repeat`` runs)
-and the process's own peak RSS (``wait4``). Linearity shows in the marginal
+and peak memory: the larger of the process's own peak RSS (``wait4``) and the
+summed PSS of every process of the command, sampled in one more run (from
+300 lines on, ``invoicer render`` forks to render the XLSX at the same time). Linearity shows in the marginal
 cost per line between consecutive sizes, (t[n2] - t[n1]) / (n2 - n1): if the
 cost grows linearly, these agree; their ratio is printed. MAX_LINES is
 10 000 by default, so 10 000 lines is the largest invoice accepted.
 
-Targets (issue 13): 1 000 lines in <= 0.5 s wall including process start, peak RSS
+Targets (issue 13): 1 000 lines in <= 0.5 s wall including process start, peak memory
 <= 100 MB; 10 000 lines in <= 2 s.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import at_revision, fresh, machine, median, ours, ours_at, precompile, run
+from common import at_revision, fresh, machine, median, ours, ours_at, peak_tree_mb, precompile, run
 from gen_inputs import write_batch
 
 TARGET_SECONDS, TARGET_MB, TARGET_LINES = 0.5, 100.0, 1000
@@ -43,7 +45,11 @@ def measure(sizes: list[int], repeat: int, work: Path, env: dict[str, str] | Non
             seconds.append(result.seconds)
             peaks.append(result.peak_mb)
             cpus.append(result.cpu_seconds)
-        results[n] = (median(seconds), max(peaks), median(cpus), min(seconds), max(seconds))
+        # invoicer render forks for long invoices: the memory target counts every
+        # process of the command (summed PSS), sampled in a run of its own.
+        tree_mb, processes = peak_tree_mb(command([path], fresh(work / f"out-{n}")), env=env)
+        peak = max(*peaks, tree_mb)
+        results[n] = (median(seconds), peak, median(cpus), min(seconds), max(seconds), processes)
     return results
 
 
@@ -52,11 +58,11 @@ def report(label: str, results: dict[int, tuple]) -> list[float]:
     print(f"[scaling] {label}")
     print(
         f"[scaling]   {'lines':>6} {'wall s':>8} {'peak MB':>8} {'ms/line':>8} {'marginal ms/line':>17} "
-        f"{'CPU s':>7} {'wall min-max':>13}"
+        f"{'CPU s':>7} {'wall min-max':>13} {'processes':>4}"
     )
     marginals = []
     for i, n in enumerate(sizes):
-        t, mb, cpu, low, high = results[n]
+        t, mb, cpu, low, high, processes = results[n]
         marginal = ""
         if i:
             m = sizes[i - 1]
@@ -65,7 +71,7 @@ def report(label: str, results: dict[int, tuple]) -> list[float]:
             marginal = f"{per:.3f} ({m}->{n})"
         print(
             f"[scaling]   {n:>6} {t:>8.3f} {mb:>8.0f} {t / n * 1000:>8.3f} {marginal:>17} {cpu:>7.3f} "
-            f"{low:>6.2f}-{high:<6.2f}"
+            f"{low:>6.2f}-{high:<6.2f} {processes:>4}"
         )
     if len(marginals) >= 2 and marginals[-2] > 0:
         print(
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
             for n in sizes:
                 print(
                     f"[scaling]   {n:>6} lines: {before[n][0] / results[n][0]:.2f}x faster than "
-                    f"{args.compare_rev} (CPU {before[n][2] / results[n][2]:.2f}x), peak RSS {results[n][1]:.0f} vs "
+                    f"{args.compare_rev} (CPU {before[n][2] / results[n][2]:.2f}x), peak memory {results[n][1]:.0f} vs "
                     f"{before[n][1]:.0f} MB"
                 )
 

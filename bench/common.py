@@ -49,6 +49,53 @@ def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) ->
     return Run(seconds, usage.ru_maxrss / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from ``/proc/PID/task/*/children``."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
+                pids += _process_tree(int(child))
+    except OSError:  # it ended meanwhile
+        pass
+    return pids
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size of ``pid`` in KiB (``/proc/PID/smaps_rollup``): its
+    private pages plus its share of the pages it shares, so that the PSS of
+    processes sharing pages (a fork) adds up to what they hold together."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_tree_mb(argv: list[str], env: dict[str, str] | None = None, interval: float = 0.002) -> tuple[float, int]:
+    """Run ``argv`` and sample, every ``interval`` s, the summed PSS of it and
+    every process it forks: ``(peak MB, most processes seen at once)``. The
+    memory a command holds in all, where ``wait4``'s peak RSS is that of its
+    largest single process. Linux only; sampling can miss a peak shorter than
+    ``interval``, and the sampling loop costs CPU, so this is a run of its own,
+    never a timed one."""
+    process = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **(env or {})}
+    )
+    peak, most = 0, 0
+    while process.poll() is None:
+        pids = _process_tree(process.pid)
+        peak = max(peak, sum(_pss_kib(pid) for pid in pids))
+        most = max(most, len(pids))
+        time.sleep(interval)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])}... exited {process.returncode}")
+    return peak / 1024, most
+
+
 def precompile(*trees: Path) -> None:
     """Write the bytecode of ``trees`` (default: ``src/``) as an install does.
 
