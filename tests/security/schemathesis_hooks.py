@@ -47,10 +47,7 @@ def _amount(value: Any) -> Decimal:
 
 def _round_floats(value: Any) -> Any:
     if isinstance(value, float):
-        if not math.isfinite(value):
-            # JSON has no NaN or infinity (RFC 8259, section 6): hypothesis generates them for
-            # values the schema leaves free (a legacy item's own extra fields), and requests
-            # refuses to send such a body, so no upload could carry one.
+        if not math.isfinite(value):  # JSON cannot carry it: see schemathesis_json.py
             return None
         rounded = float(f"{round(value, 10):.15g}")
         if not math.isfinite(rounded):  # 15 digits of the largest floats round past the largest
