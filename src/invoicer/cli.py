@@ -17,6 +17,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.metadata
 import os
 import re
@@ -329,5 +330,23 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"invoicer: {exc}")
 
 
+def run() -> NoReturn:
+    """The ``invoicer`` program (its console script): :func:`main`, then exit
+    with its status.
+
+    On the way out everything still alive is put beyond the cyclic garbage
+    collector's reach (``gc.freeze``): the interpreter's shutdown would
+    otherwise traverse all of it (pydantic's validators, ReportLab's fonts,
+    Babel's locale data) once more, some 80 ms of a one-invoice
+    ``invoicer render`` (``bench/RESULTS.md``). Output files are closed
+    already and atexit handlers run as usual; objects in reference cycles are
+    left to the operating system, as an interpreter exit may leave them anyway."""
+    try:
+        status = main()
+    finally:
+        gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -155,4 +155,4 @@ def test_the_build_context_builds_a_complete_wheel(tools, k8s, tmp_path):
     sql_in_tree = sorted(str(p.relative_to(k8s.root / "src")) for p in (k8s.root / "src").rglob("migrations/*.sql"))
     assert sorted(n for n in names if n.endswith(".sql")) == sql_in_tree
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert re.search(r"^invoicer = invoicer\.cli:main$", entry_points, re.MULTILINE)
+    assert re.search(r"^invoicer = invoicer\.cli:run$", entry_points, re.MULTILINE)
