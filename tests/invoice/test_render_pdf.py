@@ -435,3 +435,15 @@ def test_the_page_text_is_written_as_reportlabs_own_text_object_writes_it():
     ours, reportlabs = draw(with_ink=True), draw(with_ink=False)
     assert ours == reportlabs
     assert "Zażółć gęślą jaźń" in text_of(ours)
+
+
+def test_page_streams_are_deflated_binary_not_ascii85(example):
+    """Every page's content stream is /FlateDecode alone: ASCII85 on top made
+    the streams a quarter larger and the PDF slower (bench/RESULTS.md)."""
+    pdf = render_pdf(dataclasses.replace(example, lines=example.lines * 60))
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 1
+    for page in reader.pages:
+        contents = page["/Contents"].get_object()
+        assert contents["/Filter"] in ("/FlateDecode", ["/FlateDecode"]), contents["/Filter"]
+    assert "INV-2026-0001" in text_of(pdf)

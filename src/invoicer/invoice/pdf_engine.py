@@ -26,12 +26,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from .typefaces import Typefaces
+
+# Page streams are deflated and left binary, as the font programs already are.
+# ReportLab's default also wraps them in ASCII85 (7-bit text, a quarter larger):
+# encoding that was some 15-25 % of a long invoice's PDF time (bench/RESULTS.md).
+# Read by ReportLab when a page is written; nothing else in the process uses it.
+rl_config.useA85 = 0
 
 __all__ = [
     "ASCENT",
