@@ -88,11 +88,9 @@ def _in_child(fmt: registry.OutputFormat, invoice: Invoice, options: RenderOptio
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_render_to, args=(sender, fmt, invoice, options), daemon=True)
-    gc.freeze()  # the child's collector leaves the parent's objects alone: fewer pages copied on write
-    try:
-        child.start()
-    finally:
-        gc.unfreeze()
+    # Forked inside _no_cycle_collection: the child's collector stays paused too, so it
+    # does not walk (and copy on write) the pages of the parent's objects.
+    child.start()
     sender.close()  # the child holds the only sending end: EOF when it dies
 
     def collect() -> bytes | None:
