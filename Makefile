@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-INVOICE ?= ../shared/examples/invoice.json
+INVOICE ?= examples/invoice.json
 
 # `make lock` resolves against PyPI alone (no machine-local indexes or find-links from
 # pip.conf), so the hashes are those of the files on PyPI and hold on any machine.

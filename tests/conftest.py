@@ -22,14 +22,14 @@ from devstack import Stack, delete_broker_objects, drop_database, free_port
 from invoicer.common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "examples"
+SHARED = ROOT / "examples"
 
 
 @pytest.fixture(scope="session")
 def example_path() -> Path:
     path = SHARED / "invoice.json"
     if not path.exists():
-        pytest.fail(f"the shared example {path} is missing (shared/ must sit beside the repository)")
+        pytest.fail(f"the example {path} is missing from the repository")
     return path
 
 

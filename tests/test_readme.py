@@ -48,12 +48,12 @@ def _curl_block() -> str:
 def test_the_curl_block_works_when_pasted(stack, tmp_path):
     """The block as a user would paste it, run by bash with errexit so that any
     failing step fails the test, from a directory laid out like the project's
-    (``../shared/examples`` beside it)."""
+    (``examples/`` in it); the PDF lands in ``out/``."""
     if shutil.which("jq") is None or shutil.which("curl") is None:
         pytest.fail("curl and jq must be installed (the Makefile's install step does it)")
     work = tmp_path / "invoicer"
     work.mkdir()
-    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    shutil.copytree(ROOT / "examples", work / "examples")
     result = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", _curl_block()],
         cwd=work,
@@ -64,7 +64,7 @@ def test_the_curl_block_works_when_pasted(stack, tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    pdf = work / "INV-2026-0001.pdf"
+    pdf = work / "out" / "INV-2026-0001.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-"), sorted(p.name for p in work.iterdir())
     assert '"status": "done"' in result.stdout
     assert '"gross": "330.86"' in result.stdout

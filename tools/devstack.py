@@ -550,10 +550,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway-port", type=int, default=8080)
     parser.add_argument("--database", default="invoicer")
     parser.add_argument("--prefix", default="invoicer")
-    parser.add_argument("--invoice", default="../shared/examples/invoice.json")
+    parser.add_argument("--invoice", default="examples/invoice.json")
     parser.add_argument("--out", default="out")
     args = parser.parse_args(argv)
     root = Path.cwd()
+    if args.command == "demo" and not Path(args.invoice).is_file():
+        # Before anything starts: a missing input is one line, not a traceback minutes later.
+        print(f"[stack] error: the invoice to upload, {args.invoice}, does not exist", file=sys.stderr)
+        return 1
     stack = Stack(var=(root / args.var).resolve(), root=root)
     try:
         if args.command == "up":

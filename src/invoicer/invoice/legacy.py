@@ -1,6 +1,6 @@
 """The legacy flat invoice format that users of the old tool still send.
 
-A legacy document looks like ``/work/shared/examples/legacy_invoice_data.json``::
+A legacy document looks like ``examples/legacy_invoice_data.json``::
 
     {
         "company_name": ...,
