@@ -6,6 +6,7 @@ invoicer render FILE... --out DIR [--formats pdf,xlsx] [--serial]    (FILE "-" i
 invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gunicorn)
 invoicer worker | notification                          (queue consumers)
 invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (domain events to RabbitMQ)
+invoicer einvoice validate FILE... [--xrechnung]       (EN 16931 rules; exit 1 on a fatal one)
 invoicer --version
 
 A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
@@ -164,6 +165,38 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_einvoice_validate(args: argparse.Namespace) -> int:
+    """Validate each FILE (CII, UBL, or a PDF carrying one) with the official
+    EN 16931 rules (and XRechnung/Peppol's where BT-24 names them); print each
+    failed rule; exit 1 if any file has a fatal one or is not an e-invoice."""
+    from .invoice.einvoice.validation import NotAnEInvoice, validate
+
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            report = validate(path.read_bytes(), xrechnung=True if args.xrechnung else None)
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        except NotAnEInvoice as exc:
+            print(f"{path}: not an e-invoice: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        what = f"{report.syntax} {report.document}" + (f" ({report.attachment})" if report.attachment else "")
+        verdict = "valid" if report.valid else f"INVALID, {len(report.fatal)} fatal"
+        print(f"{path}: {what}, {report.specification or 'no BT-24'}: {verdict} (rules: {', '.join(report.rule_sets)})")
+        for finding in report.findings:
+            if finding.flag == "information" and not args.verbose:
+                continue
+            where = f" at {finding.location}" if finding.location else ""
+            print(f"  {finding.rule} {finding.flag}: {finding.text}{where}")
+        if not report.valid:
+            status = 1
+    return status
+
+
 def _serve(app_factory: str, bind: str, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -300,6 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
         f"{PARALLEL_MIN_LINES} lines or more has its formats rendered at the same time, one process per core)",
     )
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("einvoice", help="EN 16931 e-invoices (Factur-X, XRechnung, Peppol)")
+    einvoice = p.add_subparsers(dest="einvoice_command", required=True)
+    p = einvoice.add_parser(
+        "validate",
+        help="check CII/UBL files, or PDFs carrying them, with the official EN 16931 rules (exit 1 on a fatal one)",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--xrechnung", action="store_true", help="also apply the XRechnung and Peppol rules")
+    p.add_argument("--verbose", action="store_true", help="also print findings of level information")
+    p.set_defaults(func=cmd_einvoice_validate)
 
     for name, func, help_text in (
         ("auth", cmd_auth, "run the auth service"),
