@@ -27,6 +27,7 @@ from babel import Locale
 from babel.numbers import get_currency_precision
 
 __all__ = [
+    "ADDRESS_LIMITS",
     "CREDIT_NOTE",
     "DOCUMENT_TYPES",
     "INVOICE",
