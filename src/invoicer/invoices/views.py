@@ -24,7 +24,6 @@ from .clients import get_client
 from .identity import Member
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
-from .rendering import FORMATS
 
 __all__ = [
     "client_view",
@@ -217,7 +216,7 @@ def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str,
             "status": status,
             "url": f"{public_url.rstrip('/')}/invoices/{view['id']}/{fmt}",
         }
-        for fmt in FORMATS
+        for fmt in registry.kept_names()
     ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ...invoice import formats as output_formats
 from ...invoice.model import Line, compute_totals
 from ...invoice.presentation import Formatter, parse_locale, totals_rows
 from . import charts, session
@@ -374,10 +375,29 @@ def invoice_page(invoice_id: str) -> ResponseReturnValue:
             client = api.get(f"/clients/{invoice['client_id']}")
         except RecordsError:
             client = None
-    return render_template("invoice.html", invoice=invoice, events=events, client=client, today=date.today())
+    return render_template(
+        "invoice.html", invoice=invoice, events=events, client=client, today=date.today(), downloads=_downloads(invoice)
+    )
 
 
-@blueprint.get("/invoices/<invoice_id>/<any(pdf, xlsx):kind>")
+def _downloads(invoice: dict[str, Any]) -> list[dict[str, str]]:
+    """The invoice's download links, one per kept format of the registry
+    (:func:`invoicer.invoice.formats.kept_names`): ``[{"kind", "label",
+    "url"}]``. The PDF, otherwise shown in the page, is asked for as an
+    attachment."""
+    return [
+        {
+            "kind": kind,
+            "label": f"Download {kind.upper()}",
+            "url": url_for(
+                "web.invoice_file", invoice_id=invoice["id"], kind=kind, download=1 if kind == "pdf" else None
+            ),
+        }
+        for kind in output_formats.kept_names()
+    ]
+
+
+@blueprint.get("/invoices/<invoice_id>/<kept_format:kind>")
 @session.page_login_required
 def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
     """The invoice's PDF (shown in the page) or XLSX (downloaded), as the
