@@ -139,3 +139,70 @@ def test_months_chart_has_two_bars_a_month():
     chart = charts.months_chart(months, "USD")
     assert len(chart.bars) == 24 and chart.labels[0][1] == "Jan"
     assert max(bar.height for bar in chart.bars) == pytest.approx(charts.PLOT)
+
+
+class _Records:
+    """The invoices service as the invoice page reads it: one invoice."""
+
+    def __init__(self, invoice: dict) -> None:
+        self.invoice = invoice
+
+    def get(self, path: str, **params):
+        return {"items": [], "total": 0} if path.endswith("/events") else self.invoice
+
+
+def _invoice(status: str, actions: list[str], **fields) -> dict:
+    totals = {"net": "100.00", "tax": "19.00", "gross": "119.00", "paid": "0.00", "credited": "0.00"}
+    return {
+        "id": "00000000-0000-4000-8000-0000000000aa",
+        "kind": "invoice",
+        "status": status,
+        "overdue": False,
+        "number": None if status == "draft" else "INV-2026-0007",
+        "client_id": None,
+        "buyer": {"name": "Ada <b>Lovelace</b>"},
+        "currency": "EUR",
+        "lines": [],
+        "totals": {**totals, "balance_due": "119.00"},
+        "payments": [],
+        "credit_notes": [],
+        "actions": actions,
+        "sent_at": None,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("invoice", "offered", "absent"),
+    [
+        (
+            _invoice("draft", ["edit", "delete", "issue"]),
+            ["Edit", "Issue", "Delete draft"],
+            [">Send", "Record payment"],
+        ),
+        (_invoice("draft", []), [], [">Edit<", ">Issue<", "Delete draft", "add some"]),  # a viewer's draft
+        (
+            _invoice("sent", ["send", "record_payment", "credit"], sent_at="2026-03-01T10:00:00.000Z"),
+            ["Send again", "Record payment", "Issue a credit note"],
+            [">Edit<", "Delete draft", ">Issue<"],
+        ),
+        (_invoice("sent", []), [], [">Send", "Record payment", "credit note for the whole"]),  # a viewer
+        (_invoice("paid", ["send", "credit"]), ["Send to client", "Issue a credit note"], ["Record payment"]),
+    ],
+)
+def test_the_invoice_page_offers_what_the_api_allows_and_nothing_else(
+    app_client, monkeypatch, invoice, offered, absent
+):
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.get(f"/app/invoices/{invoice['id']}")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    for text in offered:
+        assert text in html, text
+    for text in absent:
+        assert text not in html, text
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html, "user text is data, never markup"
+    assert 'href="/app/invoices/00000000-0000-4000-8000-0000000000aa/pdf?download=1"' in html
+    assert "Download PDF" in html and "Download XLSX" in html, "one download per kept format"
