@@ -206,3 +206,43 @@ def test_the_invoice_page_offers_what_the_api_allows_and_nothing_else(
     assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html, "user text is data, never markup"
     assert 'href="/app/invoices/00000000-0000-4000-8000-0000000000aa/pdf?download=1"' in html
     assert "Download PDF" in html and "Download XLSX" in html, "one download per kept format"
+
+
+class _Refusing:
+    """The invoices service refusing every change with ``error``."""
+
+    def __init__(self, error) -> None:
+        self.error = error
+
+    def post(self, path: str, body=None):
+        raise self.error
+
+    delete = post
+
+
+@pytest.mark.parametrize(
+    ("path", "back", "message"),
+    [
+        ("/app/invoices/{id}/payments", "/app/invoices/{id}", "Payment not recorded: too much"),
+        ("/app/invoices/{id}/issue", "/app/invoices/{id}", "too much"),
+        ("/app/invoices/{id}/delete", "/app/invoices/{id}", "too much"),
+        ("/app/orders/{id}/invoice", "/app/orders", "too much"),
+        ("/app/organisation/members", "/app/organisation", "Not invited: too much"),
+    ],
+)
+def test_a_refused_change_is_flashed_on_the_page_it_came_from(app_client, monkeypatch, path, back, message):
+    from invoicer.gateway.web.records import RecordsError
+
+    ident = "00000000-0000-4000-8000-0000000000aa"
+    monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(422, "invalid", "too much")))
+    client = app_client(create_app)
+    token = _csrf(client)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
+    assert reply.status_code == 302 and reply.headers["Location"] == back.format(id=ident)
+    with client.session_transaction("/app/") as flashed:
+        assert flashed["_flashes"] == [("error", message)]
+
+    monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(403, "read_only_role", "viewer")))
+    reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
+    assert reply.status_code == 403 and "text/html" in reply.content_type, "not a refusal to flash: the error page"

@@ -23,6 +23,7 @@ from ...invoice.presentation import Formatter, parse_locale, totals_rows
 from . import charts, session
 from .blueprint import blueprint
 from .records import RecordsError, RecordsUnavailable, records
+from .refusals import flash_refusal, form_errors
 
 __all__ = ["editor_lines", "preview_totals"]
 
@@ -151,8 +152,7 @@ def invoices() -> ResponseReturnValue:
     try:
         answer = api.get("/invoices", page=page, per_page=PER_PAGE, **filters)
     except RecordsError as exc:
-        if exc.status not in (400, 422):
-            raise
+        form_errors(exc, (400, 422))  # a bad filter is shown above the list; anything else is the error page's
         error, answer = exc.message, {"items": [], "total": 0}
     clients = api.get("/clients", per_page=100)["items"]
     pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
@@ -203,9 +203,7 @@ def new_invoice() -> ResponseReturnValue:
     try:
         created = api.post("/invoices", body)
     except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        return _editor({**body, "lines": lines}, clients, errors=_errors(exc), invoice=None, status=422)
+        return _editor({**body, "lines": lines}, clients, errors=form_errors(exc), invoice=None, status=422)
     flash("Draft saved.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=created["id"]))
 
@@ -230,9 +228,9 @@ def edit_invoice(invoice_id: str) -> ResponseReturnValue:
         if exc.status == 412:
             flash("Someone else changed this draft meanwhile; here is their version.", "warning")
             return redirect(url_for("web.edit_invoice", invoice_id=invoice_id))
-        if exc.status not in (400, 409, 422):
-            raise
-        return _editor({**invoice, **body, "lines": lines}, clients, errors=_errors(exc), invoice=invoice, status=422)
+        return _editor(
+            {**invoice, **body, "lines": lines}, clients, errors=form_errors(exc), invoice=invoice, status=422
+        )
     flash("Draft saved.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
@@ -299,13 +297,6 @@ def _draft_body() -> tuple[dict[str, Any], list[dict[str, str]]]:
         ],
     }
     return {key: value for key, value in body.items() if value is not None}, lines
-
-
-def _errors(exc: RecordsError) -> dict[str, str]:
-    errors = exc.field_errors()
-    if not errors or "" in errors:
-        errors.setdefault("", exc.message)
-    return errors
 
 
 def editor_lines(lines: list[dict[str, Any]]) -> list[tuple[Line | None, str | None]]:
@@ -430,63 +421,43 @@ _ACTIONS = {
 
 @blueprint.post("/invoices/<invoice_id>/<any(issue, send):action>")
 @session.page_login_required
+@flash_refusal("web.invoice_page", statuses=(409, 422))
 def invoice_action(invoice_id: str, action: str) -> ResponseReturnValue:
     """Issue or send an invoice (the service checks the status and role)."""
     message, path = _ACTIONS[action]
-    try:
-        records().post(f"/invoices/{invoice_id}{path}")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(message, "success")
+    records().post(f"/invoices/{invoice_id}{path}")
+    flash(message, "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 
 @blueprint.post("/invoices/<invoice_id>/delete")
 @session.page_login_required
+@flash_refusal("web.invoice_page", statuses=(409, 422))
 def delete_invoice(invoice_id: str) -> ResponseReturnValue:
     """Delete a draft."""
-    try:
-        records().delete(f"/invoices/{invoice_id}")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    records().delete(f"/invoices/{invoice_id}")
     flash("Draft deleted.", "success")
     return redirect(url_for("web.invoices"))
 
 
 @blueprint.post("/invoices/<invoice_id>/payments")
 @session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Payment not recorded: ")
 def record_payment(invoice_id: str) -> ResponseReturnValue:
     """Record a payment (``amount``, ``date``, ``method``, ``reference``)."""
     body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
-    try:
-        records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Payment not recorded: {exc.message}", "error")
-    else:
-        flash(f"Payment of {body['amount']} recorded.", "success")
+    records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
+    flash(f"Payment of {body['amount']} recorded.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
 @session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Credit note not issued: ")
 def credit_note(invoice_id: str) -> ResponseReturnValue:
     """Issue a credit note for the whole invoice, with a reason."""
     reason = (request.form.get("reason") or "").strip() or None
-    try:
-        done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Credit note not issued: {exc.message}", "error")
-        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
     flash(f"Credit note {done['credit_note'].get('number') or ''} issued.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
@@ -523,11 +494,8 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     try:
         saved = api.patch(f"/clients/{client_id}", body) if client_id else api.post("/clients", body)
     except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        return render_template(
-            "client_form.html", client={**client, **body}, errors=_errors(exc), client_id=client_id
-        ), 422
+        errors = form_errors(exc)
+        return render_template("client_form.html", client={**client, **body}, errors=errors, client_id=client_id), 422
     flash(f"Client {saved.get('name', '')} saved.", "success")
     return redirect(url_for("web.clients"))
 
@@ -556,15 +524,10 @@ def orders() -> ResponseReturnValue:
 
 @blueprint.post("/orders/<order_id>/invoice")
 @session.page_login_required
+@flash_refusal("web.orders", statuses=(409, 422))
 def invoice_order(order_id: str) -> ResponseReturnValue:
     """Make a draft invoice from an open order and open it in the editor."""
-    try:
-        done = records().post(f"/orders/{order_id}/invoice")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("web.orders"))
+    done = records().post(f"/orders/{order_id}/invoice")
     flash("Draft made from the order.", "success")
     return redirect(url_for("web.edit_invoice", invoice_id=done["invoice"]["id"]))
 
@@ -591,9 +554,7 @@ def organisation() -> ResponseReturnValue:
         try:
             profile = api.patch("/organisation", body)
         except RecordsError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            errors, status = _errors(exc), exc.status
+            errors, status = form_errors(exc), exc.status
             profile = {**profile, **body}
         else:
             flash("Organisation saved.", "success")
@@ -605,15 +566,10 @@ def organisation() -> ResponseReturnValue:
 
 @blueprint.post("/organisation/members")
 @session.page_login_required
+@flash_refusal("web.organisation", prefix="Not invited: ")
 def invite_member() -> ResponseReturnValue:
     """Invite someone by e-mail with a role."""
     body = {"email": (request.form.get("email") or "").strip(), "role": request.form.get("role") or "viewer"}
-    try:
-        records().post("/organisation/members", body)
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Not invited: {exc.message}", "error")
-    else:
-        flash(f"{body['email']} invited as {body['role']}.", "success")
+    records().post("/organisation/members", body)
+    flash(f"{body['email']} invited as {body['role']}.", "success")
     return redirect(url_for("web.organisation"))
