@@ -244,6 +244,11 @@ def test_a_format_gets_what_it_needs_rendered_first_and_only_what_was_asked_is_r
     files = render_formats(example, ["pdfjson", "xlsx"])
     assert list(files) == ["pdfjson", "xlsx"], "the json it needed is rendered but not returned"
     assert pdfjson == ["json", "pdfjson"]
+    parallel = render_formats(example, ["pdfjson", "xlsx", "pdf"], processes=3)
+    assert list(parallel) == ["pdfjson", "xlsx", "pdf"] and parallel["pdfjson"].startswith(b"%PDF")
+    assert PdfReader(io.BytesIO(parallel["pdfjson"])).attachments == {
+        "invoice.json": [render_json(example, RenderOptions())]
+    }
 
     reader = PdfReader(io.BytesIO(files["pdfjson"]))
     assert reader.attachments == {"invoice.json": [render_json(example, RenderOptions())]}

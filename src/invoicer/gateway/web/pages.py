@@ -20,39 +20,20 @@ from flask.typing import ResponseReturnValue
 from ...invoice import formats as output_formats
 from ...invoice.model import Line, compute_totals
 from ...invoice.presentation import Formatter, parse_locale, totals_rows
-from . import charts, session
+from . import charts, labels, session
 from .blueprint import blueprint
 from .records import RecordsError, RecordsUnavailable, records
 from .refusals import flash_refusal, form_errors
 
 __all__ = ["editor_lines", "preview_totals"]
 
-STATUS_LABELS = {
-    "draft": "Draft",
-    "issued": "Issued",
-    "sent": "Sent",
-    "partially_paid": "Partly paid",
-    "paid": "Paid",
-    "credited": "Credited",
-    "overdue": "Overdue",
-}
-SORT_LABELS = {
-    "created_at": "Newest",
-    "issue_date": "Issue date",
-    "due_date": "Due date",
-    "number": "Number",
-    "gross": "Amount",
-}
-ROLES = ("owner", "accountant", "viewer")
 PER_PAGE = 20
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
 _CLIENT_FIELDS = ("name", "company", "address", "email", "phone", "vat_id", "currency")
 _ORG_FIELDS = ("name", "company", "address", "vat_id", "email", "phone", "bank_details", "currency", "locale")
 
 
-@blueprint.app_template_filter("status_label")
-def _status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+blueprint.add_app_template_filter(labels.status_label, "status_label")
 
 
 def _status(item: dict[str, Any]) -> str:
@@ -92,7 +73,7 @@ def dashboard() -> ResponseReturnValue:
                 "months_chart": charts.months_chart(months.get(code, []), code),
             }
         )
-    return render_template("dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
+    return render_template("dashboard/dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
 
 
 def _last_months(api: Any, figures: dict[str, Any], today: date | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -158,7 +139,7 @@ def invoices() -> ResponseReturnValue:
     pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
     args = {key: value for key, value in filters.items() if value}
     filtered = any(filters[key] for key in ("status", "client_id", "issued_from", "issued_to", "q"))
-    template = "_invoice_rows.html" if request.headers.get("HX-Request") else "invoices.html"
+    template = "invoices/_invoice_rows.html" if request.headers.get("HX-Request") else "invoices/invoices.html"
     return render_template(
         template,
         items=answer["items"],
@@ -169,8 +150,8 @@ def invoices() -> ResponseReturnValue:
         args=args,
         filtered=filtered,
         clients=clients,
-        statuses=STATUS_LABELS,
-        sorts=SORT_LABELS,
+        statuses=labels.STATUS_LABELS,
+        sorts=labels.SORT_LABELS,
         error=error,
     )
 
@@ -245,7 +226,7 @@ def _editor(
 ) -> ResponseReturnValue:
     lines = draft.get("lines") or [{}]
     body = render_template(
-        "editor.html",
+        "invoices/editor.html",
         draft=draft,
         lines=lines,
         clients=clients,
@@ -349,7 +330,9 @@ def preview_totals(lines: list[tuple[Line | None, str | None]], currency: str) -
 def totals_preview() -> ResponseReturnValue:
     """The editor's totals, recomputed by the server as the user types (htmx)."""
     lines = _form_lines()
-    return render_template("_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", "")))
+    return render_template(
+        "invoices/_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", ""))
+    )
 
 
 @blueprint.get("/invoices/<invoice_id>")
@@ -367,7 +350,12 @@ def invoice_page(invoice_id: str) -> ResponseReturnValue:
         except RecordsError:
             client = None
     return render_template(
-        "invoice.html", invoice=invoice, events=events, client=client, today=date.today(), downloads=_downloads(invoice)
+        "invoices/invoice.html",
+        invoice=invoice,
+        events=events,
+        client=client,
+        today=date.today(),
+        downloads=_downloads(invoice),
     )
 
 
@@ -401,7 +389,7 @@ def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
         # Issued a moment ago: the worker is still rendering it. The preview
         # frame says so and reloads itself (a meta refresh: no script needed).
         message = "The document is being made; it appears here in a moment."
-        return render_template("file_missing.html", kind=kind, message=message, refresh=2)
+        return render_template("invoices/file_missing.html", kind=kind, message=message, refresh=2)
     response = Response(content, mimetype=mimetype)
     disposition = "inline" if kind == "pdf" and not request.args.get("download") else "attachment"
     name = (filename or f"invoice-{invoice_id}.{kind}").replace('"', "")
@@ -470,7 +458,7 @@ def credit_note(invoice_id: str) -> ResponseReturnValue:
 def clients() -> ResponseReturnValue:
     """The organisation's clients."""
     items = records().get("/clients", per_page=100)["items"]
-    return render_template("clients.html", clients=items)
+    return render_template("clients/clients.html", clients=items)
 
 
 @blueprint.route("/clients/new", methods=["GET", "POST"])
@@ -481,7 +469,7 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     api = records()
     client = api.get(f"/clients/{client_id}") if client_id else {}
     if request.method == "GET":
-        return render_template("client_form.html", client=client, errors={}, client_id=client_id)
+        return render_template("clients/client_form.html", client=client, errors={}, client_id=client_id)
     body: dict[str, Any] = {key: (request.form.get(key) or "").strip() for key in _CLIENT_FIELDS}
     body["currency"] = body["currency"].upper()
     terms = (request.form.get("payment_terms_days") or "").strip()
@@ -495,7 +483,9 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
         saved = api.patch(f"/clients/{client_id}", body) if client_id else api.post("/clients", body)
     except RecordsError as exc:
         errors = form_errors(exc)
-        return render_template("client_form.html", client={**client, **body}, errors=errors, client_id=client_id), 422
+        return render_template(
+            "clients/client_form.html", client={**client, **body}, errors=errors, client_id=client_id
+        ), 422
     flash(f"Client {saved.get('name', '')} saved.", "success")
     return redirect(url_for("web.clients"))
 
@@ -519,7 +509,7 @@ def orders() -> ResponseReturnValue:
     api = records()
     items = api.get("/orders", per_page=100)["items"]
     names = {client["id"]: client.get("name", "") for client in api.get("/clients", per_page=100)["items"]}
-    return render_template("orders.html", orders=items, names=names)
+    return render_template("orders/orders.html", orders=items, names=names)
 
 
 @blueprint.post("/orders/<order_id>/invoice")
@@ -560,7 +550,14 @@ def organisation() -> ResponseReturnValue:
             flash("Organisation saved.", "success")
             return redirect(url_for("web.organisation"))
     return render_template(
-        "organisation.html", profile=profile, members=members, errors=errors, roles=ROLES, year=date.today().year
+        "organisation/organisation.html",
+        profile=profile,
+        members=members,
+        errors=errors,
+        roles=labels.ROLES,
+        roles_help=labels.ROLES_HELP,
+        default_role=labels.DEFAULT_ROLE,
+        year=date.today().year,
     ), status
 
 
@@ -569,7 +566,10 @@ def organisation() -> ResponseReturnValue:
 @flash_refusal("web.organisation", prefix="Not invited: ")
 def invite_member() -> ResponseReturnValue:
     """Invite someone by e-mail with a role."""
-    body = {"email": (request.form.get("email") or "").strip(), "role": request.form.get("role") or "viewer"}
+    body = {
+        "email": (request.form.get("email") or "").strip(),
+        "role": request.form.get("role") or labels.FALLBACK_ROLE,
+    }
     records().post("/organisation/members", body)
     flash(f"{body['email']} invited as {body['role']}.", "success")
     return redirect(url_for("web.organisation"))
