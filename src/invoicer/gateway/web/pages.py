@@ -379,8 +379,9 @@ def _downloads(invoice: dict[str, Any]) -> list[dict[str, str]]:
 @blueprint.get("/invoices/<invoice_id>/<kept_format:kind>")
 @session.page_login_required
 def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
-    """The invoice's PDF (shown in the page) or XLSX (downloaded), as the
-    service keeps or previews it."""
+    """The invoice in a kept format of the registry (the PDF shown in the
+    page, the others and ``?download=1`` downloaded), as the service keeps
+    or previews it."""
     try:
         content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
     except RecordsError as exc:
