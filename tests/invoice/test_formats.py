@@ -4,17 +4,20 @@ follow it; importing the registry imports no renderer."""
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 
 import pytest
+from pypdf import PdfReader
 
 from invoicer.cli import build_parser
 from invoicer.common.errors import ApiError
 from invoicer.gateway.openapi import openapi_document
 from invoicer.gateway.routes import parse_formats
 from invoicer.invoice import formats
-from invoicer.invoice.formats import OutputFormat, RenderOptions
+from invoicer.invoice.formats import Attachment, OutputFormat, RenderOptions
 from invoicer.invoice.model import Invoice
 from invoicer.invoice.render import output_filename, render_formats
 
@@ -194,3 +197,96 @@ def test_the_cycle_collector_is_paused_while_rendering_and_left_as_it_was(exampl
         else:
             gc.disable()
     assert seen == [False, False], "the renderer ran with the collector on"
+
+
+# --------------------------------------------------------------------------
+# Formats that need another format's output (Factur-X needs the CII XML)
+
+
+def render_json(invoice: Invoice, options: RenderOptions) -> bytes:
+    """A stand-in for the CII XML: the invoice's number and total as JSON."""
+    return json.dumps({"number": invoice.invoice_number, "gross": str(invoice.totals.gross)}).encode()
+
+
+def render_pdfjson(invoice: Invoice, options: RenderOptions) -> bytes:
+    """A stand-in for Factur-X: the PDF with the ``json`` format embedded."""
+    attachment = Attachment("invoice.json", options.inputs["json"], "application/json", "Data", "The invoice as JSON")
+    xmp = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    xmp += '<x:xmpmeta xmlns:x="adobe:ns:meta/"/><?xpacket end="w"?>'
+    return formats.get("pdf").renderer(invoice, options._replace(attachments=(attachment,), xmp=xmp))
+
+
+@pytest.fixture
+def pdfjson():
+    order: list[str] = []
+
+    def logged(name, renderer):
+        def render(invoice: Invoice, options: RenderOptions) -> bytes:
+            order.append(name)
+            return renderer(invoice, options)
+
+        return render
+
+    formats.register(OutputFormat("json", "application/json", "json", logged("json", render_json)))
+    formats.register(
+        OutputFormat("pdfjson", "application/pdf", "pdf", logged("pdfjson", render_pdfjson), needs=("json",))
+    )
+    try:
+        yield order
+    finally:
+        formats.unregister("pdfjson")
+        formats.unregister("json")
+    assert formats.names() == ["pdf", "xlsx"]
+
+
+def test_a_format_gets_what_it_needs_rendered_first_and_only_what_was_asked_is_returned(pdfjson, example):
+    assert [fmt.name for fmt in formats.plan(["xlsx", "pdfjson"])] == ["xlsx", "json", "pdfjson"]
+    files = render_formats(example, ["pdfjson", "xlsx"])
+    assert list(files) == ["pdfjson", "xlsx"], "the json it needed is rendered but not returned"
+    assert pdfjson == ["json", "pdfjson"]
+    parallel = render_formats(example, ["pdfjson", "xlsx", "pdf"], processes=3)
+    assert list(parallel) == ["pdfjson", "xlsx", "pdf"] and parallel["pdfjson"].startswith(b"%PDF")
+    assert PdfReader(io.BytesIO(parallel["pdfjson"])).attachments == {
+        "invoice.json": [render_json(example, RenderOptions())]
+    }
+
+    reader = PdfReader(io.BytesIO(files["pdfjson"]))
+    assert reader.attachments == {"invoice.json": [render_json(example, RenderOptions())]}
+    spec = reader.trailer["/Root"]["/AF"][0].get_object()
+    assert (spec["/AFRelationship"], spec["/Desc"], spec["/UF"]) == ("/Data", "The invoice as JSON", "invoice.json")
+    assert spec["/EF"]["/F"].get_object()["/Subtype"] == "/application/json"  # written /application#2Fjson
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object()
+    assert "/Filter" not in metadata and b"adobe:ns:meta/" in metadata.get_data()
+    assert "INV-2026-0001" in reader.pages[0].extract_text()
+
+
+def test_needs_are_checked_before_any_rendering(pdfjson, example):
+    formats.register(OutputFormat("loop", "text/plain", "txt", render_txt, needs=("loop2",)))
+    formats.register(OutputFormat("loop2", "text/plain", "txt", render_txt, needs=("loop",)))
+    formats.register(OutputFormat("orphan", "text/plain", "txt", render_txt, needs=("nothing",)))
+    try:
+        with pytest.raises(ValueError, match="cycle: loop -> loop2 -> loop"):
+            render_formats(example, ["loop"])
+        with pytest.raises(KeyError):
+            render_formats(example, ["pdfjson", "orphan"])
+        assert pdfjson == []
+    finally:
+        for name in ("loop", "loop2", "orphan"):
+            formats.unregister(name)
+
+
+def test_kept_formats_are_the_pipelines_unless_a_format_says_so(txt):
+    assert formats.kept_names() == ["pdf", "xlsx"], "a new format is not kept unless it says so"
+    formats.register(OutputFormat("kept", "text/plain", "txt", render_txt, kept=True))
+    try:
+        assert formats.kept_names() == ["pdf", "xlsx", "kept"]
+    finally:
+        formats.unregister("kept")
+
+
+def test_a_pdf_without_attachments_has_no_embedded_files(example):
+    reader = PdfReader(io.BytesIO(render_formats(example, ["pdf"])["pdf"]))
+    assert reader.attachments == {} and "/AF" not in reader.trailer["/Root"]
+    twice = (Attachment("a.txt", b"1", "text/plain"), Attachment("a.txt", b"2", "text/plain"))
+    with pytest.raises(ValueError, match="must differ"):
+        formats.get("pdf")(example, RenderOptions(attachments=twice))

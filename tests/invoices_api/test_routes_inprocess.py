@@ -105,3 +105,41 @@ def test_what_postgresql_cannot_store_is_422_not_500(records_api):
     reply = api("PATCH", "/organisation", json={"currency": None})
     assert reply.status_code == 422, reply.get_json()
     assert api("GET", "/organisation").get_json()["currency"] == "EUR"
+
+
+def test_an_invoice_says_what_its_caller_may_do(records_api):
+    owner = records_api()
+    _, draft = _client_and_draft(owner)
+    assert draft["actions"] == ["edit", "delete", "issue"]
+    assert owner("GET", f"/invoices/{draft['id']}").get_json()["actions"] == ["edit", "delete", "issue"]
+
+    email = f"viewer-{draft['id'][:8]}@example.test"
+    assert owner("POST", "/organisation/members", json={"email": email, "role": "viewer"}).status_code == 201
+    viewer = records_api(email=email)
+    seen = viewer("GET", f"/invoices/{draft['id']}").get_json()
+    assert seen["id"] == draft["id"] and seen["actions"] == []
+    assert viewer("DELETE", f"/invoices/{draft['id']}").status_code == 403, "not offered, and refused"
+
+
+def test_documents_are_served_in_every_kept_format_of_the_registry(records_api):
+    from invoicer.invoice import formats
+    from invoicer.invoice.formats import OutputFormat
+
+    api = records_api()
+    _, draft = _client_and_draft(api)
+    path = f"/invoices/{draft['id']}"
+    assert api("GET", f"{path}/pdf").data.startswith(b"%PDF")
+    assert _error(api("GET", f"{path}/docx")).get("code") in ("not_found", "unknown_format")
+    assert api("GET", f"{path}/issue").status_code == 405, "an action's path is not taken for a format"
+
+    def render_txt(invoice, options) -> bytes:
+        return f"{options.inputs['pdf'][:5].decode()} {invoice.totals.gross}".encode()
+
+    formats.register(OutputFormat("pdftxt", "text/plain", "txt", render_txt, kept=True, needs=("pdf",)))
+    try:
+        reply = api("GET", f"{path}/pdftxt")
+        assert reply.status_code == 200 and reply.data == b"%PDF- 330.86", reply.data
+        assert reply.headers["Content-Type"].startswith("text/plain")
+    finally:
+        formats.unregister("pdftxt")
+    assert api("GET", f"{path}/pdftxt").status_code == 404

@@ -161,10 +161,117 @@ def test_client_form_shows_each_address_field_with_its_label_and_error(app_clien
     client = {"name": "Maria", "address": {"line1": "Obere Str. 57", "line2": "Hinterhaus\nHof 2", "city": "Berlin"}}
     errors = {"/address/country_code": '"XX" is not an ISO 3166-1 alpha-2 country code'}
     with app.test_request_context("/app/clients/new"):
-        html = flask.render_template("client_form.html", client=client, errors=errors, client_id=None)
+        html = flask.render_template("clients/client_form.html", client=client, errors=errors, client_id=None)
     for field, label, _ in pages.ADDRESS_INPUTS:
         assert f'<label for="address_{field}">{label}</label>' in html
         assert f'name="address_{field}"' in html
     assert 'value="Obere Str. 57"' in html and 'value="Berlin"' in html
     assert ">Hinterhaus\nHof 2</textarea>" in html  # line2 keeps the lines of a converted free-text address
     assert 'id="address_country_code-error"' in html and "is not an ISO 3166-1" in html
+
+
+class _Records:
+    """The invoices service as the invoice page reads it: one invoice."""
+
+    def __init__(self, invoice: dict) -> None:
+        self.invoice = invoice
+
+    def get(self, path: str, **params):
+        return {"items": [], "total": 0} if path.endswith("/events") else self.invoice
+
+
+def _invoice(status: str, actions: list[str], **fields) -> dict:
+    totals = {"net": "100.00", "tax": "19.00", "gross": "119.00", "paid": "0.00", "credited": "0.00"}
+    return {
+        "id": "00000000-0000-4000-8000-0000000000aa",
+        "kind": "invoice",
+        "status": status,
+        "overdue": False,
+        "number": None if status == "draft" else "INV-2026-0007",
+        "client_id": None,
+        "buyer": {"name": "Ada <b>Lovelace</b>"},
+        "currency": "EUR",
+        "lines": [],
+        "totals": {**totals, "balance_due": "119.00"},
+        "payments": [],
+        "credit_notes": [],
+        "actions": actions,
+        "sent_at": None,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("invoice", "offered", "absent"),
+    [
+        (
+            _invoice("draft", ["edit", "delete", "issue"]),
+            ["Edit", "Issue", "Delete draft"],
+            [">Send", "Record payment"],
+        ),
+        (_invoice("draft", []), [], [">Edit<", ">Issue<", "Delete draft", "add some"]),  # a viewer's draft
+        (
+            _invoice("sent", ["send", "record_payment", "credit"], sent_at="2026-03-01T10:00:00.000Z"),
+            ["Send again", "Record payment", "Issue a credit note"],
+            [">Edit<", "Delete draft", ">Issue<"],
+        ),
+        (_invoice("sent", []), [], [">Send", "Record payment", "credit note for the whole"]),  # a viewer
+        (_invoice("paid", ["send", "credit"]), ["Send to client", "Issue a credit note"], ["Record payment"]),
+    ],
+)
+def test_the_invoice_page_offers_what_the_api_allows_and_nothing_else(
+    app_client, monkeypatch, invoice, offered, absent
+):
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.get(f"/app/invoices/{invoice['id']}")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    for text in offered:
+        assert text in html, text
+    for text in absent:
+        assert text not in html, text
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html, "user text is data, never markup"
+    assert 'href="/app/invoices/00000000-0000-4000-8000-0000000000aa/pdf?download=1"' in html
+    assert "Download PDF" in html and "Download XLSX" in html, "one download per kept format"
+
+
+class _Refusing:
+    """The invoices service refusing every change with ``error``."""
+
+    def __init__(self, error) -> None:
+        self.error = error
+
+    def post(self, path: str, body=None):
+        raise self.error
+
+    delete = post
+
+
+@pytest.mark.parametrize(
+    ("path", "back", "message"),
+    [
+        ("/app/invoices/{id}/payments", "/app/invoices/{id}", "Payment not recorded: too much"),
+        ("/app/invoices/{id}/issue", "/app/invoices/{id}", "too much"),
+        ("/app/invoices/{id}/delete", "/app/invoices/{id}", "too much"),
+        ("/app/orders/{id}/invoice", "/app/orders", "too much"),
+        ("/app/organisation/members", "/app/organisation", "Not invited: too much"),
+    ],
+)
+def test_a_refused_change_is_flashed_on_the_page_it_came_from(app_client, monkeypatch, path, back, message):
+    from invoicer.gateway.web.records import RecordsError
+
+    ident = "00000000-0000-4000-8000-0000000000aa"
+    monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(422, "invalid", "too much")))
+    client = app_client(create_app)
+    token = _csrf(client)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
+    assert reply.status_code == 302 and reply.headers["Location"] == back.format(id=ident)
+    with client.session_transaction("/app/") as flashed:
+        assert flashed["_flashes"] == [("error", message)]
+
+    monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(403, "read_only_role", "viewer")))
+    reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
+    assert reply.status_code == 403 and "text/html" in reply.content_type, "not a refusal to flash: the error page"

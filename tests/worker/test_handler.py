@@ -263,3 +263,31 @@ def test_an_unknown_document_type_is_dead_lettered_and_fails_the_job(world):
     outcome = handler(_request(message, document_type="receipt"), 0, job_id)
     assert isinstance(outcome, DeadLetter) and outcome.code == "malformed_message"
     assert jobs.rows[job_id].status == "failed"
+
+
+def test_a_format_that_needs_another_gets_it_and_only_the_jobs_formats_are_stored(world):
+    from invoicer.invoice import formats
+    from invoicer.invoice.formats import Attachment, OutputFormat
+
+    def render_json(invoice, options) -> bytes:
+        return json.dumps({"number": invoice.invoice_number}).encode()
+
+    def render_pdfjson(invoice, options) -> bytes:
+        attachment = Attachment("invoice.json", options.inputs["json"], "application/json")
+        return formats.get("pdf").renderer(invoice, options._replace(attachments=(attachment,)))
+
+    handler, jobs, blobs, job_id, message = world
+    jobs.rows[job_id] = replace(jobs.rows[job_id], formats=["pdfjson"])
+    formats.register(OutputFormat("json", "application/json", "json", render_json))
+    formats.register(OutputFormat("pdfjson", "application/pdf", "pdf", render_pdfjson, needs=("json",)))
+    try:
+        outcome = handler(message, 0, job_id)
+    finally:
+        formats.unregister("pdfjson")
+        formats.unregister("json")
+    assert isinstance(outcome, Done)
+    assert [item["format"] for item in jobs.rows[job_id].files] == ["pdfjson"]
+    assert set(blobs.blobs) == {"in-1", output_fid(job_id, "pdfjson")}, "the json it needed is not kept"
+    stored = blobs.blobs[output_fid(job_id, "pdfjson")]
+    assert stored.metadata["content_type"] == "application/pdf"
+    assert PdfReader(io.BytesIO(stored.data)).attachments == {"invoice.json": [b'{"number": "INV-2026-0001"}']}

@@ -66,7 +66,9 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter, ValidationError
 
+from ..invoice import formats as output_formats
 from . import logging as logs
 from .config import Settings
 from .errors import (
@@ -88,6 +90,7 @@ __all__ = [
     "BASIC_CHALLENGE",
     "REQUEST_ID_HEADER",
     "Check",
+    "KeptFormatConverter",
     "basic_credentials",
     "bearer_claims",
     "error_response",
@@ -99,6 +102,21 @@ __all__ = [
 ]
 
 log = logs.get_logger(__name__)
+
+
+class KeptFormatConverter(BaseConverter):
+    """The URL converter ``<kept_format:fmt>``: one path segment naming a
+    format kept for invoice records
+    (:func:`invoicer.invoice.formats.kept_names`: ``pdf``, ``xlsx``), read
+    from the registry at every match, so a format registered later (a
+    plug-in, a test) is served without a new route. Any other segment does
+    not match, so ``GET /invoices/{id}/issue`` stays 405 and ``/docx`` 404."""
+
+    def to_python(self, value: str) -> str:
+        if value not in output_formats.kept_names():
+            raise ValidationError
+        return value
+
 
 #: A readiness check: returns when the dependency answers, raises when not.
 Check = Callable[[], Any]
@@ -326,6 +344,7 @@ def make_app(
     app.config["MAX_CONTENT_LENGTH"] = max_body
     app.json = _InOrderJSON(app)
     app.extensions.update(extensions or {})
+    app.url_map.converters["kept_format"] = KeptFormatConverter
 
     app.before_request(_start_request)
     app.before_request(_buffer_chunked_body)

@@ -12,12 +12,23 @@ Every renderer has one signature, ``render(invoice, options) -> bytes``
 (:data:`Renderer`). It is named as ``"module:function"`` and imported on first
 use, so importing this module (gateway, CLI parser) imports neither ReportLab
 nor XlsxWriter.
+
+A format may need another format's output (Factur-X: the PDF with the CII XML
+embedded): it names those formats in ``needs``, and
+:func:`invoicer.invoice.render.render_formats` renders them first (even if
+they were not asked for) and hands their bytes to the renderer in
+``options.inputs`` (``{"cii": b"<?xml…"}``); only what was asked is returned.
+A format with ``kept=True`` is kept for every issued invoice and credit note
+(:func:`kept_names`: the invoices service's jobs, its
+``GET /invoices/{id}/{format}`` route, the ``files`` of an invoice, the web
+app's downloads).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 # Kept light on purpose: the CLI's parser imports this module, so no
 # ``typing``, ``dataclasses`` or ``threading`` (tens of ms at every start).
@@ -26,26 +37,59 @@ if TYPE_CHECKING:
     from .model import Invoice
 
 __all__ = [
+    "Attachment",
     "OutputFormat",
     "RenderOptions",
     "Renderer",
     "UnknownFormat",
     "get",
+    "kept_names",
     "legacy_names",
     "names",
+    "plan",
     "register",
     "resolve",
     "unregister",
 ]
 
 
-class RenderOptions(namedtuple("RenderOptions", "page_size locale", defaults=("A4", "en_GB"))):
+class Attachment(namedtuple("Attachment", "name data media_type relationship description", defaults=("Data", ""))):
+    """A file embedded in a PDF (PDF 1.7 §7.11.4 embedded file streams, PDF/A-3
+    ISO 19005-3 §6.8 associated files): ``name`` (``"factur-x.xml"``),
+    ``data`` (bytes), ``media_type`` (``"text/xml"``), ``relationship`` (the
+    file specification's ``AFRelationship``: ``Source``, ``Data``,
+    ``Alternative``, ``Supplement`` or ``Unspecified``; Factur-X uses
+    ``Data`` for EN 16931 and ``Alternative`` for XRechnung) and
+    ``description`` (the file specification's ``Desc``)."""
+
+    __slots__ = ()
+
+
+_NO_INPUTS: Mapping[str, bytes] = MappingProxyType({})
+
+
+class RenderOptions(
+    namedtuple(
+        "RenderOptions",
+        "page_size locale inputs attachments xmp",
+        defaults=("A4", "en_GB", _NO_INPUTS, (), None),
+    )
+):
     """What a renderer may vary besides the invoice.
 
     ``page_size``: ``"A4"`` or ``"LETTER"`` (case-insensitive; formats
     without pages ignore it). ``locale``: a CLDR identifier such as
     ``"en_GB"`` or ``"de_DE"`` that decides how numbers, amounts and dates are
     written. A renderer raises ``ValueError`` for a value it does not know.
+
+    ``inputs``: ``{format name: bytes}``, the outputs of the formats this one
+    ``needs`` (set by :func:`invoicer.invoice.render.render_formats`; empty
+    for a format that needs none). ``attachments``: a tuple of :class:`Attachment`, files
+    the PDF renderer embeds (``EmbeddedFiles`` name tree and the catalogue's
+    ``AF`` array) and ``xmp``: an XMP packet (a ``str``, RDF/XML) it writes
+    as the document's metadata stream; a format built on the PDF (Factur-X)
+    sets them with ``options._replace(...)`` before calling the ``pdf``
+    renderer. Other renderers ignore both.
     """
 
     __slots__ = ()
@@ -53,7 +97,8 @@ class RenderOptions(namedtuple("RenderOptions", "page_size locale", defaults=("A
 
 Renderer = Callable[["Invoice", RenderOptions], bytes]
 """``render(invoice, options) -> bytes``: the whole file, pure (no I/O but
-reading vendored resources such as fonts)."""
+reading vendored resources such as fonts). A format that ``needs`` others
+finds their bytes in ``options.inputs``."""
 
 
 class UnknownFormat(KeyError):
@@ -69,23 +114,41 @@ class OutputFormat:
     extension, without the dot. ``render``: the :data:`Renderer`, or its
     ``"package.module:function"`` path, imported on first use. ``aliases``:
     other names the legacy ``?format=`` parameter accepts, the first being the
-    one the legacy tool documented (``excel`` for ``xlsx``).
+    one the legacy tool documented (``excel`` for ``xlsx``). ``kept``: kept
+    for every issued invoice and credit note (:func:`kept_names`); off by
+    default, so a new format is offered for uploads until it is declared
+    part of the record. ``needs``: names of the formats whose output this
+    renderer reads from ``options.inputs`` (rendered first, see
+    :func:`plan`).
     """
 
-    __slots__ = ("_renderer", "aliases", "media_type", "name", "render", "suffix")
+    __slots__ = ("_renderer", "aliases", "kept", "media_type", "name", "needs", "render", "suffix")
 
     def __init__(
-        self, name: str, media_type: str, suffix: str, render: Renderer | str, aliases: tuple[str, ...] = ()
+        self,
+        name: str,
+        media_type: str,
+        suffix: str,
+        render: Renderer | str,
+        aliases: tuple[str, ...] = (),
+        *,
+        kept: bool = False,
+        needs: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.media_type = media_type
         self.suffix = suffix
         self.render = render
         self.aliases = tuple(aliases)
+        self.kept = kept
+        self.needs = tuple(needs)
         self._renderer: Renderer | None = render if callable(render) else None
 
     def __repr__(self) -> str:
-        return f"OutputFormat({self.name!r}, {self.media_type!r}, {self.suffix!r}, aliases={self.aliases!r})"
+        return (
+            f"OutputFormat({self.name!r}, {self.media_type!r}, {self.suffix!r}, aliases={self.aliases!r}, "
+            f"kept={self.kept!r}, needs={self.needs!r})"
+        )
 
     @property
     def renderer(self) -> Renderer:
@@ -152,6 +215,40 @@ def names() -> list[str]:
     return list(_FORMATS)
 
 
+def kept_names() -> list[str]:
+    """Names of the formats kept for every issued invoice and credit note, in
+    registration order (``["pdf", "xlsx"]``): what the invoices service has
+    the worker render at issue, what ``GET /invoices/{id}/{format}`` serves,
+    the ``files`` of an invoice and the OpenAPI enum of that route."""
+    return [fmt.name for fmt in _FORMATS.values() if fmt.kept]
+
+
+def plan(wanted: list[str]) -> list[OutputFormat]:
+    """The formats to render for ``wanted`` (names), each after the formats
+    it ``needs``, those needed included even if not wanted: ``plan(["facturx"])``
+    is ``[cii, pdf, facturx]`` when ``facturx`` needs ``cii`` and ``pdf``.
+    Otherwise in the order of ``wanted``, each once. Raises
+    :class:`UnknownFormat` for an unknown name (wanted or needed) and
+    ``ValueError`` for a cycle of needs."""
+    order: list[OutputFormat] = []
+    placed: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in placed:
+            return
+        if name in path:
+            raise ValueError(f"formats need each other in a cycle: {' -> '.join((*path, name))}")
+        fmt = get(name)
+        for needed in fmt.needs:
+            visit(needed, (*path, name))
+        placed.add(name)
+        order.append(fmt)
+
+    for name in wanted:
+        visit(name, ())
+    return order
+
+
 def legacy_names() -> list[str]:
     """Per format, the name the legacy tool used: its first alias, else its
     name (``["pdf", "excel"]``)."""
@@ -159,7 +256,7 @@ def legacy_names() -> list[str]:
 
 
 # The formats of the pipeline: the one place they are registered.
-register(OutputFormat("pdf", "application/pdf", "pdf", "invoicer.invoice.render_pdf:render"))
+register(OutputFormat("pdf", "application/pdf", "pdf", "invoicer.invoice.render_pdf:render", kept=True))
 register(
     OutputFormat(
         "xlsx",
@@ -167,5 +264,6 @@ register(
         "xlsx",
         "invoicer.invoice.render_xlsx:render",
         aliases=("excel",),
+        kept=True,
     )
 )

@@ -29,9 +29,18 @@ from typing import Any, cast
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase.pdfdoc import (
+    XMP,
+    PDFArray,
+    PDFDictionary,
+    PDFStream,
+    PDFStreamFilterZCompress,
+    PDFString,
+)
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from .formats import Attachment
 from .typefaces import Typefaces
 
 # Page streams are deflated and left binary, as the font programs already are.
@@ -518,10 +527,16 @@ def write_pdf(
     title: str,
     author: str,
     subject: str,
+    attachments: Sequence[Attachment] = (),
+    xmp: str | None = None,
 ) -> bytes:
     """Draw ``pages`` (from :attr:`Pages.pages`) on a canvas of ``size``
     points, ``footer(ink, page, pages)`` on each, and return the PDF bytes
-    (compressed page streams, ``lang`` a BCP 47 tag, document metadata)."""
+    (compressed page streams, ``lang`` a BCP 47 tag, document metadata).
+    ``attachments`` are embedded (:func:`_embed`) and ``xmp``, an XMP packet,
+    becomes the catalogue's ``Metadata`` stream, uncompressed (PDF 1.7
+    §14.3.2; PDF/A wants it readable without filters). Raises ``ValueError``
+    for two attachments of one name."""
     buffer = io.BytesIO()
     canvas = Canvas(
         buffer,
@@ -535,6 +550,13 @@ def write_pdf(
     canvas.setAuthor(author)
     canvas.setSubject(subject)
     canvas.setCreator("invoicer")
+    if attachments:
+        _embed(canvas, attachments)
+    if xmp is not None:
+        packet = xmp.encode("utf-8")
+        # No filters (ReportLab's documents have no default ones): readable as
+        # text, as PDF/A-3 (ISO 19005-3 §6.6.2.1) requires of the metadata stream.
+        canvas.setCatalogEntry("Metadata", XMP(creator=lambda _doc: packet))
     for index, ops in enumerate(pages, start=1):
         ink = Ink(canvas, rule)
         for op in ops:
@@ -544,6 +566,63 @@ def write_pdf(
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _pdf_name(text: str) -> str:
+    """``text`` as a PDF name object (PDF 1.7 §7.3.5): ``/text/xml`` is
+    ``/text#2Fxml``. ReportLab's ``PDFName`` leaves ``/`` alone."""
+    return "/" + _NAME_CHARS.sub(lambda match: "".join(f"#{byte:02X}" for byte in match[0].encode()), text)
+
+
+def _embed(canvas: Canvas, attachments: Sequence[Attachment]) -> None:
+    """Embed ``attachments`` in the document of ``canvas``: per file an
+    embedded file stream (``/Type /EmbeddedFile``, ``/Subtype`` the media
+    type, ``/Params /Size``, deflated) and a file specification (``/F`` and
+    ``/UF`` the name, ``/Desc``, ``/AFRelationship``), all listed in the
+    catalogue's ``/Names /EmbeddedFiles`` name tree (sorted by name, PDF 1.7
+    §7.9.6) and its ``/AF`` array (PDF 2.0 §14.13, PDF/A-3 associated
+    files), as Factur-X 1.07 §6.2 asks for its XML. Raises ``ValueError``
+    for two attachments of one name."""
+    doc = cast(Any, canvas)._doc
+    names = [attachment.name for attachment in attachments]
+    if len(set(names)) != len(names):
+        raise ValueError(f"attachment names must differ: {names}")
+    specs = {}
+    for attachment in attachments:
+        stream = PDFStream(
+            PDFDictionary(
+                {
+                    "Type": "/EmbeddedFile",
+                    "Subtype": _pdf_name(attachment.media_type),
+                    "Params": PDFDictionary({"Size": len(attachment.data)}),
+                }
+            ),
+            content=bytes(attachment.data),
+            filters=[PDFStreamFilterZCompress()],
+        )
+        embedded = doc.Reference(stream)
+        spec = PDFDictionary(
+            {
+                "Type": "/Filespec",
+                "F": PDFString(attachment.name),
+                "UF": PDFString(attachment.name),
+                "Desc": PDFString(attachment.description),
+                "AFRelationship": _pdf_name(attachment.relationship),
+                "EF": PDFDictionary({"F": embedded, "UF": embedded}),
+            }
+        )
+        specs[attachment.name] = doc.Reference(spec)
+    tree: list[Any] = []
+    for name in sorted(specs):
+        tree += [PDFString(name), specs[name]]
+    catalog = doc.Catalog
+    catalog.Names = PDFDictionary({"EmbeddedFiles": PDFDictionary({"Names": PDFArray(tree)})})
+    # ReportLab's catalogue writes only the keys it lists; AF is not one of them.
+    catalog.__NoDefault__ = [*type(catalog).__NoDefault__, "AF"]
+    catalog.AF = PDFArray([specs[attachment.name] for attachment in attachments])
 
 
 FOOTER_SIZE = 7.5

@@ -36,27 +36,42 @@ def render_formats(
     """``{format: file bytes}`` for each name in ``formats`` (``pdf``,
     ``xlsx``, …), in that order. Raises
     :class:`~invoicer.invoice.formats.UnknownFormat` (a ``KeyError``) for an
-    unknown format and ``ValueError`` for an unknown page size or locale.
+    unknown format, ``ValueError`` for an unknown page size or locale or a
+    cycle of needs.
 
-    With ``processes`` > 1, up to ``processes - 1`` of the formats after the
-    first are rendered at the same time in forked child processes (POSIX
-    ``fork``), the first in this one: the same bytes, sooner on a machine
+    A format that ``needs`` others (:attr:`~invoicer.invoice.formats.OutputFormat.needs`)
+    is rendered after them, with their bytes in ``options.inputs``; a needed
+    format is rendered even if not asked for, but only the asked ones are
+    returned (:func:`invoicer.invoice.formats.plan`).
+
+    With ``processes`` > 1, up to ``processes - 1`` of the formats that need
+    none after the first are rendered at the same time in forked child
+    processes (POSIX ``fork``), the first in this one; the formats that need
+    others follow here, in order. The same bytes, sooner on a machine
     with more than one core. Only for a process without threads (the CLI;
     the worker scales by processes instead). A child that fails changes
     nothing: its format is rendered again here, which raises what the
     renderer raises."""
     options = RenderOptions(page_size=page_size, locale=locale)
-    chosen = [registry.get(fmt) for fmt in formats]  # every name checked before any work
+    chosen = registry.plan(formats)  # every name (and every need) checked before any work
+    free = [fmt for fmt in chosen if not fmt.needs]
     with _no_cycle_collection():
-        if processes < 2 or len(chosen) < 2 or not hasattr(os, "fork"):
-            return {fmt.name: fmt(invoice, options) for fmt in chosen}
-        pending = {fmt.name: _in_child(fmt, invoice, options) for fmt in chosen[1:processes]}
-        done = {chosen[0].name: chosen[0](invoice, options)}
-        for fmt in chosen[1:]:
-            collect = pending.get(fmt.name)
-            data = collect() if collect is not None else None
-            done[fmt.name] = data if data is not None else fmt(invoice, options)
-        return {fmt.name: done[fmt.name] for fmt in chosen}
+        done: dict[str, bytes] = {}
+        if processes < 2 or len(free) < 2 or not hasattr(os, "fork"):
+            for fmt in free:
+                done[fmt.name] = fmt(invoice, options)
+        else:
+            pending = {fmt.name: _in_child(fmt, invoice, options) for fmt in free[1:processes]}
+            done[free[0].name] = free[0](invoice, options)
+            for fmt in free[1:]:
+                collect = pending.get(fmt.name)
+                data = collect() if collect is not None else None
+                done[fmt.name] = data if data is not None else fmt(invoice, options)
+        for fmt in chosen:
+            if fmt.needs:  # after everything it needs: plan() put those first
+                inputs = {name: done[name] for name in fmt.needs}
+                done[fmt.name] = fmt(invoice, options._replace(inputs=inputs))
+        return {name: done[name] for name in dict.fromkeys(formats)}
 
 
 @contextmanager

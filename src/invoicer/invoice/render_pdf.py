@@ -21,13 +21,14 @@ formatted with Babel for the invoice currency and the requested locale.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from . import presentation as pr
-from .formats import RenderOptions
+from .formats import Attachment, RenderOptions
 from .model import Invoice, Party
 from .pdf_engine import (
     ASCENT,
@@ -428,11 +429,25 @@ def _page_size(page_size: str) -> tuple[float, float]:
 
 def render(invoice: Invoice, options: RenderOptions) -> bytes:
     """The ``pdf`` format's renderer (:data:`invoicer.invoice.formats.Renderer`):
-    :func:`render_pdf` with ``options.page_size`` and ``options.locale``."""
-    return render_pdf(invoice, page_size=options.page_size, locale=options.locale)
+    :func:`render_pdf` with ``options.page_size``, ``options.locale``,
+    ``options.attachments`` and ``options.xmp``."""
+    return render_pdf(
+        invoice,
+        page_size=options.page_size,
+        locale=options.locale,
+        attachments=options.attachments,
+        xmp=options.xmp,
+    )
 
 
-def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB") -> bytes:
+def render_pdf(
+    invoice: Invoice,
+    *,
+    page_size: str = "A4",
+    locale: str = "en_GB",
+    attachments: Sequence[Attachment] = (),
+    xmp: str | None = None,
+) -> bytes:
     """Render ``invoice`` as a PDF document and return its bytes.
 
     ``page_size`` is ``"A4"`` (595 x 842 pt) or ``"LETTER"`` (612 x 792 pt),
@@ -449,10 +464,15 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
     seller's name). A credit note (``invoice.document_type``) is titled
     "CREDIT NOTE", names the invoice it corrects (BT-25) and labels its
     total "Total credit"; a draft (``invoice.draft``) shows no number and
-    has "DRAFT" across every page. Pure: no I/O but reading the
+    has "DRAFT" across every page. ``attachments``
+    (:class:`~invoicer.invoice.formats.Attachment`) are embedded as
+    associated files and ``xmp`` (an XMP packet) is written as the
+    document's metadata stream (:func:`invoicer.invoice.pdf_engine.write_pdf`):
+    the hooks for PDF/A-3 and Factur-X. Pure: no I/O but reading the
     vendored fonts on first use.
 
-    Raises ``ValueError`` for an unknown ``page_size`` or ``locale``.
+    Raises ``ValueError`` for an unknown ``page_size`` or ``locale``, or two
+    attachments of one name.
     """
     size = _page_size(page_size)
     babel_locale = pr.parse_locale(locale)
@@ -470,4 +490,6 @@ def render_pdf(invoice: Invoice, *, page_size: str = "A4", locale: str = "en_GB"
         title=name,
         author=pr.one_line(invoice.seller.name),
         subject=f"{name} to {pr.one_line(invoice.buyer.company or invoice.buyer.name)}",
+        attachments=attachments,
+        xmp=xmp,
     )

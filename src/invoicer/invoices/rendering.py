@@ -1,5 +1,6 @@
-"""The documents of invoice records: kept PDF and XLSX of issued invoices and
-credit notes, rendered by the worker; previews of drafts, rendered here.
+"""The documents of invoice records: the kept formats (PDF and XLSX today,
+:func:`invoicer.invoice.formats.kept_names`) of issued invoices and credit
+notes, rendered by the worker; previews of drafts, rendered here.
 
 Issued documents go through the existing pipeline. :func:`request_documents`
 runs inside the transaction that issues an invoice, issues a credit note or
@@ -13,7 +14,8 @@ imports one, and
    (:meth:`invoicer.common.storage.BlobStore.put` works on MongoDB and on
    wire servers that refuse a duplicate id);
 2. inserts the render job (``jobs``, id derived from the invoice id,
-   :func:`render_job_id`; owner the acting user; formats pdf and xlsx) and
+   :func:`render_job_id`; owner the acting user; formats the registry's
+   kept ones) and
    links it (``invoices.render_job_id``);
 3. writes an outbox command that the relay publishes as a
    :class:`~invoicer.common.messages.RenderRequest` with ``notify`` false
@@ -40,7 +42,7 @@ from invoicer.common.storage import BlobStore
 from invoicer.invoice import formats as registry
 from invoicer.invoice.formats import RenderOptions
 from invoicer.invoice.model import CREDIT_NOTE, INVOICE, Invoice
-from invoicer.invoice.render import output_filename
+from invoicer.invoice.render import output_filename, render_formats
 
 from . import events
 from ._sql import fetch_invoice
@@ -51,7 +53,6 @@ from .identity import Member
 from .organisations import get_organisation, seller_party
 
 __all__ = [
-    "FORMATS",
     "document",
     "input_fid",
     "mail_command",
@@ -60,9 +61,6 @@ __all__ = [
     "request_documents",
 ]
 
-
-#: The formats kept for every issued invoice and credit note.
-FORMATS = ("pdf", "xlsx")
 
 _NAMESPACE = uuid.UUID("0b6f4f5e-6a57-4d43-9b0e-5f2a7c1d9e31")
 _PARTY_FIELDS = ("name", "company", "address", "phone", "email", "vat_id")
@@ -121,7 +119,8 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id: Any) -> None:
-    """Have the worker render and keep the PDF and XLSX of an issued invoice
+    """Have the worker render and keep the kept formats
+    (:func:`invoicer.invoice.formats.kept_names`) of an issued invoice
     or credit note, in the transaction of ``cur`` (see the module docstring:
     canonical document in GridFS, job row, ``render_job_id`` link, outbox
     command). Does nothing if the record's documents were requested already,
@@ -159,12 +158,13 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         },
     )
     totals = {key: row["totals"][key] for key in ("currency", "net", "tax", "gross")}
+    kept = registry.kept_names()
     insert_job(
         cur,
         job_id=job_id,
         owner_id=owner,
         owner_email=member.actor.email,
-        formats=list(FORMATS),
+        formats=kept,
         input_fid=fid,
         invoice_number=row["number"],
         totals=totals,
@@ -175,7 +175,7 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         job_id=job_id,
         owner_id=owner,
         input_fid=fid,
-        formats=FORMATS,
+        formats=tuple(kept),
         notify=False,
         document_type=CREDIT_NOTE if row["kind"] == "credit_note" else INVOICE,
         preceding_invoice=preceding["number"] if preceding else None,
@@ -185,17 +185,18 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
 
 
 def _format(fmt: str) -> registry.OutputFormat:
-    try:
-        return registry.get(fmt)
-    except registry.UnknownFormat:
-        raise NotFound(f"no document format {fmt!r}", code="unknown_format") from None
+    """The kept format ``fmt``; raises :class:`NotFound` (``unknown_format``)
+    for a name the registry does not have or does not keep."""
+    if fmt not in registry.kept_names():
+        raise NotFound(f"no document format {fmt!r}", code="unknown_format")
+    return registry.get(fmt)
 
 
 def document(
     db: Database, blobs: BlobStore, member: Member, invoice_id: Any, fmt: str
 ) -> tuple[bytes, str, str] | None:
     """The kept file of an issued invoice or credit note in format ``fmt``
-    (``pdf``, ``xlsx``): ``(data, filename, media_type)``, e.g.
+    (a kept format: ``pdf``, ``xlsx``): ``(data, filename, media_type)``, e.g.
     ``(b"%PDF…", "INV-2026-0001.pdf", "application/pdf")``; ``None`` while
     the worker is still rendering it (ask again shortly). A record issued
     before documents were kept has them requested now (and is ``None``).
@@ -273,7 +274,8 @@ def preview(
         draft=True,
     )
     try:
-        data = output(invoice, options)
+        # render_formats renders what the format needs first (Factur-X: its XML).
+        data = render_formats(invoice, [output.name], page_size=options.page_size, locale=options.locale)[output.name]
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_option") from None
     return data, f"draft-{row['id']}.{output.suffix}", output.media_type

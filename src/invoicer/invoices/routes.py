@@ -592,9 +592,10 @@ def create_credit_note(invoice_id: str) -> Response:
         return _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
 
 
-@blueprint.get("/invoices/<invoice_id>/<any(pdf, xlsx):fmt>")
+@blueprint.get("/invoices/<invoice_id>/<kept_format:fmt>")
 def invoice_document(invoice_id: str, fmt: str) -> Response:
-    """The invoice's PDF or XLSX as an attachment: for an issued invoice or a
+    """The invoice in a kept format (``pdf``, ``xlsx``: the registry's
+    :func:`~invoicer.invoice.formats.kept_names`) as an attachment: for an issued invoice or a
     credit note the kept file (503 with ``Retry-After`` while the worker is
     still rendering it); for a draft a preview rendered now, marked DRAFT
     and without a number."""

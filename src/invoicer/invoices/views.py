@@ -20,12 +20,12 @@ from invoicer.common.db import Cursor
 from invoicer.invoice import formats as registry
 from invoicer.invoice.model import quantize_money
 
+from .actions import allowed_actions
 from .clients import get_client
 from .documents import structured_party
 from .identity import Member
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
-from .rendering import FORMATS
 
 __all__ = [
     "client_view",
@@ -218,7 +218,7 @@ def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str,
             "status": status,
             "url": f"{public_url.rstrip('/')}/invoices/{view['id']}/{fmt}",
         }
-        for fmt in FORMATS
+        for fmt in registry.kept_names()
     ]
 
 
@@ -231,6 +231,7 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
     (``[{id, amount, date, method, reference, created_at}]``),
     ``credit_notes`` (``[{id, number, issue_date, gross, reason, lines, issued_at}]``),
     ``files`` (see :func:`_files`; links under ``public_url``),
+    ``actions`` (:func:`invoicer.invoices.actions.allowed_actions`),
     ``corrects_invoice_id`` and ``reason`` (credit notes), ``version``,
     ``created_at``, ``updated_at``, ``issued_at``, ``sent_at``."""
     seller, buyer = _parties(cur, member, view)
@@ -259,6 +260,7 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         ],
         "credit_notes": _credit_notes(cur, member, view["id"]) if view["kind"] == "invoice" else [],
         "files": _files(cur, view, public_url),
+        "actions": allowed_actions(view, member),  # what member may do now (invoicer.invoices.actions)
         "corrects_invoice_id": view["corrects_invoice_id"],
         "reason": view["reason"],
         "version": view["version"],

@@ -17,6 +17,12 @@ raises :class:`~invoicer.common.amqp.Permanent`. Whenever the message is
 given up, :meth:`RenderHandler.on_dead_letter` marks the job ``failed`` with
 the reason.
 
+The job's formats are rendered by
+:func:`invoicer.invoice.render.render_formats`: a format that needs another
+format's output (:attr:`invoicer.invoice.formats.OutputFormat.needs`) has
+that rendered first and handed over, and only the job's own formats are
+stored and listed in its files.
+
 A request with ``notify`` false (the documents of an invoice record) is
 rendered and stored the same way but announces nothing: no ``invoice.ready``
 event, so no "your invoice is ready" mail. Its ``document_type`` and

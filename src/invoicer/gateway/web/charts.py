@@ -1,7 +1,7 @@
 """Bar charts for the dashboard, drawn on the server as inline SVG.
 
 The functions here only compute geometry (pure, unit-testable); the
-template ``_chart.html`` draws it with SVG presentation attributes, so the
+template ``dashboard/_chart.html`` draws it with SVG presentation attributes, so the
 page's Content-Security-Policy needs no inline styles and no script. Each
 chart also carries its numbers as a table for screen readers and for anyone
 who prefers to read them.

@@ -17,31 +17,16 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ...invoice import formats as output_formats
 from ...invoice.model import Line, compute_totals
 from ...invoice.presentation import Formatter, parse_locale, totals_rows
-from . import charts, session
+from . import charts, labels, session
 from .blueprint import blueprint
 from .records import RecordsError, RecordsUnavailable, records
+from .refusals import flash_refusal, form_errors
 
 __all__ = ["editor_lines", "preview_totals"]
 
-STATUS_LABELS = {
-    "draft": "Draft",
-    "issued": "Issued",
-    "sent": "Sent",
-    "partially_paid": "Partly paid",
-    "paid": "Paid",
-    "credited": "Credited",
-    "overdue": "Overdue",
-}
-SORT_LABELS = {
-    "created_at": "Newest",
-    "issue_date": "Issue date",
-    "due_date": "Due date",
-    "number": "Number",
-    "gross": "Amount",
-}
-ROLES = ("owner", "accountant", "viewer")
 PER_PAGE = 20
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
 _CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency")
@@ -73,9 +58,7 @@ def form_address() -> dict[str, str] | None:
     return {field: value for field, value in address.items() if value} or None
 
 
-@blueprint.app_template_filter("status_label")
-def _status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+blueprint.add_app_template_filter(labels.status_label, "status_label")
 
 
 def _status(item: dict[str, Any]) -> str:
@@ -115,7 +98,7 @@ def dashboard() -> ResponseReturnValue:
                 "months_chart": charts.months_chart(months.get(code, []), code),
             }
         )
-    return render_template("dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
+    return render_template("dashboard/dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
 
 
 def _last_months(api: Any, figures: dict[str, Any], today: date | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -175,14 +158,13 @@ def invoices() -> ResponseReturnValue:
     try:
         answer = api.get("/invoices", page=page, per_page=PER_PAGE, **filters)
     except RecordsError as exc:
-        if exc.status not in (400, 422):
-            raise
+        form_errors(exc, (400, 422))  # a bad filter is shown above the list; anything else is the error page's
         error, answer = exc.message, {"items": [], "total": 0}
     clients = api.get("/clients", per_page=100)["items"]
     pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
     args = {key: value for key, value in filters.items() if value}
     filtered = any(filters[key] for key in ("status", "client_id", "issued_from", "issued_to", "q"))
-    template = "_invoice_rows.html" if request.headers.get("HX-Request") else "invoices.html"
+    template = "invoices/_invoice_rows.html" if request.headers.get("HX-Request") else "invoices/invoices.html"
     return render_template(
         template,
         items=answer["items"],
@@ -193,8 +175,8 @@ def invoices() -> ResponseReturnValue:
         args=args,
         filtered=filtered,
         clients=clients,
-        statuses=STATUS_LABELS,
-        sorts=SORT_LABELS,
+        statuses=labels.STATUS_LABELS,
+        sorts=labels.SORT_LABELS,
         error=error,
     )
 
@@ -227,9 +209,7 @@ def new_invoice() -> ResponseReturnValue:
     try:
         created = api.post("/invoices", body)
     except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        return _editor({**body, "lines": lines}, clients, errors=_errors(exc), invoice=None, status=422)
+        return _editor({**body, "lines": lines}, clients, errors=form_errors(exc), invoice=None, status=422)
     flash("Draft saved.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=created["id"]))
 
@@ -254,9 +234,9 @@ def edit_invoice(invoice_id: str) -> ResponseReturnValue:
         if exc.status == 412:
             flash("Someone else changed this draft meanwhile; here is their version.", "warning")
             return redirect(url_for("web.edit_invoice", invoice_id=invoice_id))
-        if exc.status not in (400, 409, 422):
-            raise
-        return _editor({**invoice, **body, "lines": lines}, clients, errors=_errors(exc), invoice=invoice, status=422)
+        return _editor(
+            {**invoice, **body, "lines": lines}, clients, errors=form_errors(exc), invoice=invoice, status=422
+        )
     flash("Draft saved.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
@@ -271,7 +251,7 @@ def _editor(
 ) -> ResponseReturnValue:
     lines = draft.get("lines") or [{}]
     body = render_template(
-        "editor.html",
+        "invoices/editor.html",
         draft=draft,
         lines=lines,
         clients=clients,
@@ -325,13 +305,6 @@ def _draft_body() -> tuple[dict[str, Any], list[dict[str, str]]]:
     return {key: value for key, value in body.items() if value is not None}, lines
 
 
-def _errors(exc: RecordsError) -> dict[str, str]:
-    errors = exc.field_errors()
-    if not errors or "" in errors:
-        errors.setdefault("", exc.message)
-    return errors
-
-
 def editor_lines(lines: list[dict[str, Any]]) -> list[tuple[Line | None, str | None]]:
     """Each editor line as a model :class:`Line`, or ``None`` with the reason
     it cannot be counted yet (a number that does not parse)."""
@@ -382,7 +355,9 @@ def preview_totals(lines: list[tuple[Line | None, str | None]], currency: str) -
 def totals_preview() -> ResponseReturnValue:
     """The editor's totals, recomputed by the server as the user types (htmx)."""
     lines = _form_lines()
-    return render_template("_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", "")))
+    return render_template(
+        "invoices/_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", ""))
+    )
 
 
 @blueprint.get("/invoices/<invoice_id>")
@@ -399,14 +374,39 @@ def invoice_page(invoice_id: str) -> ResponseReturnValue:
             client = api.get(f"/clients/{invoice['client_id']}")
         except RecordsError:
             client = None
-    return render_template("invoice.html", invoice=invoice, events=events, client=client, today=date.today())
+    return render_template(
+        "invoices/invoice.html",
+        invoice=invoice,
+        events=events,
+        client=client,
+        today=date.today(),
+        downloads=_downloads(invoice),
+    )
 
 
-@blueprint.get("/invoices/<invoice_id>/<any(pdf, xlsx):kind>")
+def _downloads(invoice: dict[str, Any]) -> list[dict[str, str]]:
+    """The invoice's download links, one per kept format of the registry
+    (:func:`invoicer.invoice.formats.kept_names`): ``[{"kind", "label",
+    "url"}]``. The PDF, otherwise shown in the page, is asked for as an
+    attachment."""
+    return [
+        {
+            "kind": kind,
+            "label": f"Download {kind.upper()}",
+            "url": url_for(
+                "web.invoice_file", invoice_id=invoice["id"], kind=kind, download=1 if kind == "pdf" else None
+            ),
+        }
+        for kind in output_formats.kept_names()
+    ]
+
+
+@blueprint.get("/invoices/<invoice_id>/<kept_format:kind>")
 @session.page_login_required
 def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
-    """The invoice's PDF (shown in the page) or XLSX (downloaded), as the
-    service keeps or previews it."""
+    """The invoice in a kept format of the registry (the PDF shown in the
+    page, the others and ``?download=1`` downloaded), as the service keeps
+    or previews it."""
     try:
         content, mimetype, filename = records().file(f"/invoices/{invoice_id}/{kind}")
     except RecordsError as exc:
@@ -415,7 +415,7 @@ def invoice_file(invoice_id: str, kind: str) -> ResponseReturnValue:
         # Issued a moment ago: the worker is still rendering it. The preview
         # frame says so and reloads itself (a meta refresh: no script needed).
         message = "The document is being made; it appears here in a moment."
-        return render_template("file_missing.html", kind=kind, message=message, refresh=2)
+        return render_template("invoices/file_missing.html", kind=kind, message=message, refresh=2)
     response = Response(content, mimetype=mimetype)
     disposition = "inline" if kind == "pdf" and not request.args.get("download") else "attachment"
     name = (filename or f"invoice-{invoice_id}.{kind}").replace('"', "")
@@ -435,63 +435,43 @@ _ACTIONS = {
 
 @blueprint.post("/invoices/<invoice_id>/<any(issue, send):action>")
 @session.page_login_required
+@flash_refusal("web.invoice_page", statuses=(409, 422))
 def invoice_action(invoice_id: str, action: str) -> ResponseReturnValue:
     """Issue or send an invoice (the service checks the status and role)."""
     message, path = _ACTIONS[action]
-    try:
-        records().post(f"/invoices/{invoice_id}{path}")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(message, "success")
+    records().post(f"/invoices/{invoice_id}{path}")
+    flash(message, "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 
 @blueprint.post("/invoices/<invoice_id>/delete")
 @session.page_login_required
+@flash_refusal("web.invoice_page", statuses=(409, 422))
 def delete_invoice(invoice_id: str) -> ResponseReturnValue:
     """Delete a draft."""
-    try:
-        records().delete(f"/invoices/{invoice_id}")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    records().delete(f"/invoices/{invoice_id}")
     flash("Draft deleted.", "success")
     return redirect(url_for("web.invoices"))
 
 
 @blueprint.post("/invoices/<invoice_id>/payments")
 @session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Payment not recorded: ")
 def record_payment(invoice_id: str) -> ResponseReturnValue:
     """Record a payment (``amount``, ``date``, ``method``, ``reference``)."""
     body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
-    try:
-        records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Payment not recorded: {exc.message}", "error")
-    else:
-        flash(f"Payment of {body['amount']} recorded.", "success")
+    records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
+    flash(f"Payment of {body['amount']} recorded.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
 @session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Credit note not issued: ")
 def credit_note(invoice_id: str) -> ResponseReturnValue:
     """Issue a credit note for the whole invoice, with a reason."""
     reason = (request.form.get("reason") or "").strip() or None
-    try:
-        done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Credit note not issued: {exc.message}", "error")
-        return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+    done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
     flash(f"Credit note {done['credit_note'].get('number') or ''} issued.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
@@ -504,7 +484,7 @@ def credit_note(invoice_id: str) -> ResponseReturnValue:
 def clients() -> ResponseReturnValue:
     """The organisation's clients."""
     items = records().get("/clients", per_page=100)["items"]
-    return render_template("clients.html", clients=items)
+    return render_template("clients/clients.html", clients=items)
 
 
 @blueprint.route("/clients/new", methods=["GET", "POST"])
@@ -515,7 +495,7 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     api = records()
     client = api.get(f"/clients/{client_id}") if client_id else {}
     if request.method == "GET":
-        return render_template("client_form.html", client=client, errors={}, client_id=client_id)
+        return render_template("clients/client_form.html", client=client, errors={}, client_id=client_id)
     body: dict[str, Any] = {key: (request.form.get(key) or "").strip() for key in _CLIENT_FIELDS}
     body["currency"] = body["currency"].upper()
     body["address"] = form_address()
@@ -529,10 +509,9 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     try:
         saved = api.patch(f"/clients/{client_id}", body) if client_id else api.post("/clients", body)
     except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
+        errors = form_errors(exc)
         return render_template(
-            "client_form.html", client={**client, **body}, errors=_errors(exc), client_id=client_id
+            "clients/client_form.html", client={**client, **body}, errors=errors, client_id=client_id
         ), 422
     flash(f"Client {saved.get('name', '')} saved.", "success")
     return redirect(url_for("web.clients"))
@@ -557,20 +536,15 @@ def orders() -> ResponseReturnValue:
     api = records()
     items = api.get("/orders", per_page=100)["items"]
     names = {client["id"]: client.get("name", "") for client in api.get("/clients", per_page=100)["items"]}
-    return render_template("orders.html", orders=items, names=names)
+    return render_template("orders/orders.html", orders=items, names=names)
 
 
 @blueprint.post("/orders/<order_id>/invoice")
 @session.page_login_required
+@flash_refusal("web.orders", statuses=(409, 422))
 def invoice_order(order_id: str) -> ResponseReturnValue:
     """Make a draft invoice from an open order and open it in the editor."""
-    try:
-        done = records().post(f"/orders/{order_id}/invoice")
-    except RecordsError as exc:
-        if exc.status not in (409, 422):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("web.orders"))
+    done = records().post(f"/orders/{order_id}/invoice")
     flash("Draft made from the order.", "success")
     return redirect(url_for("web.edit_invoice", invoice_id=done["invoice"]["id"]))
 
@@ -598,29 +572,32 @@ def organisation() -> ResponseReturnValue:
         try:
             profile = api.patch("/organisation", body)
         except RecordsError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            errors, status = _errors(exc), exc.status
+            errors, status = form_errors(exc), exc.status
             profile = {**profile, **body}
         else:
             flash("Organisation saved.", "success")
             return redirect(url_for("web.organisation"))
     return render_template(
-        "organisation.html", profile=profile, members=members, errors=errors, roles=ROLES, year=date.today().year
+        "organisation/organisation.html",
+        profile=profile,
+        members=members,
+        errors=errors,
+        roles=labels.ROLES,
+        roles_help=labels.ROLES_HELP,
+        default_role=labels.DEFAULT_ROLE,
+        year=date.today().year,
     ), status
 
 
 @blueprint.post("/organisation/members")
 @session.page_login_required
+@flash_refusal("web.organisation", prefix="Not invited: ")
 def invite_member() -> ResponseReturnValue:
     """Invite someone by e-mail with a role."""
-    body = {"email": (request.form.get("email") or "").strip(), "role": request.form.get("role") or "viewer"}
-    try:
-        records().post("/organisation/members", body)
-    except RecordsError as exc:
-        if exc.status not in (400, 409, 422):
-            raise
-        flash(f"Not invited: {exc.message}", "error")
-    else:
-        flash(f"{body['email']} invited as {body['role']}.", "success")
+    body = {
+        "email": (request.form.get("email") or "").strip(),
+        "role": request.form.get("role") or labels.FALLBACK_ROLE,
+    }
+    records().post("/organisation/members", body)
+    flash(f"{body['email']} invited as {body['role']}.", "success")
     return redirect(url_for("web.organisation"))

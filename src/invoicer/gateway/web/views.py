@@ -152,12 +152,12 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         if session.current_claims() is not None:
             return redirect(next_url)
-        return render_template("login.html", next=next_url, email="", error=None)
+        return render_template("account/login.html", next=next_url, email="", error=None)
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     if not email or not password:
         return render_template(
-            "login.html", next=next_url, email=email, error="Enter your e-mail address and your password."
+            "account/login.html", next=next_url, email=email, error="Enter your e-mail address and your password."
         ), 422
     body, status = _auth_login(email, password)
     if status != 200 or "access_token" not in body:
@@ -165,7 +165,7 @@ def login() -> ResponseReturnValue:
         if status == 401:
             message = "That e-mail address and password do not match an account."
         return render_template(
-            "login.html", next=next_url, email=email, error=message
+            "account/login.html", next=next_url, email=email, error=message
         ), 401 if status == 401 else status
     return session.start_session(redirect(next_url), body["access_token"])
 
@@ -175,7 +175,7 @@ def register() -> ResponseReturnValue:
     """Create an account (the auth service's rules), then sign in."""
     minimum = routes.services().settings.password_min_length
     if request.method == "GET":
-        return render_template("register.html", email="", errors={}, minimum=minimum)
+        return render_template("account/register.html", email="", errors={}, minimum=minimum)
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     status, body, _ = routes.ask_auth("/register", json={"email": email, "password": password})
@@ -188,7 +188,7 @@ def register() -> ResponseReturnValue:
                 errors.setdefault(key if key in ("email", "password") else "", str(detail.get("message", "")))
         if not errors:
             errors[""] = error.get("message", "The account could not be created.")
-        return render_template("register.html", email=email, errors=errors, minimum=minimum), status
+        return render_template("account/register.html", email=email, errors=errors, minimum=minimum), status
     body, status = _auth_login(email, password)
     if status != 200:
         return redirect(url_for("web.login"))
@@ -209,7 +209,9 @@ def logout() -> ResponseReturnValue:
 def upload_page() -> ResponseReturnValue:
     """The upload form and the user's recent jobs."""
     jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0)
-    return render_template("upload.html", results=[], jobs=jobs, formats=_format_choices(), chosen=["pdf", "xlsx"])
+    return render_template(
+        "uploads/upload.html", results=[], jobs=jobs, formats=_format_choices(), chosen=["pdf", "xlsx"]
+    )
 
 
 @blueprint.post("/upload")
@@ -240,9 +242,9 @@ def upload() -> ResponseReturnValue:
     if not results:
         results.append({"filename": "", "job": None, "error": "Choose at least one JSON file.", "details": []})
     if request.headers.get("HX-Request"):
-        return render_template("_upload_results.html", results=results)
+        return render_template("uploads/_upload_results.html", results=results)
     jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0)
-    return render_template("upload.html", results=results, jobs=jobs, formats=_format_choices(), chosen=chosen)
+    return render_template("uploads/upload.html", results=results, jobs=jobs, formats=_format_choices(), chosen=chosen)
 
 
 def _format_choices() -> list[tuple[str, str]]:
@@ -256,7 +258,7 @@ def job_row(job_id: str) -> ResponseReturnValue:
     job = routes.services().jobs.get(job_id, owner_id=g.claims.sub)
     if job is None:
         abort(404)
-    return render_template("_job.html", job=job, filename=request.args.get("filename", ""))
+    return render_template("uploads/_job.html", job=job, filename=request.args.get("filename", ""))
 
 
 @blueprint.get("/files/<fid>")
