@@ -11,6 +11,7 @@ import pytest
 from invoicer.invoice.errors import FieldError, InvalidInvoice
 from invoicer.invoice.legacy import is_legacy, to_canonical
 from invoicer.invoice.loader import load_invoice
+from invoicer.invoice.model import Address
 from invoicer.invoice.parsing import parse_document
 
 LEGACY_EXAMPLE = Path(__file__).parents[2] / "examples/legacy_invoice_data.json"
@@ -75,7 +76,10 @@ def test_legacy_fields_map_to_the_invoice() -> None:
     assert invoice.seller.address_lines == ["12 Harbour Road", "Bristol BS1 4RW", "United Kingdom"]
     assert invoice.buyer.name == "Maria Anders"
     assert invoice.buyer.company == "Alfreds Futterkiste"
-    assert invoice.buyer.address == "Obere Str. 57\n12209 Berlin\nGermany"
+    assert invoice.buyer.address == Address(
+        line1="Obere Str. 57", city="Berlin", postal_code="12209", country_code="DE"
+    )
+    assert invoice.buyer.address_lines == ["Obere Str. 57", "12209 Berlin", "Germany"]
     assert invoice.ship_to is not None and invoice.ship_to.company == "Alfreds Futterkiste (Warehouse)"
     assert [(line.position, line.quantity, line.unit_price) for line in invoice.lines] == [
         (1, Decimal(12), Decimal("18.00")),

@@ -36,7 +36,7 @@ def test_issue_numbers_copies_parties_and_sets_dates(db, owner, client):
     assert issued["buyer"] == {
         "name": "Maria Anders",
         "company": "Alfreds Futterkiste",
-        "address": "Obere Str. 57\nBerlin",
+        "address": {"line1": "Obere Str. 57", "line2": "Berlin"},  # the client's, structured
         "vat_id": "DE987654321",
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import flask
 import pytest
 from flask import Response
 
@@ -139,3 +140,31 @@ def test_months_chart_has_two_bars_a_month():
     chart = charts.months_chart(months, "USD")
     assert len(chart.bars) == 24 and chart.labels[0][1] == "Jan"
     assert max(bar.height for bar in chart.bars) == pytest.approx(charts.PLOT)
+
+
+def test_address_inputs_post_the_structured_address(app_client):
+    app = app_client(create_app).application
+    form = {"address_line1": " Obere Str. 57 ", "address_postal_code": "12209", "address_city": "Berlin"}
+    with app.test_request_context("/app/clients/new", method="POST", data={**form, "address_country_code": "de"}):
+        assert pages.form_address() == {
+            "line1": "Obere Str. 57",
+            "postal_code": "12209",
+            "city": "Berlin",
+            "country_code": "DE",
+        }
+    with app.test_request_context("/app/clients/new", method="POST", data={"address_line1": "  "}):
+        assert pages.form_address() is None  # clears the address
+
+
+def test_client_form_shows_each_address_field_with_its_label_and_error(app_client):
+    app = app_client(create_app).application
+    client = {"name": "Maria", "address": {"line1": "Obere Str. 57", "line2": "Hinterhaus\nHof 2", "city": "Berlin"}}
+    errors = {"/address/country_code": '"XX" is not an ISO 3166-1 alpha-2 country code'}
+    with app.test_request_context("/app/clients/new"):
+        html = flask.render_template("client_form.html", client=client, errors=errors, client_id=None)
+    for field, label, _ in pages.ADDRESS_INPUTS:
+        assert f'<label for="address_{field}">{label}</label>' in html
+        assert f'name="address_{field}"' in html
+    assert 'value="Obere Str. 57"' in html and 'value="Berlin"' in html
+    assert ">Hinterhaus\nHof 2</textarea>" in html  # line2 keeps the lines of a converted free-text address
+    assert 'id="address_country_code-error"' in html and "is not an ISO 3166-1" in html

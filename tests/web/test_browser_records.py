@@ -52,7 +52,10 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     # The organisation's seller profile.
     page.get_by_role("link", name="Organisation", exact=True).click()
     page.get_by_label("Name", exact=True).fill("Nordwind Studio")
-    page.get_by_label("Address").fill("Hafenstraße 1\n20457 Hamburg")
+    page.get_by_label("Address line 1").fill("Hafenstraße 1")
+    page.get_by_label("Postal code").fill("20457")
+    page.get_by_label("City").fill("Hamburg")
+    page.get_by_label("Country code").fill("DE")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Organisation saved.")).to_be_visible()
     check_page(page, "organisation")

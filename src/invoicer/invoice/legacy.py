@@ -49,7 +49,7 @@ from invoicer.invoice.schema import (
     product_not_too_large,
 )
 
-__all__ = ["LegacyInvoiceDocument", "LegacyItemDocument", "is_legacy", "to_canonical"]
+__all__ = ["LegacyInvoiceDocument", "LegacyItemDocument", "is_legacy", "legacy_address", "to_canonical"]
 
 # Field-name prefix of each party in the model -> the canonical party.
 _PARTIES = {"seller_": "seller", "buyer_": "buyer", "ship_to_": "ship_to"}
@@ -222,12 +222,10 @@ class LegacyInvoiceDocument(DocumentModel):
         if values["name"] is None:
             return None
         address = values.get("address")
-        if address is not None:
-            address = "\n".join(part.strip() for part in address.split(",") if part.strip())
         return model.Party(
             name=values["name"].strip(),
             company=optional_text(values.get("company")),
-            address=address or None,
+            address=legacy_address(address) if address is not None else None,
             phone=optional_text(values.get("phone")),
             email=optional_text(values.get("email")),
             vat_id=optional_text(values.get("vat_id")),
@@ -277,7 +275,8 @@ def to_canonical(document: dict[str, Any], *, currency: str = "USD") -> dict[str
 
     ``company_*`` -> ``seller``, ``bill_to_*`` -> ``buyer``, ``ship_to_*`` ->
     ``ship_to`` (only if a ``ship_to_*`` field is present); addresses are
-    split on commas into lines; ``invoice_no`` -> ``invoice_number``,
+    split on commas into lines (free text the canonical format splits into
+    its structured form, as :func:`legacy_address` does); ``invoice_no`` -> ``invoice_number``,
     ``date`` -> ``issue_date``; ``currency`` defaults to ``currency``;
     ``items[i]`` ``{description, qty, unit_price}`` -> ``lines[i]`` with the
     document's ``tax_rate`` (percent) on every line. ``id`` and the totals
@@ -296,12 +295,25 @@ def to_canonical(document: dict[str, Any], *, currency: str = "USD") -> dict[str
             canonical[name] = value
             continue
         if name.endswith("_address") and isinstance(value, str):
-            value = "\n".join(part.strip() for part in value.split(",") if part.strip())
+            value = _address_lines(value)
         canonical.setdefault(_PARTIES[prefix], {})[name.removeprefix(prefix)] = value
     canonical.setdefault("currency", currency)
     if isinstance(canonical.get("lines"), list):
         canonical["lines"] = [_line(item, document) for item in canonical["lines"]]
     return canonical
+
+
+def _address_lines(text: str) -> str:
+    """A legacy address's comma-separated parts as lines: ``"a, b"`` -> ``"a\\nb"``."""
+    return "\n".join(part.strip() for part in text.split(",") if part.strip())
+
+
+def legacy_address(text: str) -> model.Address | None:
+    """A legacy address (parts separated by commas, ``"Obere Str. 57, 12209
+    Berlin, Germany"``) in the structured form: each part a line, then
+    :func:`~invoicer.invoice.model.address_from_text` (street, postal code and
+    city, country: EN 16931 BT-35..40)."""
+    return model.address_from_text(_address_lines(text))
 
 
 def _line(item: Any, document: dict[str, Any]) -> Any:

@@ -15,12 +15,15 @@ The totals follow EN 16931 (the European e-invoicing semantic model):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
+from typing import Any
 
+from babel import Locale
 from babel.numbers import get_currency_precision
 
 __all__ = [
@@ -28,13 +31,18 @@ __all__ = [
     "DOCUMENT_TYPES",
     "INVOICE",
     "MAX_SIGNIFICANT_DIGITS",
+    "Address",
     "Invoice",
     "Line",
     "Party",
     "Totals",
     "VatBreakdown",
+    "address_from_text",
     "amounts_beyond_limit",
     "compute_totals",
+    "country_code_of",
+    "country_name",
+    "known_countries",
     "largest_amount",
     "minor_unit",
     "quantize_money",
@@ -101,27 +109,235 @@ def largest_amount(currency: str) -> Decimal:
     return Decimal(10) ** (MAX_SIGNIFICANT_DIGITS - minor_unit(currency)) - _exponent(currency)
 
 
+# --------------------------------------------------------------------------
+# Postal addresses (EN 16931 BG-5 seller, BG-8 buyer, BG-15 deliver-to)
+
+#: Territory codes CLDR knows that are not ISO 3166-1 alpha-2 country codes:
+#: regions (EU, EZ, UN, QO), CLDR's unknown (ZZ), pseudo-locales (XA, XB),
+#: user-assigned XK, and the exceptionally reserved codes CLDR also lists
+#: (AC, CP, CQ, DG, EA, IC, TA).
+_NOT_ISO_3166 = frozenset({"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"})
+#: Languages whose country names :func:`country_code_of` recognises.
+_NAME_LANGUAGES = ("en", "de", "fr")
+#: Common names CLDR does not give (compared case-insensitively).
+_COUNTRY_ALIASES = {"uk": "GB", "great britain": "GB", "england": "GB", "usa": "US", "u.s.a.": "US"}
+
+
+@lru_cache(maxsize=1)
+def known_countries() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes Babel (CLDR) knows, upper case (``"DE"``, ``"GB"``):
+    the two-letter territories of CLDR without its regions and reserved codes."""
+    codes = (code for code in Locale("en").territories if isinstance(code, str))
+    return frozenset(code for code in codes if len(code) == 2 and code.isalpha() and code not in _NOT_ISO_3166)
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Case-folded English, German and French country names (CLDR) -> ISO 3166-1 alpha-2 code."""
+    names = dict(_COUNTRY_ALIASES)
+    countries = known_countries()
+    for language in _NAME_LANGUAGES:
+        for code, name in Locale(language).territories.items():
+            if code in countries and isinstance(name, str):
+                names.setdefault(name.casefold(), code)
+    return names
+
+
+def country_code_of(text: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code ``text`` names, or None: an upper-case code
+    (``"DE"``) or a country's English, German or French name as CLDR writes it,
+    any case (``"Germany"``, ``"Deutschland"``, ``"Allemagne"``), or ``"UK"``, ``"USA"``."""
+    text = " ".join(text.split())
+    if text in known_countries():
+        return text
+    return _country_names().get(text.casefold())
+
+
+def country_name(code: str) -> str:
+    """The English name of ISO 3166-1 alpha-2 ``code`` (CLDR): ``"DE"`` -> ``"Germany"``;
+    the code itself when CLDR has no name for it."""
+    name = Locale("en").territories.get(code)
+    return name if isinstance(name, str) else code
+
+
+#: Countries whose addresses put the city before the postal code (UPU S42 address
+#: templates): "Bristol BS1 4RW", "New York, NY 10001", "Sydney NSW 2000".
+_CITY_FIRST = frozenset({"GB", "IE", "IM", "JE", "GG", "GI", "FK", "US", "CA", "AU", "NZ", "PR", "MT"})
+#: Of those, the ones that print the region between city and postal code.
+_CITY_REGION_POSTAL = frozenset({"US", "CA", "AU", "PR"})
+#: Field limits of :class:`Address` (characters); see :mod:`invoicer.invoice.schema`.
+ADDRESS_LIMITS = {"line1": 1000, "line2": 1000, "city": 200, "postal_code": 32, "region": 200}
+
+# Patterns of a locality line (the line with the postal code), tried in this order.
+_UK_POSTCODE = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}|GIR ?0AA)"
+_US_LOCALITY = re.compile(r"(?P<city>[^,]+?),? (?P<region>[A-Z]{2}) (?P<postal_code>[0-9]{5}(?:-[0-9]{4})?)")
+_CITY_POSTAL = re.compile(rf"(?P<city>[^0-9].*?),? (?P<postal_code>{_UK_POSTCODE})")
+_POSTAL_CITY = re.compile(
+    r"(?P<postal_code>(?:[A-Z]{1,3}-)?(?:[0-9]{4} ?[A-Z]{2}|[0-9]{4,5}|[0-9]{2}-[0-9]{3}|[0-9]{3} [0-9]{2}))"
+    r" (?P<city>[^0-9].*)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address (EN 16931 BG-5 seller, BG-8 buyer, BG-15 deliver-to).
+
+    ``line1`` (BT-35 / BT-50 / BT-75), ``line2`` (BT-36 / BT-51 / BT-76),
+    ``city`` (BT-37 / BT-52 / BT-77), ``postal_code`` (BT-38 / BT-53 / BT-78),
+    ``region`` (country subdivision, BT-39 / BT-54 / BT-79) and
+    ``country_code`` (ISO 3166-1 alpha-2, upper case, BT-40 / BT-55 / BT-80).
+    Every field may be None. ``line2`` may hold line breaks: an address typed
+    as free text that :func:`address_from_text` cannot split keeps its lines
+    after the first there, so that it prints as typed (the next issue maps
+    them to BT-36 and BT-162, address line 3).
+    """
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    country_code: str | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as printed, top to bottom: ``line1``, the lines of
+        ``line2``, the locality (``"12209 Berlin"``; city first where the
+        country writes it so: ``"Bristol BS1 4RW"``, ``"New York, NY 10001"``),
+        the region when not part of the locality, and the country's English
+        name (CLDR). Empty parts give no line."""
+        lines = [text for text in (self.line1, *(self.line2 or "").splitlines()) if text and text.strip()]
+        locality, region_used = self._locality()
+        lines += [locality] if locality else []
+        if self.region and not region_used:
+            lines.append(self.region)
+        if self.country_code:
+            lines.append(country_name(self.country_code))
+        return [line.strip() for line in lines]
+
+    def _locality(self) -> tuple[str, bool]:
+        """The locality line and whether it holds the region."""
+        city, postal, region = self.city or "", self.postal_code or "", self.region or ""
+        if not (city or postal):
+            return "", False
+        style = self._style()
+        if style == "city_region_postal" and region:
+            return f"{city}, {region} {postal}".strip(" ,"), True
+        if style in ("city_postal", "city_region_postal"):
+            return f"{city} {postal}".strip(), False
+        return f"{postal} {city}".strip(), False
+
+    def _style(self) -> str:
+        country = self.country_code
+        if country is None:  # the postal code tells the custom: a UK postcode, a US ZIP code with a state
+            postal = self.postal_code or ""
+            if re.fullmatch(_UK_POSTCODE, postal):
+                return "city_postal"
+            if self.region and re.fullmatch(r"[0-9]{5}(?:-[0-9]{4})?", postal):
+                return "city_region_postal"
+            return "postal_city"
+        if country in _CITY_REGION_POSTAL:
+            return "city_region_postal"
+        return "city_postal" if country in _CITY_FIRST else "postal_city"
+
+    def to_json(self) -> dict[str, str]:
+        """The address as stored and answered: ``{"line1": ..., "city": ...}``, absent parts left out."""
+        return {item.name: value for item in fields(self) if (value := getattr(self, item.name)) is not None}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any] | str | None) -> Address | None:
+        """A stored address back: an object as :meth:`to_json` writes it (unknown
+        keys ignored, empty texts as None), or the free text of a record stored
+        before addresses were structured (:func:`address_from_text`); None for
+        None or an empty one."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return address_from_text(value)
+        address = cls(**{item.name: (str(value.get(item.name) or "").strip() or None) for item in fields(cls)})
+        return address if address.to_json() else None
+
+
+def address_from_text(text: str) -> Address | None:
+    """The structured form of an address typed as free text, one line per ``\n``.
+
+    Lines are stripped and empty ones dropped (None when none is left). Then,
+    from the end:
+
+    1. a last line naming a country (:func:`country_code_of`: an ISO 3166-1
+       alpha-2 code, or an English, German or French name) gives ``country_code``;
+    2. the line before it, if it reads as a locality, gives ``postal_code``,
+       ``city`` and perhaps ``region``: "12209 Berlin", "75001 Paris",
+       "D-12209 Berlin", "1011 AB Amsterdam", "00-950 Warszawa", "114 55
+       Stockholm" (postal code first), "Bristol BS1 4RW" (a UK postcode after
+       the city), "New York, NY 10001" (US city, state, ZIP code);
+    3. of the lines before, the first is ``line1`` and the others are
+       ``line2``, kept on their own lines (joined with ``\n``).
+
+    A locality is taken only when the address then prints as typed
+    (:attr:`Address.lines`, the country by its English name): otherwise its
+    line stays in ``line2``. So an address that cannot be split is ``line1``
+    = its first line and ``line2`` = the rest, and prints exactly as typed.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    country = country_code_of(lines[-1])
+    if country is not None:
+        lines = lines[:-1]
+    plain = _plain_lines(lines, country)
+    if lines:
+        parsed = _locality(lines[-1])
+        if parsed is not None:
+            split = Address(**_plain_lines(lines[:-1], country).to_json(), **parsed)
+            expected = [*lines, *([country_name(country)] if country else [])]
+            if split.lines == expected:
+                return split
+    return plain
+
+
+def _plain_lines(lines: list[str], country: str | None) -> Address:
+    """``line1`` = the first line, ``line2`` = the others, one per ``\n``."""
+    return Address(line1=lines[0] if lines else None, line2="\n".join(lines[1:]) or None, country_code=country)
+
+
+def _locality(line: str) -> dict[str, str] | None:
+    """``{"postal_code", "city"[, "region"]}`` read from ``line``, or None."""
+    line = " ".join(line.split())
+    for pattern in (_US_LOCALITY, _CITY_POSTAL, _POSTAL_CITY):
+        found = pattern.fullmatch(line)
+        if found:
+            parts = {key: value.strip() for key, value in found.groupdict().items()}
+            if all(parts[key] and len(parts[key]) <= ADDRESS_LIMITS[key] for key in parts):
+                return parts
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Party:
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13).
 
-    ``address`` keeps the user's line breaks (``"\\n"`` separated lines).
-    Every field but ``name`` may be ``None``.
+    ``address`` is an :class:`Address` (BG-5 / BG-8 / BG-15); free text
+    given in its place (``"Obere Str. 57\n12209 Berlin"``) is turned into
+    one by :func:`address_from_text` on construction. Every field but
+    ``name`` may be ``None``.
     """
 
     name: str
     company: str | None = None
-    address: str | None = None
+    address: Address | None = None
     phone: str | None = None
     email: str | None = None
     vat_id: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.address, str):
+            object.__setattr__(self, "address", address_from_text(self.address))
+
     @property
     def address_lines(self) -> list[str]:
-        """The address split into its lines, empty lines dropped."""
-        if not self.address:
-            return []
-        return [part.strip() for part in self.address.splitlines() if part.strip()]
+        """The address as printed (:attr:`Address.lines`); empty without one."""
+        return self.address.lines if self.address is not None else []
 
 
 @dataclass(frozen=True, slots=True)

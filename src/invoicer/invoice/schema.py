@@ -58,6 +58,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -74,7 +75,10 @@ __all__ = [
     "DEFAULT_MAX_LINES",
     "MAX_FRACTION_DIGITS",
     "MAX_INTEGER_DIGITS",
+    "AddressDocument",
+    "AddressInput",
     "Amount",
+    "CountryCode",
     "CurrencyCode",
     "DocumentModel",
     "InvoiceDocument",
@@ -83,6 +87,7 @@ __all__ = [
     "NotNull",
     "PartyDocument",
     "Text",
+    "address_from_text",
     "amounts_fit_every_document",
     "at_most_max_lines",
     "due_date_not_before_issue_date",
@@ -92,6 +97,8 @@ __all__ = [
     "problems",
     "product_not_too_large",
 ]
+
+address_from_text = model.address_from_text
 
 #: Largest number of digits allowed before / after the decimal point of an amount.
 MAX_INTEGER_DIGITS = 15
@@ -271,6 +278,31 @@ class CurrencyCode:
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
         return {"type": "string", "pattern": "^[A-Z]{3}$", "enum": sorted(known_currencies())}
+
+
+def _to_country(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail("type", f"must be a string, not {describe(value)}")
+    if not re.fullmatch("[A-Z]{2}", value):
+        raise _fail(
+            "pattern",
+            f'must be a two-letter upper-case ISO 3166-1 alpha-2 country code such as "DE", not {describe(value)}',
+        )
+    if value not in model.known_countries():
+        raise _fail("unknown_country", f"{describe(value)} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+@dataclass(frozen=True)
+class CountryCode:
+    """An ISO 3166-1 alpha-2 code known to Babel/CLDR (EN 16931 BT-40 / BT-55 / BT-80):
+    ``pattern`` (two upper-case letters), then ``unknown_country``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(_to_country)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        return {"type": "string", "pattern": "^[A-Z]{2}$", "enum": sorted(model.known_countries())}
 
 
 def _to_decimal(value: Any) -> Decimal:
@@ -470,6 +502,88 @@ class NotNull:
         return handler.generate_schema(inner)
 
 
+_LIMITS = model.ADDRESS_LIMITS
+
+
+class AddressDocument(DocumentModel):
+    """A postal address as an object (EN 16931 BG-5 seller, BG-8 buyer, BG-15 deliver-to).
+
+    Every field is optional; texts are single lines but ``line2``, which may
+    hold line breaks (an address converted from free text keeps its further
+    lines there, :func:`address_from_text`).
+    """
+
+    model_config = ConfigDict(title="Address")
+
+    line1: Annotated[str | None, Text(_LIMITS["line1"])] = Field(
+        default=None, description="Main address line, e.g. street and number (BT-35 / BT-50 / BT-75)."
+    )
+    line2: Annotated[str | None, Text(_LIMITS["line2"], lines=True)] = Field(
+        default=None, description="Additional address line(s) (BT-36 / BT-51 / BT-76); one line per \\n."
+    )
+    city: Annotated[str | None, Text(_LIMITS["city"])] = Field(
+        default=None, description="City (BT-37 / BT-52 / BT-77)."
+    )
+    postal_code: Annotated[str | None, Text(_LIMITS["postal_code"])] = Field(
+        default=None, description="Postal code (BT-38 / BT-53 / BT-78)."
+    )
+    region: Annotated[str | None, Text(_LIMITS["region"])] = Field(
+        default=None, description="Country subdivision: state, county, province (BT-39 / BT-54 / BT-79)."
+    )
+    country_code: Annotated[str | None, CountryCode()] = Field(
+        default=None, description="ISO 3166-1 alpha-2 country code, upper case, e.g. DE (BT-40 / BT-55 / BT-80)."
+    )
+
+    def to_address(self) -> model.Address | None:
+        """The domain address: texts stripped, empty ones as None; None when nothing is left."""
+        return model.Address.from_json(self.model_dump(exclude_none=True))
+
+
+_ADDRESS_TEXT = TypeAdapter(Annotated[str, Text(1000, lines=True)])
+_ADDRESS_TEXT_JSON: dict[str, Any] = {
+    "type": "string",
+    "maxLength": 1000,
+    "pattern": f"^{_TEXT_CHAR}*$",
+    "description": "The address as free text, one line per \\n (split into the object's fields by the server).",
+}
+
+
+def _to_address(value: Any, handler: ValidatorFunctionWrapHandler) -> AddressDocument:
+    """A free-text address (checked as a multi-line text of at most 1000
+    characters, then :func:`address_from_text`) or an :class:`AddressDocument` object."""
+    if isinstance(value, str):
+        try:
+            text = _ADDRESS_TEXT.validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise PydanticCustomError(
+                error["type"], "{text}", {**(error.get("ctx") or {}), "text": error["msg"]}
+            ) from None
+        address = address_from_text(text)
+        return AddressDocument.model_validate(address.to_json() if address is not None else {})
+    if not isinstance(value, (dict, AddressDocument)):
+        raise _fail("type", f"must be a string or an object, not {describe(value)}")
+    result: AddressDocument = handler(value)
+    return result
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    """On a field typed :class:`AddressDocument`: accept the address as an
+    object or as free text (multi-line, at most 1000 characters), which
+    :func:`address_from_text` turns into the object; so the field always
+    holds an :class:`AddressDocument`; absent is None, null is refused
+    (``type``), as :class:`NotNull` does. The JSON Schema says ``anyOf``
+    string | Address. Errors in the object point inside it
+    (``/address/country_code``); errors of the text point at the field."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(_to_address, handler.generate_schema(AddressDocument))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        return {"anyOf": [dict(_ADDRESS_TEXT_JSON), handler(schema)]}
+
+
 class PartyDocument(DocumentModel):
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13)."""
 
@@ -477,8 +591,12 @@ class PartyDocument(DocumentModel):
 
     name: Annotated[str, Text(200, required=True)] = Field(description="Name (BT-27 / BT-44 / BT-70).")
     company: Annotated[str | None, Text(200)] = Field(default=None, description="Company or trading name.")
-    address: Annotated[str | None, Text(1000, lines=True)] = Field(
-        default=None, description="Postal address, one line per \\n."
+    address: Annotated[AddressDocument | None, AddressInput()] = Field(
+        default=None,
+        description=(
+            "Postal address (BG-5 / BG-8 / BG-15): an Address object, or free text with one line per \\n, "
+            "which the server splits into the object's fields (responses give the object)."
+        ),
     )
     phone: Annotated[str | None, Text(64)] = Field(default=None, description="Telephone number.")
     email: Annotated[str | None, Text(254, email=True)] = Field(
@@ -491,7 +609,7 @@ class PartyDocument(DocumentModel):
         return model.Party(
             name=self.name.strip(),
             company=optional_text(self.company),
-            address=optional_text(self.address),
+            address=self.address.to_address() if self.address is not None else None,
             phone=optional_text(self.phone),
             email=optional_text(self.email),
             vat_id=optional_text(self.vat_id),

@@ -9,7 +9,7 @@ from typing import Any
 from invoicer.common.db import Cursor, one_row
 
 from . import events
-from ._sql import as_uuid
+from ._sql import as_uuid, jsonb
 from .documents import check_party
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
@@ -31,6 +31,7 @@ def _check(fields: dict[str, Any]) -> dict[str, Any]:
     party = {key: fields[key] for key in PARTY_FIELDS if fields.get(key) is not None}
     checked, currency = check_party(party, currency=fields.get("currency"))
     values: dict[str, Any] = {key: checked.get(key) for key in PARTY_FIELDS}
+    values["address"] = jsonb(values["address"]) if values["address"] is not None else None  # jsonb, structured
     values["currency"] = currency
     terms = fields.get("payment_terms_days")
     values["payment_terms_days"] = None if terms is None else check_terms_days(terms)
@@ -39,7 +40,9 @@ def _check(fields: dict[str, Any]) -> dict[str, Any]:
 
 def create_client(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, Any]:
     """A new client from ``fields`` (:data:`CLIENT_FIELDS`; ``name`` required;
-    party fields by the invoice schema's party rules; ``currency`` ISO 4217 or
+    party fields by the invoice schema's party rules, ``address`` an object
+    ``{line1, line2, city, postal_code, region, country_code}`` or free text,
+    stored as the object (EN 16931 BG-8); ``currency`` ISO 4217 or
     None for the organisation's; ``payment_terms_days`` 0-3650 or None).
     Raises :class:`Forbidden` for a viewer, :class:`Unprocessable` for bad
     fields. Returns the client row as a dict."""

@@ -12,14 +12,14 @@ JSON pointer into the caller's own body (``/lines/0/quantity``, ``/name``).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from invoicer.invoice.errors import InvalidInvoice, MalformedDocument
 from invoicer.invoice.loader import load_invoice
-from invoicer.invoice.model import Invoice, Line, Party, Totals, compute_totals
+from invoicer.invoice.model import Address, Invoice, Line, Party, Totals, compute_totals
 from invoicer.invoice.parsing import parse_document
 
 from .errors import BadRequest, Unprocessable
@@ -30,7 +30,9 @@ __all__ = [
     "lines_from_json",
     "lines_to_json",
     "load_document",
+    "party_from_json",
     "party_to_json",
+    "structured_party",
 ]
 
 _PLACEHOLDER_PARTY = {"name": "-"}
@@ -89,10 +91,44 @@ def lines_from_json(lines: list[dict[str, Any]]) -> list[Line]:
 
 
 def party_to_json(party: Party | None) -> dict[str, Any] | None:
-    """A party as stored: its fields, absent ones left out."""
+    """A party as stored and answered: its fields, absent ones left out; the
+    address as its object (``{"line1": ..., "postal_code": ..., "city": ...,
+    "country_code": "DE"}``, :meth:`~invoicer.invoice.model.Address.to_json`)."""
     if party is None:
         return None
-    return {key: value for key, value in asdict(party).items() if value is not None}
+    out: dict[str, Any] = {}
+    for item in fields(party):
+        value = getattr(party, item.name)
+        if isinstance(value, Address):
+            value = value.to_json() or None
+        if value is not None:
+            out[item.name] = value
+    return out
+
+
+def structured_party(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored party (a client, the organisation, or the seller, buyer or
+    ship-to copied into an invoice) with its address in the structured form:
+    a free-text address, as records issued before addresses were structured
+    hold it, is split by :func:`~invoicer.invoice.model.address_from_text`;
+    the stored record itself is not changed (issued records are frozen).
+    Other keys (the seller's ``bank_details``) are kept as they are."""
+    if stored is None:
+        return None
+    address = stored.get("address")
+    if not isinstance(address, str):
+        return stored
+    structured = Address.from_json(address)
+    return {**stored, "address": structured.to_json() if structured is not None else None}
+
+
+def party_from_json(stored: dict[str, Any] | None) -> Party:
+    """A stored party as a domain :class:`~invoicer.invoice.model.Party`: its
+    canonical fields (others ignored), empty texts as None, the address
+    structured whether stored as an object or as free text; name ``""`` when absent."""
+    stored = stored or {}
+    texts = {key: stored.get(key) or None for key in ("company", "phone", "email", "vat_id")}
+    return Party(name=stored.get("name") or "", address=Address.from_json(stored.get("address") or None), **texts)
 
 
 def check_lines_and_terms(

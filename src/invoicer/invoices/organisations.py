@@ -8,6 +8,7 @@ from typing import Any
 from invoicer.common.db import Cursor, one_row
 
 from . import events
+from ._sql import jsonb
 from .documents import check_party
 from .errors import NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
@@ -46,8 +47,9 @@ def update_organisation(
 ) -> dict[str, Any]:
     """Change the profile (owner only). ``changes`` maps some of
     :data:`PROFILE_FIELDS` to new values (None clears an optional field);
-    party fields follow the invoice schema's party rules, ``currency`` is an
-    ISO 4217 code. ``expected_version``, when given, must be the current
+    party fields follow the invoice schema's party rules (``address`` an
+    object or free text, stored as the object, EN 16931 BG-5), ``currency``
+    is an ISO 4217 code. ``expected_version``, when given, must be the current
     version (:class:`PreconditionFailed` otherwise). Returns the profile.
     Issued invoices keep the seller copied when they were issued."""
     member.require_owner()
@@ -64,6 +66,7 @@ def update_organisation(
         party["name"] = "-"
     checked, currency = check_party(party, currency=merged["currency"])
     values = {key: checked.get(key) for key in PARTY_FIELDS}
+    values["address"] = jsonb(values["address"]) if values["address"] is not None else None  # jsonb, structured
     if not named:
         values["name"] = ""
     values["currency"] = currency

@@ -39,13 +39,13 @@ from invoicer.common.messages import InvoiceMail, RenderRequest
 from invoicer.common.storage import BlobStore
 from invoicer.invoice import formats as registry
 from invoicer.invoice.formats import RenderOptions
-from invoicer.invoice.model import CREDIT_NOTE, INVOICE, Invoice, Party
+from invoicer.invoice.model import CREDIT_NOTE, INVOICE, Invoice
 from invoicer.invoice.render import output_filename
 
 from . import events
 from ._sql import fetch_invoice
 from .clients import get_client
-from .documents import lines_from_json, load_document
+from .documents import lines_from_json, load_document, party_from_json, structured_party
 from .errors import BadRequest, Conflict, NotFound, RenderFailed
 from .identity import Member
 from .organisations import get_organisation, seller_party
@@ -90,8 +90,10 @@ def _preceding(cur: Cursor, row: dict[str, Any]) -> dict[str, Any] | None:
 
 def _party_fields(party: dict[str, Any] | None) -> dict[str, Any]:
     """The fields of a stored party that the canonical format has (the
-    seller's stored ``bank_details`` is not one of them)."""
-    return {key: value for key, value in (party or {}).items() if key in _PARTY_FIELDS and value}
+    seller's stored ``bank_details`` is not one of them), the address in the
+    structured form (:func:`~.documents.structured_party`) even where the
+    record keeps the free text it was issued with."""
+    return {key: value for key, value in (structured_party(party) or {}).items() if key in _PARTY_FIELDS and value}
 
 
 def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
@@ -230,13 +232,6 @@ def document(
     return blob.data, kept[output.name]["filename"], output.media_type
 
 
-def _party(fields: dict[str, Any] | None) -> Party:
-    fields = fields or {}
-    return Party(
-        **{key: fields.get(key) or None for key in _PARTY_FIELDS if key != "name"}, name=fields.get("name") or ""
-    )
-
-
 def preview(
     cur: Cursor, member: Member, invoice_id: Any, fmt: str, options: RenderOptions, *, today: date | None = None
 ) -> tuple[bytes, str, str]:
@@ -269,9 +264,9 @@ def preview(
         issue_date=issued,
         due_date=row["due_date"] or issued + timedelta(days=terms),
         currency=row["currency"],
-        seller=_party(seller_party(organisation)),
-        buyer=_party(client),
-        ship_to=_party(row["ship_to"]) if row["ship_to"] else None,
+        seller=party_from_json(seller_party(organisation)),
+        buyer=party_from_json(client),
+        ship_to=party_from_json(row["ship_to"]) if row["ship_to"] else None,
         lines=tuple(lines_from_json(row["lines"])),
         payment_terms=row["payment_terms"],
         notes=row["notes"],

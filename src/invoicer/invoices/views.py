@@ -21,6 +21,7 @@ from invoicer.invoice import formats as registry
 from invoicer.invoice.model import quantize_money
 
 from .clients import get_client
+from .documents import structured_party
 from .identity import Member
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
@@ -245,9 +246,9 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "issue_date": view["issue_date"],
         "due_date": view["due_date"],
         "currency": view["currency"],
-        "seller": seller,
-        "buyer": buyer,
-        "ship_to": view["ship_to"],
+        "seller": structured_party(seller),
+        "buyer": structured_party(buyer),
+        "ship_to": structured_party(view["ship_to"]),
         "lines": view["lines"],
         "payment_terms": view["payment_terms"],
         "notes": view["notes"],

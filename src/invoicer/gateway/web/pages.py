@@ -44,8 +44,33 @@ SORT_LABELS = {
 ROLES = ("owner", "accountant", "viewer")
 PER_PAGE = 20
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
-_CLIENT_FIELDS = ("name", "company", "address", "email", "phone", "vat_id", "currency")
-_ORG_FIELDS = ("name", "company", "address", "vat_id", "email", "phone", "bank_details", "currency", "locale")
+_CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency")
+_ORG_FIELDS = ("name", "company", "vat_id", "email", "phone", "bank_details", "currency", "locale")
+#: The inputs of a structured address, ``(field of the API's address object, label, kind)``;
+#: each is posted as ``address_<field>`` (EN 16931 BT-35..40 seller, BT-50..55 buyer).
+ADDRESS_INPUTS = (
+    ("line1", "Address line 1", "text"),
+    ("line2", "Address line 2", "textarea"),
+    ("postal_code", "Postal code", "text"),
+    ("city", "City", "text"),
+    ("region", "Region", "text"),
+    ("country_code", "Country code", "text"),
+)
+
+
+@blueprint.app_context_processor
+def _address_inputs() -> dict[str, Any]:
+    """The address inputs, for ``_address_fields.html``."""
+    return {"address_inputs": ADDRESS_INPUTS}
+
+
+def form_address() -> dict[str, str] | None:
+    """The address object posted by ``_address_fields.html`` (``address_line1``,
+    ..., ``address_country_code``, the code upper-cased): its non-empty fields,
+    or None when all are empty (which clears the address)."""
+    address = {field: (request.form.get(f"address_{field}") or "").strip() for field, _, _ in ADDRESS_INPUTS}
+    address["country_code"] = address["country_code"].upper()
+    return {field: value for field, value in address.items() if value} or None
 
 
 @blueprint.app_template_filter("status_label")
@@ -493,6 +518,7 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
         return render_template("client_form.html", client=client, errors={}, client_id=client_id)
     body: dict[str, Any] = {key: (request.form.get(key) or "").strip() for key in _CLIENT_FIELDS}
     body["currency"] = body["currency"].upper()
+    body["address"] = form_address()
     terms = (request.form.get("payment_terms_days") or "").strip()
     body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
     if client_id:
@@ -565,6 +591,7 @@ def organisation() -> ResponseReturnValue:
         body: dict[str, Any] = {key: (request.form.get(key) or "").strip() or None for key in _ORG_FIELDS}
         if body.get("currency"):
             body["currency"] = body["currency"].upper()
+        body["address"] = form_address()
         terms = (request.form.get("payment_terms_days") or "").strip()
         body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
         body["name"] = body.get("name") or ""
