@@ -46,7 +46,11 @@ def _page_of(name: str) -> dict[str, Any]:
     )
 
 
-_PARTY_FIELDS = dict.fromkeys(("name", "company", "address", "email", "phone", "vat_id"), _TEXT)
+_PARTY_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("name", "company", "email", "phone", "vat_id"), _TEXT),
+    # Answers give the structured address; requests may still send today's free text.
+    "address": {"anyOf": [{"$ref": "#/components/schemas/Address"}, {"type": "string"}, {"type": "null"}]},
+}
 
 
 def billing_schemas() -> dict[str, Any]:

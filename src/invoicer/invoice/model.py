@@ -27,6 +27,7 @@ from babel import Locale
 from babel.numbers import get_currency_precision
 
 __all__ = [
+    "ADDRESS_LIMITS",
     "CREDIT_NOTE",
     "DOCUMENT_TYPES",
     "INVOICE",
@@ -211,13 +212,13 @@ class Address:
         """The address as printed, top to bottom: ``line1``, the lines of
         ``line2``, the locality (``"12209 Berlin"``; city first where the
         country writes it so: ``"Bristol BS1 4RW"``, ``"New York, NY 10001"``),
-        the region when not part of the locality, and the country's English
+        the region when neither part of the locality nor the city itself, and the country's English
         name (CLDR). Empty parts give no line."""
         lines = [text for text in (self.line1, *(self.line2 or "").splitlines()) if text and text.strip()]
         locality, region_used = self._locality()
         lines += [locality] if locality else []
-        if self.region and not region_used:
-            lines.append(self.region)
+        if self.region and not region_used and self.region.casefold() != (self.city or "").casefold():
+            lines.append(self.region)  # a city-state (Berlin, Hamburg) is not printed twice
         if self.country_code:
             lines.append(country_name(self.country_code))
         return [line.strip() for line in lines]

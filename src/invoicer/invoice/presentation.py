@@ -93,7 +93,9 @@ def one_line(text: str | None) -> str:
 @dataclass(frozen=True, slots=True)
 class PartyLine:
     """One line of a party block. ``kind`` is ``"name"``, ``"company"``,
-    ``"address"`` (one line of the address as the user broke it) or
+    ``"address"`` (one printed line of the address,
+    :attr:`~invoicer.invoice.model.Address.lines`: a free-text address keeps
+    the user's line breaks) or
     ``"contact"`` (``"Phone: …"``, ``"Email: …"``, ``"VAT ID: …"``, the value
     on one line). ``text`` of the first three is the user's text unchanged."""
 

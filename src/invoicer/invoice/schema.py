@@ -26,6 +26,11 @@ Rules, each reported with its own error code (see :func:`problems`):
   9 999 999 999 999.99 EUR (``amount_too_large`` at ``/lines``): 15
   significant digits is what an XLSX cell keeps exactly
   (:data:`~invoicer.invoice.model.MAX_SIGNIFICANT_DIGITS`);
+* a party's ``address`` (EN 16931 BG-5 / BG-8 / BG-15) an object
+  :class:`AddressDocument` ``{line1, line2, city, postal_code, region,
+  country_code}`` or free text, which :func:`address_from_text` turns into
+  the object (``type`` for anything else); ``country_code`` an ISO 3166-1
+  alpha-2 code known to Babel/CLDR (``pattern`` / ``unknown_country``);
 * ``currency`` an ISO 4217 code known to Babel/CLDR (``pattern`` /
   ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
   (``invalid_date``), ``due_date`` not before ``issue_date``
