@@ -67,7 +67,7 @@ def _vat_problem(value: str) -> str | None:
     try:
         vatin.validate(value)
     except ValidationError as exc:
-        return f"{value!r} is not a valid VAT identifier: {exc.message.rstrip('.').lower()}"
+        return f"{value!r} is not a valid VAT identifier: {str(exc).rstrip('.').lower()}"
     return None
 
 
@@ -78,7 +78,7 @@ def _iban_problem(value: str) -> str | None:
     try:
         iban.validate(value)
     except ValidationError as exc:
-        return f"{value!r} is not a valid IBAN: {exc.message.rstrip('.').lower()}"
+        return f"{value!r} is not a valid IBAN: {str(exc).rstrip('.').lower()}"
     return None
 
 
