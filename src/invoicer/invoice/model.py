@@ -32,10 +32,16 @@ __all__ = [
     "DOCUMENT_TYPES",
     "INVOICE",
     "MAX_SIGNIFICANT_DIGITS",
+    "TAX_CATEGORIES",
+    "ZERO_RATE_CATEGORIES",
     "Address",
+    "AllowanceCharge",
+    "Contact",
+    "ElectronicAddress",
     "Invoice",
     "Line",
     "Party",
+    "PaymentInstructions",
     "Totals",
     "VatBreakdown",
     "address_from_text",
@@ -43,6 +49,7 @@ __all__ = [
     "compute_totals",
     "country_code_of",
     "country_name",
+    "effective_category",
     "known_countries",
     "largest_amount",
     "minor_unit",
@@ -315,6 +322,27 @@ def _locality(line: str) -> dict[str, str] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ElectronicAddress:
+    """Where a party receives e-invoices (EN 16931 BT-34 seller, BT-49
+    buyer): ``value`` in ``scheme``, an Electronic Address Scheme code (CEF
+    EAS list: ``EM`` e-mail, ``9930`` German VAT number, ``0204`` Leitweg-ID,
+    ``0088`` GLN, ...)."""
+
+    scheme: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact point (EN 16931 BG-6 seller, BG-9 buyer): ``name`` (BT-41 /
+    BT-56), ``phone`` (BT-42 / BT-57) and ``email`` (BT-43 / BT-58)."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Party:
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13).
 
@@ -330,6 +358,12 @@ class Party:
     phone: str | None = None
     email: str | None = None
     vat_id: str | None = None
+    # What e-invoices add (EN 16931): the seller's tax number (BT-32) and legal
+    # registration (BT-30), an electronic address (BT-34 / BT-49) and a contact (BG-6 / BG-9).
+    tax_number: str | None = None
+    legal_registration: str | None = None
+    electronic_address: ElectronicAddress | None = None
+    contact: Contact | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.address, str):
@@ -349,7 +383,12 @@ class Line:
     ``quantity`` (BT-129), ``unit_price`` (BT-146, net of VAT, in the invoice
     currency) and ``tax_rate`` (BT-152, a percentage such as ``Decimal("19")``)
     are exact decimals as given by the user. ``unit`` is a free-text unit of
-    measure such as ``"box"`` or ``None``.
+    measure such as ``"box"`` or ``None``; ``unit_code`` its UN/ECE
+    Recommendation 20/21 code (BT-130, ``C62`` one, ``HUR`` hour, ``KGM``
+    kilogram). ``tax_category`` is the VAT category code (BT-151, UNTDID 5305:
+    one of :data:`TAX_CATEGORIES`); ``exemption_reason`` and
+    ``exemption_code`` (BT-120/121, a VATEX code) say why a line is not taxed
+    at the standard rate (categories E, AE, K, G, O).
     """
 
     position: int
@@ -358,6 +397,17 @@ class Line:
     unit_price: Decimal
     tax_rate: Decimal
     unit: str | None = None
+    unit_code: str | None = None
+    tax_category: str | None = None
+    exemption_reason: str | None = None
+    exemption_code: str | None = None
+
+    @property
+    def category(self) -> str | None:
+        """The VAT category (BT-151): :attr:`tax_category`, else ``S`` when
+        the rate is above 0, else None (a 0 % line must say which; see
+        :func:`effective_category`)."""
+        return effective_category(self.tax_category, self.tax_rate)
 
     def net_amount(self, currency: str) -> Decimal:
         """Line net amount (BT-131): quantity x unit price, rounded half up
@@ -366,22 +416,51 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class AllowanceCharge:
+    """A document-level allowance (EN 16931 BG-20) or charge (BG-21):
+    ``amount`` (BT-92 / BT-99, net of VAT, in the invoice currency),
+    ``reason`` (BT-97 / BT-104), ``tax_rate`` (BT-96 / BT-103, percent) and
+    ``tax_category`` (BT-95 / BT-102; ``S`` by default above 0 %), and
+    ``reason_code`` (BT-98 / BT-105, UNTDID 5189 / 7161) when known."""
+
+    amount: Decimal
+    reason: str | None
+    tax_rate: Decimal
+    tax_category: str | None = None
+    reason_code: str | None = None
+
+    @property
+    def category(self) -> str | None:
+        """The VAT category, as :attr:`Line.category` decides it."""
+        return effective_category(self.tax_category, self.tax_rate)
+
+
+@dataclass(frozen=True, slots=True)
 class VatBreakdown:
-    """VAT for one rate (EN 16931 BG-23): ``rate`` in percent, ``taxable_amount``
-    (BT-116) and ``tax_amount`` (BT-117) in the invoice currency."""
+    """VAT for one (category, rate) pair (EN 16931 BG-23): ``rate`` in
+    percent (BT-119), ``taxable_amount`` (BT-116) and ``tax_amount`` (BT-117)
+    in the invoice currency, ``category`` (BT-118; None when a 0 % line did
+    not say), and the ``exemption_reason`` / ``exemption_code`` (BT-120/121)
+    of the first line of that category that gives one."""
 
     rate: Decimal
     taxable_amount: Decimal
     tax_amount: Decimal
+    category: str | None = None
+    exemption_reason: str | None = None
+    exemption_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Totals:
     """Document totals (EN 16931 BG-22), all in ``currency``.
 
+    ``net`` is the total without VAT (BT-109) = ``line_total`` (BT-106, the
+    sum of line nets) - ``allowance_total`` (BT-107) + ``charge_total``
+    (BT-108), BR-CO-13; ``tax`` is BT-110 and ``gross`` BT-112.
     ``line_nets`` holds each line's rounded net amount, in line order, so that
     renderers print exactly the numbers the totals were summed from.
-    ``vat_breakdown`` is ordered by descending rate.
+    ``vat_breakdown`` is ordered by descending rate, then category.
     """
 
     currency: str
@@ -390,6 +469,9 @@ class Totals:
     gross: Decimal
     vat_breakdown: tuple[VatBreakdown, ...]
     line_nets: tuple[Decimal, ...]
+    line_total: Decimal = Decimal(0)
+    allowance_total: Decimal = Decimal(0)
+    charge_total: Decimal = Decimal(0)
 
     def as_strings(self) -> dict[str, str]:
         """``{"currency", "net", "tax", "gross"}`` with amounts as decimal
@@ -419,19 +501,56 @@ def amounts_beyond_limit(totals: Totals) -> list[tuple[str, Decimal]]:
     return [(what, amount) for what, amount in named if abs(amount) > limit]
 
 
-def compute_totals(lines: tuple[Line, ...] | list[Line], currency: str) -> Totals:
-    """Compute the EN 16931 totals of ``lines`` in ``currency``.
+def compute_totals(
+    lines: tuple[Line, ...] | list[Line],
+    currency: str,
+    *,
+    allowances: Sequence[AllowanceCharge] = (),
+    charges: Sequence[AllowanceCharge] = (),
+) -> Totals:
+    """Compute the EN 16931 totals of ``lines`` (and the document-level
+    ``allowances`` and ``charges``, BG-20/21) in ``currency``.
 
-    Rules: BR-CO-10 (net = sum of line nets), BR-CO-17 (VAT per rate rounded
-    once per rate from the sum of that rate's line nets), BR-CO-14 (total VAT =
-    sum of per-rate VAT), BR-CO-15 (gross = net + VAT). Raises nothing for
-    valid lines; quantities and prices may be negative (credit lines).
+    Rules: BR-CO-10 (BT-106 = sum of line nets), BR-CO-11/12 (BT-107/108 =
+    sums of allowances/charges), BR-CO-13 (BT-109 = BT-106 - BT-107 +
+    BT-108), the VAT breakdown per (category, rate) with its taxable amount
+    the line nets plus charges minus allowances of that pair (BR-S-08,
+    BR-Z-08, BR-E-08, BR-AE-08, BR-IC-08, BR-G-08, BR-O-08), its VAT rounded
+    once per pair, not per line (BR-CO-17), BR-CO-14 (BT-110 = sum of the
+    breakdown's VAT), BR-CO-15 (BT-112 = BT-109 + BT-110). Raises nothing
+    for valid lines; quantities and prices may be negative (credit lines).
     """
     # Exact: amounts have at most 25 significant digits and products 50, so
     # no intermediate result is rounded before the rounding the rules ask for.
     with localcontext() as context:
         context.prec = 80
-        return _compute_totals(lines, currency)
+        return _compute_totals(lines, currency, allowances, charges)
+
+
+#: VAT category codes of EN 16931 (BT-151, BT-118; UNTDID 5305), with their meaning.
+TAX_CATEGORIES: dict[str, str] = {
+    "S": "Standard rate",
+    "Z": "Zero rated goods",
+    "E": "Exempt from tax",
+    "AE": "VAT reverse charge",
+    "K": "Intra-community supply (VAT exempt for EEA intra-community supply of goods and services)",
+    "G": "Free export item, tax not charged",
+    "O": "Services outside scope of tax",
+    "L": "Canary Islands general indirect tax",
+    "M": "Tax for production, services and importation in Ceuta and Melilla",
+}
+#: Categories whose rate must be 0 (BR-Z-05, BR-E-05, BR-AE-05, BR-IC-05, BR-G-05; O has no rate at all, BR-O-05).
+ZERO_RATE_CATEGORIES = frozenset({"Z", "E", "AE", "K", "G", "O"})
+
+
+def effective_category(tax_category: str | None, rate: Decimal) -> str | None:
+    """The VAT category a line or allowance has: the one it states, else
+    ``S`` (standard rate) when its rate is above 0, else None — a 0 % line
+    must say whether it is zero rated, exempt, reverse charge, … (BR-CO-3 asks
+    every line for BT-151; the API refuses to guess)."""
+    if tax_category:
+        return tax_category
+    return "S" if rate > 0 else None
 
 
 def _plain_rate(rate: Decimal) -> Decimal:
@@ -442,23 +561,42 @@ def _plain_rate(rate: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
-def _compute_totals(lines: Sequence[Line], currency: str) -> Totals:
+def _compute_totals(
+    lines: Sequence[Line],
+    currency: str,
+    allowances: Sequence[AllowanceCharge],
+    charges: Sequence[AllowanceCharge],
+) -> Totals:
     line_nets = tuple(line.net_amount(currency) for line in lines)
-    taxable: dict[Decimal, Decimal] = {}
+    # One key per (category, rate value), so that "19", "19.0" and 19 are one rate.
+    taxable: dict[tuple[str | None, Decimal], Decimal] = {}
+    exemptions: dict[tuple[str | None, Decimal], tuple[str | None, str | None]] = {}
     for line, net in zip(lines, line_nets, strict=True):
-        # One key per rate value, so that "19", "19.0" and 19 are one rate.
-        rate = _plain_rate(line.tax_rate)
-        taxable[rate] = taxable.get(rate, Decimal(0)) + net
+        key = (line.category, _plain_rate(line.tax_rate))
+        taxable[key] = taxable.get(key, Decimal(0)) + net
+        if key not in exemptions or exemptions[key] == (None, None):
+            exemptions[key] = (line.exemption_reason, line.exemption_code)
+    zero = quantize_money(Decimal(0), currency)
+    allowance_total = sum((quantize_money(item.amount, currency) for item in allowances), zero)
+    charge_total = sum((quantize_money(item.amount, currency) for item in charges), zero)
+    for sign, items in ((-1, allowances), (1, charges)):
+        for item in items:
+            key = (item.category, _plain_rate(item.tax_rate))
+            taxable[key] = taxable.get(key, Decimal(0)) + sign * quantize_money(item.amount, currency)
+            exemptions.setdefault(key, (None, None))
     breakdown = tuple(
         VatBreakdown(
             rate=rate,
             taxable_amount=quantize_money(amount, currency),
             tax_amount=quantize_money(amount * rate / 100, currency),
+            category=category,
+            exemption_reason=exemptions[(category, rate)][0],
+            exemption_code=exemptions[(category, rate)][1],
         )
-        for rate, amount in sorted(taxable.items(), key=lambda item: item[0], reverse=True)
+        for (category, rate), amount in sorted(taxable.items(), key=lambda item: (-item[0][1], item[0][0] or ""))
     )
-    zero = quantize_money(Decimal(0), currency)
-    net = sum(line_nets, zero)
+    line_total = sum(line_nets, zero)
+    net = line_total - allowance_total + charge_total
     tax = sum((vat.tax_amount for vat in breakdown), zero)
     return Totals(
         currency=currency,
@@ -467,7 +605,23 @@ def _compute_totals(lines: Sequence[Line], currency: str) -> Totals:
         gross=net + tax,
         vat_breakdown=breakdown,
         line_nets=line_nets,
+        line_total=line_total,
+        allowance_total=allowance_total,
+        charge_total=charge_total,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """How to pay (EN 16931 BG-16): ``iban`` (BT-84, the payee's account),
+    ``bic`` (BT-86), ``account_name`` (BT-85) and ``reference`` (BT-83,
+    remittance information: the invoice number, or an ISO 11649 RF creditor
+    reference). Means: SEPA credit transfer (BT-81 code 58) with an IBAN."""
+
+    iban: str | None = None
+    bic: str | None = None
+    account_name: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +642,12 @@ class Invoice:
     preview of a document not yet issued: it has no number
     (``invoice_number`` is ``""``) and is marked DRAFT on every page.
     Raises ``ValueError`` for an unknown ``document_type``.
+
+    What an e-invoice needs besides (all optional): ``buyer_reference``
+    (BT-10; the Leitweg-ID of a German public buyer), ``order_reference``
+    (BT-13), ``delivery_date`` (BT-72) or ``invoicing_period`` (BG-14,
+    start and end), document-level ``allowances`` and ``charges`` (BG-20/21,
+    in the totals) and ``payment`` (BG-16: how to pay).
     """
 
     invoice_number: str
@@ -504,9 +664,17 @@ class Invoice:
     preceding_invoice: str | None = None
     preceding_invoice_date: date | None = None
     draft: bool = False
+    buyer_reference: str | None = None
+    order_reference: str | None = None
+    delivery_date: date | None = None
+    invoicing_period: tuple[date, date] | None = None
+    allowances: tuple[AllowanceCharge, ...] = ()
+    charges: tuple[AllowanceCharge, ...] = ()
+    payment: PaymentInstructions | None = None
     totals: Totals = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.document_type not in DOCUMENT_TYPES:
             raise ValueError(f"unknown document type {self.document_type!r}; expected one of {sorted(DOCUMENT_TYPES)}")
-        object.__setattr__(self, "totals", compute_totals(self.lines, self.currency))
+        totals = compute_totals(self.lines, self.currency, allowances=self.allowances, charges=self.charges)
+        object.__setattr__(self, "totals", totals)

@@ -589,6 +589,47 @@ class AddressInput:
         return {"anyOf": [dict(_ADDRESS_TEXT_JSON), handler(schema)]}
 
 
+class ElectronicAddressDocument(DocumentModel):
+    """Where a party receives e-invoices (EN 16931 BT-34 seller, BT-49 buyer)."""
+
+    model_config = ConfigDict(title="ElectronicAddress")
+
+    scheme: Annotated[str, Text(8, required=True)] = Field(
+        description="Electronic Address Scheme code (CEF EAS list), e.g. EM (e-mail), 9930 (German VAT number), "
+        "0204 (Leitweg-ID), 0088 (GLN)."
+    )
+    value: Annotated[str, Text(200, required=True)] = Field(description="The address in that scheme.")
+
+    def to_model(self) -> model.ElectronicAddress:
+        return model.ElectronicAddress(scheme=self.scheme.strip(), value=self.value.strip())
+
+
+class ContactDocument(DocumentModel):
+    """A contact point (EN 16931 BG-6 seller, BG-9 buyer)."""
+
+    model_config = ConfigDict(title="Contact")
+
+    name: Annotated[str | None, Text(200)] = Field(default=None, description="Contact person or department (BT-41).")
+    phone: Annotated[str | None, Text(64)] = Field(default=None, description="Telephone number (BT-42).")
+    email: Annotated[str | None, Text(254, email=True)] = Field(default=None, description="E-mail address (BT-43).")
+
+    def to_model(self) -> model.Contact | None:
+        contact = model.Contact(optional_text(self.name), optional_text(self.phone), optional_text(self.email))
+        return contact if (contact.name or contact.phone or contact.email) else None
+
+
+class BankAccountDocument(DocumentModel):
+    """The seller's account for credit transfers (EN 16931 BG-17)."""
+
+    model_config = ConfigDict(title="BankAccount")
+
+    iban: Annotated[str, Text(42, required=True)] = Field(
+        description="IBAN (BT-84), ISO 13616; spaces allowed, checked by mod 97."
+    )
+    bic: Annotated[str | None, Text(11)] = Field(default=None, description="BIC (BT-86), ISO 9362.")
+    account_name: Annotated[str | None, Text(200)] = Field(default=None, description="Account name (BT-85).")
+
+
 class PartyDocument(DocumentModel):
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13)."""
 
@@ -608,6 +649,21 @@ class PartyDocument(DocumentModel):
         default=None, description="An e-mail address (one @, a dotted domain) or empty."
     )
     vat_id: Annotated[str | None, Text(64)] = Field(default=None, description="VAT identifier (BT-31 / BT-48).")
+    tax_number: Annotated[str | None, Text(64)] = Field(
+        default=None, description="The seller's tax registration number (BT-32), e.g. a German Steuernummer."
+    )
+    legal_registration: Annotated[str | None, Text(100)] = Field(
+        default=None, description="Legal registration identifier (BT-30 / BT-47), e.g. a company register number."
+    )
+    electronic_address: Annotated[ElectronicAddressDocument | None, NotNull()] = Field(
+        default=None, description="Where the party receives e-invoices (BT-34 / BT-49)."
+    )
+    contact: Annotated[ContactDocument | None, NotNull()] = Field(
+        default=None, description="Contact point (BG-6 / BG-9)."
+    )
+    bank_account: Annotated[BankAccountDocument | None, NotNull()] = Field(
+        default=None, description="The seller's bank account for payment by credit transfer (BG-17); seller only."
+    )
 
     def to_party(self) -> model.Party:
         """The domain party: texts stripped, empty optional texts as None."""
@@ -618,6 +674,10 @@ class PartyDocument(DocumentModel):
             phone=optional_text(self.phone),
             email=optional_text(self.email),
             vat_id=optional_text(self.vat_id),
+            tax_number=optional_text(self.tax_number),
+            legal_registration=optional_text(self.legal_registration),
+            electronic_address=self.electronic_address.to_model() if self.electronic_address else None,
+            contact=self.contact.to_model() if self.contact else None,
         )
 
 
@@ -635,6 +695,21 @@ class LineDocument(DocumentModel):
         description="Net unit price (BT-146) in the invoice currency, 0 or more."
     )
     tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(description="VAT rate in percent (BT-152), 0 to 100.")
+    unit_code: Annotated[str | None, Text(3)] = Field(
+        default=None,
+        description="Unit of measure code (BT-130), UN/ECE Recommendation 20/21, e.g. C62 (one), HUR (hour), KGM.",
+    )
+    tax_category: Annotated[str | None, Text(2)] = Field(
+        default=None,
+        description="VAT category code (BT-151): S, Z, E, AE, K, G, O, L or M; S when the rate is above 0 and "
+        "none is given; required for an e-invoice when the rate is 0.",
+    )
+    exemption_reason: Annotated[str | None, Text(1000)] = Field(
+        default=None, description="VAT exemption reason (BT-120), printed on the document."
+    )
+    exemption_code: Annotated[str | None, Text(30)] = Field(
+        default=None, description="VAT exemption reason code (BT-121), a VATEX code such as VATEX-EU-AE."
+    )
 
     @model_validator(mode="after")
     def _product_fits(self) -> LineDocument:
@@ -650,6 +725,46 @@ class LineDocument(DocumentModel):
             unit_price=self.unit_price,
             tax_rate=self.tax_rate,
             unit=optional_text(self.unit),
+            unit_code=optional_text(self.unit_code),
+            tax_category=optional_text(self.tax_category),
+            exemption_reason=optional_text(self.exemption_reason),
+            exemption_code=optional_text(self.exemption_code),
+        )
+
+
+class PeriodDocument(DocumentModel):
+    """An invoicing period (EN 16931 BG-14): ``start`` (BT-73) to ``end`` (BT-74), both days included."""
+
+    model_config = ConfigDict(title="Period")
+
+    start: Annotated[date, IsoDate()] = Field(description="First day (BT-73), YYYY-MM-DD.")
+    end: Annotated[date, IsoDate()] = Field(description="Last day (BT-74), YYYY-MM-DD, not before start.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodDocument:
+        if self.end < self.start:
+            raise _fail("end_before_start", f"the period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class AllowanceChargeDocument(DocumentModel):
+    """A document-level allowance (EN 16931 BG-20) or charge (BG-21), net of VAT."""
+
+    model_config = ConfigDict(title="AllowanceCharge")
+
+    amount: Annotated[Decimal, Amount(gt=0)] = Field(description="Amount (BT-92 / BT-99), net of VAT, above 0.")
+    reason: Annotated[str, Text(200, required=True)] = Field(description="Reason (BT-97 / BT-104).")
+    tax_rate: Annotated[Decimal, Amount(ge=0, le=100)] = Field(description="VAT rate in percent (BT-96 / BT-103).")
+    tax_category: Annotated[str | None, Text(2)] = Field(
+        default=None, description="VAT category code (BT-95 / BT-102); S when the rate is above 0 and none is given."
+    )
+
+    def to_model(self) -> model.AllowanceCharge:
+        return model.AllowanceCharge(
+            amount=self.amount,
+            reason=self.reason.strip(),
+            tax_rate=self.tax_rate,
+            tax_category=optional_text(self.tax_category),
         )
 
 
@@ -674,6 +789,28 @@ class InvoiceDocument(DocumentModel):
         default=None, description="Payment terms (BT-20)."
     )
     notes: Annotated[str | None, Text(4000, lines=True)] = Field(default=None, description="Invoice note (BT-22).")
+    buyer_reference: Annotated[str | None, Text(200)] = Field(
+        default=None, description="Buyer reference (BT-10); for German public buyers the Leitweg-ID."
+    )
+    order_reference: Annotated[str | None, Text(200)] = Field(
+        default=None, description="Purchase order reference (BT-13)."
+    )
+    delivery_date: Annotated[date | None, IsoDate()] = Field(
+        default=None, description="Actual delivery date (BT-72), YYYY-MM-DD."
+    )
+    invoicing_period: Annotated[PeriodDocument | None, NotNull()] = Field(
+        default=None, description="Invoicing period (BG-14)."
+    )
+    allowances: list[AllowanceChargeDocument] = Field(
+        default_factory=list, max_length=100, description="Document-level allowances (BG-20), in the totals."
+    )
+    charges: list[AllowanceChargeDocument] = Field(
+        default_factory=list, max_length=100, description="Document-level charges (BG-21), in the totals."
+    )
+    payment_reference: Annotated[str | None, Text(140)] = Field(
+        default=None,
+        description="Remittance information (BT-83) the payer quotes; default the invoice number.",
+    )
 
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
@@ -700,7 +837,44 @@ class InvoiceDocument(DocumentModel):
             ship_to=self.ship_to.to_party() if self.ship_to is not None else None,
             payment_terms=optional_text(self.payment_terms),
             notes=optional_text(self.notes),
+            buyer_reference=optional_text(self.buyer_reference),
+            order_reference=optional_text(self.order_reference),
+            delivery_date=self.delivery_date,
+            invoicing_period=(
+                (self.invoicing_period.start, self.invoicing_period.end) if self.invoicing_period else None
+            ),
+            allowances=tuple(item.to_model() for item in self.allowances),
+            charges=tuple(item.to_model() for item in self.charges),
+            payment=self._payment(),
         )
+
+    def _payment(self) -> model.PaymentInstructions | None:
+        """BG-16 from the seller's bank account and the payment reference (default: the number)."""
+        account = self.seller.bank_account
+        if account is None:
+            return None
+        return model.PaymentInstructions(
+            iban=account.iban.strip(),
+            bic=optional_text(account.bic),
+            account_name=optional_text(account.account_name),
+            reference=optional_text(self.payment_reference) or self.invoice_number.strip(),
+        )
+
+    @model_validator(mode="after")
+    def _allowances_fit(self) -> InvoiceDocument:
+        """With allowances or charges, the totals they change fit too (:func:`amounts_fit_every_document`)."""
+        if self.allowances or self.charges:
+            totals = model.compute_totals(
+                [line.to_line(i) for i, line in enumerate(self.lines, start=1)],
+                self.currency,
+                allowances=[item.to_model() for item in self.allowances],
+                charges=[item.to_model() for item in self.charges],
+            )
+            beyond = model.amounts_beyond_limit(totals)
+            if beyond:
+                named = "; ".join(f"{what} would be {plain(amount)}" for what, amount in beyond)
+                raise _fail("amount_too_large", f"{named}: too large for {self.currency}")
+        return self
 
 
 # --------------------------------------------------------------------------
