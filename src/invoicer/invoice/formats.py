@@ -71,8 +71,8 @@ _NO_INPUTS: Mapping[str, bytes] = MappingProxyType({})
 class RenderOptions(
     namedtuple(
         "RenderOptions",
-        "page_size locale inputs attachments xmp",
-        defaults=("A4", "en_GB", _NO_INPUTS, (), None),
+        "page_size locale inputs attachments xmp einvoice",
+        defaults=("A4", "en_GB", _NO_INPUTS, (), None, None),
     )
 ):
     """What a renderer may vary besides the invoice.
@@ -90,6 +90,11 @@ class RenderOptions(
     as the document's metadata stream; a format built on the PDF (Factur-X)
     sets them with ``options._replace(...)`` before calling the ``pdf``
     renderer. Other renderers ignore both.
+
+    ``einvoice``: the e-invoice profile of the ``cii``, ``ubl`` and
+    ``facturx`` formats (``factur-x``, ``xrechnung-cii``, ``xrechnung-ubl``,
+    ``peppol-ubl``; :data:`invoicer.invoice.einvoice.writer.PROFILES`), or
+    None for each format's default (CII: ``factur-x``, UBL: ``peppol-ubl``).
     """
 
     __slots__ = ()
@@ -265,5 +270,17 @@ register(
         "invoicer.invoice.render_xlsx:render",
         aliases=("excel",),
         kept=True,
+    )
+)
+# EN 16931 e-invoices (invoice/einvoice): the XML, and the PDF/A-3 that carries it.
+register(OutputFormat("cii", "application/xml", "cii.xml", "invoicer.invoice.einvoice.render:render_cii"))
+register(OutputFormat("ubl", "application/xml", "ubl.xml", "invoicer.invoice.einvoice.render:render_ubl"))
+register(
+    OutputFormat(
+        "facturx",
+        "application/pdf",
+        "facturx.pdf",
+        "invoicer.invoice.einvoice.render:render_facturx",
+        needs=("pdf", "cii"),
     )
 )

@@ -31,7 +31,13 @@ def output_filename(invoice_number: str, fmt: str) -> str:
 
 
 def render_formats(
-    invoice: Invoice, formats: list[str], *, page_size: str = "A4", locale: str = "en_GB", processes: int = 1
+    invoice: Invoice,
+    formats: list[str],
+    *,
+    page_size: str = "A4",
+    locale: str = "en_GB",
+    processes: int = 1,
+    einvoice: str | None = None,
 ) -> dict[str, bytes]:
     """``{format: file bytes}`` for each name in ``formats`` (``pdf``,
     ``xlsx``, …), in that order. Raises
@@ -51,8 +57,10 @@ def render_formats(
     with more than one core. Only for a process without threads (the CLI;
     the worker scales by processes instead). A child that fails changes
     nothing: its format is rendered again here, which raises what the
-    renderer raises."""
-    options = RenderOptions(page_size=page_size, locale=locale)
+    renderer raises. ``einvoice`` names the e-invoice profile of the
+    ``cii``, ``ubl`` and ``facturx`` formats (see
+    :class:`~invoicer.invoice.formats.RenderOptions`)."""
+    options = RenderOptions(page_size=page_size, locale=locale, einvoice=einvoice)
     chosen = registry.plan(formats)  # every name (and every need) checked before any work
     free = [fmt for fmt in chosen if not fmt.needs]
     with _no_cycle_collection():
