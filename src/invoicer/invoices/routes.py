@@ -469,18 +469,18 @@ def get_invoice(invoice_id: str) -> Response:
 @blueprint.patch("/invoices/<invoice_id>")
 def update_invoice(invoice_id: str) -> Response:
     """Change a draft; needs ``If-Match`` with the draft's ``ETag``."""
+    # HTTP preconditions come before any domain check (issue 17): a missing If-Match is
+    # 428 whatever the draft's state or the caller's role (RFC 6585 section 3).
+    sent, version = _if_match()
+    if not sent:
+        raise ApiError(
+            428,
+            "precondition_required",
+            "send If-Match with the ETag of the draft you changed (from GET /invoices/{id}),"
+            " so that nobody's edit is overwritten",
+        )
     changes = _body()
     with _session() as (cur, member):
-        member.require_write()
-        drafts.refuse_frozen(drafts.fetch(cur, member, invoice_id), "edited")
-        sent, version = _if_match()
-        if not sent:
-            raise ApiError(
-                428,
-                "precondition_required",
-                "send If-Match with the ETag of the draft you changed (from GET /invoices/{id}),"
-                " so that nobody's edit is overwritten",
-            )
         view = drafts.update_draft(cur, member, invoice_id, changes, version)
         detail = invoice_detail(cur, member, view, _public())
     return _answer(detail, etag=detail["version"])
