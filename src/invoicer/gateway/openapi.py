@@ -4,6 +4,11 @@ The upload body is the invoice schema generated from the input models
 (``invoice.schema.json``, :func:`invoice_schemas`), so that generated clients
 and schemathesis know what a valid upload is. Every operation has an
 ``operationId``.
+
+The billing paths are not written here: each service publishes its own
+fragment (the invoices service generates it from its pydantic models), and
+this module merges every fragment registered in
+:mod:`invoicer.common.contracts` (issue 17).
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from ..common import contracts
 from ..common.jobs import STATUSES
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
-from .openapi_billing import billing_paths, billing_schemas
 
 __all__ = ["invoice_schemas", "openapi_document"]
 
@@ -32,36 +37,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 _UNAVAILABLE = {**_error("A dependency (database, storage, broker, auth) is down"), "headers": _RETRY_AFTER}
 
 _SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "details"],
-                "properties": {
-                    "code": {"type": "string", "examples": ["invalid_invoice"]},
-                    "message": {"type": "string"},
-                    "details": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "description": "Field errors carry pointer (RFC 6901), code and message; "
-                            "parameter errors carry parameter and message.",
-                            "properties": {
-                                "pointer": {"type": "string"},
-                                "parameter": {"type": "string"},
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "line": {"type": ["integer", "null"]},
-                                "column": {"type": ["integer", "null"]},
-                            },
-                        },
-                    },
-                },
-            }
-        },
-    },
+    "Error": contracts.ERROR_SCHEMA,
     "Token": {
         "type": "object",
         "required": ["access_token", "token_type", "expires_in"],
@@ -432,8 +408,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             },
         },
     }
-    document["components"]["schemas"].update(billing_schemas())
-    document["paths"].update(billing_paths())
+    for name, fragment in contracts.fragments():
+        contracts.merge_into(document, fragment, source=f"the {name} service's contract")
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].setdefault("414", _URI_TOO_LONG)
