@@ -19,6 +19,7 @@ from typing import Any
 
 from ..common import contracts
 from ..common.jobs import STATUSES
+from ..common.web import Credentials
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
 
@@ -179,6 +180,7 @@ _UNAUTHORIZED = _error("Missing, invalid or expired token")
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
     schemas = {**_SCHEMAS, **invoice_schemas()}
+    schemas["Credentials"] = Credentials.model_json_schema()
     schemas["Format"] = {"enum": output_formats.names(), "description": "An output format"}
     schemas["Registration"] = {
         "type": "object",
@@ -211,14 +213,21 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             "/login": {
                 "post": {
                     "operationId": "login",
-                    "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
-                    "security": [{"basicAuth": []}],
+                    "summary": "Exchange e-mail and password (HTTP Basic or a JSON body) for a JWT",
+                    "security": [{"basicAuth": []}, {}],
+                    "requestBody": {
+                        "required": False,
+                        "description": "The credentials, when they are not sent with HTTP Basic",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Credentials"}}},
+                    },
                     "responses": {
                         "200": {
                             "description": "Token",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}},
                         },
+                        "400": _error("Body is not a JSON object"),
                         "401": _error("Wrong e-mail or password"),
+                        "422": _error("Body is not {email, password}"),
                         "429": {**_error("Too many failed logins"), "headers": _RETRY_AFTER},
                         "503": _UNAVAILABLE,
                     },

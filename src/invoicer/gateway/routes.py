@@ -1,6 +1,6 @@
 """The gateway's routes. Every error is ``{"error": {"code", "message", "details"}}``.
 
-* ``POST /login`` (HTTP Basic) and ``POST /register``: passed to the auth service.
+* ``POST /login`` (HTTP Basic or JSON ``{"email", "password"}``) and ``POST /register``: passed to the auth service.
 * ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
   202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
@@ -37,12 +37,11 @@ from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims
 from ..common.users import account_exists
 from ..common.web import (
-    BASIC_CHALLENGE,
     REQUEST_ID_HEADER,
-    basic_credentials,
     bearer_claims,
     int_arg,
     json_document,
+    login_credentials,
     public_url_for,
     request_id,
 )
@@ -177,18 +176,14 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs:
 
 @blueprint.post("/login")
 def login():
-    """Exchange HTTP Basic credentials (UTF-8, RFC 7617) for a JWT (asks the auth service)."""
-    if basic_credentials(request.headers.get("Authorization")) is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "send your e-mail and password with HTTP Basic",
-            headers={"WWW-Authenticate": BASIC_CHALLENGE},
-        )
-    return _forward_to_auth(
-        "/login",
-        headers={"Authorization": request.headers["Authorization"], "X-Client-Address": request.remote_addr or ""},
-    )
+    """Exchange the e-mail and password for a JWT (asks the auth service): HTTP
+    Basic (UTF-8, RFC 7617) or a JSON body ``{"email", "password"}``; both
+    reach auth as they came, checked here first (401, 400, 422)."""
+    login_credentials()
+    headers = {"X-Client-Address": request.remote_addr or ""}
+    if request.headers.get("Authorization"):
+        return _forward_to_auth("/login", headers={**headers, "Authorization": request.headers["Authorization"]})
+    return _forward_to_auth("/login", headers=headers, json=request.get_json(force=True))
 
 
 @blueprint.post("/register")
