@@ -10,7 +10,9 @@ Every operation has the ``operationId`` clients were generated with before
 (``createDraft``, ``issueInvoice`` ...), a summary, its request body schema
 (a Create/Update model) and its answers (Read models). Component schemas are
 named after the models, except where a name was published before
-(:data:`COMPONENT_NAMES`: ``InvoiceRecord`` is :class:`~.models.InvoiceRead`).
+(:data:`COMPONENT_NAMES`: ``InvoiceRecord`` is :class:`~.models.InvoiceRead`);
+the canonical invoice's models are named as in ``invoice.schema.json``
+(``Party``, ``Line``), so the gateway finds them equal to the upload's.
 """
 
 from __future__ import annotations
@@ -321,7 +323,9 @@ def _schemas() -> tuple[dict[str, Any], dict[type[BaseModel], str]]:
         schema_generator=_Generator,
     )
     schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
-    renames: dict[str, str] = {}
+    # The canonical invoice's models keep the names invoice.schema.json gives them (Party, Line):
+    # the same schemas as the upload's, one definition in the merged document.
+    renames = {name: name.removesuffix("Document") for name in schemas if name.endswith("Document")}
     names: dict[type[BaseModel], str] = {}
     for model in used:
         generated = refs[(model, _mode(model))]["$ref"].rsplit("/", 1)[-1]
