@@ -22,6 +22,7 @@ from ..common.jobs import STATUSES
 from ..common.web import Credentials
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
+from .models import component_schemas
 
 __all__ = ["invoice_schemas", "openapi_document"]
 
@@ -39,112 +40,6 @@ _UNAVAILABLE = {**_error("A dependency (database, storage, broker, auth) is down
 
 _SCHEMAS: dict[str, Any] = {
     "Error": contracts.ERROR_SCHEMA,
-    "Token": {
-        "type": "object",
-        "required": ["access_token", "token_type", "expires_in"],
-        "properties": {
-            "access_token": {"type": "string"},
-            "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer", "description": "seconds"},
-        },
-    },
-    "Registration": {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {"email": {"type": "string", "format": "email"}, "password": {"type": "string"}},
-    },
-    "Account": {
-        "type": "object",
-        "required": ["id", "email", "roles"],
-        "properties": {
-            "id": {"type": "string"},
-            "email": {"type": "string"},
-            "roles": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "Accepted": {
-        "type": "object",
-        "required": ["job_id", "status", "status_url"],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"const": "queued"},
-            "status_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "Totals": {
-        "type": ["object", "null"],
-        "required": ["currency", "net", "tax", "gross"],
-        "description": "Decimal strings in the invoice currency (EN 16931 BT-106, BT-110, BT-112)",
-        "properties": {
-            "currency": {"type": "string"},
-            "net": {"type": "string"},
-            "tax": {"type": "string"},
-            "gross": {"type": "string"},
-        },
-    },
-    "File": {
-        "type": "object",
-        "required": ["format", "fid", "size", "download_url"],
-        "properties": {
-            "format": {"$ref": "#/components/schemas/Format"},
-            "fid": {"type": "string"},
-            "size": {"type": "integer", "description": "bytes"},
-            "download_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "required": [
-            "job_id",
-            "status",
-            "invoice_number",
-            "created_at",
-            "updated_at",
-            "totals",
-            "files",
-            "error",
-            "notification",
-        ],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": list(STATUSES)},
-            "invoice_number": {"type": ["string", "null"]},
-            "formats": {"type": "array", "items": {"$ref": "#/components/schemas/Format"}},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "totals": {"$ref": "#/components/schemas/Totals"},
-            "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-            "error": {
-                "type": ["object", "null"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            },
-            "notification": {
-                "type": ["object", "null"],
-                "description": 'The job\'s "invoice ready" mail: null while pending; failed '
-                "once the event was dead-lettered, with the reason",
-                "required": ["status"],
-                "properties": {
-                    "status": {"enum": ["sent", "failed"]},
-                    "error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    },
-                },
-            },
-            "status_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "JobPage": {
-        "type": "object",
-        "required": ["items", "page", "per_page", "total"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-        },
-    },
 }
 
 
@@ -179,17 +74,9 @@ _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
-    schemas = {**_SCHEMAS, **invoice_schemas()}
+    schemas = {**_SCHEMAS, **component_schemas(password_min_length), **invoice_schemas()}
     schemas["Credentials"] = Credentials.model_json_schema()
     schemas["Format"] = {"enum": output_formats.names(), "description": "An output format"}
-    schemas["Registration"] = {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {
-            "email": {"type": "string", "format": "email"},
-            "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024},
-        },
-    }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {

@@ -19,7 +19,6 @@ import io
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -49,6 +48,7 @@ from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
 from ..invoice.parsing import parse_document
+from .models import JobError, JobFile, JobRead, JobTotals, Notification
 from .openapi import openapi_document
 from .services import Services
 
@@ -112,32 +112,29 @@ def parse_formats(args: Mapping[str, str]) -> list[str]:
 
 
 def job_view(job: Job) -> dict[str, Any]:
-    """The public JSON of a job (see the OpenAPI ``Job`` schema)."""
-    return {
-        "job_id": job.id,
-        "status": job.status,
-        "invoice_number": job.invoice_number,
-        "formats": job.formats,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "totals": job.totals,
-        "files": [
-            {
-                "format": item["format"],
-                "fid": item["fid"],
-                "size": item["size"],
-                "download_url": public_url_for("gateway.download", fid=item["fid"]),
-            }
+    """The public JSON of a job: :class:`.models.JobRead` (the OpenAPI ``Job`` schema)."""
+    view = JobRead(
+        job_id=job.id,
+        status=job.status,
+        invoice_number=job.invoice_number,
+        formats=job.formats,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        totals=JobTotals.model_validate(job.totals) if job.totals is not None else None,
+        files=[
+            JobFile(
+                format=item["format"],
+                fid=item["fid"],
+                size=item["size"],
+                download_url=public_url_for("gateway.download", fid=item["fid"]),
+            )
             for item in job.files
         ],
-        "error": job.error,
-        "notification": job.notification,
-        "status_url": public_url_for("gateway.get_job", job_id=job.id),
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        error=JobError.model_validate(job.error) if job.error is not None else None,
+        notification=Notification.model_validate(job.notification) if job.notification is not None else None,
+        status_url=public_url_for("gateway.get_job", job_id=job.id),
+    )
+    return view.model_dump(mode="json")
 
 
 # --- accounts ---------------------------------------------------------------
