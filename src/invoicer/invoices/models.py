@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -163,30 +164,31 @@ class TermsDays:
 _PAYMENT_AMOUNT = re.compile(r"\s*[0-9]{1,15}(\.[0-9]{1,10})?\s*")
 
 
-def _payment_amount(value: Any) -> str:
+def _positive_decimal(value: Any, code: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise _fail(
-            "invalid_amount", f'must be a decimal number written as a string, such as "12.50", not {describe(value)}'
-        )
+        raise _fail(code, f'must be a decimal number written as a string, such as "12.50", not {describe(value)}')
     text = str(value)
     try:
         amount = Decimal(text.strip())
     except InvalidOperation:
         amount = Decimal("NaN")
     if not _PAYMENT_AMOUNT.fullmatch(text) or not amount.is_finite() or amount <= 0:
-        raise _fail("invalid_amount", f'must be a decimal number more than 0 such as "12.50", not {describe(value)}')
+        raise _fail(code, f'must be a decimal number more than 0 such as "12.50", not {describe(value)}')
     return text.strip()
 
 
 @dataclass(frozen=True)
 class PaymentAmount:
     """A positive decimal string (``"12.50"``; a JSON integer is taken too, a
-    fraction as a JSON number is not: binary floats are not money);
-    ``invalid_amount``. The currency's minor unit and the balance due are the
+    fraction as a JSON number is not: binary floats are not money); else
+    ``code`` (``invalid_amount``; ``invalid_quantity`` for a credited
+    quantity). The currency's minor unit and the balance due are the
     domain's checks (:func:`invoicer.invoices.payments.record_payment`)."""
 
+    code: str = "invalid_amount"
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(_payment_amount)
+        return core_schema.no_info_plain_validator_function(partial(_positive_decimal, code=self.code))
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
         return {
@@ -567,7 +569,9 @@ class CreditLineIn(InputModel):
     """Credit ``quantity`` (default: all that is left) of line ``position`` (1-based)."""
 
     position: Annotated[int, Field(ge=1, strict=True)]
-    quantity: Annotated[str, PaymentAmount()] | None = Field(default=None, description="Decimal string, more than 0.")
+    quantity: Annotated[str, PaymentAmount("invalid_quantity")] | None = Field(
+        default=None, description="Decimal string, more than 0."
+    )
 
 
 class CreditNoteCreate(InputModel):
