@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -180,10 +181,9 @@ _COMPONENTS: dict[str, tuple[type[BaseModel], Literal["validation", "serializati
 }
 
 
-def component_schemas(password_min_length: int) -> dict[str, Any]:
-    """The gateway's component schemas, by name (``Job``, ``JobPage``,
-    ``Totals``, ``File`` ...), with ``#/components/schemas/`` references;
-    ``Registration.password`` has ``minLength`` ``password_min_length``."""
+@lru_cache(maxsize=1)
+def _generated() -> str:
+    """The models' schemas, as JSON text (generated once)."""
     refs, definitions = models_json_schema(
         list(_COMPONENTS.values()), ref_template="#/components/schemas/{model}", schema_generator=_Generator
     )
@@ -194,7 +194,14 @@ def component_schemas(password_min_length: int) -> dict[str, Any]:
     text = json.dumps(renamed)
     for old, new in names.items():
         text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
-    result: dict[str, Any] = json.loads(text)
+    return text
+
+
+def component_schemas(password_min_length: int) -> dict[str, Any]:
+    """The gateway's component schemas, by name (``Job``, ``JobPage``,
+    ``Totals``, ``File`` ...), with ``#/components/schemas/`` references;
+    ``Registration.password`` has ``minLength`` ``password_min_length``."""
+    result: dict[str, Any] = json.loads(_generated())
     result["Registration"]["properties"]["password"]["minLength"] = password_min_length
     # Output format names come from the registry (invoicer.invoice.formats): the Format schema.
     result["File"]["properties"]["format"] = {"$ref": "#/components/schemas/Format"}
