@@ -314,16 +314,14 @@ OrganisationUpdate: type[InputModel] = create_model(
 OrganisationUpdate.error_codes = _INVALID_PARTY
 
 
-class OrganisationRead(ReadModel):
-    """The organisation: the seller profile and the defaults of new invoices."""
+#: The party fields of an answer as stored: every one optional (an organisation's name is "" until set).
+_PartyFieldsRead: type[ReadModel] = create_model("_PartyFieldsRead", __base__=ReadModel, **party_fields(rules=False))
+
+
+class OrganisationRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
+    """The organisation: the seller profile (EN 16931 BG-4) and the defaults of new invoices."""
 
     id: uuid.UUID
-    name: str | None = None
-    company: str | None = None
-    address: Any = Field(default=None, description=PartyDocument.model_fields["address"].description)
-    vat_id: str | None = None
-    email: str | None = None
-    phone: str | None = None
     bank_details: str | None = None
     currency: str
     locale: str | None = None
@@ -380,8 +378,6 @@ ClientUpdate: type[InputModel] = create_model(
     **party_fields(rules=True),
 )
 ClientUpdate.error_codes = _INVALID_PARTY
-
-_PartyFieldsRead: type[ReadModel] = create_model("_PartyFieldsRead", __base__=ReadModel, **party_fields(rules=False))
 
 
 class ClientRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]

@@ -101,7 +101,8 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
         "created_at",
         "updated_at",
     )
-    return OrganisationRead.model_validate({key: row.get(key) for key in keys})
+    organisation: OrganisationRead = OrganisationRead.model_validate({key: row.get(key) for key in keys})
+    return organisation
 
 
 def member_view(row: dict[str, Any]) -> MemberRead:
