@@ -29,6 +29,15 @@ def test_login_issues_a_bearer_jwt_with_the_expected_claims(client, stack):
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
 
 
+def test_login_takes_the_credentials_as_a_json_body_too(client, stack):
+    reply = requests.post(
+        f"{stack.base_url}/login", json={"email": client.email, "password": client.password}, timeout=10
+    )
+    assert reply.status_code == 200 and reply.json()["token_type"] == "Bearer"
+    wrong = requests.post(f"{stack.base_url}/login", json={"email": client.email, "password": "wrong-pw-1"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
+
+
 def test_wrong_password_and_unknown_user_are_401(client, stack):
     for user, password in ((client.email, "wrong-password-123"), ("nobody@example.com", "whatever-123")):
         reply = requests.post(f"{stack.base_url}/login", auth=(user, password), timeout=10)

@@ -84,6 +84,19 @@ def test_login_needs_basic_credentials_and_a_reachable_auth_service(gateway):
     assert "auth service" in down.get_json()["error"]["message"]
 
 
+def test_login_takes_a_json_body_checked_before_auth_is_asked(gateway):
+    down = gateway.post("/login", json={"email": "someone@example.com", "password": "a-long-password"})
+    assert down.status_code == 503 and "auth service" in down.get_json()["error"]["message"]
+    wrong = gateway.post("/login", json={"email": 42, "password": "a-long-password", "otp": "1"})
+    assert wrong.status_code == 422
+    error = wrong.get_json()["error"]
+    assert error["code"] == "invalid_credentials_body"
+    assert {(detail["pointer"], detail["code"]) for detail in error["details"]} >= {("/email", "string_type")}
+    assert "/otp" in {detail["pointer"] for detail in error["details"]}
+    assert gateway.post("/login", data=b"[1]", content_type="application/json").status_code == 400
+    assert gateway.post("/login", json={"email": "", "password": "x"}).status_code == 401
+
+
 def test_healthz_answers_while_readyz_names_what_is_down(app_client, stack):
     # The stack's real settings, with PostgreSQL moved to a port nothing listens on.
     settings = replace(Settings.from_env(stack.env), database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")

@@ -143,3 +143,42 @@ def test_documents_are_served_in_every_kept_format_of_the_registry(records_api):
     finally:
         formats.unregister("pdftxt")
     assert api("GET", f"{path}/pdftxt").status_code == 404
+
+
+def test_bodies_are_parsed_by_their_models_with_the_codes_clients_know(records_api):
+    api = records_api()
+    client, draft = _client_and_draft(api)
+    cases = [
+        ("POST", f"/invoices/{draft['id']}/issue", {"issue_date": "2026-11-02", "date": "x"}, "unknown_field", "/date"),
+        ("POST", f"/invoices/{draft['id']}/issue", {"issue_date": "2026-02-30"}, "invalid_date", "/issue_date"),
+        ("POST", "/clients", {**BUYER, "payment_terms_days": "30"}, "invalid_terms", "/payment_terms_days"),
+        ("POST", "/clients", {**BUYER, "currency": "eur"}, "invalid_party", "/currency"),
+        ("POST", "/clients", {"company": "No name"}, "invalid_party", "/name"),
+        ("POST", "/organisation/members", {"email": "a@example.com", "role": "boss"}, "invalid_role", "/role"),
+        (
+            "POST",
+            "/invoices",
+            {"client_id": client["id"], "lines": [{**LINES[0], "quantity": "-1"}]},
+            "invalid_invoice",
+            "/lines/0/quantity",
+        ),
+        ("POST", "/invoices", {"lines": LINES}, "required", "/client_id"),
+        ("POST", "/orders", {"client_id": client["id"], "lines": LINES, "note": "x"}, "unknown_field", "/note"),
+    ]
+    for method, path, body, code, pointer in cases:
+        reply = api(method, path, json=body)
+        assert reply.status_code == 422, (path, body, reply.get_json())
+        error = _error(reply)
+        assert (error["code"], error["details"][0]["pointer"]) == (code, pointer), (body, error)
+    nul = api("POST", "/clients", json={**BUYER, "company": "A\u0000B"})
+    assert nul.status_code == 422 and _error(nul)["code"] == "invalid_text"
+    assert api("POST", "/clients", data="name=x", headers={"Content-Type": "text/plain"}).status_code == 415
+
+
+def test_a_missing_if_match_is_428_before_the_role_or_the_state_is_looked_at(records_api):
+    api = records_api()
+    _, draft = _client_and_draft(api)
+    reply = api("PATCH", f"/invoices/{draft['id']}", json={"unknown": 1})
+    assert reply.status_code == 428 and _error(reply)["code"] == "precondition_required"
+    reply = api("PATCH", "/invoices/00000000-0000-0000-0000-000000000000", json={"notes": "x"})
+    assert reply.status_code == 428

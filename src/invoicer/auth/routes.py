@@ -1,6 +1,7 @@
 """The auth service's routes (all JSON; errors as in :mod:`invoicer.common.errors`):
 
-* ``POST /login`` with HTTP Basic (RFC 7617, UTF-8) -> 200 ``{"access_token",
+* ``POST /login`` with HTTP Basic (RFC 7617, UTF-8) or a JSON body ``{"email",
+  "password"}`` -> 200 ``{"access_token",
   "token_type": "Bearer", "expires_in"}``; 401 on bad credentials; 429 with
   ``Retry-After`` after too many failures (see :mod:`.throttle`).
 * ``POST /register`` ``{"email", "password"}`` -> 201 ``{"id", "email",
@@ -19,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..common.config import Settings
 from ..common.errors import ApiError
 from ..common.tokens import issue_token
-from ..common.web import BASIC_CHALLENGE, basic_credentials, bearer_claims
+from ..common.web import bearer_claims, login_credentials
 from .accounts import Accounts
 from .db import User
 
@@ -55,18 +56,11 @@ def _token_response(user: User) -> Response:
 
 @blueprint.post("/login")
 def login():
-    """Exchange HTTP Basic credentials (UTF-8, RFC 7617) for a JWT."""
-    credentials = basic_credentials(request.headers.get("Authorization"))
-    if credentials is None or not credentials[0]:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "HTTP Basic credentials required",
-            headers={"WWW-Authenticate": BASIC_CHALLENGE},
-        )
+    """Exchange the e-mail and password for a JWT: HTTP Basic (UTF-8, RFC 7617)
+    or a JSON body ``{"email", "password"}`` (:func:`~invoicer.common.web.login_credentials`)."""
+    email, password = login_credentials("HTTP Basic credentials or a JSON body {email, password} required")
     # The gateway passes the caller's address; auth is reachable from it only.
     address = request.headers.get("X-Client-Address") or request.remote_addr
-    email, password = credentials
     return _token_response(accounts().authenticate(email, password, address))
 
 

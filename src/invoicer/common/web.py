@@ -55,6 +55,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,6 +65,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
@@ -200,6 +202,57 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
         text = raw.decode("iso-8859-1")
     user_id, colon, password = text.partition(":")
     return (user_id, password) if colon else None
+
+
+class Credentials(BaseModel):
+    """``POST /login``'s JSON body, the alternative to HTTP Basic: ``{"email", "password"}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: str = Field(max_length=1024, description="The account's e-mail address.")
+    password: str = Field(max_length=1024, description="Its password.")
+
+
+def login_credentials(missing: str = "send your e-mail and password with HTTP Basic or as JSON") -> tuple[str, str]:
+    """``(email, password)`` of the current ``POST /login``: from ``Authorization:
+    Basic`` (RFC 7617, :func:`basic_credentials`) when it is sent, else from a
+    JSON body :class:`Credentials`.
+
+    Raises :class:`ApiError` 401 ``unauthorized`` (with a Basic challenge)
+    when neither is sent or the e-mail is empty, 400 ``malformed_json`` for a
+    body that is not a JSON object, 422 ``invalid_credentials_body`` (one
+    detail per field, RFC 6901 pointers) for an object that is not
+    :class:`Credentials`."""
+    challenge = ApiError(401, "unauthorized", missing, headers={"WWW-Authenticate": BASIC_CHALLENGE})
+    basic = basic_credentials(request.headers.get("Authorization"))
+    if basic is None and request.headers.get("Authorization", "").strip():
+        raise challenge  # a broken Basic header is not retried as a body
+    if basic is None:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            raise challenge
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}') from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}')
+        try:
+            parsed = Credentials.model_validate(body)
+        except ValidationError as exc:
+            details = [
+                {
+                    "pointer": "".join(f"/{part}" for part in error["loc"]),
+                    "code": "unknown_field" if error["type"] == "extra_forbidden" else error["type"],
+                    "message": error["msg"],
+                }
+                for error in exc.errors(include_url=False)
+            ]
+            raise ApiError(422, "invalid_credentials_body", 'the body must be {"email", "password"}', details) from None
+        basic = (parsed.email, parsed.password)
+    if not basic[0]:
+        raise challenge
+    return basic
 
 
 def bearer_claims(missing: str = "a Bearer token is required; get one from POST /login") -> Claims:

@@ -4,6 +4,11 @@ The upload body is the invoice schema generated from the input models
 (``invoice.schema.json``, :func:`invoice_schemas`), so that generated clients
 and schemathesis know what a valid upload is. Every operation has an
 ``operationId``.
+
+The billing paths are not written here: each service publishes its own
+fragment (the invoices service generates it from its pydantic models), and
+this module merges every fragment registered in
+:mod:`invoicer.common.contracts` (issue 17).
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from ..common import contracts
 from ..common.jobs import STATUSES
+from ..common.web import Credentials
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
-from .openapi_billing import billing_paths, billing_schemas
+from .models import component_schemas
 
 __all__ = ["invoice_schemas", "openapi_document"]
 
@@ -32,142 +39,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 _UNAVAILABLE = {**_error("A dependency (database, storage, broker, auth) is down"), "headers": _RETRY_AFTER}
 
 _SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "details"],
-                "properties": {
-                    "code": {"type": "string", "examples": ["invalid_invoice"]},
-                    "message": {"type": "string"},
-                    "details": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "description": "Field errors carry pointer (RFC 6901), code and message; "
-                            "parameter errors carry parameter and message.",
-                            "properties": {
-                                "pointer": {"type": "string"},
-                                "parameter": {"type": "string"},
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "line": {"type": ["integer", "null"]},
-                                "column": {"type": ["integer", "null"]},
-                            },
-                        },
-                    },
-                },
-            }
-        },
-    },
-    "Token": {
-        "type": "object",
-        "required": ["access_token", "token_type", "expires_in"],
-        "properties": {
-            "access_token": {"type": "string"},
-            "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer", "description": "seconds"},
-        },
-    },
-    "Registration": {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {"email": {"type": "string", "format": "email"}, "password": {"type": "string"}},
-    },
-    "Account": {
-        "type": "object",
-        "required": ["id", "email", "roles"],
-        "properties": {
-            "id": {"type": "string"},
-            "email": {"type": "string"},
-            "roles": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "Accepted": {
-        "type": "object",
-        "required": ["job_id", "status", "status_url"],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"const": "queued"},
-            "status_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "Totals": {
-        "type": ["object", "null"],
-        "required": ["currency", "net", "tax", "gross"],
-        "description": "Decimal strings in the invoice currency (EN 16931 BT-106, BT-110, BT-112)",
-        "properties": {
-            "currency": {"type": "string"},
-            "net": {"type": "string"},
-            "tax": {"type": "string"},
-            "gross": {"type": "string"},
-        },
-    },
-    "File": {
-        "type": "object",
-        "required": ["format", "fid", "size", "download_url"],
-        "properties": {
-            "format": {"$ref": "#/components/schemas/Format"},
-            "fid": {"type": "string"},
-            "size": {"type": "integer", "description": "bytes"},
-            "download_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "required": [
-            "job_id",
-            "status",
-            "invoice_number",
-            "created_at",
-            "updated_at",
-            "totals",
-            "files",
-            "error",
-            "notification",
-        ],
-        "properties": {
-            "job_id": {"type": "string", "format": "uuid"},
-            "status": {"enum": list(STATUSES)},
-            "invoice_number": {"type": ["string", "null"]},
-            "formats": {"type": "array", "items": {"$ref": "#/components/schemas/Format"}},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "totals": {"$ref": "#/components/schemas/Totals"},
-            "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-            "error": {
-                "type": ["object", "null"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            },
-            "notification": {
-                "type": ["object", "null"],
-                "description": 'The job\'s "invoice ready" mail: null while pending; failed '
-                "once the event was dead-lettered, with the reason",
-                "required": ["status"],
-                "properties": {
-                    "status": {"enum": ["sent", "failed"]},
-                    "error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    },
-                },
-            },
-            "status_url": {"type": "string", "format": "uri"},
-        },
-    },
-    "JobPage": {
-        "type": "object",
-        "required": ["items", "page", "per_page", "total"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-        },
-    },
+    "Error": contracts.ERROR_SCHEMA,
 }
 
 
@@ -202,16 +74,9 @@ _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
-    schemas = {**_SCHEMAS, **invoice_schemas()}
+    schemas = {**_SCHEMAS, **component_schemas(password_min_length), **invoice_schemas()}
+    schemas["Credentials"] = Credentials.model_json_schema()
     schemas["Format"] = {"enum": output_formats.names(), "description": "An output format"}
-    schemas["Registration"] = {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {
-            "email": {"type": "string", "format": "email"},
-            "password": {"type": "string", "minLength": password_min_length, "maxLength": 1024},
-        },
-    }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -235,14 +100,21 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             "/login": {
                 "post": {
                     "operationId": "login",
-                    "summary": "Exchange e-mail and password (HTTP Basic) for a JWT",
-                    "security": [{"basicAuth": []}],
+                    "summary": "Exchange e-mail and password (HTTP Basic or a JSON body) for a JWT",
+                    "security": [{"basicAuth": []}, {}],
+                    "requestBody": {
+                        "required": False,
+                        "description": "The credentials, when they are not sent with HTTP Basic",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Credentials"}}},
+                    },
                     "responses": {
                         "200": {
                             "description": "Token",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}},
                         },
+                        "400": _error("Body is not a JSON object"),
                         "401": _error("Wrong e-mail or password"),
+                        "422": _error("Body is not {email, password}"),
                         "429": {**_error("Too many failed logins"), "headers": _RETRY_AFTER},
                         "503": _UNAVAILABLE,
                     },
@@ -432,8 +304,8 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
             },
         },
     }
-    document["components"]["schemas"].update(billing_schemas())
-    document["paths"].update(billing_paths())
+    for name, fragment in contracts.fragments():
+        contracts.merge_into(document, fragment, source=f"the {name} service's contract")
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].setdefault("414", _URI_TOO_LONG)

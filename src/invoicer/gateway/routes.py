@@ -1,6 +1,6 @@
 """The gateway's routes. Every error is ``{"error": {"code", "message", "details"}}``.
 
-* ``POST /login`` (HTTP Basic) and ``POST /register``: passed to the auth service.
+* ``POST /login`` (HTTP Basic or JSON ``{"email", "password"}``) and ``POST /register``: passed to the auth service.
 * ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
   202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
@@ -19,7 +19,6 @@ import io
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -37,12 +36,11 @@ from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims
 from ..common.users import account_exists
 from ..common.web import (
-    BASIC_CHALLENGE,
     REQUEST_ID_HEADER,
-    basic_credentials,
     bearer_claims,
     int_arg,
     json_document,
+    login_credentials,
     public_url_for,
     request_id,
 )
@@ -50,6 +48,7 @@ from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
 from ..invoice.parsing import parse_document
+from .models import JobError, JobFile, JobRead, JobTotals, Notification
 from .openapi import openapi_document
 from .services import Services
 
@@ -113,32 +112,29 @@ def parse_formats(args: Mapping[str, str]) -> list[str]:
 
 
 def job_view(job: Job) -> dict[str, Any]:
-    """The public JSON of a job (see the OpenAPI ``Job`` schema)."""
-    return {
-        "job_id": job.id,
-        "status": job.status,
-        "invoice_number": job.invoice_number,
-        "formats": job.formats,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "totals": job.totals,
-        "files": [
-            {
-                "format": item["format"],
-                "fid": item["fid"],
-                "size": item["size"],
-                "download_url": public_url_for("gateway.download", fid=item["fid"]),
-            }
+    """The public JSON of a job: :class:`.models.JobRead` (the OpenAPI ``Job`` schema)."""
+    view = JobRead(
+        job_id=job.id,
+        status=job.status,
+        invoice_number=job.invoice_number,
+        formats=job.formats,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        totals=JobTotals.model_validate(job.totals) if job.totals is not None else None,
+        files=[
+            JobFile(
+                format=item["format"],
+                fid=item["fid"],
+                size=item["size"],
+                download_url=public_url_for("gateway.download", fid=item["fid"]),
+            )
             for item in job.files
         ],
-        "error": job.error,
-        "notification": job.notification,
-        "status_url": public_url_for("gateway.get_job", job_id=job.id),
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        error=JobError.model_validate(job.error) if job.error is not None else None,
+        notification=Notification.model_validate(job.notification) if job.notification is not None else None,
+        status_url=public_url_for("gateway.get_job", job_id=job.id),
+    )
+    return view.model_dump(mode="json")
 
 
 # --- accounts ---------------------------------------------------------------
@@ -177,18 +173,14 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs:
 
 @blueprint.post("/login")
 def login():
-    """Exchange HTTP Basic credentials (UTF-8, RFC 7617) for a JWT (asks the auth service)."""
-    if basic_credentials(request.headers.get("Authorization")) is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "send your e-mail and password with HTTP Basic",
-            headers={"WWW-Authenticate": BASIC_CHALLENGE},
-        )
-    return _forward_to_auth(
-        "/login",
-        headers={"Authorization": request.headers["Authorization"], "X-Client-Address": request.remote_addr or ""},
-    )
+    """Exchange the e-mail and password for a JWT (asks the auth service): HTTP
+    Basic (UTF-8, RFC 7617) or a JSON body ``{"email", "password"}``; both
+    reach auth as they came, checked here first (401, 400, 422)."""
+    login_credentials()
+    headers = {"X-Client-Address": request.remote_addr or ""}
+    if request.headers.get("Authorization"):
+        return _forward_to_auth("/login", headers={**headers, "Authorization": request.headers["Authorization"]})
+    return _forward_to_auth("/login", headers=headers, json=request.get_json(force=True))
 
 
 @blueprint.post("/register")

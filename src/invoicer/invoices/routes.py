@@ -34,16 +34,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from pydantic import BaseModel, ValidationError
 
 from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
 from ..common.storage import BlobStore
 from ..common.web import bearer_claims, int_arg, json_document
+from ..invoice.errors import field_errors
 from ..invoice.formats import RenderOptions
+from ..invoice.schema import problems
 from . import (
     clients,
     credit_notes,
@@ -60,14 +63,34 @@ from . import (
 from . import invoices as drafts
 from .errors import Unprocessable
 from .identity import Actor, Member
+from .models import (
+    ClientCreate,
+    ClientUpdate,
+    CreditNoteCreate,
+    CreditNoteIssued,
+    InputModel,
+    InvoiceCreate,
+    InvoiceUpdate,
+    IssueRequest,
+    MemberCreate,
+    OrderCreate,
+    OrderInvoiced,
+    OrganisationUpdate,
+    Page,
+    PaymentCreate,
+    PaymentRecorded,
+)
 from .views import (
     client_view,
+    dashboard_view,
+    dump,
+    event_view,
     invoice_detail,
     invoice_summary,
-    jsonable,
     member_view,
     order_view,
     organisation_view,
+    payment_view,
 )
 
 __all__ = ["Services", "blueprint"]
@@ -78,6 +101,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_PER_PAGE = 100
 _ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+_Input = TypeVar("_Input", bound=InputModel)
 
 
 class Services:
@@ -157,6 +181,34 @@ def _body(*, optional: bool = False) -> dict[str, Any]:
     return body
 
 
+def parse(model: type[_Input], *, optional: bool = False) -> dict[str, Any]:
+    """The request body checked by ``model`` (a Create/Update model of
+    :mod:`.models`), as the JSON object of the fields it sent (values
+    normalised: decimals and dates as strings), for the domain function.
+
+    Errors: those of :func:`_body` (400 ``malformed_json``, 415, 422
+    ``invalid_text`` for U+0000), then 422 with one detail per problem
+    (RFC 6901 pointer, code, message; :func:`invoicer.invoice.schema.problems`).
+    The error's code is ``unknown_field`` if a field is unknown, else the
+    code ``model.error_codes`` gives the first problem's field (e.g.
+    ``invalid_party``), else that problem's own code (``required``,
+    ``invalid_amount``, ``invalid_terms`` ...). Unknown fields are listed first."""
+    body = _body(optional=optional)
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        # Unknown fields first: a client that misspells a field learns that before anything else.
+        found = sorted(field_errors(problems(exc, model)), key=lambda error: error.code != "unknown_field")
+        details = [{"pointer": error.pointer, "code": error.code, "message": error.message} for error in found]
+        first = found[0]
+        codes = {error.code for error in found}
+        top = first.pointer.split("/")[1] if first.pointer.count("/") else ""
+        code = "unknown_field" if "unknown_field" in codes else model.error_codes.get(top, first.code)
+        raise Unprocessable(first.message, code=code, details=details) from None
+    fields: dict[str, Any] = parsed.model_dump(mode="json", exclude_unset=True)
+    return fields
+
+
 def _nul_pointer(value: Any, pointer: str) -> str | None:
     """The RFC 6901 pointer of the first string (or key) holding U+0000,
     which PostgreSQL cannot store; None if there is none."""
@@ -227,11 +279,12 @@ def _page_args() -> tuple[int, int]:
 
 
 def _page(items: list[Any], page: int, per_page: int, total: int | None = None) -> dict[str, Any]:
-    """A page of ``items``: all of them sliced here unless ``total`` says they are one page already."""
+    """A page of ``items`` (Read models) as JSON (:class:`.models.Page`): all
+    of them sliced here unless ``total`` says they are one page already."""
     if total is None:
         total = len(items)
         items = items[(page - 1) * per_page : page * per_page]
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return dump(Page[Any](items=items, page=page, per_page=per_page, total=total))
 
 
 def _etag(version: int) -> str:
@@ -258,7 +311,8 @@ def _optional_version() -> int | None:
 
 
 def _answer(body: Any, status: int = 200, *, etag: int | None = None, location: str | None = None) -> Response:
-    response = jsonify(body)
+    """``body`` (a Read model, or JSON already) as the answer, with ``ETag`` and ``Location``."""
+    response = jsonify(dump(body) if isinstance(body, BaseModel) else body)
     response.status_code = status
     if etag is not None:
         response.headers["ETag"] = _etag(etag)
@@ -309,7 +363,7 @@ def get_organisation() -> Response:
 @blueprint.patch("/organisation")
 def update_organisation() -> Response:
     """Change the profile (owner only; optional ``If-Match``)."""
-    changes = _body()
+    changes = parse(OrganisationUpdate)
     with _session() as (cur, member):
         row = organisations.update_organisation(cur, member, changes, _optional_version())
     return _answer(organisation_view(row), etag=row["version"])
@@ -327,11 +381,11 @@ def list_members() -> Response:
 @blueprint.post("/organisation/members")
 def invite_member() -> Response:
     """Invite ``{"email", "role"}`` (owner only); 201 with the invitation."""
-    body = _body()
+    body = parse(MemberCreate)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            return 201, member_view(identity.invite(cur, member, body.get("email", ""), body.get("role", "")))
+            return 201, dump(member_view(identity.invite(cur, member, body["email"], body["role"])))
 
         return _create(cur, member, action, lambda _: None)
 
@@ -354,11 +408,11 @@ def list_clients() -> Response:
 @blueprint.post("/clients")
 def create_client() -> Response:
     """A new client; 201 with it and its ``Location``."""
-    body = _body()
+    body = parse(ClientCreate)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            return 201, client_view(clients.create_client(cur, member, body))
+            return 201, dump(client_view(clients.create_client(cur, member, body)))
 
         return _create(cur, member, action, lambda view: f"/clients/{view['id']}")
 
@@ -373,7 +427,7 @@ def get_client(client_id: str) -> Response:
 @blueprint.patch("/clients/<client_id>")
 def update_client(client_id: str) -> Response:
     """Change some fields (``null`` clears an optional one; optional ``If-Match``)."""
-    changes = _body()
+    changes = parse(ClientUpdate)
     with _session() as (cur, member):
         row = clients.update_client(cur, member, client_id, changes, _optional_version())
     return _answer(client_view(row), etag=row["version"])
@@ -421,11 +475,11 @@ def list_invoices() -> Response:
 @blueprint.post("/invoices")
 def create_invoice() -> Response:
     """A new draft; 201 with it, its ``ETag`` and ``Location``."""
-    body = _body()
+    body = parse(InvoiceCreate)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            return 201, invoice_detail(cur, member, drafts.create_draft(cur, member, body), _public())
+            return 201, dump(invoice_detail(cur, member, drafts.create_draft(cur, member, body), _public()))
 
         response = _create(cur, member, action, lambda view: f"/invoices/{view['id']}")
     response.headers["ETag"] = _etag(response.get_json()["version"])
@@ -453,7 +507,7 @@ def import_invoice() -> Response:
                 max_lines=settings.max_lines,
                 blobs=services().blobs,
             )
-            return 201, invoice_detail(cur, member, view, _public())
+            return 201, dump(invoice_detail(cur, member, view, _public()))
 
         return _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
 
@@ -463,27 +517,27 @@ def get_invoice(invoice_id: str) -> Response:
     """One invoice or credit note, with ``ETag``."""
     with _session() as (cur, member):
         detail = invoice_detail(cur, member, drafts.get_invoice(cur, member, invoice_id), _public())
-    return _answer(detail, etag=detail["version"])
+    return _answer(detail, etag=detail.version)
 
 
 @blueprint.patch("/invoices/<invoice_id>")
 def update_invoice(invoice_id: str) -> Response:
     """Change a draft; needs ``If-Match`` with the draft's ``ETag``."""
-    changes = _body()
+    # HTTP preconditions come before any domain check (issue 17): a missing If-Match is
+    # 428 whatever the draft's state or the caller's role (RFC 6585 section 3).
+    sent, version = _if_match()
+    if not sent:
+        raise ApiError(
+            428,
+            "precondition_required",
+            "send If-Match with the ETag of the draft you changed (from GET /invoices/{id}),"
+            " so that nobody's edit is overwritten",
+        )
+    changes = parse(InvoiceUpdate)
     with _session() as (cur, member):
-        member.require_write()
-        drafts.refuse_frozen(drafts.fetch(cur, member, invoice_id), "edited")
-        sent, version = _if_match()
-        if not sent:
-            raise ApiError(
-                428,
-                "precondition_required",
-                "send If-Match with the ETag of the draft you changed (from GET /invoices/{id}),"
-                " so that nobody's edit is overwritten",
-            )
         view = drafts.update_draft(cur, member, invoice_id, changes, version)
         detail = invoice_detail(cur, member, view, _public())
-    return _answer(detail, etag=detail["version"])
+    return _answer(detail, etag=detail.version)
 
 
 @blueprint.delete("/invoices/<invoice_id>")
@@ -497,10 +551,7 @@ def delete_invoice(invoice_id: str) -> Response:
 @blueprint.post("/invoices/<invoice_id>/issue")
 def issue_invoice(invoice_id: str) -> Response:
     """Issue a draft: its number is assigned; optional ``{"issue_date"}`` and ``If-Match``."""
-    body = _body(optional=True)
-    unknown = sorted(set(body) - {"issue_date"})
-    if unknown:
-        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    body = parse(IssueRequest, optional=True)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
@@ -512,7 +563,7 @@ def issue_invoice(invoice_id: str) -> Response:
                 expected_version=_optional_version(),
                 blobs=services().blobs,
             )
-            return 200, invoice_detail(cur, member, view, _public())
+            return 200, dump(invoice_detail(cur, member, view, _public()))
 
         return _create(cur, member, action, lambda _: None)
 
@@ -525,9 +576,8 @@ def send_invoice(invoice_id: str) -> Response:
 
         def action() -> tuple[int, Any]:
             # Marks it sent and queues the mail with the kept PDF attached, in this transaction.
-            return 200, invoice_detail(
-                cur, member, drafts.send(cur, member, invoice_id, blobs=services().blobs), _public()
-            )
+            sent = drafts.send(cur, member, invoice_id, blobs=services().blobs)
+            return 200, dump(invoice_detail(cur, member, sent, _public()))
 
         return _create(cur, member, action, lambda _: None)
 
@@ -535,12 +585,7 @@ def send_invoice(invoice_id: str) -> Response:
 @blueprint.post("/invoices/<invoice_id>/payments")
 def record_payment(invoice_id: str) -> Response:
     """``{"amount", "date", "method", "reference"}``; 201 ``{"payment", "invoice"}``."""
-    body = _body()
-    unknown = sorted(set(body) - {"amount", "date", "method", "reference"})
-    if unknown:
-        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
-    if body.get("amount") is None:
-        raise Unprocessable("the amount paid is required", code="required", pointer="/amount")
+    body = parse(PaymentCreate)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
@@ -553,13 +598,12 @@ def record_payment(invoice_id: str) -> Response:
                 method=body.get("method"),
                 reference=body.get("reference"),
             )
-            payment = {
-                key: done["payment"][key] for key in ("id", "amount", "date", "method", "reference", "created_at")
-            }
-            return 201, {
-                "payment": jsonable(payment),
-                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
-            }
+            return 201, dump(
+                PaymentRecorded(
+                    payment=payment_view(done["payment"]),
+                    invoice=invoice_detail(cur, member, done["invoice"], _public()),
+                )
+            )
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
 
@@ -568,10 +612,7 @@ def record_payment(invoice_id: str) -> Response:
 def create_credit_note(invoice_id: str) -> Response:
     """``{"lines": [{"position", "quantity"}], "reason"}`` (no lines: the
     whole invoice); 201 ``{"credit_note", "invoice"}``, ``Location`` the credit note."""
-    body = _body(optional=True)
-    unknown = sorted(set(body) - {"lines", "reason", "issue_date"})
-    if unknown:
-        raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
+    body = parse(CreditNoteCreate, optional=True)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
@@ -584,10 +625,12 @@ def create_credit_note(invoice_id: str) -> Response:
                 issue_date=body.get("issue_date"),
                 blobs=services().blobs,
             )
-            return 201, {
-                "credit_note": invoice_detail(cur, member, done["credit_note"], _public()),
-                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
-            }
+            return 201, dump(
+                CreditNoteIssued(
+                    credit_note=invoice_detail(cur, member, done["credit_note"], _public()),
+                    invoice=invoice_detail(cur, member, done["invoice"], _public()),
+                )
+            )
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
 
@@ -624,7 +667,7 @@ def invoice_events(invoice_id: str) -> Response:
     """The invoice's activity log, oldest first: ``{id, type, actor, occurred_at, data}``."""
     page, per_page = _page_args()
     with _session() as (cur, member):
-        items = jsonable(events.activity(cur, member, invoice_id))
+        items = [event_view(row) for row in events.activity(cur, member, invoice_id)]
     return _answer(_page(items, page, per_page))
 
 
@@ -644,11 +687,11 @@ def list_orders() -> Response:
 @blueprint.post("/orders")
 def create_order() -> Response:
     """``{"client_id", "lines", "currency", "notes"}``; 201 with the open order."""
-    body = _body()
+    body = parse(OrderCreate)
     with _session() as (cur, member):
 
         def action() -> tuple[int, Any]:
-            return 201, order_view(orders.create_order(cur, member, body))
+            return 201, dump(order_view(orders.create_order(cur, member, body)))
 
         return _create(cur, member, action, lambda view: f"/orders/{view['id']}")
 
@@ -667,10 +710,11 @@ def invoice_order(order_id: str) -> Response:
 
         def action() -> tuple[int, Any]:
             done = orders.invoice_order(cur, member, order_id)
-            return 201, {
-                "order": order_view(done["order"]),
-                "invoice": invoice_detail(cur, member, done["invoice"], _public()),
-            }
+            return 201, dump(
+                OrderInvoiced(
+                    order=order_view(done["order"]), invoice=invoice_detail(cur, member, done["invoice"], _public())
+                )
+            )
 
         return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
 
@@ -684,4 +728,4 @@ def dashboard() -> Response:
     by status and the ageing of the unpaid balance (see :func:`.queries.dashboard`)."""
     with _session() as (cur, member):
         figures = queries.dashboard(cur, member)
-    return _answer(jsonable(figures))
+    return _answer(dashboard_view(figures))

@@ -1,6 +1,7 @@
 """What the invoices service's HTTP API answers: domain rows turned into the
-JSON shapes of issue 10's "HTTP API" (the OpenAPI schemas of
-:mod:`invoicer.gateway.openapi_billing` describe the same shapes).
+Read models of :mod:`invoicer.invoices.models` (whose JSON Schemas are the
+OpenAPI component schemas, :mod:`invoicer.invoices.contract`). Routes send
+``model_dump(mode="json")`` of them (:func:`dump`).
 
 Money is a decimal string rounded to the currency's minor unit, dates are
 ``YYYY-MM-DD``, moments ISO 8601 UTC with milliseconds (``...Z``), ids
@@ -16,6 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from invoicer.common.db import Cursor
 from invoicer.invoice import formats as registry
 from invoicer.invoice.model import quantize_money
@@ -24,26 +27,41 @@ from .actions import allowed_actions
 from .clients import get_client
 from .documents import structured_party
 from .identity import Member
+from .models import (
+    ClientRead,
+    DashboardRead,
+    EventRead,
+    InvoiceRead,
+    InvoiceSummary,
+    MemberRead,
+    OrderRead,
+    OrganisationRead,
+    PaymentRead,
+)
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
 
 __all__ = [
     "client_view",
+    "dashboard_view",
+    "dump",
+    "event_view",
     "invoice_detail",
     "invoice_summary",
     "jsonable",
     "member_view",
     "order_view",
     "organisation_view",
+    "payment_view",
 ]
 
 
 _BUYER_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
 
 
-def _object(value: dict[str, Any]) -> dict[str, Any]:
-    converted: dict[str, Any] = jsonable(value)
-    return converted
+def dump(model: BaseModel) -> dict[str, Any]:
+    """``model`` as the JSON object the API answers (aliases as field names)."""
+    return model.model_dump(mode="json", by_alias=True)
 
 
 def jsonable(value: Any) -> Any:
@@ -63,7 +81,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def organisation_view(row: dict[str, Any]) -> dict[str, Any]:
+def organisation_view(row: dict[str, Any]) -> OrganisationRead:
     """The organisation profile: ``id``, the seller fields (``name``,
     ``company``, ``address``, ``vat_id``, ``email``, ``phone``,
     ``bank_details``), ``currency``, ``locale``, ``payment_terms_days``,
@@ -84,13 +102,14 @@ def organisation_view(row: dict[str, Any]) -> dict[str, Any]:
         "created_at",
         "updated_at",
     )
-    return _object({key: row.get(key) for key in keys})
+    organisation: OrganisationRead = OrganisationRead.model_validate({key: row.get(key) for key in keys})
+    return organisation
 
 
-def member_view(row: dict[str, Any]) -> dict[str, Any]:
+def member_view(row: dict[str, Any]) -> MemberRead:
     """A membership: ``id``, ``email``, ``role``, ``user_id`` (null while
     invited), ``status`` (``invited`` or ``active``), ``created_at``, ``joined_at``."""
-    return _object(
+    return MemberRead.model_validate(
         {
             "id": row["id"],
             "email": row["email"],
@@ -103,7 +122,7 @@ def member_view(row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def client_view(row: dict[str, Any]) -> dict[str, Any]:
+def client_view(row: dict[str, Any]) -> ClientRead:
     """A client: ``id``, the canonical buyer fields, ``currency``,
     ``payment_terms_days``, ``archived`` (bool), ``archived_at``,
     ``version``, ``created_at``, ``updated_at``."""
@@ -117,7 +136,8 @@ def client_view(row: dict[str, Any]) -> dict[str, Any]:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-    return _object(view)
+    client: ClientRead = ClientRead.model_validate(view)
+    return client
 
 
 def _totals(view: dict[str, Any]) -> dict[str, Any]:
@@ -142,12 +162,12 @@ def _totals(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def invoice_summary(view: dict[str, Any]) -> dict[str, Any]:
+def invoice_summary(view: dict[str, Any]) -> InvoiceSummary:
     """A list item: ``id``, ``kind``, ``status``, ``overdue``, ``number``,
     ``series``, ``client_id``, ``client_name``, ``currency``, ``issue_date``,
     ``due_date``, ``totals``, ``created_at``, ``issued_at``. ``view`` is
     :func:`invoicer.invoices.invoices.invoice_view`'s dict."""
-    return _object(
+    return InvoiceSummary.model_validate(
         {
             "id": view["id"],
             "kind": view["kind"],
@@ -222,7 +242,7 @@ def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str,
     ]
 
 
-def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url: str = "") -> dict[str, Any]:
+def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url: str = "") -> InvoiceRead:
     """One invoice or credit note as the API reads it: the canonical input's
     fields (``issue_date``, ``due_date``, ``currency``, ``seller``,
     ``buyer``, ``ship_to``, ``lines``, ``payment_terms``, ``notes``) plus
@@ -269,11 +289,26 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "issued_at": view["issued_at"],
         "sent_at": view["sent_at"],
     }
-    return _object(detail)
+    return InvoiceRead.model_validate(detail)
 
 
-def order_view(row: dict[str, Any]) -> dict[str, Any]:
+def payment_view(row: dict[str, Any]) -> PaymentRead:
+    """A payment: ``id``, ``amount``, ``date``, ``method``, ``reference``, ``created_at``."""
+    return PaymentRead.model_validate(row)
+
+
+def event_view(row: dict[str, Any]) -> EventRead:
+    """An activity log entry (:func:`invoicer.invoices.events.activity`); ``data`` as JSON values."""
+    return EventRead.model_validate({**row, "data": jsonable(row["data"])})
+
+
+def dashboard_view(figures: dict[str, Any]) -> DashboardRead:
+    """The figures of :func:`invoicer.invoices.queries.dashboard`."""
+    return DashboardRead.model_validate(figures)
+
+
+def order_view(row: dict[str, Any]) -> OrderRead:
     """An order: ``id``, ``client_id``, ``currency``, ``lines``, ``notes``,
     ``status`` (``open`` or ``invoiced``), ``invoice_id``, ``created_at``, ``updated_at``."""
     keys = ("id", "client_id", "currency", "lines", "notes", "status", "invoice_id", "created_at", "updated_at")
-    return _object({key: row.get(key) for key in keys})
+    return OrderRead.model_validate({key: row.get(key) for key in keys})

@@ -1,0 +1,209 @@
+"""The gateway's own contract (issue 17): pydantic v2 models of what its
+routes answer (upload, jobs, login, register), whose JSON Schemas are the
+OpenAPI component schemas of the same names (:func:`component_schemas`,
+merged into ``/openapi.json`` by :mod:`invoicer.gateway.openapi`).
+
+Moments are ISO 8601 UTC with milliseconds and ``Z``; ids strings. Models
+of what the worker and the notification service store (a job's totals,
+error and notification) pass on any field they do not name, so an answer
+holds what was stored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonDict, models_json_schema
+from pydantic_core import core_schema
+
+from ..common.jobs import STATUSES
+
+__all__ = [
+    "Accepted",
+    "Account",
+    "JobFile",
+    "JobPage",
+    "JobRead",
+    "JobTotals",
+    "Registration",
+    "Token",
+    "component_schemas",
+]
+
+
+def _moment(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: A moment, answered ISO 8601 in UTC with milliseconds.
+Moment = Annotated[
+    datetime,
+    PlainSerializer(_moment, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+_URI: JsonDict = {"format": "uri"}
+
+
+class Token(BaseModel):
+    """``POST /login``'s answer: a Bearer JWT (RFC 6750) valid ``expires_in`` seconds."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds")
+
+
+class Registration(BaseModel):
+    """``POST /register``'s body; the password's least length is the server's ``PASSWORD_MIN_LENGTH``."""
+
+    email: str = Field(json_schema_extra={"format": "email"})
+    password: str = Field(max_length=1024)
+
+
+class Account(BaseModel):
+    """``POST /register``'s answer."""
+
+    id: str
+    email: str
+    roles: list[str]
+
+
+class Accepted(BaseModel):
+    """``POST /upload``'s answer: the queued job and where to follow it."""
+
+    job_id: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal["queued"]
+    status_url: str = Field(json_schema_extra=_URI)
+
+
+class JobTotals(BaseModel):
+    """Decimal strings in the invoice currency (EN 16931 BT-106, BT-110, BT-112)."""
+
+    model_config = ConfigDict(extra="allow", title="Totals")
+
+    currency: str
+    net: str
+    tax: str
+    gross: str
+
+
+class JobFile(BaseModel):
+    """A rendered file of a job."""
+
+    model_config = ConfigDict(title="File")
+
+    format: str = Field(description="An output format (the Format schema)")
+    fid: str
+    size: int = Field(description="bytes")
+    download_url: str = Field(json_schema_extra=_URI)
+
+
+class JobError(BaseModel):
+    """Why a job failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    message: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class NotificationError(BaseModel):
+    """Why the mail failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class Notification(BaseModel):
+    """The job's "invoice ready" mail: failed once the event was dead-lettered, with the reason."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["sent", "failed"]
+    error: NotificationError | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class JobRead(BaseModel):
+    """A rendering job (``GET /jobs/<id>``)."""
+
+    model_config = ConfigDict(title="Job")
+
+    job_id: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    invoice_number: str | None
+    formats: list[str]
+    created_at: Moment
+    updated_at: Moment
+    totals: JobTotals | None
+    files: list[JobFile]
+    error: JobError | None
+    notification: Notification | None = Field(
+        description='The job\'s "invoice ready" mail: null while pending; failed once the event was '
+        "dead-lettered, with the reason"
+    )
+    status_url: str = Field(json_schema_extra=_URI)
+
+
+class JobPage(BaseModel):
+    """A page of your jobs, newest first."""
+
+    items: list[JobRead]
+    page: int
+    per_page: int
+    total: int
+
+
+class _Generator(GenerateJsonSchema):
+    """JSON Schema 2020-12 without pydantic's invented field titles."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> Any:
+        if schema.get("default") is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+
+#: Component name -> model (request bodies validated, answers serialised).
+_COMPONENTS: dict[str, tuple[type[BaseModel], Literal["validation", "serialization"]]] = {
+    "Token": (Token, "serialization"),
+    "Registration": (Registration, "validation"),
+    "Account": (Account, "serialization"),
+    "Accepted": (Accepted, "serialization"),
+    "Job": (JobRead, "serialization"),
+    "JobPage": (JobPage, "serialization"),
+}
+
+
+@lru_cache(maxsize=1)
+def _generated() -> str:
+    """The models' schemas, as JSON text (generated once)."""
+    refs, definitions = models_json_schema(
+        list(_COMPONENTS.values()), ref_template="#/components/schemas/{model}", schema_generator=_Generator
+    )
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    names = {refs[pair]["$ref"].rsplit("/", 1)[-1]: name for name, pair in _COMPONENTS.items()}
+    names.update({"JobTotals": "Totals", "JobFile": "File"})
+    renamed = {names.get(name, name): schema for name, schema in schemas.items()}
+    text = json.dumps(renamed)
+    for old, new in names.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    return text
+
+
+def component_schemas(password_min_length: int) -> dict[str, Any]:
+    """The gateway's component schemas, by name (``Job``, ``JobPage``,
+    ``Totals``, ``File`` ...), with ``#/components/schemas/`` references;
+    ``Registration.password`` has ``minLength`` ``password_min_length``."""
+    result: dict[str, Any] = json.loads(_generated())
+    result["Registration"]["properties"]["password"]["minLength"] = password_min_length
+    # Output format names come from the registry (invoicer.invoice.formats): the Format schema.
+    result["File"]["properties"]["format"] = {"$ref": "#/components/schemas/Format"}
+    result["Job"]["properties"]["formats"]["items"] = {"$ref": "#/components/schemas/Format"}
+    return result
