@@ -166,7 +166,9 @@ def test_the_json_schema_shows_text_or_address() -> None:
     assert options[0]["type"] == "string" and options[1] == {"$ref": "#/$defs/Address"}
     fields = schema["$defs"]["Address"]["properties"]
     assert list(fields) == ["line1", "line2", "city", "postal_code", "region", "country_code"]
-    assert "DE" in fields["country_code"]["enum"]
+    country = next(option for option in fields["country_code"]["anyOf"] if option.get("type") != "null")
+    assert "DE" in country["enum"]
+    assert {"type": "null"} in fields["country_code"]["anyOf"]  # null: no country, as absent
 
 
 STRUCTURED_BUYER = Party(

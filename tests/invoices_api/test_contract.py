@@ -67,7 +67,11 @@ def test_operations_keep_their_ids_and_bodies_their_models():
     schema = fragment["components"]["schemas"]["DraftInput"]
     assert schema["additionalProperties"] is False and schema["required"] == ["client_id"]
     invoice = fragment["components"]["schemas"]["InvoiceRecord"]["properties"]
-    assert invoice["actions"]["items"] == {"type": "string"} and "role" in invoice["actions"]["description"]
+    assert invoice["actions"]["items"] == {
+        "type": "string",
+        "enum": ["edit", "delete", "issue", "send", "record_payment", "credit"],
+    }
+    assert "role" in invoice["actions"]["description"]
 
 
 def test_the_party_and_line_of_the_fragment_are_the_uploads():

@@ -113,7 +113,7 @@ def test_a_generated_client_bills_from_register_to_the_pdf(stack, generated):
     assert draft.parsed.totals.gross == LINES_GROSS and all(
         isinstance(line, models.LineRead) for line in draft.parsed.lines
     )
-    assert draft.parsed.actions == []
+    assert [action.value for action in draft.parsed.actions] == ["edit", "delete", "issue"]
 
     issued = _module(f"{billing}.issue_invoice").sync_detailed(
         invoice_id=str(draft.parsed.id), client=api, body=models.IssueRequest()

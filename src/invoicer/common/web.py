@@ -68,7 +68,8 @@ from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from ..invoice import formats as output_formats
 from . import logging as logs
@@ -116,7 +117,7 @@ class KeptFormatConverter(BaseConverter):
 
     def to_python(self, value: str) -> str:
         if value not in output_formats.kept_names():
-            raise ValidationError
+            raise NoMatch
         return value
 
 

@@ -513,29 +513,29 @@ _LIMITS = model.ADDRESS_LIMITS
 class AddressDocument(DocumentModel):
     """A postal address as an object (EN 16931 BG-5 seller, BG-8 buyer, BG-15 deliver-to).
 
-    Every field is optional; texts are single lines but ``line2``, which may
+    Every field is optional (absent or null: none); texts are single lines but ``line2``, which may
     hold line breaks (an address converted from free text keeps its further
     lines there, :func:`address_from_text`).
     """
 
     model_config = ConfigDict(title="Address")
 
-    line1: Annotated[str | None, Text(_LIMITS["line1"])] = Field(
+    line1: Annotated[str, Text(_LIMITS["line1"])] | None = Field(
         default=None, description="Main address line, e.g. street and number (BT-35 / BT-50 / BT-75)."
     )
-    line2: Annotated[str | None, Text(_LIMITS["line2"], lines=True)] = Field(
+    line2: Annotated[str, Text(_LIMITS["line2"], lines=True)] | None = Field(
         default=None, description="Additional address line(s) (BT-36 / BT-51 / BT-76); one line per \\n."
     )
-    city: Annotated[str | None, Text(_LIMITS["city"])] = Field(
+    city: Annotated[str, Text(_LIMITS["city"])] | None = Field(
         default=None, description="City (BT-37 / BT-52 / BT-77)."
     )
-    postal_code: Annotated[str | None, Text(_LIMITS["postal_code"])] = Field(
+    postal_code: Annotated[str, Text(_LIMITS["postal_code"])] | None = Field(
         default=None, description="Postal code (BT-38 / BT-53 / BT-78)."
     )
-    region: Annotated[str | None, Text(_LIMITS["region"])] = Field(
+    region: Annotated[str, Text(_LIMITS["region"])] | None = Field(
         default=None, description="Country subdivision: state, county, province (BT-39 / BT-54 / BT-79)."
     )
-    country_code: Annotated[str | None, CountryCode()] = Field(
+    country_code: Annotated[str, CountryCode()] | None = Field(
         default=None, description="ISO 3166-1 alpha-2 country code, upper case, e.g. DE (BT-40 / BT-55 / BT-80)."
     )
 
