@@ -54,6 +54,9 @@ class Settings:
     amqp_prefix: str = "invoicer"
     auth_url: str = "http://127.0.0.1:8081"
     invoices_url: str = "http://127.0.0.1:8082"
+    # Where components without a URL setting of their own are reached:
+    # "name=http://host:port,..." (names of the component registry).
+    service_urls: str = ""
     public_url: str = "http://127.0.0.1:8080"
     # Tokens and accounts
     jwt_secret: str = ""
@@ -134,6 +137,10 @@ class Settings:
             raise ConfigError(f"INVOICE_LOCALE {self.invoice_locale!r} is not a locale Babel knows") from None
         if self.invoice_page_size.upper() not in {"A4", "LETTER"}:
             raise ConfigError("INVOICE_PAGE_SIZE must be A4 or LETTER")
+        for item in self.service_urls.split(","):
+            name, equals, url = item.partition("=")
+            if item.strip() and (not equals or not name.strip() or not url.strip().startswith(("http://", "https://"))):
+                raise ConfigError(f"SERVICE_URLS must be name=http://host:port pairs separated by commas, got {item!r}")
         if self.smtp_ssl and self.smtp_starttls:
             raise ConfigError("SMTP_SSL and SMTP_STARTTLS exclude each other")
 
@@ -144,6 +151,12 @@ class Settings:
         if len(self.jwt_secret) < 32:
             raise ConfigError("JWT_SECRET must be set to at least 32 characters")
         return self.jwt_secret
+
+    @property
+    def service_url_map(self) -> dict[str, str]:
+        """``SERVICE_URLS`` as ``{component name: base URL}``."""
+        pairs = (item.partition("=") for item in self.service_urls.split(",") if item.strip())
+        return {name.strip(): url.strip() for name, _, url in pairs}
 
     @property
     def mongodb_database(self) -> str:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from .amqp import MAIL, READY, RENDER, Permanent
 
 __all__ = [
+    "BY_ROUTING_KEY",
     "DomainEvent",
     "InvoiceMail",
     "InvoiceReady",
@@ -360,3 +361,12 @@ class DomainEvent:
             actor=_field(data, "actor", dict),
             data=_field(data, "data", dict),
         )
+
+
+#: The message class of each work queue's routing key (the relay re-encodes
+#: an outbox command with it; a test checks every registered queue has one).
+BY_ROUTING_KEY: dict[str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail]] = {
+    RenderRequest.ROUTING_KEY: RenderRequest,
+    InvoiceReady.ROUTING_KEY: InvoiceReady,
+    InvoiceMail.ROUTING_KEY: InvoiceMail,
+}
