@@ -44,6 +44,8 @@ __all__ = [
     "by_name",
     "forwarded_prefixes",
     "migration_packages",
+    "names",
+    "of_kind",
     "queues",
     "register",
     "unregister",
