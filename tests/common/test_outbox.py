@@ -141,9 +141,13 @@ def test_an_insert_notifies_at_commit_and_a_rollback_never(database):
         class Rollback(Exception):
             pass
 
-        with pytest.raises(Rollback), db.transaction() as cur:
-            outbox.command(cur, RENDER, {"version": 1}, aggregate_type="job", aggregate_id=uuid.uuid4())
-            raise Rollback
+        def rolled_back() -> None:
+            with db.transaction() as cur:
+                outbox.command(cur, RENDER, {"version": 1}, aggregate_type="job", aggregate_id=uuid.uuid4())
+                raise Rollback
+
+        with pytest.raises(Rollback):
+            rolled_back()
         assert not _notified(listener, 0.5)
     finally:
         listener.close()
