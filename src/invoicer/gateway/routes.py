@@ -281,7 +281,13 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
                 timings={"received": received},
             )
             outbox.send(
-                cur, message, aggregate_type="job", aggregate_id=job_id, actor_id=claims.sub, actor_email=claims.email
+                cur,
+                message,
+                aggregate_type="job",
+                aggregate_id=job_id,
+                actor_id=claims.sub,
+                actor_email=claims.email,
+                command_id=job_id,  # its message_id and correlation id: the job's, as the worker logs it
             )
     except DatabaseUnavailable:
         _forget_blob(svc, input_fid)
