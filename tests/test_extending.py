@@ -2,7 +2,9 @@
 module with a ``create_app`` built by ``make_app``, one registry entry
 (registered at test time, as the edit of ``common/components.py`` would),
 started by the generic CLI command, and reached through a gateway that
-forwards the entry's prefix to it (its URL from ``SERVICE_URLS``)."""
+forwards the entry's prefix to it. Its bind and URL settings
+(``GREETINGS_BIND``, ``GREETINGS_URL``) are no fields of ``Settings``: the
+entry names them, and that is enough."""
 
 from __future__ import annotations
 
@@ -38,7 +40,15 @@ def create_app(settings):
 
 
 components.register(
-    components.Component("greetings", "http", "greetings_service:create_app", "say hello", prefixes=("greetings",))
+    components.Component(
+        "greetings",
+        "http",
+        "greetings_service:create_app",
+        "say hello",
+        bind_setting="GREETINGS_BIND",
+        url_setting="GREETINGS_URL",
+        prefixes=("greetings",),
+    )
 )
 '''
 
@@ -84,11 +94,13 @@ def test_a_new_http_service_is_one_module_and_one_registry_entry(stack, client, 
         **os.environ,
         **stack.env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
-        # Its URL (it has no setting of its own), and one for a name the registry does not know.
-        "SERVICE_URLS": f"greetings=http://127.0.0.1:{service_port},nowhere=http://127.0.0.1:{free_port()}",
+        # Its settings, as `make up` or the chart would set them; and a URL no registry entry names.
+        "GREETINGS_BIND": f"127.0.0.1:{service_port}",
+        "GREETINGS_URL": f"http://127.0.0.1:{service_port}",
+        "NOWHERE_URL": f"http://127.0.0.1:{service_port}",
         "WEB_WORKERS": "1",
     }
-    service = _start(["greetings", "--bind", f"127.0.0.1:{service_port}"], env, tmp_path / "greetings.log")
+    service = _start(["greetings"], env, tmp_path / "greetings.log")  # listens where GREETINGS_BIND says
     try:
         _wait_port(service, service_port, tmp_path / "greetings.log")
         gateway = _start(["gateway", "--bind", f"127.0.0.1:{gateway_port}"], env, tmp_path / "gateway.log")
@@ -101,7 +113,7 @@ def test_a_new_http_service_is_one_module_and_one_registry_entry(stack, client, 
             assert reply.status_code == 200, reply.text
             assert reply.json() == {"service": "greetings", "path": "/greetings/hello", "with_token": True}
             assert reply.headers["X-Request-ID"]
-            # Only registry entries are forwarded to: a URL for an unknown name opens no route.
+            # Only registry entries' prefixes are forwarded: a URL no entry names opens no route.
             assert requests.get(f"{base}/nowhere", headers=client.headers, timeout=10).status_code == 404
             # The service built by make_app has the health routes of every service.
             assert requests.get(f"http://127.0.0.1:{service_port}/readyz", timeout=10).json() == {"status": "ready"}

@@ -89,18 +89,21 @@ def test_the_gateway_forwards_the_invoices_prefixes_to_the_invoices_url():
     assert prefixes["invoices"].url(settings) == "http://records:8082"
 
 
-def test_a_component_without_a_url_setting_is_found_in_service_urls_and_nothing_else_is():
-    extra = components.Component("extra", "http", "x:y", "an extra service", prefixes=("extra",))
-    settings = Settings.from_env({"SERVICE_URLS": "extra=http://127.0.0.1:9999, other=http://elsewhere:1"})
-    assert extra.url(settings) == "http://127.0.0.1:9999"
+def test_a_new_components_settings_are_read_because_its_entry_names_them():
+    extra = components.Component(
+        "extra", "http", "x:y", "an extra service", bind_setting="EXTRA_BIND", url_setting="EXTRA_URL"
+    )
+    environ = {"EXTRA_BIND": "0.0.0.0:9999", "EXTRA_URL": "http://extra:9999", "OTHER_URL": "http://elsewhere:1"}
+    assert extra.url(Settings.from_env(environ)) is None  # not in the registry: not read
+    components.register(extra)
+    try:
+        settings = Settings.from_env(environ)
+    finally:
+        components.unregister("extra")
+    assert (extra.bind(settings), extra.url(settings)) == ("0.0.0.0:9999", "http://extra:9999")
+    assert dict(settings.component_settings) == {"EXTRA_BIND": "0.0.0.0:9999", "EXTRA_URL": "http://extra:9999"}
+    assert "EXTRA_URL" not in Settings.names() and "COMPONENT_SETTINGS" not in Settings.names()
     assert components.by_name("gateway").url(settings) is None
-
-
-def test_a_malformed_service_urls_stops_at_start_up():
-    from invoicer.common.config import ConfigError
-
-    with pytest.raises(ConfigError, match="SERVICE_URLS"):
-        Settings.from_env({"SERVICE_URLS": "extra=ftp://x"})
 
 
 def test_registering_twice_or_claiming_a_taken_prefix_is_refused():

@@ -128,26 +128,15 @@ class Component:
         return factory
 
     def bind(self, settings: Any) -> str | None:
-        """Where it listens (``HOST:PORT``) by ``settings``, or None when
-        its bind setting is no field of the settings."""
-        return _setting(settings, self.bind_setting)
+        """Where it listens (``HOST:PORT``) by its bind setting in
+        ``settings`` (a :class:`~invoicer.common.config.Settings`); None if
+        it has none or the setting is not set."""
+        return settings.component_setting(self.bind_setting) if self.bind_setting else None
 
     def url(self, settings: Any) -> str | None:
-        """Where the others reach it (``http://host:port``): its URL
-        setting's field of ``settings``, else its entry in ``SERVICE_URLS``
-        (``settings.service_url_map``); None if neither."""
-        found = _setting(settings, self.url_setting)
-        if found:
-            return found
-        urls: dict[str, str] = getattr(settings, "service_url_map", {}) or {}
-        return urls.get(self.name)
-
-
-def _setting(settings: Any, name: str | None) -> str | None:
-    if not name:
-        return None
-    value = getattr(settings, name.lower(), None)
-    return value if isinstance(value, str) and value else None
+        """Where the others reach it (``http://host:port``) by its URL
+        setting in ``settings``; None if it has none or it is not set."""
+        return settings.component_setting(self.url_setting) if self.url_setting else None
 
 
 _RELAY_OPTIONS = (

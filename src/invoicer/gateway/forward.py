@@ -5,8 +5,8 @@ components of the registry (:func:`invoicer.common.components.forwarded_prefixes
 the billing routes ``/organisation``, ``/clients``, ``/invoices``,
 ``/orders`` and ``/dashboard`` of the invoices service today) it verifies
 the caller's JWT first (401 before anything is forwarded), then passes the
-request to the component's URL (its URL setting, ``INVOICES_URL``, or its
-entry in ``SERVICE_URLS``; only registry entries are ever forwarded to)
+request to the component's URL (its URL setting, e.g. ``INVOICES_URL``;
+only registry entries are ever forwarded to)
 with the caller's ``Authorization`` (the service verifies it again and
 resolves the membership), the gateway's ``X-Request-ID`` (so both services
 log the same id), ``Idempotency-Key``, ``If-Match``, ``Content-Type`` and
