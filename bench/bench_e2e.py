@@ -51,8 +51,11 @@ from gen_inputs import make_invoice
 STAGES = (
     ("client -> gateway", "sent", "received"),
     ("gateway: validate, store upload, insert row", "received", "created"),
-    ("gateway: publish, broker confirm", "created", "published"),
-    ("broker queue wait", "published", "started"),
+    # Since issue 17 the gateway commits the job and its render request (an
+    # outbox command) together; the outbox relay, woken by the commit's NOTIFY,
+    # publishes it. "published" is the gateway's commit.
+    ("gateway: outbox command, commit", "created", "published"),
+    ("relay wake + publish, broker queue wait", "published", "started"),
     ("worker: job row to running, fetch upload (GridFS)", "started", "fetched"),
     ("worker: validate, render PDF + XLSX", "fetched", "rendered"),
     ("worker: store PDF + XLSX (GridFS)", "rendered", "stored"),

@@ -17,8 +17,9 @@ pytest's ``pythonpath`` setting, benchmarks by adding ``tools/`` to ``sys.path``
 RabbitMQ are shared system services: started (and installed from Debian's
 packages first) only when nothing answers on their ports. Everything else —
 the MongoDB wire server (``nx-27017``), an SMTP sink (aiosmtpd writing a
-Maildir under ``var/mail/``), auth, invoices, gateway, worker, notification
-and the outbox relay — runs
+Maildir under ``var/mail/``) and every HTTP service and consumer of the
+component registry (``invoicer.common.components``: auth, invoices, gateway,
+worker, notification, the outbox relay) — runs
 from the project directory with its pid in ``var/pids/`` and its log in
 ``var/log/``, and ``down`` stops exactly those by pid. The settings the
 services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
@@ -42,9 +43,21 @@ from pathlib import Path
 
 __all__ = ["Stack", "main"]
 
-ORDER = ("mongodb", "smtp", "auth", "invoices", "gateway", "worker", "notification", "outbox-relay")
-#: What a process without a port logs once it is ready (pika consumers, the outbox relay).
-READY_LINES = {"outbox-relay": b'"started"'}
+#: The stack's own helpers (started first), then every long-running
+#: component of the registry (invoicer.common.components), in its order.
+HELPERS = ("mongodb", "smtp")
+
+
+def components() -> list:
+    """The registry's HTTP services and consumers, in start order."""
+    from invoicer.common.components import of_kind
+
+    return of_kind("http", "consumer")
+
+
+def order() -> tuple[str, ...]:
+    """Names of everything ``up`` starts, in order (``down`` stops them in reverse)."""
+    return (*HELPERS, *(component.name for component in components()))
 
 
 def free_port() -> int:
@@ -163,9 +176,6 @@ class Stack:
             "MONGODB_PORT": str(free_port()),
             "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
             "AMQP_PREFIX": prefix or "invoicer",
-            "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
-            "AUTH_BIND": f"127.0.0.1:{free_port()}",
-            "INVOICES_BIND": f"127.0.0.1:{free_port()}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(free_port()),
             "JWT_SECRET": secrets.token_urlsafe(48),
@@ -174,8 +184,12 @@ class Stack:
             "LOG_LEVEL": "INFO",
         }
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
-        env["AUTH_URL"] = f"http://{env['AUTH_BIND']}"
-        env["INVOICES_URL"] = f"http://{env['INVOICES_BIND']}"
+        for component in components():  # each HTTP service's bind and URL settings
+            if component.bind_setting:
+                port = gateway_port if component.name == "gateway" else free_port()
+                env[component.bind_setting] = f"127.0.0.1:{port}"
+                if component.url_setting:
+                    env[component.url_setting] = f"http://{env[component.bind_setting]}"
         env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
         env.update(extra or {})
         self.var.mkdir(parents=True, exist_ok=True)
@@ -184,12 +198,20 @@ class Stack:
         return env
 
     def _complete(self, env: dict[str, str]) -> dict[str, str]:
-        """An env file written before the invoices service existed lacks its
+        """An env file written before an HTTP service existed lacks its
         settings: add them (on a free port) and keep the file in step."""
-        if "INVOICES_BIND" in env and "INVOICES_URL" in env:
+        missing = [
+            c
+            for c in components()
+            if (c.bind_setting and c.bind_setting not in env) or (c.url_setting and c.url_setting not in env)
+        ]
+        if not missing:
             return env
-        env.setdefault("INVOICES_BIND", f"127.0.0.1:{free_port()}")
-        env.setdefault("INVOICES_URL", f"http://{env['INVOICES_BIND']}")
+        for component in missing:
+            if component.bind_setting:
+                env.setdefault(component.bind_setting, f"127.0.0.1:{free_port()}")
+                if component.url_setting:
+                    env.setdefault(component.url_setting, f"http://{env[component.bind_setting]}")
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
         return env
 
@@ -281,12 +303,8 @@ class Stack:
                 "aiosmtpd.handlers.Mailbox",
                 str(self.mail_dir),
             ],
-            "auth": [invoicer, "auth"],
-            "invoices": [invoicer, "invoices"],
-            "gateway": [invoicer, "gateway"],
-            "worker": [invoicer, "worker"],
-            "notification": [invoicer, "notification"],
-            "outbox-relay": [invoicer, "outbox-relay"],
+            # Every component by its generic command (`invoicer NAME`).
+            **{component.name: [invoicer, component.name] for component in components()},
         }
 
     def start(self, name: str, env: dict[str, str]) -> None:
@@ -314,18 +332,22 @@ class Stack:
 
             return probe
 
-        host_port = {
+        ports = {
             "mongodb": ("127.0.0.1", int(env["MONGODB_PORT"])),
             "smtp": ("127.0.0.1", int(env["SMTP_PORT"])),
-            "auth": tuple_bind(env["AUTH_BIND"]),
-            "invoices": tuple_bind(env["INVOICES_BIND"]),
-            "gateway": tuple_bind(env["GATEWAY_BIND"]),
-        }.get(name)
+        }
+        markers = {}
+        for component in components():
+            if component.bind_setting:
+                ports[component.name] = tuple_bind(env[component.bind_setting])
+            else:
+                markers[component.name] = component.ready_line.encode()
+        host_port = ports.get(name)
         if host_port is not None:
             wait_until(alive_and(lambda: port_open(*host_port)), 60, name)
         else:
-            # Consumers: they log "consuming" once their queue is declared.
-            marker = READY_LINES.get(name, b'"consuming"')
+            # Consumers: they log "consuming" once their queue is declared (the relay "started").
+            marker = markers.get(name, b'"consuming"')
 
             def consuming() -> bool:
                 with open(self.log_file(name), "rb") as log:
@@ -349,7 +371,7 @@ class Stack:
         ensure_rabbitmq()
         create_database(env["DATABASE_URL"])
         self._migrate(env)
-        for name in ORDER:
+        for name in order():
             was_running = self.pid(name) is not None
             self.start(name, env)
             if not was_running:
@@ -364,12 +386,12 @@ class Stack:
         )
 
     def down(self) -> None:
-        for name in reversed(ORDER):
+        for name in reversed(order()):
             if self.stop(name):
                 _say(f"{name} stopped")
 
     def status(self) -> dict[str, int | None]:
-        return {name: self.pid(name) for name in ORDER}
+        return {name: self.pid(name) for name in order()}
 
 
 def tuple_bind(bind: str) -> tuple[str, int]:
@@ -428,7 +450,7 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 
     from invoicer.common.amqp import Topology
     from invoicer.common.config import Settings
-    from invoicer.invoices.relay import events_exchange
+    from invoicer.common.relay import events_exchange
 
     settings = Settings.from_env(env)
     topology = Topology.from_settings(settings)

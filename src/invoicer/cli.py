@@ -5,9 +5,13 @@ invoicer migrate
 invoicer render FILE... --out DIR [--formats pdf,xlsx] [--serial]    (FILE "-" is standard input)
 invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gunicorn)
 invoicer worker | notification                          (queue consumers)
-invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (domain events to RabbitMQ)
+invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (the outbox to RabbitMQ)
 invoicer einvoice validate FILE... [--xrechnung]       (EN 16931 rules; exit 1 on a fatal one)
 invoicer --version
+
+One command per HTTP service and per consumer of the component registry
+(:mod:`invoicer.common.components`), made by :func:`cmd_http` and
+:func:`cmd_consumer`: a component added there has its command here.
 
 A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
 know) or a database that does not answer stops any command at start-up with
@@ -23,11 +27,13 @@ import importlib.metadata
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # at run time each command imports what it needs
+    from .common.components import Component
     from .common.config import Settings
 
 __all__ = ["main"]
@@ -58,14 +64,13 @@ def _database_down(settings: Settings, exc: Exception) -> NoReturn:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from .common.components import migration_packages
     from .common.db import Database, DatabaseUnavailable, migrate
 
     settings = _settings()
     db = Database(settings.database_url)
     try:
-        applied = [
-            name for package in ("invoicer.migrations", "invoicer.invoices.migrations") for name in migrate(db, package)
-        ]
+        applied = [name for package in migration_packages() for name in migrate(db, package)]
     except DatabaseUnavailable as exc:
         _database_down(settings, exc)
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
@@ -220,92 +225,33 @@ def _serve(app_factory: str, bind: str, settings: Settings) -> int:
     return 0
 
 
-def cmd_auth(args: argparse.Namespace) -> int:
+def cmd_http(component: Component, args: argparse.Namespace) -> int:
+    """``invoicer NAME [--bind HOST:PORT]`` for an HTTP component of the
+    registry: its app (``factory(settings)``) under gunicorn, listening on
+    ``--bind`` or its bind setting."""
     from .common import logging as logs
 
     settings = _settings()
-    settings.require_jwt_secret()  # here, once, rather than in every gunicorn worker
-    logs.configure("auth", settings.log_level)
-    return _serve("invoicer.auth.app:create_app", args.bind or settings.auth_bind, settings)
+    if component.needs_jwt_secret:
+        settings.require_jwt_secret()  # here, once, rather than in every gunicorn worker
+    logs.configure(component.name, settings.log_level)
+    bind = args.bind or component.bind(settings)
+    if not bind:
+        sys.exit(f"invoicer: {component.name} needs --bind HOST:PORT (it has no bind setting)")
+    return _serve(component.factory, bind, settings)
 
 
-def cmd_gateway(args: argparse.Namespace) -> int:
-    from .common import logging as logs
-
-    settings = _settings()
-    settings.require_jwt_secret()
-    logs.configure("gateway", settings.log_level)
-    return _serve("invoicer.gateway.app:create_app", args.bind or settings.gateway_bind, settings)
-
-
-def cmd_invoices(args: argparse.Namespace) -> int:
-    from .common import logging as logs
-
-    settings = _settings()
-    logs.configure("invoices", settings.log_level)
-    return _serve("invoicer.invoices.app:create_app", args.bind or settings.invoices_bind, settings)
-
-
-def cmd_outbox_relay(args: argparse.Namespace) -> int:
-    """Publish the invoices service's outbox until SIGTERM/SIGINT; with
-    HEALTH_PORT, GET /healthz answers 503 once no round has finished for
-    two minutes (the relay is stuck), as the consumers' does."""
-    import signal
-
-    from .common import logging as logs
-    from .common.consumer_main import Liveness, serve_health
-    from .common.db import Database
-    from .invoices.relay import Relay
-
-    settings = _settings()
-    logs.configure("outbox-relay", settings.log_level)
-    log = logs.get_logger("invoicer.outbox-relay")
-    liveness = Liveness()
-
-    class _WatchedRelay(Relay):
-        def publish_batch(self) -> int:
-            published = super().publish_batch()
-            liveness.beat()
-            return published
-
-    relay = _WatchedRelay(
-        Database(settings.database_url),
-        settings.amqp_url,
-        settings.amqp_prefix,
-        batch_size=args.batch_size,
-        idle_seconds=args.idle_seconds,
-    )
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("stopping", extra={"signal": signum})
-        relay.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    if settings.health_port:
-        serve_health(settings.health_port, [liveness])
-    log.info("started", extra={"exchange": relay.exchange, "batch_size": args.batch_size})
-    relay.run()
-    return 0
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from .worker.__main__ import main as worker_main
-
-    _settings()  # a bad setting stops here with one line, before any connection
-    worker_main()
-    return 0
-
-
-def cmd_notification(args: argparse.Namespace) -> int:
-    from .notification.__main__ import main as notification_main
-
+def cmd_consumer(component: Component, args: argparse.Namespace) -> int:
+    """``invoicer NAME [--option ...]`` for a consumer of the registry: its
+    factory with the options as keywords, until SIGTERM/SIGINT. A bad
+    setting stops it here with one line, before any connection."""
     _settings()
-    notification_main()
+    component.load()(**{option.dest: getattr(args, option.dest) for option in component.options})
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .common import components  # data only: no service is imported
     from .invoice import formats as output_formats  # no renderer is imported
 
     parser = argparse.ArgumentParser(prog="invoicer", description="Invoice rendering pipeline")
@@ -345,20 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="also print findings of level information")
     p.set_defaults(func=cmd_einvoice_validate)
 
-    for name, func, help_text in (
-        ("auth", cmd_auth, "run the auth service"),
-        ("gateway", cmd_gateway, "run the gateway"),
-        ("invoices", cmd_invoices, "run the invoices service (billing records)"),
-    ):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--bind", help="HOST:PORT (default from AUTH_BIND / GATEWAY_BIND / INVOICES_BIND)")
-        p.set_defaults(func=func)
-    sub.add_parser("worker", help="run the invoice worker").set_defaults(func=cmd_worker)
-    sub.add_parser("notification", help="run the notification service").set_defaults(func=cmd_notification)
-    p = sub.add_parser("outbox-relay", help="publish the invoices service's domain events to RabbitMQ")
-    p.add_argument("--batch-size", type=int, default=100, help="events claimed per transaction (default 100)")
-    p.add_argument("--idle-seconds", type=float, default=0.5, help="pause when idle (default 0.5)")
-    p.set_defaults(func=cmd_outbox_relay)
+    for component in components.of_kind("http", "consumer"):
+        p = sub.add_parser(component.name, help=component.help)
+        if component.kind == "http":
+            default = f" (default from {component.bind_setting})" if component.bind_setting else ""
+            p.add_argument("--bind", help=f"HOST:PORT{default}")
+            p.set_defaults(func=partial(cmd_http, component))
+        else:
+            for option in component.options:
+                p.add_argument(option.flag, type=option.type, default=option.default, help=option.help)
+            p.set_defaults(func=partial(cmd_consumer, component))
     return parser
 
 

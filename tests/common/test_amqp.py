@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from invoicer.common import components
 from invoicer.common.amqp import (
     MAIL,
     READY,
@@ -38,10 +39,16 @@ def test_the_declared_queues_are_those_the_broker_already_has():
     # invoice.mail's queues are new (records' mails); the others are as they were.
     for key in (RENDER, READY, MAIL):
         assert f"p.{key}" in names and f"p.{key}.dead" in names
-        assert [name for name in names if name.startswith(f"p.{key}.retry.")] == [
-            f"p.{key}.retry.{ms}ms" for ms in (1000, 4000, 16000, 64000, 256000)
+    # Every queue of the registry, no other: its work queue, its dead letters, one retry queue per delay.
+    expected = []
+    for queue in components.queues():
+        key = queue.routing_key
+        expected += [
+            f"p.{key}",
+            f"p.{key}.dead",
+            *(f"p.{key}.retry.{ms}ms" for ms in (1000, 4000, 16000, 64000, 256000)),
         ]
-    assert len(names) == 21
+    assert names == expected
 
 
 class Handler:

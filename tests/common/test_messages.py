@@ -165,3 +165,48 @@ def test_an_invoice_mail_reads_and_writes_the_version_1_wire_format():
     assert mail_id_of(mail.to_bytes()) == "c1"
     with pytest.raises(MalformedMessage, match="pdf_fid is missing"):
         InvoiceMail.from_bytes(json.dumps(_without(MAIL_COMMAND, "pdf_fid")).encode())
+
+
+def test_the_wire_bytes_are_exactly_those_of_version_1():
+    """Byte for byte (key order, separators, no optional keys at their
+    defaults): what consumers deployed before a change of the classes read."""
+    assert RenderRequest(job_id="j1", owner_id="o1", input_fid="in1", formats=("pdf",)).to_bytes() == (
+        b'{"version":1,"job_id":"j1","owner_id":"o1","input_fid":"in1","formats":["pdf"]}'
+    )
+    assert RenderRequest(
+        job_id="j1",
+        owner_id="o1",
+        input_fid="in1",
+        formats=("pdf", "xlsx"),
+        notify=False,
+        document_type="credit_note",
+        preceding_invoice="INV-1",
+        preceding_invoice_date="2026-03-10",
+    ).to_bytes() == (
+        b'{"version":1,"job_id":"j1","owner_id":"o1","input_fid":"in1","formats":["pdf","xlsx"],"notify":false,'
+        b'"document_type":"credit_note","preceding_invoice":"INV-1","preceding_invoice_date":"2026-03-10"}'
+    )
+    assert InvoiceReady.from_bytes(json.dumps(READY_EVENT).encode()).to_bytes() == (
+        b'{"version":1,"job_id":"j1","recipient":"maria@example.com","invoice_number":"INV-1",'
+        b'"totals":{"currency":"EUR","net":"1.00","tax":"0.19","gross":"1.19"},"status_url":"http://gw/jobs/j1",'
+        b'"files":[{"format":"pdf","fid":"f1","download_url":"http://gw/download?fid=f1"}]}'
+    )
+    from invoicer.common.messages import DomainEvent, InvoiceMail
+
+    assert (
+        InvoiceMail.from_bytes(json.dumps(MAIL_COMMAND).encode()).to_bytes()
+        == json.dumps(MAIL_COMMAND, separators=(",", ":")).encode()
+    )
+    event = DomainEvent(
+        id="e1",
+        type="invoice.issued",
+        occurred_at="2026-03-10T09:30:00+00:00",
+        organisation_id="o1",
+        actor={"id": None, "email": "a@b.c"},
+        data={"n": "1"},
+    )
+    assert event.to_bytes() == (
+        b'{"version":1,"id":"e1","type":"invoice.issued","occurred_at":"2026-03-10T09:30:00+00:00",'
+        b'"organisation_id":"o1","actor":{"id":null,"email":"a@b.c"},"data":{"n":"1"}}'
+    )
+    assert DomainEvent.from_bytes(event.to_bytes()) == event

@@ -108,4 +108,49 @@ def test_healthz_answers_while_readyz_names_what_is_down(app_client, stack):
     error = reply.get_json()["error"]
     assert error["code"] == "unavailable"
     assert error["details"] == [{"check": "database", "message": "the database is unavailable"}]
+    # The broker is not the gateway's dependency (uploads go through the outbox): it is not checked.
+    broker_gone = replace(Settings.from_env(stack.env), amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    assert app_client(create_app, broker_gone).get("/readyz").get_json() == {"status": "ready"}
     assert app_client(create_app, Settings.from_env(stack.env)).get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_an_upload_is_accepted_without_a_broker_and_the_relay_publishes_it_once(
+    app_client, stack, client, example_bytes
+):
+    """The gateway's uploads go through the transactional outbox: a gateway
+    whose broker is unreachable (here, in process, on a closed port) still
+    answers 202; the job and its render request are committed together in
+    the stack's database, whose outbox relay publishes it for the stack's
+    worker. Exactly one command, under the job's id, published once."""
+    import io
+
+    import psycopg2
+    import psycopg2.extras
+
+    no_broker = replace(Settings.from_env(stack.env), amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    gateway = app_client(create_app, no_broker)
+    reply = gateway.post(
+        "/upload?formats=pdf",
+        headers=client.headers,
+        data={"file": (io.BytesIO(example_bytes), "invoice.json", "application/json")},
+        content_type="multipart/form-data",
+    )
+    assert reply.status_code == 202, reply.get_data(as_text=True)
+    job_id = reply.get_json()["job_id"]
+    assert client.wait(job_id)["status"] == "done"  # through the stack's gateway, relay and worker
+    conn = psycopg2.connect(stack.env["DATABASE_URL"])
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(
+                "SELECT id::text, kind, type, organisation_id, published_at, payload FROM outbox"
+                " WHERE aggregate_id = %s",
+                (job_id,),
+            )
+            rows = cur.fetchall()
+    finally:
+        conn.close()
+    assert len(rows) == 1
+    (row,) = rows
+    assert (row["id"], row["kind"], row["type"], row["organisation_id"]) == (job_id, "command", "invoice.render", None)
+    assert row["published_at"] is not None
+    assert row["payload"]["job_id"] == job_id and row["payload"]["formats"] == ["pdf"]

@@ -1,5 +1,5 @@
 """Fixtures for the invoices core: a throw-away PostgreSQL database per test
-session (created and dropped here, migrated with both migration packages),
+session (created and dropped here, migrated with every migration package of the registry),
 and helpers that make actors, members and clients for one test."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from invoicer.common.components import migration_packages
 from invoicer.common.db import Database, migrate
 from invoicer.invoices import clients
 from invoicer.invoices.identity import Actor, Member, resolve_membership
@@ -33,12 +34,12 @@ def _maintenance() -> Iterator[psycopg2.extensions.cursor]:
 
 
 def create_database(name: str) -> Database:
-    """CREATE DATABASE ``name``, migrate it with both packages, return a pool."""
+    """CREATE DATABASE ``name``, migrate it as ``invoicer migrate`` does, return a pool."""
     with _maintenance() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     db = Database(f"{SERVER}/{name}", max_connections=12)
-    migrate(db)
-    migrate(db, "invoicer.invoices.migrations")
+    for package in migration_packages():  # what `invoicer migrate` applies, in its order
+        migrate(db, package)
     return db
 
 

@@ -18,12 +18,12 @@ from pypdf import PdfReader
 from invoicer.common.amqp import MAIL, Topology, properties
 from invoicer.common.config import Settings
 from invoicer.common.db import Database
+from invoicer.common.relay import Relay
 from invoicer.common.storage import BlobStore
 from invoicer.invoice.formats import RenderOptions
 from invoicer.invoices import clients, credit_notes, invoices, rendering
 from invoicer.invoices.identity import resolve_membership
 from invoicer.invoices.organisations import update_organisation
-from invoicer.invoices.relay import Relay
 
 from .conftest import LINES, new_actor
 

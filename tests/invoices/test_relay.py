@@ -15,9 +15,9 @@ import time
 import pika
 import pytest
 
+from invoicer.common.relay import Relay, events_exchange
 from invoicer.invoices import clients
 from invoicer.invoices.identity import resolve_membership
-from invoicer.invoices.relay import Relay, events_exchange
 
 from .conftest import SERVER, create_database, drop_database, new_actor
 
@@ -123,7 +123,7 @@ def _start_relay(database_url: str, prefix: str) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "invoicer.invoices.relay", "--batch-size", "100", "--idle-seconds", "0.1"],
+        [sys.executable, "-m", "invoicer.common.relay", "--batch-size", "100", "--idle-seconds", "0.1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -20,6 +20,7 @@ import pytest
 import requests
 from devstack import create_database, drop_database
 
+from invoicer.common.components import migration_packages
 from invoicer.common.config import Settings
 from invoicer.common.db import Database, migrate
 from invoicer.common.tokens import issue_token
@@ -72,8 +73,8 @@ def records_database() -> Iterator[str]:
     create_database(url)
     db = Database(url)
     try:
-        migrate(db)
-        migrate(db, "invoicer.invoices.migrations")
+        for package in migration_packages():  # what `invoicer migrate` applies, in its order
+            migrate(db, package)
     finally:
         db.close()
     yield url

@@ -2,7 +2,8 @@
 consumer loop (pika).
 
 Topology, for a prefix ``P`` (``AMQP_PREFIX``) and each routing key ``K``
-(``invoice.render``, ``invoice.ready``, ``invoice.mail``)::
+a consumer of the component registry owns (:func:`invoicer.common.components.queues`:
+``invoice.render``, ``invoice.ready``, ``invoice.mail`` today)::
 
     exchange P        (direct, durable)  --K-->            queue P.K
     queue P.K         dead-letters to    exchange P.dlx --K--> queue P.K.dead
@@ -43,7 +44,9 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from . import components
 from . import logging as logs
+from .components import MAIL, READY, RENDER
 from .config import Settings
 
 __all__ = [
@@ -68,10 +71,6 @@ __all__ = [
 ]
 
 log = logs.get_logger(__name__)
-
-RENDER = "invoice.render"
-READY = "invoice.ready"
-MAIL = "invoice.mail"
 
 #: Errors that mean "the broker connection or channel is gone".
 CONNECTION_ERRORS = (
@@ -121,7 +120,8 @@ class QueuePolicy:
 
 
 def _default_policies() -> dict[str, QueuePolicy]:
-    return {RENDER: QueuePolicy(), READY: QueuePolicy(), MAIL: QueuePolicy()}
+    """Every registered queue with the default :class:`QueuePolicy`."""
+    return {queue.routing_key: QueuePolicy() for queue in components.queues()}
 
 
 @dataclass(frozen=True)
@@ -156,19 +156,21 @@ class Topology:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topology:
-        """The topology for ``AMQP_PREFIX``: ``invoice.render`` retried up to
-        ``JOB_MAX_RETRIES`` times, ``invoice.ready`` and ``invoice.mail`` (an
-        invoice mailed to its client) up to ``NOTIFY_MAX_RETRIES``, all after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16,
-        64, 256. Every process must declare the same delays: RabbitMQ refuses
-        a queue redeclared with other arguments."""
+        """The topology for ``AMQP_PREFIX``: every queue of the component
+        registry (:func:`invoicer.common.components.queues`), each retried
+        up to the setting its :class:`~invoicer.common.components.Queue`
+        names (``JOB_MAX_RETRIES`` for ``invoice.render``,
+        ``NOTIFY_MAX_RETRIES`` for ``invoice.ready`` and ``invoice.mail``),
+        all after ``RETRY_BASE_DELAY_MS`` x 1, 4, 16, 64, 256. Every process
+        must declare the same delays: RabbitMQ refuses a queue redeclared
+        with other arguments."""
         base = settings.retry_base_delay_ms
         delays = tuple(base * 4**step for step in range(5))
         return cls(
             settings.amqp_prefix,
             {
-                RENDER: QueuePolicy(settings.job_max_retries, delays),
-                READY: QueuePolicy(settings.notify_max_retries, delays),
-                MAIL: QueuePolicy(settings.notify_max_retries, delays),
+                queue.routing_key: QueuePolicy(getattr(settings, queue.retries_setting), delays)
+                for queue in components.queues()
             },
         )
 

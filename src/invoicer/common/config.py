@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
+
+from .components import COMPONENTS
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -94,6 +96,10 @@ class Settings:
     invoices_bind: str = "127.0.0.1:8082"
     web_workers: int = 2
     web_threads: int = 4
+    # The bind and URL settings of registry components that have no field
+    # above (a new service's <NAME>_BIND and <NAME>_URL), as (variable, value)
+    # pairs; only the variables registry entries name are read.
+    component_settings: tuple[tuple[str, str], ...] = field(default=(), metadata={"env": False})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,7 +110,7 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}  # each value of its field's type, by the branches below
-        for f in fields(cls):
+        for f in _env_fields():
             name = f.name.upper()
             if name not in env:
                 continue
@@ -115,6 +121,13 @@ class Settings:
                 values[f.name] = _int(name, raw)
             else:
                 values[f.name] = raw
+        own = set(cls.names())
+        values["component_settings"] = tuple(
+            (name, env[name])
+            for component in COMPONENTS
+            for name in (component.bind_setting, component.url_setting)
+            if name and name not in own and name in env
+        )
         settings = cls(**values)
         settings.validate()
         return settings
@@ -145,6 +158,13 @@ class Settings:
             raise ConfigError("JWT_SECRET must be set to at least 32 characters")
         return self.jwt_secret
 
+    def component_setting(self, name: str) -> str | None:
+        """The value of a registry component's bind or URL setting ``name``
+        (``AUTH_BIND``, ``GREETINGS_URL``): the field of that name if there
+        is one, else what the environment gave (``None`` if nothing)."""
+        value = getattr(self, name.lower(), None) if name in self.names() else dict(self.component_settings).get(name)
+        return value if isinstance(value, str) and value else None
+
     @property
     def mongodb_database(self) -> str:
         """Database name from ``MONGODB_URI``'s path, ``invoicer`` if none."""
@@ -153,5 +173,11 @@ class Settings:
 
     @staticmethod
     def names() -> list[str]:
-        """Every environment variable this module reads."""
-        return [f.name.upper() for f in fields(Settings)]
+        """Every environment variable this module reads as a field (besides
+        those of :attr:`component_settings`)."""
+        return [f.name.upper() for f in _env_fields()]
+
+
+def _env_fields() -> list[Any]:
+    """The fields of :class:`Settings` read from a variable of their name."""
+    return [f for f in fields(Settings) if f.metadata.get("env", True)]

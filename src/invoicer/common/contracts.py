@@ -8,8 +8,9 @@ merges every registered fragment into ``/openapi.json``
 (:func:`merge_into`) without importing the service: a provider is named as
 ``"module:function"`` and imported on first use (as the output formats name
 their renderers, :mod:`invoicer.invoice.formats`), so the import contracts
-("services depend on common, never on each other") hold. A new service adds
-one line to :data:`PROVIDERS`.
+("services depend on common, never on each other") hold. A service names its
+provider in its entry of the component registry (``contract=`` in
+:mod:`invoicer.common.components`); :data:`PROVIDERS` is read from there.
 
 :data:`ERROR_SCHEMA` is the one JSON error body every service answers
 (:func:`invoicer.common.web.make_app`), shared by every fragment.
@@ -21,11 +22,14 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import components
+
 __all__ = ["ERROR_SCHEMA", "PROVIDERS", "fragment", "fragments", "merge_into"]
 
-#: Service name -> ``"module:function"`` returning its OpenAPI fragment (no Flask, no database).
+#: Service name -> ``"module:function"`` returning its OpenAPI fragment (no Flask, no database):
+#: the ``contract`` of every entry of the component registry that has one.
 PROVIDERS: dict[str, str] = {
-    "invoices": "invoicer.invoices.contract:openapi_fragment",
+    component.name: component.contract for component in components.COMPONENTS if component.contract
 }
 
 #: ``{"error": {"code", "message", "details"}}``: the JSON error body of every service.

@@ -8,22 +8,28 @@ by the producer and the consumer alike.
 * :class:`InvoiceMail` (routing key ``invoice.mail``): the invoices service
   asks the notification service to mail an issued invoice to its client.
 
-On the wire each is a JSON object with ``"version": 1`` and the fields
-below (the keys are the field names). :meth:`from_bytes` refuses anything
-else with :class:`MalformedMessage`, a :class:`~invoicer.common.amqp.Permanent`
-error, so the consumer dead-letters such a message at once instead of
-retrying it.
+Each is a pydantic model (frozen; one definition of the shape for the
+producer and the consumer). On the wire each is a JSON object with
+``"version": 1`` and the fields below (the keys are the field names), written
+by its own ``to_bytes`` in a fixed key order, byte for byte what version 1
+always was (``tests/common/test_messages.py`` holds the bytes).
+:meth:`from_bytes` refuses anything else with :class:`MalformedMessage`, a
+:class:`~invoicer.common.amqp.Permanent` error, so the consumer dead-letters
+such a message at once instead of retrying it. Strings must be non-empty
+strings, flags JSON booleans: nothing is coerced.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints, ValidationError, field_validator
 
 from .amqp import MAIL, READY, RENDER, Permanent
 
 __all__ = [
+    "BY_ROUTING_KEY",
     "DomainEvent",
     "InvoiceMail",
     "InvoiceReady",
@@ -58,18 +64,45 @@ def _versioned(body: bytes, version: int) -> dict[str, Any]:
     return data
 
 
-def _field(
-    data: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str = "", *, optional: bool = False
-) -> Any:
-    """``data[name]`` if it is a ``kind`` (or None when ``optional``); raises
-    :class:`MalformedMessage` naming the field otherwise."""
-    value = data.get(name)
-    if value is None and optional:
-        return None
-    if not isinstance(value, kind) or (isinstance(value, str) and not value):
-        state = "missing" if name not in data else "ill-typed"
-        raise MalformedMessage("malformed_message", f"message field {where}{name} is {state}")
-    return value
+#: A non-empty JSON string.
+Text = Annotated[StrictStr, StringConstraints(min_length=1)]
+
+
+def _malformed(exc: ValidationError) -> MalformedMessage:
+    """The first problem pydantic found, as the :class:`MalformedMessage`
+    version 1 always raised: ``message field <path> is missing`` (absent),
+    ``... is not an object`` (a list item that should be one), ``... is
+    ill-typed`` (anything else: wrong type, empty string, null)."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    where = "/".join(loc)
+    if loc and loc[0] == "formats" and len(loc) > 1:
+        return MalformedMessage("malformed_message", "message field formats must list format names")
+    if error["type"] == "missing":
+        state = "missing"
+    elif error["type"] == "model_type" and len(loc) > 1:
+        state = "not an object"
+    else:
+        state = "ill-typed"
+    return MalformedMessage("malformed_message", f"message field {where} is {state}")
+
+
+class _Message(BaseModel):
+    """What every message shares: frozen, extra keys ignored (a newer
+    producer may add optional ones), decoded by :meth:`from_bytes`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Self:
+        """Decode a body; raises :class:`MalformedMessage`."""
+        data = _versioned(body, cls.VERSION)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _malformed(exc) from None
 
 
 def _encode(payload: dict[str, Any]) -> bytes:
@@ -98,8 +131,7 @@ def mail_id_of(body: bytes) -> str | None:
     return _string_of(body, "id")
 
 
-@dataclass(frozen=True)
-class RenderRequest:
+class RenderRequest(_Message):
     """Render job ``job_id`` of ``owner_id`` from the uploaded JSON at GridFS
     id ``input_fid`` into ``formats`` (e.g. ``("pdf", "xlsx")``). The job row
     holds the same facts; the worker reads them from there.
@@ -114,17 +146,26 @@ class RenderRequest:
     invoice a credit note corrects. The uploaded JSON stays in the canonical
     upload format; these say how to title it."""
 
-    VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str] = RENDER
 
-    job_id: str
-    owner_id: str
-    input_fid: str
-    formats: tuple[str, ...]
-    notify: bool = True
-    document_type: str = "invoice"
-    preceding_invoice: str | None = None
-    preceding_invoice_date: str | None = None
+    job_id: Text
+    owner_id: Text
+    input_fid: Text
+    formats: tuple[Text, ...]
+    notify: StrictBool = True
+    document_type: Text = "invoice"
+    preceding_invoice: Text | None = None
+    preceding_invoice_date: Text | None = None
+
+    @field_validator("document_type", mode="before")
+    @classmethod
+    def _null_is_invoice(cls, value: Any) -> Any:
+        return "invoice" if value is None else value
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _null_notifies(cls, value: Any) -> Any:
+        return True if value is None else value
 
     def to_bytes(self) -> bytes:
         """The JSON body: ``{"version", "job_id", "owner_id", "input_fid",
@@ -147,50 +188,30 @@ class RenderRequest:
                 body[key] = getattr(self, key)
         return _encode(body)
 
-    @classmethod
-    def from_bytes(cls, body: bytes) -> RenderRequest:
-        """Decode a body; raises :class:`MalformedMessage`."""
-        data = _versioned(body, cls.VERSION)
-        formats = _field(data, "formats", list)
-        if not all(isinstance(fmt, str) and fmt for fmt in formats):
-            raise MalformedMessage("malformed_message", "message field formats must list format names")
-        notify = _field(data, "notify", bool, optional=True)
-        return cls(
-            job_id=_field(data, "job_id", str),
-            owner_id=_field(data, "owner_id", str),
-            input_fid=_field(data, "input_fid", str),
-            formats=tuple(formats),
-            notify=True if notify is None else notify,
-            document_type=_field(data, "document_type", str, optional=True) or "invoice",
-            preceding_invoice=_field(data, "preceding_invoice", str, optional=True),
-            preceding_invoice_date=_field(data, "preceding_invoice_date", str, optional=True),
-        )
 
-
-@dataclass(frozen=True)
-class ReadyFile:
+class ReadyFile(BaseModel):
     """One rendered file of an :class:`InvoiceReady` event."""
 
-    format: str
-    fid: str
-    download_url: str
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    format: Text
+    fid: Text
+    download_url: Text
 
 
-@dataclass(frozen=True)
-class InvoiceReady:
+class InvoiceReady(_Message):
     """Job ``job_id`` is done: mail ``recipient`` the links. ``totals`` is
     ``{"currency", "net", "tax", "gross"}`` as decimal strings (or ``None``);
     ``status_url`` and each file's ``download_url`` are absolute URLs of the
     gateway."""
 
-    VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str] = READY
 
-    job_id: str
-    recipient: str
-    invoice_number: str | None
-    totals: dict[str, str] | None
-    status_url: str
+    job_id: Text
+    recipient: Text
+    invoice_number: Text | None = None
+    totals: dict[str, Any] | None = None
+    status_url: Text
     files: tuple[ReadyFile, ...]
 
     def to_bytes(self) -> bytes:
@@ -210,36 +231,8 @@ class InvoiceReady:
             }
         )
 
-    @classmethod
-    def from_bytes(cls, body: bytes) -> InvoiceReady:
-        """Decode a body; raises :class:`MalformedMessage` (also when a file
-        entry lacks ``format``, ``fid`` or ``download_url``)."""
-        data = _versioned(body, cls.VERSION)
-        files = []
-        for index, item in enumerate(_field(data, "files", list)):
-            if not isinstance(item, dict):
-                raise MalformedMessage("malformed_message", f"message field files/{index} is not an object")
-            where = f"files/{index}/"
-            files.append(
-                ReadyFile(
-                    format=_field(item, "format", str, where),
-                    fid=_field(item, "fid", str, where),
-                    download_url=_field(item, "download_url", str, where),
-                )
-            )
-        totals = _field(data, "totals", dict, optional=True)
-        return cls(
-            job_id=_field(data, "job_id", str),
-            recipient=_field(data, "recipient", str),
-            invoice_number=_field(data, "invoice_number", str, optional=True),
-            totals=totals,
-            status_url=_field(data, "status_url", str),
-            files=tuple(files),
-        )
 
-
-@dataclass(frozen=True)
-class InvoiceMail:
+class InvoiceMail(_Message):
     """Mail issued invoice ``invoice_id`` to its client at ``recipient``
     with its PDF attached (GridFS id ``pdf_fid``, attached as ``filename``).
     ``id`` is the command's id (the outbox row's, also the AMQP
@@ -249,32 +242,19 @@ class InvoiceMail:
     (``YYYY-MM-DD`` or ``None``) go into the subject and body;
     ``reply_to`` is the seller's e-mail address, or ``None``."""
 
-    VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str] = MAIL
 
-    id: str
-    invoice_id: str
-    recipient: str
-    seller: str
-    number: str
-    currency: str
-    amount_due: str
-    due_date: str | None
-    pdf_fid: str
-    filename: str
-    reply_to: str | None = None
-
-    _REQUIRED: ClassVar[tuple[str, ...]] = (
-        "id",
-        "invoice_id",
-        "recipient",
-        "seller",
-        "number",
-        "currency",
-        "amount_due",
-        "pdf_fid",
-        "filename",
-    )
+    id: Text
+    invoice_id: Text
+    recipient: Text
+    seller: Text
+    number: Text
+    currency: Text
+    amount_due: Text
+    due_date: Text | None = None
+    pdf_fid: Text
+    filename: Text
+    reply_to: Text | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object (without ``version``): the field names as keys."""
@@ -298,20 +278,8 @@ class InvoiceMail:
         "filename", "reply_to"}``."""
         return _encode({"version": self.VERSION, **self.as_dict()})
 
-    @classmethod
-    def from_bytes(cls, body: bytes) -> InvoiceMail:
-        """Decode a body; raises :class:`MalformedMessage`."""
-        data = _versioned(body, cls.VERSION)
-        values = {name: _field(data, name, str) for name in cls._REQUIRED}
-        return cls(
-            **values,
-            due_date=_field(data, "due_date", str, optional=True),
-            reply_to=_field(data, "reply_to", str, optional=True),
-        )
 
-
-@dataclass(frozen=True)
-class DomainEvent:
+class DomainEvent(_Message):
     """A change of the records (``invoice.issued``, ``payment.recorded``, …),
     published from the invoices service's outbox to the topic exchange
     ``<AMQP_PREFIX>.events`` with routing key ``type``. ``id`` is the event's
@@ -320,12 +288,10 @@ class DomainEvent:
     UTC offset; ``actor`` ``{"id", "email"}`` of who made the change (id
     ``None`` for the system); ``data`` the event's facts."""
 
-    VERSION: ClassVar[int] = 1
-
-    id: str
-    type: str
-    occurred_at: str
-    organisation_id: str
+    id: Text
+    type: Text
+    occurred_at: Text
+    organisation_id: Text
     actor: dict[str, Any]
     data: dict[str, Any]
 
@@ -348,15 +314,11 @@ class DomainEvent:
             }
         )
 
-    @classmethod
-    def from_bytes(cls, body: bytes) -> DomainEvent:
-        """Decode a body; raises :class:`MalformedMessage`."""
-        data = _versioned(body, cls.VERSION)
-        return cls(
-            id=_field(data, "id", str),
-            type=_field(data, "type", str),
-            occurred_at=_field(data, "occurred_at", str),
-            organisation_id=_field(data, "organisation_id", str),
-            actor=_field(data, "actor", dict),
-            data=_field(data, "data", dict),
-        )
+
+#: The message class of each work queue's routing key (the relay re-encodes
+#: an outbox command with it; a test checks every registered queue has one).
+BY_ROUTING_KEY: dict[str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail]] = {
+    RenderRequest.ROUTING_KEY: RenderRequest,
+    InvoiceReady.ROUTING_KEY: InvoiceReady,
+    InvoiceMail.ROUTING_KEY: InvoiceMail,
+}

@@ -2,8 +2,9 @@
 
 It asks the auth service to log users in, verifies their JWTs itself (same
 key, algorithm pinned; :mod:`invoicer.common.tokens`), validates uploads,
-stores them in GridFS, records the job in PostgreSQL and publishes it to
-RabbitMQ; then reports job status and serves each user their own files. See
+stores them in GridFS, records the job and its render request in one
+PostgreSQL transaction (the transactional outbox, which the outbox relay
+publishes to RabbitMQ); then reports job status and serves each user their own files. See
 :mod:`invoicer.gateway.routes` for the routes,
 :mod:`invoicer.gateway.forward` for the billing routes it passes to the
 invoices service, :mod:`invoicer.gateway.openapi`
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..common.amqp import BrokerUnavailable
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
@@ -41,12 +41,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         readiness=[
             ("database", services.db.ping),
             ("file storage", services.blobs.ping),
-            ("message broker", services.ping_publisher),
         ],
         unavailable={
             DatabaseUnavailable: "database",
             StorageUnavailable: "file storage",
-            BrokerUnavailable: "message broker",
         },
         max_body=settings.max_upload_bytes,  # Werkzeug answers 413 on its own for larger bodies
         extensions={"invoicer": services},

@@ -1,8 +1,12 @@
 """Forwarding requests from the gateway to an internal HTTP service.
 
-The gateway stays the only public entry: for the billing routes (path
-prefixes :data:`INVOICES_PREFIXES`) it verifies the caller's JWT first (401
-before anything is forwarded), then passes the request to ``INVOICES_URL``
+The gateway stays the only public entry: for the path prefixes of the HTTP
+components of the registry (:func:`invoicer.common.components.forwarded_prefixes`;
+the billing routes ``/organisation``, ``/clients``, ``/invoices``,
+``/orders`` and ``/dashboard`` of the invoices service today) it verifies
+the caller's JWT first (401 before anything is forwarded), then passes the
+request to the component's URL (its URL setting, e.g. ``INVOICES_URL``;
+only registry entries are ever forwarded to)
 with the caller's ``Authorization`` (the service verifies it again and
 resolves the membership), the gateway's ``X-Request-ID`` (so both services
 log the same id), ``Idempotency-Key``, ``If-Match``, ``Content-Type`` and
@@ -24,12 +28,13 @@ from collections.abc import Iterable
 import requests
 from flask import Blueprint, Response, current_app, request
 
+from ..common import components
 from ..common.errors import ApiError
 from ..common.logging import get_logger
 from ..common.web import REQUEST_ID_HEADER, request_id
 from .routes import require_user
 
-__all__ = ["ANSWER_HEADERS", "INVOICES_PREFIXES", "PASSED_HEADERS", "blueprint", "forward"]
+__all__ = ["ANSWER_HEADERS", "INVOICES_PREFIXES", "PASSED_HEADERS", "blueprint", "forward", "register_routes"]
 
 log = get_logger(__name__)
 
@@ -49,8 +54,8 @@ ANSWER_HEADERS = (
     "Idempotent-Replayed",
     "Cache-Control",
 )
-#: The path prefixes served by the invoices service.
-INVOICES_PREFIXES = ("organisation", "clients", "invoices", "orders", "dashboard")
+#: The path prefixes served by the invoices service (from the registry).
+INVOICES_PREFIXES = components.by_name("invoices").prefixes
 #: Methods forwarded (OPTIONS and HEAD are answered by Flask itself).
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 #: Seconds to connect and to wait for each chunk of the answer.
@@ -107,17 +112,33 @@ def _chunks(reply: requests.Response) -> Iterable[bytes]:
     yield from reply.iter_content(CHUNK_BYTES)
 
 
-def _invoices_url() -> str:
-    url: str = current_app.config["SETTINGS"].invoices_url
+def _target(component: components.Component) -> str:
+    """The base URL of ``component``; 503 if none is configured."""
+    url = component.url(current_app.config["SETTINGS"])
+    if not url:
+        log.error("no URL for a forwarded component", extra={"service": component.name})
+        raise ApiError(
+            503, "unavailable", f"the {component.name} service is not configured", headers={"Retry-After": "5"}
+        )
     return url
 
 
 @require_user
-def _to_invoices(rest: str = "") -> Response:
-    """Forward a billing route to the invoices service (after the JWT check)."""
-    return forward(_invoices_url(), "invoices service")
+def _forward_to_component(rest: str = "") -> Response:
+    """Forward a request to the component whose prefix it is under (after
+    the JWT check); the prefix is the first segment of the path."""
+    prefix = request.path.lstrip("/").split("/", 1)[0]
+    component = components.forwarded_prefixes()[prefix]
+    return forward(_target(component), f"{component.name} service")
 
 
-for _prefix in INVOICES_PREFIXES:
-    blueprint.add_url_rule(f"/{_prefix}", f"{_prefix}_root", _to_invoices, methods=METHODS)
-    blueprint.add_url_rule(f"/{_prefix}/<path:rest>", f"{_prefix}_rest", _to_invoices, methods=METHODS)
+def register_routes(bp: Blueprint) -> None:
+    """Add ``/<prefix>`` and ``/<prefix>/<path>`` for every forwarded prefix
+    of the registry to ``bp`` (at app creation, so a component registered
+    before the gateway's app is built has its routes)."""
+    for prefix in components.forwarded_prefixes():
+        bp.add_url_rule(f"/{prefix}", f"{prefix}_root", _forward_to_component, methods=METHODS)
+        bp.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_rest", _forward_to_component, methods=METHODS)
+
+
+register_routes(blueprint)

@@ -5,8 +5,11 @@
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
   202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
   413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
-  503 with ``Retry-After`` when storage, database or broker is down (nothing
-  is queued then, and the job is not kept).
+  503 with ``Retry-After`` when storage or database is down (nothing is
+  queued then, and the job is not kept). The broker is not asked: the job
+  and its render request commit together in PostgreSQL (the transactional
+  outbox) and the outbox relay publishes it, once the broker is back if it
+  is down.
 * ``GET /jobs`` (own, newest first, ``?page=&per_page=&status=``; any other
   parameter is 400), ``GET /jobs/<id>``.
 * ``GET /download?fid=``: own files only; anyone else's, or unknown, is 404.
@@ -26,10 +29,10 @@ import requests
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
-from ..common.amqp import BrokerUnavailable
+from ..common import outbox
 from ..common.db import DatabaseUnavailable
 from ..common.errors import ApiError
-from ..common.jobs import STATUSES, Job
+from ..common.jobs import STATUSES, Job, insert_job
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.storage import StorageUnavailable
@@ -215,11 +218,16 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
     request arrived, for the job's timings. The API's ``POST /upload`` and
     the web app's upload page both call this.
 
+    The upload is stored in GridFS first; then one transaction inserts the
+    job and its :class:`RenderRequest` as an outbox command
+    (:mod:`invoicer.common.outbox`), which the outbox relay publishes after
+    the commit: the broker being down delays the rendering, never refuses
+    the upload or loses it.
+
     Raises :class:`ApiError` 400 ``malformed_json`` (details: message, line,
     column) and 422 ``invalid_invoice`` (details: JSON-pointer errors);
-    :class:`DatabaseUnavailable`, :class:`StorageUnavailable` or
-    :class:`BrokerUnavailable` when a dependency is down, leaving no job and
-    no stored upload behind.
+    :class:`DatabaseUnavailable` or :class:`StorageUnavailable` when a
+    dependency is down, leaving no job and no stored upload behind.
     """
     received = time.time() if received is None else received
     svc = services()
@@ -248,30 +256,36 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
         filename=f"{job_id}.json",
         metadata={"owner": claims.sub, "job_id": job_id, "kind": "input", "content_type": "application/json"},
     )
+    message = RenderRequest(job_id=job_id, owner_id=claims.sub, input_fid=input_fid, formats=tuple(formats))
     try:
-        job = svc.jobs.create(
-            job_id=job_id,
-            owner_id=claims.sub,
-            owner_email=claims.email,
-            formats=formats,
-            input_fid=input_fid,
-            invoice_number=invoice.invoice_number,
-            totals=invoice.totals.as_strings(),
-            timings={"received": received},
-        )
+        # One transaction: the job and its render request (an outbox command,
+        # id = job id, published by the outbox relay) commit together or not at all.
+        with svc.db.transaction() as cur:
+            job = insert_job(
+                cur,
+                job_id=job_id,
+                owner_id=claims.sub,
+                owner_email=claims.email,
+                formats=formats,
+                input_fid=input_fid,
+                invoice_number=invoice.invoice_number,
+                totals=invoice.totals.as_strings(),
+                timings={"received": received},
+            )
+            outbox.send(
+                cur,
+                message,
+                aggregate_type="job",
+                aggregate_id=job_id,
+                actor_id=claims.sub,
+                actor_email=claims.email,
+                command_id=job_id,  # its message_id and correlation id: the job's, as the worker logs it
+            )
     except DatabaseUnavailable:
         _forget_blob(svc, input_fid)
         raise
-    message = RenderRequest(job_id=job_id, owner_id=claims.sub, input_fid=input_fid, formats=tuple(formats))
-    try:
-        svc.publisher.publish(message, correlation_id=job_id)
-    except BrokerUnavailable:
-        # Not queued, so not kept: the client is told to try again, and no
-        # job sits "queued" forever.
-        svc.jobs.delete(job_id)
-        _forget_blob(svc, input_fid)
-        raise
-    # "published" (epoch seconds, after the broker's confirm) is read by bench/bench_e2e.py.
+    # "published" (epoch seconds) is when the job and its render request
+    # committed (the relay publishes it at once); read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
     return job
 

@@ -1,5 +1,8 @@
-"""Domain events: written to the outbox in the transaction of the change
-they describe, published later by :mod:`invoicer.invoices.relay`.
+"""Domain events: written to the outbox (:mod:`invoicer.common.outbox`, the
+infrastructure every service shares) in the transaction of the change they
+describe, published later by :mod:`invoicer.common.relay`. This module adds
+what is the invoices service's own: the member making the change and the
+activity log.
 
 An event row is ``(id, organisation_id, aggregate_type, aggregate_id, type,
 payload, actor_id, actor_email, occurred_at)``. Types in use:
@@ -23,9 +26,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from invoicer.common.db import Cursor, one_row
+from invoicer.common import outbox
+from invoicer.common.db import Cursor
 
-from ._sql import as_uuid, jsonb
+from ._sql import as_uuid
 from .errors import NotFound
 from .principals import Member
 
@@ -35,22 +39,18 @@ __all__ = ["activity", "command", "record"]
 def record(
     cur: Cursor, member: Member, aggregate_type: str, aggregate_id: uuid.UUID, type_: str, payload: dict[str, Any]
 ) -> uuid.UUID:
-    """Insert one event into the outbox (same transaction as ``cur``); returns its id."""
-    cur.execute(
-        "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            member.organisation_id,
-            aggregate_type,
-            aggregate_id,
-            type_,
-            jsonb(payload),
-            member.actor.user_id,
-            member.actor.email,
-        ),
+    """Insert one event into the outbox (same transaction as ``cur``) as
+    ``member`` did it; returns its id (:func:`invoicer.common.outbox.record`)."""
+    return outbox.record(
+        cur,
+        organisation_id=member.organisation_id,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        type_=type_,
+        payload=payload,
+        actor_id=member.actor.user_id,
+        actor_email=member.actor.email,
     )
-    event_id: uuid.UUID = one_row(cur)["id"]
-    return event_id
 
 
 def command(
@@ -63,27 +63,21 @@ def command(
     *,
     command_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Insert one command into the outbox (same transaction as ``cur``): the
-    relay publishes ``body`` (a message of :mod:`invoicer.common.messages`
-    as its JSON object, ``version`` included) to the work exchange with
-    ``routing_key``, ``message_id`` = the command's id (``command_id`` if
-    given, else a new one). Returns the id."""
-    cur.execute(
-        "INSERT INTO outbox (id, kind, organisation_id, aggregate_type, aggregate_id, type, payload,"
-        " actor_id, actor_email) VALUES (%s, 'command', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            command_id or uuid.uuid4(),
-            member.organisation_id,
-            aggregate_type,
-            aggregate_id,
-            routing_key,
-            jsonb(body),
-            member.actor.user_id,
-            member.actor.email,
-        ),
+    """Insert one command into the outbox (same transaction as ``cur``) on
+    ``member``'s behalf: the relay publishes ``body`` to the work exchange
+    with ``routing_key`` (:func:`invoicer.common.outbox.command`). Returns
+    its id."""
+    return outbox.command(
+        cur,
+        routing_key,
+        body,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        organisation_id=member.organisation_id,
+        actor_id=member.actor.user_id,
+        actor_email=member.actor.email,
+        command_id=command_id,
     )
-    event_id: uuid.UUID = one_row(cur)["id"]
-    return event_id
 
 
 def activity(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:

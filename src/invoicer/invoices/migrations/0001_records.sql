@@ -178,25 +178,10 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_organisation_created ON orders (organisation_id, created_at DESC);
 
--- Transactional outbox: each state change inserts its event in the same
--- transaction; the relay publishes committed rows in seq order and sets
--- published_at. id is the event id consumers deduplicate on.
-CREATE TABLE outbox (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    seq             bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    organisation_id uuid NOT NULL,
-    aggregate_type  text NOT NULL,
-    aggregate_id    uuid NOT NULL,
-    type            text NOT NULL,
-    payload         jsonb NOT NULL DEFAULT '{}'::jsonb,
-    actor_id        uuid,
-    actor_email     text,
-    occurred_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    published_at    timestamptz
-);
-CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
-CREATE INDEX outbox_aggregate ON outbox (aggregate_id, seq);
-CREATE INDEX outbox_invoice ON outbox ((payload ->> 'invoice_id'), seq);
+-- The outbox of domain events this service writes is shared infrastructure
+-- now: invoicer/common/migrations/0001_outbox.sql creates it (before this
+-- file runs). Databases made before the move had it created here; that file
+-- upgrades them.
 
 -- The first response to a request carrying an Idempotency-Key, replayed for
 -- a retry with the same key and the same request fingerprint: status is the

@@ -1,4 +1,5 @@
-"""The outbox relay: committed domain events from PostgreSQL to RabbitMQ.
+"""The outbox relay: committed outbox rows (:mod:`invoicer.common.outbox`)
+from PostgreSQL to RabbitMQ, for every service that writes to the outbox.
 
 Each round claims up to ``batch_size`` unpublished outbox rows in ``seq``
 order with ``FOR UPDATE SKIP LOCKED`` (several relays share the work without
@@ -18,11 +19,12 @@ rows published in the same transaction before committing. The JSON body is::
     }
 
 Commands (outbox rows of kind ``command``, see
-:func:`invoicer.invoices.events.command`) share the same order, claim and
+:func:`invoicer.common.outbox.command`) share the same order, claim and
 mark; each goes to the work exchange ``<AMQP_PREFIX>`` (direct, the one the
 worker and notification queues are bound to) with routing key = the row's
 ``type`` (``invoice.render``, ``invoice.mail``), its ``payload`` as the body
-(a message of :mod:`invoicer.common.messages`), ``message_id`` and
+(a message of :mod:`invoicer.common.messages`, re-encoded by its class so the
+bytes are the message's own; see :func:`command_message`), ``message_id`` and
 correlation id = the command's id, and ``mandatory``: a command no queue
 takes is not marked, so it goes out once its consumer has declared its
 queue. The relay declares the work topology itself (``Topology``, the same
@@ -36,9 +38,16 @@ those events again, so consumers drop duplicates by ``id`` / ``message_id``.
 Order is kept per aggregate (its changes lock the aggregate's row, so their
 events commit in ``seq`` order), not across aggregates.
 
-Run it as ``python -m invoicer.invoices.relay`` (settings ``DATABASE_URL``,
-``AMQP_URL``, ``AMQP_PREFIX``); it stops after the batch in hand on SIGTERM
-or SIGINT.
+Latency: when a round finds less than a batch, the relay waits for the
+next one on a PostgreSQL ``LISTEN`` of :data:`~invoicer.common.outbox.CHANNEL`
+(every outbox insert NOTIFYs it, delivered at commit), so a committed row is
+published at once; ``idle_seconds`` bounds the wait, a poll that also
+covers a lost listening connection. The pika connection's heartbeats are
+serviced after every wait.
+
+Run it as ``invoicer outbox-relay`` or ``python -m invoicer.common.relay``
+(settings ``DATABASE_URL``, ``AMQP_URL``, ``AMQP_PREFIX``, ``HEALTH_PORT``);
+it stops after the batch in hand on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -46,19 +55,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import select
 import signal
 import threading
+import time
 from typing import Any
 
 import pika
 import pika.exceptions
+import psycopg2
+import psycopg2.extensions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from invoicer.common import logging as logs
-from invoicer.common.amqp import CONNECTION_ERRORS, BrokerUnavailable, Topology, connect, properties
-from invoicer.common.config import Settings
-from invoicer.common.db import Database, DatabaseUnavailable
-from invoicer.common.messages import DomainEvent
+from . import logging as logs
+from .amqp import CONNECTION_ERRORS, BrokerUnavailable, Topology, connect, properties
+from .config import Settings
+from .consumer_main import Liveness, serve_health
+from .db import Database, DatabaseUnavailable
+from .messages import BY_ROUTING_KEY, DomainEvent, MalformedMessage
+from .outbox import CHANNEL
 
 __all__ = ["Relay", "command_message", "event_message", "events_exchange", "main"]
 
@@ -92,6 +107,12 @@ def command_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
     """The body and properties of the message for one command row."""
     command_id = str(row["id"])
     body = json.dumps(row["payload"], separators=(",", ":")).encode()
+    kind = BY_ROUTING_KEY.get(row["type"])
+    if kind is not None:
+        # jsonb keeps no key order: the message's own encoding, byte for byte.
+        # One that does not decode goes out as it is; its consumer dead-letters it.
+        with contextlib.suppress(MalformedMessage):
+            body = kind.from_bytes(body).to_bytes()
     props = properties(command_id)
     props.message_id = command_id
     props.type = row["type"]
@@ -127,6 +148,7 @@ class Relay:
         self.idle_seconds = idle_seconds
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._listener: psycopg2.extensions.connection | None = None
         self._stop = threading.Event()
 
     def _open(self) -> BlockingChannel:
@@ -179,16 +201,55 @@ class Relay:
             raise BrokerUnavailable(f"publishing an event failed: {failure!r}") from failure
         return len(confirmed)
 
+    def _listen(self) -> psycopg2.extensions.connection | None:
+        """The connection LISTENing on :data:`CHANNEL` (opened on first use,
+        autocommit); None while PostgreSQL cannot be reached (the relay
+        polls then)."""
+        if self._listener is None or self._listener.closed:
+            try:
+                listener = psycopg2.connect(self.db.dsn, connect_timeout=self.db.connect_timeout)
+                listener.set_session(autocommit=True)
+                with listener.cursor() as cur:
+                    cur.execute(f"LISTEN {CHANNEL}")
+            except psycopg2.Error as exc:
+                log.warning("outbox relay cannot listen; polling", extra={"error": repr(exc)})
+                return None
+            self._listener = listener
+        return self._listener
+
     def _pause(self, seconds: float) -> None:
-        """Wait, servicing the connection's heartbeats; returns early on stop."""
+        """Wait until an outbox insert commits (a notification on
+        :data:`CHANNEL`), :meth:`stop`, or ``seconds`` pass, whichever comes
+        first; then service the broker connection's heartbeats."""
+        deadline = time.monotonic() + seconds
+        listener = self._listen()
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if listener is None:
+                self._stop.wait(min(remaining, 0.2))
+                continue
+            try:
+                if not listener.notifies:
+                    ready, _, _ = select.select([listener], [], [], min(remaining, 0.2))
+                    if ready:
+                        listener.poll()
+                if listener.notifies:
+                    listener.notifies.clear()
+                    break
+            except (psycopg2.Error, OSError, ValueError) as exc:  # the listening connection broke
+                log.warning("outbox relay lost its listening connection", extra={"error": repr(exc)})
+                self._close_listener()
+                listener = None
         if self._connection is not None and self._connection.is_open:
-            step = min(seconds, 0.2)
-            waited = 0.0
-            while waited < seconds and not self._stop.is_set():
-                self._connection.sleep(step)
-                waited += step
-        else:
-            self._stop.wait(seconds)
+            self._connection.process_data_events(0)
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
+                listener.close()
 
     def run(self) -> None:
         """Publish until :meth:`stop`; a broker or database outage is waited
@@ -206,6 +267,7 @@ class Relay:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
         self.close()
+        self._close_listener()
 
     def stop(self) -> None:
         """Make :meth:`run` return after the batch in hand."""
@@ -218,33 +280,46 @@ class Relay:
                 connection.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the relay until SIGTERM/SIGINT, configured from the environment."""
-    parser = argparse.ArgumentParser(prog="invoicer outbox-relay", description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-size", type=int, default=100, help="events claimed per transaction (default 100)")
-    parser.add_argument("--idle-seconds", type=float, default=0.5, help="pause when idle (default 0.5)")
-    args = parser.parse_args(argv)
+def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
+    """Run the relay until SIGTERM/SIGINT, configured from the environment
+    (the ``outbox-relay`` component's factory). With ``HEALTH_PORT``,
+    ``GET /healthz`` answers 503 once no round has finished for two minutes
+    (the relay is stuck), as the consumers' does."""
     settings = Settings.from_env()
     logs.configure("outbox-relay", settings.log_level)
-    relay = Relay(
+    liveness = Liveness()
+
+    class _WatchedRelay(Relay):
+        def publish_batch(self) -> int:
+            published = super().publish_batch()
+            liveness.beat()
+            return published
+
+    relay = _WatchedRelay(
         Database(settings.database_url),
         settings.amqp_url,
         settings.amqp_prefix,
-        batch_size=args.batch_size,
-        idle_seconds=args.idle_seconds,
+        batch_size=batch_size,
+        idle_seconds=idle_seconds,
         topology=Topology.from_settings(settings),
     )
 
-    def _stop(signum, _frame):
+    def _stop(signum: int, _frame: object) -> None:
         log.info("stopping", extra={"signal": signum})
         relay.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("started", extra={"exchange": relay.exchange, "batch_size": args.batch_size})
+    if settings.health_port:
+        serve_health(settings.health_port, [liveness])
+    log.info("started", extra={"exchange": relay.exchange, "batch_size": batch_size})
     relay.run()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    parser = argparse.ArgumentParser(prog="python -m invoicer.common.relay", description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=100, help="rows claimed per transaction (default 100)")
+    parser.add_argument("--idle-seconds", type=float, default=0.5, help="longest pause when idle (default 0.5)")
+    arguments = parser.parse_args()
+    raise SystemExit(main(arguments.batch_size, arguments.idle_seconds))
