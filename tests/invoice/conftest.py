@@ -29,14 +29,14 @@ def example_invoice() -> Invoice:
             address="12 Harbour Road\nBristol BS1 4RW\nUnited Kingdom",
             phone="+44 117 496 0123",
             email="billing@northwind.example",
-            vat_id="GB123456789",
+            vat_id="GB980780684",
         ),
         buyer=Party(
             name="Maria Anders",
             company="Alfreds Futterkiste",
             address="Obere Str. 57\n12209 Berlin\nGermany",
             email="maria.anders@alfreds.example",
-            vat_id="DE987654321",
+            vat_id="DE987654328",
         ),
         ship_to=Party(
             name="Maria Anders",

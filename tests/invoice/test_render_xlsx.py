@@ -146,7 +146,7 @@ def test_parties_and_seller_blocks(example, long):
         "Obere Str. 57",
         "Lagerweg 3",
         "Alfreds Futterkiste (Warehouse)",
-        "VAT ID: DE987654321",
+        "VAT ID: DE987654328",
     ):
         assert find(ws, text), text
     assert not find(sheet_of(render_xlsx(long)), "SHIP TO")

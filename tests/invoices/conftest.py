@@ -75,7 +75,7 @@ def owner(db) -> Member:
             {
                 "name": "Northwind Traders Ltd",
                 "address": "12 Harbour Road\nBristol",
-                "vat_id": "GB123456789",
+                "vat_id": "GB980780684",
                 "email": "billing@northwind.example",
                 "currency": "EUR",
                 "payment_terms_days": 30,
@@ -95,7 +95,7 @@ def client(db, owner) -> dict:
                 "name": "Maria Anders",
                 "company": "Alfreds Futterkiste",
                 "address": "Obere Str. 57\nBerlin",
-                "vat_id": "DE987654321",
+                "vat_id": "DE987654328",
                 "payment_terms_days": 14,
             },
         )

@@ -37,7 +37,7 @@ def test_issue_numbers_copies_parties_and_sets_dates(db, owner, client):
         "name": "Maria Anders",
         "company": "Alfreds Futterkiste",
         "address": {"line1": "Obere Str. 57", "line2": "Berlin"},  # the client's, structured
-        "vat_id": "DE987654321",
+        "vat_id": "DE987654328",
     }
 
 

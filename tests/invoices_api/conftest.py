@@ -38,7 +38,7 @@ LINES_GROSS = "330.86"
 SELLER = {
     "name": "Northwind Traders Ltd",
     "address": "12 Harbour Road\nBristol",
-    "vat_id": "GB123456789",
+    "vat_id": "GB980780684",
     "email": "billing@northwind.example",
     "currency": "EUR",
     "payment_terms_days": 30,
@@ -48,7 +48,7 @@ BUYER = {
     "company": "Alfreds Futterkiste",
     "address": "Obere Str. 57\nBerlin",
     "email": "maria.anders@alfreds.example",
-    "vat_id": "DE987654321",
+    "vat_id": "DE987654328",
     "payment_terms_days": 14,
 }
 

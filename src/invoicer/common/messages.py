@@ -144,7 +144,11 @@ class RenderRequest(_Message):
     ``"credit_note"`` (EN 16931 BT-3 380/381) with ``preceding_invoice``
     (BT-25) and ``preceding_invoice_date`` (BT-26, ``YYYY-MM-DD``), the
     invoice a credit note corrects. The uploaded JSON stays in the canonical
-    upload format; these say how to title it."""
+    upload format; these say how to title it. ``locale`` (a CLDR id such as
+    ``de_DE``; default the worker's ``INVOICE_LOCALE``) is the language and
+    number format of the documents, the client's; ``einvoice`` the e-invoice
+    profile of the ``cii``/``ubl``/``facturx`` formats (``factur-x``,
+    ``xrechnung-cii``, ``xrechnung-ubl``, ``peppol-ubl``)."""
 
     ROUTING_KEY: ClassVar[str] = RENDER
 
@@ -156,6 +160,8 @@ class RenderRequest(_Message):
     document_type: Text = "invoice"
     preceding_invoice: Text | None = None
     preceding_invoice_date: Text | None = None
+    locale: Text | None = None
+    einvoice: Text | None = None
 
     @field_validator("document_type", mode="before")
     @classmethod
@@ -183,7 +189,7 @@ class RenderRequest(_Message):
             body["notify"] = False
         if self.document_type != "invoice":
             body["document_type"] = self.document_type
-        for key in ("preceding_invoice", "preceding_invoice_date"):
+        for key in ("preceding_invoice", "preceding_invoice_date", "locale", "einvoice"):
             if getattr(self, key) is not None:
                 body[key] = getattr(self, key)
         return _encode(body)

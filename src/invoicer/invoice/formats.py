@@ -18,7 +18,9 @@ embedded): it names those formats in ``needs``, and
 :func:`invoicer.invoice.render.render_formats` renders them first (even if
 they were not asked for) and hands their bytes to the renderer in
 ``options.inputs`` (``{"cii": b"<?xml…"}``); only what was asked is returned.
-A format with ``kept=True`` is kept for every issued invoice and credit note
+A format with ``kept=True`` may be kept for an issued invoice or credit note
+(pdf and xlsx for every one; the e-invoice formats for those whose client takes
+one: :data:`invoicer.invoices.rendering.RECORD_FORMATS`)
 (:func:`kept_names`: the invoices service's jobs, its
 ``GET /invoices/{id}/{format}`` route, the ``files`` of an invoice, the web
 app's downloads).
@@ -272,9 +274,10 @@ register(
         kept=True,
     )
 )
-# EN 16931 e-invoices (invoice/einvoice): the XML, and the PDF/A-3 that carries it.
-register(OutputFormat("cii", "application/xml", "cii.xml", "invoicer.invoice.einvoice.render:render_cii"))
-register(OutputFormat("ubl", "application/xml", "ubl.xml", "invoicer.invoice.einvoice.render:render_ubl"))
+# EN 16931 e-invoices (invoice/einvoice): the XML, and the PDF/A-3 that carries it. Kept for
+# the records whose client takes them (invoicer.invoices.rendering.RECORD_FORMATS).
+register(OutputFormat("cii", "application/xml", "cii.xml", "invoicer.invoice.einvoice.render:render_cii", kept=True))
+register(OutputFormat("ubl", "application/xml", "ubl.xml", "invoicer.invoice.einvoice.render:render_ubl", kept=True))
 register(
     OutputFormat(
         "facturx",
@@ -282,5 +285,6 @@ register(
         "facturx.pdf",
         "invoicer.invoice.einvoice.render:render_facturx",
         needs=("pdf", "cii"),
+        kept=True,
     )
 )

@@ -36,6 +36,7 @@ __all__ = [
     "ZERO_RATE_CATEGORIES",
     "Address",
     "AllowanceCharge",
+    "BankAccount",
     "Contact",
     "ElectronicAddress",
     "Invoice",
@@ -53,6 +54,7 @@ __all__ = [
     "known_countries",
     "largest_amount",
     "minor_unit",
+    "payment_instructions",
     "quantize_money",
     "significant_digits",
 ]
@@ -343,6 +345,16 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class BankAccount:
+    """A payment account (EN 16931 BG-17): ``iban`` (BT-84), ``bic`` (BT-86)
+    and ``account_name`` (BT-85)."""
+
+    iban: str
+    bic: str | None = None
+    account_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Party:
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13).
 
@@ -364,6 +376,7 @@ class Party:
     legal_registration: str | None = None
     electronic_address: ElectronicAddress | None = None
     contact: Contact | None = None
+    bank_account: BankAccount | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.address, str):
@@ -622,6 +635,14 @@ class PaymentInstructions:
     bic: str | None = None
     account_name: str | None = None
     reference: str | None = None
+
+
+def payment_instructions(account: BankAccount | None, reference: str | None) -> PaymentInstructions | None:
+    """BG-16 from the seller's account (BG-17) and the remittance information
+    (BT-83, e.g. the invoice number); None without an account."""
+    if account is None:
+        return None
+    return PaymentInstructions(account.iban, account.bic, account.account_name, reference)
 
 
 @dataclass(frozen=True, slots=True)

@@ -629,6 +629,9 @@ class BankAccountDocument(DocumentModel):
     bic: Annotated[str | None, Text(11)] = Field(default=None, description="BIC (BT-86), ISO 9362.")
     account_name: Annotated[str | None, Text(200)] = Field(default=None, description="Account name (BT-85).")
 
+    def to_model(self) -> model.BankAccount:
+        return model.BankAccount(self.iban.strip(), optional_text(self.bic), optional_text(self.account_name))
+
 
 class PartyDocument(DocumentModel):
     """Seller (EN 16931 BG-4), buyer (BG-7) or deliver-to party (BG-13)."""
@@ -678,6 +681,7 @@ class PartyDocument(DocumentModel):
             legal_registration=optional_text(self.legal_registration),
             electronic_address=self.electronic_address.to_model() if self.electronic_address else None,
             contact=self.contact.to_model() if self.contact else None,
+            bank_account=self.bank_account.to_model() if self.bank_account else None,
         )
 
 
@@ -853,11 +857,8 @@ class InvoiceDocument(DocumentModel):
         account = self.seller.bank_account
         if account is None:
             return None
-        return model.PaymentInstructions(
-            iban=account.iban.strip(),
-            bic=optional_text(account.bic),
-            account_name=optional_text(account.account_name),
-            reference=optional_text(self.payment_reference) or self.invoice_number.strip(),
+        return model.payment_instructions(
+            account.to_model(), optional_text(self.payment_reference) or self.invoice_number.strip()
         )
 
     @model_validator(mode="after")

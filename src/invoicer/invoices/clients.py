@@ -9,17 +9,19 @@ from typing import Any
 from invoicer.common.db import Cursor, one_row
 
 from . import events
-from ._sql import as_uuid, jsonb
-from .documents import check_party
+from ._sql import as_uuid
+from .documents import PARTY_FIELDS, check_locale, check_party, party_columns
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 from .organisations import check_terms_days
 
 __all__ = ["CLIENT_FIELDS", "archive_client", "create_client", "get_client", "list_clients", "update_client"]
 
-PARTY_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
+#: What a client takes an e-invoice as (``e_invoice``): ``auto`` gives Factur-X when the
+#: records hold what EN 16931 needs, else the plain PDF with the missing terms as warnings.
+E_INVOICE_CHOICES = ("auto", "factur-x", "xrechnung-cii", "xrechnung-ubl", "peppol-ubl", "none")
 #: Fields a client body may hold.
-CLIENT_FIELDS = (*PARTY_FIELDS, "currency", "payment_terms_days")
+CLIENT_FIELDS = (*PARTY_FIELDS, "currency", "payment_terms_days", "buyer_reference", "locale", "e_invoice")
 
 _COLUMNS = "id, " + ", ".join(CLIENT_FIELDS) + ", archived_at, version, created_at, updated_at"
 
@@ -30,9 +32,18 @@ def _check(fields: dict[str, Any]) -> dict[str, Any]:
         raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
     party = {key: fields[key] for key in PARTY_FIELDS if fields.get(key) is not None}
     checked, currency = check_party(party, currency=fields.get("currency"))
-    values: dict[str, Any] = {key: checked.get(key) for key in PARTY_FIELDS}
-    values["address"] = jsonb(values["address"]) if values["address"] is not None else None  # jsonb, structured
+    values: dict[str, Any] = party_columns(checked)  # the objects (address, contact, …) as jsonb
     values["currency"] = currency
+    reference = fields.get("buyer_reference")
+    values["buyer_reference"] = reference.strip() or None if isinstance(reference, str) else None
+    locale = fields.get("locale")
+    values["locale"] = None if locale is None else check_locale(locale)
+    choice = fields.get("e_invoice") or "auto"
+    if choice not in E_INVOICE_CHOICES:
+        raise Unprocessable(
+            f"e_invoice must be one of {', '.join(E_INVOICE_CHOICES)}", code="invalid_choice", pointer="/e_invoice"
+        )
+    values["e_invoice"] = choice
     terms = fields.get("payment_terms_days")
     values["payment_terms_days"] = None if terms is None else check_terms_days(terms)
     return values

@@ -12,16 +12,28 @@ JSON pointer into the caller's own body (``/lines/0/quantity``, ``/name``).
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from invoicer.invoice.einvoice.checks import party_problems
 from invoicer.invoice.errors import InvalidInvoice, MalformedDocument
 from invoicer.invoice.loader import load_invoice
-from invoicer.invoice.model import Address, Invoice, Line, Party, Totals, compute_totals
+from invoicer.invoice.model import (
+    Address,
+    BankAccount,
+    Contact,
+    ElectronicAddress,
+    Invoice,
+    Line,
+    Party,
+    Totals,
+    compute_totals,
+)
 from invoicer.invoice.parsing import parse_document
 
+from ._sql import jsonb
 from .errors import BadRequest, Unprocessable
 
 __all__ = [
@@ -66,8 +78,10 @@ def line_to_json(line: Line) -> dict[str, Any]:
         "unit_price": str(line.unit_price),
         "tax_rate": str(line.tax_rate),
     }
-    if line.unit is not None:
-        out["unit"] = line.unit
+    for key in ("unit", "unit_code", "tax_category", "exemption_reason", "exemption_code"):
+        value = getattr(line, key)
+        if value is not None:
+            out[key] = value
     return out
 
 
@@ -85,6 +99,10 @@ def lines_from_json(lines: list[dict[str, Any]]) -> list[Line]:
             unit_price=Decimal(line["unit_price"]),
             tax_rate=Decimal(line["tax_rate"]),
             unit=line.get("unit"),
+            unit_code=line.get("unit_code"),
+            tax_category=line.get("tax_category"),
+            exemption_reason=line.get("exemption_reason"),
+            exemption_code=line.get("exemption_code"),
         )
         for index, line in enumerate(lines)
     ]
@@ -101,6 +119,9 @@ def party_to_json(party: Party | None) -> dict[str, Any] | None:
         value = getattr(party, item.name)
         if isinstance(value, Address):
             value = value.to_json() or None
+        elif is_dataclass(value) and not isinstance(value, type):
+            # contact, electronic_address, bank_account: their set fields
+            value = {key: part for key, part in asdict(value).items() if part is not None} or None
         if value is not None:
             out[item.name] = value
     return out
@@ -127,8 +148,21 @@ def party_from_json(stored: dict[str, Any] | None) -> Party:
     canonical fields (others ignored), empty texts as None, the address
     structured whether stored as an object or as free text; name ``""`` when absent."""
     stored = stored or {}
-    texts = {key: stored.get(key) or None for key in ("company", "phone", "email", "vat_id")}
-    return Party(name=stored.get("name") or "", address=Address.from_json(stored.get("address") or None), **texts)
+    texts = {
+        key: stored.get(key) or None
+        for key in ("company", "phone", "email", "vat_id", "tax_number", "legal_registration")
+    }
+    contact, electronic, account = (
+        stored.get(key) or None for key in ("contact", "electronic_address", "bank_account")
+    )
+    return Party(
+        name=stored.get("name") or "",
+        address=Address.from_json(stored.get("address") or None),
+        contact=Contact(**contact) if isinstance(contact, dict) else None,
+        electronic_address=ElectronicAddress(**electronic) if isinstance(electronic, dict) else None,
+        bank_account=BankAccount(**account) if isinstance(account, dict) else None,
+        **texts,
+    )
 
 
 def check_lines_and_terms(
@@ -182,11 +216,61 @@ def check_lines_and_terms(
     return lines_to_json(model_lines), compute_totals(model_lines, invoice.currency), party_to_json(invoice.ship_to)
 
 
+#: The party fields a client and the organisation store (EN 16931 BG-4 / BG-7), one column each.
+PARTY_FIELDS = (
+    "name",
+    "company",
+    "address",
+    "vat_id",
+    "email",
+    "phone",
+    "tax_number",
+    "legal_registration",
+    "contact",
+    "electronic_address",
+    "bank_account",
+)
+#: Those stored as jsonb objects.
+JSON_PARTY_FIELDS = frozenset({"address", "contact", "electronic_address", "bank_account"})
+
+
+def party_columns(checked: dict[str, Any]) -> dict[str, Any]:
+    """The column values of a checked party (:func:`check_party`): every one
+    of :data:`PARTY_FIELDS`, None where unset, the objects adapted for jsonb."""
+    return {
+        key: (jsonb(checked[key]) if key in JSON_PARTY_FIELDS else checked[key])
+        if checked.get(key) is not None
+        else None
+        for key in PARTY_FIELDS
+    }
+
+
+def check_locale(value: Any, pointer: str = "/locale") -> str:
+    """A CLDR locale identifier Babel knows (``de_DE``, ``fr``; ``de-DE`` is
+    taken as ``de_DE``), as Babel writes it; raises :class:`Unprocessable`
+    (``invalid_locale``) for anything else, so that ``zz_ZZ`` is never stored
+    and then frozen into documents."""
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    if isinstance(value, str) and value.strip() and len(value) <= 35:
+        try:
+            return str(Locale.parse(value.strip().replace("-", "_")))
+        except (UnknownLocaleError, ValueError, TypeError):
+            pass
+    raise Unprocessable(
+        f"must be a locale such as de_DE or fr_FR, not {value!r}", code="invalid_locale", pointer=pointer
+    )
+
+
 def check_party(fields: dict[str, Any], *, currency: Any = None) -> tuple[dict[str, Any], str | None]:
     """Check a client's or an organisation's party fields (name, company,
-    address, phone, email, vat_id) with the schema's party rules, and
-    ``currency`` when given. Pointers are relative to the caller's body
-    (``/name``, ``/email``, ``/currency``).
+    address, phone, email, vat_id, tax_number, legal_registration,
+    electronic_address, contact, bank_account) with the schema's party rules,
+    then the identifiers and codes an e-invoice carries
+    (:func:`invoicer.invoice.einvoice.checks.party_problems`: VAT ID check
+    digits, IBAN mod 97, BIC, the EAS scheme code), and ``currency`` when
+    given. Pointers are relative to the caller's body (``/name``, ``/email``,
+    ``/currency``, ``/bank_account/iban``).
 
     Returns ``(party as stored, currency)``; raises :class:`Unprocessable`
     (code ``invalid_party``).
@@ -202,6 +286,16 @@ def check_party(fields: dict[str, Any], *, currency: Any = None) -> tuple[dict[s
     invoice = _load(
         document, code="invalid_party", message="the party details are not valid", moves={"/buyer": ""}, max_lines=1
     )
+    problems = list(party_problems(fields))
+    if problems:
+        raise Unprocessable(
+            "the party details are not valid",
+            code="invalid_party",
+            details=[
+                {"pointer": "".join(f"/{part}" for part in problem.path), "code": problem.code, "message": problem.text}
+                for problem in problems
+            ],
+        )
     return party_to_json(invoice.buyer) or {}, (invoice.currency if currency is not None else None)
 
 

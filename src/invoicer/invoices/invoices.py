@@ -34,11 +34,11 @@ from invoicer.common.db import Cursor, one_row
 from invoicer.common.storage import BlobStore
 from invoicer.invoice.model import quantize_money
 
-from . import events, rendering
+from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json
 from .clients import get_client
-from .documents import check_lines_and_terms
+from .documents import PARTY_FIELDS, check_lines_and_terms
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 from .numbering import INVOICE_SERIES, next_number
@@ -57,11 +57,21 @@ __all__ = [
 ]
 
 #: Fields a draft body may hold.
-DRAFT_FIELDS = ("client_id", "currency", "issue_date", "due_date", "payment_terms", "notes", "lines", "ship_to")
+DRAFT_FIELDS = (
+    "client_id",
+    "currency",
+    "issue_date",
+    "due_date",
+    "payment_terms",
+    "notes",
+    "lines",
+    "ship_to",
+    "buyer_reference",
+    "order_reference",
+    "delivery_date",
+)
 #: Statuses whose balance is still to be paid.
 OPEN_STATUSES = ("issued", "sent", "partially_paid")
-
-_BUYER_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
 
 
 def invoice_view(row: dict[str, Any], today: date | None = None) -> dict[str, Any]:
@@ -156,7 +166,15 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
         "lines": jsonb(lines),
         "ship_to": jsonb(ship_to) if ship_to is not None else None,
         "totals": jsonb(totals_json(totals)),
+        "buyer_reference": _text(fields.get("buyer_reference")),
+        "order_reference": _text(fields.get("order_reference")),
+        "delivery_date": _date(fields.get("delivery_date"), "/delivery_date"),
     }
+
+
+def _text(value: Any) -> str | None:
+    """A stored optional text: stripped, empty as None."""
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def create_draft(cur: Cursor, member: Member, fields: dict[str, Any], *, today: date | None = None) -> dict[str, Any]:
@@ -270,6 +288,10 @@ def issue(
     :class:`Unprocessable` if it has no line (``no_lines``), its due date is
     before its issue date, or the organisation has no name
     (``seller_incomplete``), :class:`PreconditionFailed` for a stale version.
+    The client's e-invoice choice is applied before the number is taken
+    (:func:`invoicer.invoices.einvoicing.decide`): raises :class:`Unprocessable`
+    (``e_invoice_incomplete``) when it asks for a profile the records cannot
+    meet; the profile (or, for ``auto``, the missing terms) is stored.
     Emits ``invoice.issued``. With ``blobs`` (the service always passes its
     GridFS store) the PDF and XLSX are requested in the same transaction
     (:func:`invoicer.invoices.rendering.request_documents`; raises
@@ -294,21 +316,44 @@ def issue(
     lines, totals, _ = check_lines_and_terms(
         currency=row["currency"], lines=row["lines"], issue_date=when, due_date=due
     )
+    buyer = {key: client[key] for key in PARTY_FIELDS if client.get(key)}
+    seller = seller_party(organisation)
+    buyer_reference = row["buyer_reference"] or client.get("buyer_reference")
+    # Which e-invoice, decided before a number is taken: a client that asks for a
+    # profile the records cannot meet is refused here, and no number is used up.
+    profile, warnings = einvoicing.decide(
+        rendering.canonical_document(
+            {
+                **row,
+                "number": "UNNUMBERED",
+                "issue_date": when,
+                "due_date": due,
+                "seller": seller,
+                "buyer": buyer,
+                "lines": lines,
+                "buyer_reference": buyer_reference,
+            }
+        ),
+        client.get("e_invoice") or "auto",
+    )
     number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
-    buyer = {key: client[key] for key in _BUYER_FIELDS if client.get(key)}
     cur.execute(
         "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"
-        " seller = %s, buyer = %s, lines = %s, totals = %s, issued_at = now(), updated_at = now(),"
+        " seller = %s, buyer = %s, lines = %s, totals = %s, buyer_reference = %s, e_invoice = %s,"
+        " e_invoice_warnings = %s, issued_at = now(), updated_at = now(),"
         " version = version + 1 WHERE id = %s RETURNING *",
         (
             INVOICE_SERIES,
             number,
             when,
             due,
-            jsonb(seller_party(organisation)),
+            jsonb(seller),
             jsonb(buyer),
             jsonb(lines),
             jsonb(totals_json(totals)),
+            buyer_reference,
+            profile,
+            jsonb(warnings) if warnings else None,
             row["id"],
         ),
     )

@@ -283,6 +283,8 @@ _INVALID_PARTY = dict.fromkeys((*_PARTY_NAMES, "currency"), "invalid_party")
 _INVALID_INVOICE = dict.fromkeys(("currency", "lines", "payment_terms", "notes", "ship_to"), "invalid_invoice")
 
 _Currency = Annotated[str, CurrencyCode()]
+#: What a client takes an e-invoice as (invoicer.invoices.clients.E_INVOICE_CHOICES).
+EInvoiceChoice = Literal["auto", "factur-x", "xrechnung-cii", "xrechnung-ubl", "peppol-ubl", "none"]
 _TermsDays = Annotated[int, TermsDays()]
 
 
@@ -361,6 +363,19 @@ class _ClientExtra(InputModel):
     payment_terms_days: _TermsDays | None = Field(
         default=None, description="The client's payment terms in days, 0-3650; null: the organisation's."
     )
+    buyer_reference: Annotated[str, Text(200)] | None = Field(
+        default=None,
+        description="Buyer reference (EN 16931 BT-10) copied onto its invoices; for German public buyers the "
+        "Leitweg-ID, which XRechnung requires (BR-DE-15).",
+    )
+    locale: Annotated[str, Text(35)] | None = Field(
+        default=None, description="Language of its documents and mails (CLDR, e.g. de_DE); null: the organisation's."
+    )
+    e_invoice: EInvoiceChoice | None = Field(
+        default=None,
+        description="The e-invoice it takes: auto (default: Factur-X when the records hold what EN 16931 needs, "
+        "else the PDF with the missing terms as warnings), factur-x, xrechnung-cii, xrechnung-ubl, peppol-ubl, none.",
+    )
 
 
 ClientCreate: type[InputModel] = create_model(
@@ -386,6 +401,9 @@ class ClientRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
     id: uuid.UUID
     currency: str | None = None
     payment_terms_days: int | None = None
+    buyer_reference: str | None = None
+    locale: str | None = None
+    e_invoice: EInvoiceChoice = "auto"
     archived: bool
     archived_at: Moment | None = None
     version: int
@@ -420,6 +438,28 @@ class LineRead(ReadModel):
     unit: str | None = _optional_answer(LineDocument.model_fields["unit"].description)
     unit_price: Money = Field(description=LineDocument.model_fields["unit_price"].description)
     tax_rate: Money = Field(description=LineDocument.model_fields["tax_rate"].description)
+    unit_code: str | None = _optional_answer(LineDocument.model_fields["unit_code"].description)
+    tax_category: str | None = _optional_answer(LineDocument.model_fields["tax_category"].description)
+    exemption_reason: str | None = _optional_answer(LineDocument.model_fields["exemption_reason"].description)
+    exemption_code: str | None = _optional_answer(LineDocument.model_fields["exemption_code"].description)
+
+
+class MissingTermRead(ReadModel):
+    """A business term an e-invoice profile needs and the records lack (EN 16931 BT id, the rule asking)."""
+
+    term: str = Field(examples=["BT-10"])
+    rule: str = Field(examples=["BR-DE-15"])
+    message: str
+    pointer: str = Field(description="RFC 6901 pointer into the record, e.g. /buyer/address/country_code")
+
+
+class EInvoiceRead(ReadModel):
+    """The e-invoice of an issued record: its ``profile`` (factur-x, xrechnung-cii, xrechnung-ubl,
+    peppol-ubl; null when it has none) and, for a client that takes one when it can (auto), the
+    business terms that kept it from having one (``warnings``)."""
+
+    profile: str | None = None
+    warnings: list[MissingTermRead] = []
 
 
 class TotalsRead(ReadModel):
@@ -505,6 +545,10 @@ class InvoiceRead(_RecordFields):
     lines: list[LineRead]
     payment_terms: str | None = None
     notes: str | None = None
+    buyer_reference: str | None = Field(default=None, description="BT-10; copied from the client at issue if unset")
+    order_reference: str | None = Field(default=None, description="BT-13, the buyer's purchase order")
+    delivery_date: date | None = Field(default=None, description="BT-72, YYYY-MM-DD")
+    e_invoice: EInvoiceRead | None = Field(default=None, description="Set at issue (null for a draft)")
     payments: list[PaymentRead]
     credit_notes: list[CreditNoteRef]
     files: list[FileRead] = Field(description="The kept documents of an issued record (none for a draft)")
@@ -535,6 +579,11 @@ class InvoiceCreate(InputModel):
     notes: Annotated[str, Text(4000, lines=True)] | None = Field(default=None, description="BT-22.")
     lines: list[LineDocument] | None = Field(default=None, description="Invoice lines (BG-25), in order.")
     ship_to: PartyDocument | None = Field(default=None, description="Deliver-to party (BG-13).")
+    buyer_reference: Annotated[str, Text(200)] | None = Field(
+        default=None, description="BT-10; default the client's at issue (the Leitweg-ID of a German public buyer)."
+    )
+    order_reference: Annotated[str, Text(200)] | None = Field(default=None, description="BT-13, purchase order.")
+    delivery_date: Annotated[date, IsoDate()] | None = Field(default=None, description="BT-72, YYYY-MM-DD.")
 
 
 class InvoiceUpdate(InvoiceCreate):

@@ -8,14 +8,12 @@ from typing import Any
 from invoicer.common.db import Cursor, one_row
 
 from . import events
-from ._sql import jsonb
-from .documents import check_party
+from .documents import PARTY_FIELDS, check_locale, check_party, party_columns
 from .errors import NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 
 __all__ = ["PROFILE_FIELDS", "get_organisation", "seller_party", "update_organisation"]
 
-PARTY_FIELDS = ("name", "company", "address", "vat_id", "email", "phone")
 #: Fields :func:`update_organisation` accepts.
 PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days")
 
@@ -65,13 +63,12 @@ def update_organisation(
     if not named:  # a fresh organisation has no name yet; the schema needs one
         party["name"] = "-"
     checked, currency = check_party(party, currency=merged["currency"])
-    values = {key: checked.get(key) for key in PARTY_FIELDS}
-    values["address"] = jsonb(values["address"]) if values["address"] is not None else None  # jsonb, structured
+    values = party_columns(checked)  # the objects (address, contact, …) as jsonb
     if not named:
         values["name"] = ""
     values["currency"] = currency
     values["bank_details"] = merged["bank_details"]
-    values["locale"] = merged["locale"]
+    values["locale"] = check_locale(merged["locale"])
     values["payment_terms_days"] = check_terms_days(merged["payment_terms_days"])
     sets = ", ".join(f"{key} = %({key})s" for key in values)
     cur.execute(

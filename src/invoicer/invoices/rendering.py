@@ -47,7 +47,7 @@ from invoicer.invoice.render import output_filename, render_formats
 from . import events
 from ._sql import fetch_invoice
 from .clients import get_client
-from .documents import lines_from_json, load_document, party_from_json, structured_party
+from .documents import PARTY_FIELDS, lines_from_json, load_document, party_from_json, structured_party
 from .errors import BadRequest, Conflict, NotFound, RenderFailed
 from .identity import Member
 from .organisations import get_organisation, seller_party
@@ -63,7 +63,18 @@ __all__ = [
 
 
 _NAMESPACE = uuid.UUID("0b6f4f5e-6a57-4d43-9b0e-5f2a7c1d9e31")
-_PARTY_FIELDS = ("name", "company", "address", "phone", "email", "vat_id")
+_PARTY_FIELDS = PARTY_FIELDS  # the canonical party (the seller's stored ``bank_details`` text is not in it)
+
+#: The formats an issued record keeps, by its e-invoice profile (None: no e-invoice). For
+#: Factur-X the PDF is the Factur-X PDF/A-3 (served as ``pdf`` too); XRechnung and Peppol
+#: buyers get their XML beside the plain PDF.
+RECORD_FORMATS: dict[str | None, tuple[str, ...]] = {
+    None: ("pdf", "xlsx"),
+    "factur-x": ("facturx", "xlsx", "cii"),
+    "xrechnung-cii": ("pdf", "xlsx", "cii"),
+    "xrechnung-ubl": ("pdf", "xlsx", "ubl"),
+    "peppol-ubl": ("pdf", "xlsx", "ubl"),
+}
 
 
 def render_job_id(invoice_id: Any) -> str:
@@ -98,8 +109,9 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
     """An issued invoice or credit note row as a document in the canonical
     ``/upload`` format (``invoice.schema.json``): ``invoice_number``,
     ``issue_date``, ``due_date``, ``currency``, ``seller``, ``buyer``,
-    ``ship_to``, ``lines``, ``payment_terms``, ``notes`` (absent ones left
-    out). Amounts stay decimal strings."""
+    ``ship_to``, ``lines``, ``payment_terms``, ``notes``,
+    ``buyer_reference``, ``order_reference``, ``delivery_date`` (absent ones
+    left out). Amounts stay decimal strings."""
     document: dict[str, Any] = {
         "invoice_number": row["number"],
         "issue_date": row["issue_date"].isoformat(),
@@ -112,9 +124,11 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
         document["due_date"] = row["due_date"].isoformat()
     if row["ship_to"]:
         document["ship_to"] = _party_fields(row["ship_to"])
-    for key in ("payment_terms", "notes"):
-        if row[key]:
+    for key in ("payment_terms", "notes", "buyer_reference", "order_reference"):
+        if row.get(key):
             document[key] = row[key]
+    if row.get("delivery_date") is not None:
+        document["delivery_date"] = row["delivery_date"].isoformat()
     return document
 
 
@@ -158,7 +172,7 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         },
     )
     totals = {key: row["totals"][key] for key in ("currency", "net", "tax", "gross")}
-    kept = registry.kept_names()
+    kept = list(RECORD_FORMATS[row.get("e_invoice")])
     insert_job(
         cur,
         job_id=job_id,
@@ -180,8 +194,23 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         document_type=CREDIT_NOTE if row["kind"] == "credit_note" else INVOICE,
         preceding_invoice=preceding["number"] if preceding else None,
         preceding_invoice_date=preceding["issue_date"].isoformat() if preceding and preceding["issue_date"] else None,
+        locale=_document_locale(cur, member, row),
+        einvoice=row.get("e_invoice"),
     )
     events.command(cur, member, row["kind"], row["id"], request.ROUTING_KEY, json.loads(request.to_bytes()))
+
+
+def _document_locale(cur: Cursor, member: Member, row: dict[str, Any]) -> str | None:
+    """The language of a record's documents: its client's locale, else the organisation's."""
+    if row.get("client_id") is not None:
+        try:
+            locale = get_client(cur, member, row["client_id"]).get("locale")
+        except NotFound:
+            locale = None
+        if locale:
+            return str(locale)
+    organisation_locale = get_organisation(cur, member).get("locale")
+    return str(organisation_locale) if organisation_locale else None
 
 
 def _format(fmt: str) -> registry.OutputFormat:
@@ -214,8 +243,13 @@ def document(
         if row["render_job_id"] is None:
             request_documents(cur, blobs, member, row["id"])
             return None
-        cur.execute("SELECT status, files, error FROM jobs WHERE id = %s", (row["render_job_id"],))
+        cur.execute("SELECT status, files, error, formats FROM jobs WHERE id = %s", (row["render_job_id"],))
         job = cast("dict[str, Any] | None", cur.fetchone())  # a RealDictCursor row
+    if job is not None and not (
+        {output.name, "facturx" if output.name == "pdf" else output.name} & set(job["formats"])
+    ):
+        # Not one of this record's documents (the e-invoice XML of a client that takes none).
+        raise NotFound(f"{row['number']} is not kept as {output.name}", code="unknown_format")
     if job is None or job["status"] in ("queued", "processing"):
         return None
     if job["status"] == "failed":
@@ -225,12 +259,16 @@ def document(
             code="render_failed",
         )
     kept = {item["format"]: item for item in job["files"]}
-    if output.name not in kept:
+    name = output.name
+    if name == "pdf" and "pdf" not in kept and "facturx" in kept:
+        name = "facturx"  # a Factur-X record's PDF is its Factur-X PDF/A-3
+    if name not in kept:
         raise NotFound(f"{row['number']} is not kept as {output.name}", code="unknown_format")
-    blob = blobs.get(kept[output.name]["fid"])
+    blob = blobs.get(kept[name]["fid"])
     if blob is None or blob.data is None:
         raise RenderFailed(f"the {output.name} of {row['number']} is missing from storage", code="document_missing")
-    return blob.data, kept[output.name]["filename"], output.media_type
+    filename = output_filename(row["number"], "pdf") if name != output.name else kept[name]["filename"]
+    return blob.data, filename, output.media_type
 
 
 def preview(

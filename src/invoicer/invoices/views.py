@@ -25,7 +25,7 @@ from invoicer.invoice.model import quantize_money
 
 from .actions import allowed_actions
 from .clients import get_client
-from .documents import structured_party
+from .documents import PARTY_FIELDS, structured_party
 from .identity import Member
 from .models import (
     ClientRead,
@@ -54,9 +54,6 @@ __all__ = [
     "organisation_view",
     "payment_view",
 ]
-
-
-_BUYER_FIELDS = ("name", "company", "address", "email", "phone", "vat_id")
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
@@ -88,12 +85,7 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
     ``version``, ``created_at``, ``updated_at``."""
     keys = (
         "id",
-        "name",
-        "company",
-        "address",
-        "vat_id",
-        "email",
-        "phone",
+        *PARTY_FIELDS,
         "bank_details",
         "currency",
         "locale",
@@ -126,10 +118,13 @@ def client_view(row: dict[str, Any]) -> ClientRead:
     """A client: ``id``, the canonical buyer fields, ``currency``,
     ``payment_terms_days``, ``archived`` (bool), ``archived_at``,
     ``version``, ``created_at``, ``updated_at``."""
-    view = {"id": row["id"], **{key: row.get(key) for key in _BUYER_FIELDS}}
+    view = {"id": row["id"], **{key: row.get(key) for key in PARTY_FIELDS}}
     view.update(
         currency=row.get("currency"),
         payment_terms_days=row.get("payment_terms_days"),
+        buyer_reference=row.get("buyer_reference"),
+        locale=row.get("locale"),
+        e_invoice=row.get("e_invoice") or "auto",
         archived=row.get("archived_at") is not None,
         archived_at=row.get("archived_at"),
         version=row["version"],
@@ -214,7 +209,7 @@ def _parties(cur: Cursor, member: Member, view: dict[str, Any]) -> tuple[Any, An
         return view["seller"], view["buyer"]
     seller = seller_party(get_organisation(cur, member))
     client = get_client(cur, member, view["client_id"]) if view["client_id"] else None
-    buyer = {key: client[key] for key in _BUYER_FIELDS if client and client.get(key)} if client else None
+    buyer = {key: client[key] for key in PARTY_FIELDS if client and client.get(key)} if client else None
     return seller, buyer
 
 
@@ -228,9 +223,14 @@ def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str,
     preview is at the same URLs)."""
     if view["status"] == "draft" or view.get("render_job_id") is None:
         return []
-    cur.execute("SELECT status FROM jobs WHERE id = %s", (view["render_job_id"],))
+    cur.execute("SELECT status, formats FROM jobs WHERE id = %s", (view["render_job_id"],))
     job = cur.fetchone()
     status = _FILE_STATUS.get(dict(job)["status"], "rendering") if job else "rendering"
+    # The formats this record keeps (its render job's), in registry order; a Factur-X
+    # record's PDF is its Factur-X PDF/A-3, listed and served as "pdf".
+    kept = set(dict(job)["formats"]) if job else set(registry.kept_names())
+    if "facturx" in kept:
+        kept = (kept - {"facturx"}) | {"pdf"}
     return [
         {
             "format": fmt,
@@ -238,7 +238,8 @@ def _files(cur: Cursor, view: dict[str, Any], public_url: str) -> list[dict[str,
             "status": status,
             "url": f"{public_url.rstrip('/')}/invoices/{view['id']}/{fmt}",
         }
-        for fmt in registry.kept_names()
+        for fmt in registry.names()
+        if fmt in kept
     ]
 
 
@@ -273,6 +274,14 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "lines": view["lines"],
         "payment_terms": view["payment_terms"],
         "notes": view["notes"],
+        "buyer_reference": view.get("buyer_reference"),
+        "order_reference": view.get("order_reference"),
+        "delivery_date": view.get("delivery_date"),
+        "e_invoice": (
+            {"profile": view.get("e_invoice"), "warnings": view.get("e_invoice_warnings") or []}
+            if view["status"] != "draft"
+            else None
+        ),
         "totals": _totals(view),
         "payments": [
             {key: payment[key] for key in ("id", "amount", "date", "method", "reference", "created_at")}

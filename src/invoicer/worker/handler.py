@@ -143,8 +143,14 @@ class RenderHandler:
         invoice = self._as_document(invoice, request)
         try:
             rendered = render_formats(
-                invoice, job.formats, page_size=self.settings.invoice_page_size, locale=self.settings.invoice_locale
+                invoice,
+                job.formats,
+                page_size=self.settings.invoice_page_size,
+                locale=request.locale or self.settings.invoice_locale,
+                einvoice=request.einvoice,
             )
+        except ValueError as exc:  # an unknown locale or e-invoice profile in the request: never renders
+            raise Permanent("render_error", str(exc)) from None
         except Exception as exc:  # a renderer bug on this input: retried, then failed as such
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
             raise Transient(f"{type(exc).__name__}: {exc}", code="render_error") from exc

@@ -384,20 +384,30 @@ def invoice_page(invoice_id: str) -> ResponseReturnValue:
     )
 
 
+#: How a download is offered, by format; others read "Download <NAME>".
+_DOWNLOAD_LABELS = {"cii": "Download e-invoice (CII XML)", "ubl": "Download e-invoice (UBL XML)"}
+#: What a draft's preview can be downloaded as.
+_PREVIEW_FORMATS = ("pdf", "xlsx")
+
+
 def _downloads(invoice: dict[str, Any]) -> list[dict[str, str]]:
-    """The invoice's download links, one per kept format of the registry
-    (:func:`invoicer.invoice.formats.kept_names`): ``[{"kind", "label",
-    "url"}]``. The PDF, otherwise shown in the page, is asked for as an
-    attachment."""
+    """The invoice's download links: one per document the service keeps for
+    it (the ``format`` of each of its ``files``: PDF, XLSX and, for a client
+    that takes one, the e-invoice XML), or the PDF and XLSX previews of a
+    draft: ``[{"kind", "label", "url"}]``. The PDF, otherwise shown in the
+    page, is asked for as an attachment."""
+    kinds = [item["format"] for item in invoice.get("files") or []] or [
+        kind for kind in _PREVIEW_FORMATS if kind in output_formats.kept_names()
+    ]
     return [
         {
             "kind": kind,
-            "label": f"Download {kind.upper()}",
+            "label": _DOWNLOAD_LABELS.get(kind, f"Download {kind.upper()}"),
             "url": url_for(
                 "web.invoice_file", invoice_id=invoice["id"], kind=kind, download=1 if kind == "pdf" else None
             ),
         }
-        for kind in output_formats.kept_names()
+        for kind in kinds
     ]
 
 
