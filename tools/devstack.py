@@ -528,14 +528,30 @@ def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
         target = out / f"{job['invoice_number']}.{item['format']}"
         target.write_bytes(reply.content)
         paths.append(target)
-    bill(base, headers, json.loads(invoice.read_text()))
+    bill(base, headers, json.loads(invoice.read_text()), out)
     return paths
 
 
-def bill(base: str, headers: dict[str, str], document: dict) -> dict:
+def _kept_document(base: str, headers: dict[str, str], path: str, timeout: float = 120.0) -> bytes:
+    """A kept document of an issued invoice, waiting while the worker renders it (503)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = requests.get(f"{base}{path}", headers=headers, timeout=30)
+        if reply.status_code == 200:
+            return reply.content
+        if reply.status_code != 503 or time.monotonic() > deadline:
+            raise SystemExit(f"GET {path} answered {reply.status_code}: {reply.text}")
+        time.sleep(0.5)
+
+
+def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = None) -> dict:
     """The billing life through the API: the seller profile and a client from
-    ``document``'s parties, a draft of its lines, issued, sent and paid in two
-    payments; prints each step and the dashboard, and returns the dashboard."""
+    ``document``'s parties (a German client that takes Factur-X), a draft of
+    its lines, issued (its Factur-X PDF and CII XML written into ``out``),
+    sent and paid in two payments; prints each step and the dashboard, and
+    returns the dashboard."""
     import requests
 
     def call(method: str, path: str, status: int = 200, **kwargs) -> dict:
@@ -546,12 +562,28 @@ def bill(base: str, headers: dict[str, str], document: dict) -> dict:
         return reply.json()
 
     seller = {key: value for key, value in document["seller"].items() if key != "bank_details"}
+    # The seller's bank account goes on the invoice (and into the e-invoice's payment means).
+    seller.setdefault(
+        "bank_account", {"iban": "GB33BUKB20201555555555", "bic": "BUKBGB22", "account_name": seller["name"]}
+    )
     call("PATCH", "/organisation", json={**seller, "currency": document["currency"]})
     replay = {"Idempotency-Key": "demo-client"}  # a second make demo reuses the client
-    client = call("POST", "/clients", 201, json=document["buyer"], headers=replay)
+    # A German client that takes Factur-X e-invoices, in German.
+    buyer = {**document["buyer"], "e_invoice": "factur-x", "locale": "de_DE"}
+    client = call("POST", "/clients", 201, json=buyer, headers=replay)
     draft = call("POST", "/invoices", 201, json={"client_id": client["id"], "lines": document["lines"]})
     issued = call("POST", f"/invoices/{draft['id']}/issue")
     _say(f"issued {issued['number']} to {client['name']}: gross {issued['totals']['gross']} {issued['currency']}")
+    if out is not None:
+        for kind in ("pdf", "cii"):
+            path = out / f"{issued['number']}.{'cii.xml' if kind == 'cii' else 'facturx.pdf'}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(_kept_document(base, headers, f"/invoices/{draft['id']}/{kind}"))
+        _say(
+            f"e-invoice ({issued['e_invoice']['profile']}): the PDF/A-3 {out / (issued['number'] + '.facturx.pdf')}"
+            f" carries the XML as factur-x.xml; the same XML is {out / (issued['number'] + '.cii.xml')}"
+            f" (check either with: .venv/bin/invoicer einvoice validate FILE)"
+        )
     sent = call("POST", f"/invoices/{draft['id']}/send")
     _say(f"sent {issued['number']} to {client['email']} with its PDF: {sent['status']} (the mail is in var/mail/)")
     gross = issued["totals"]["gross"]
