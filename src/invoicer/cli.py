@@ -100,6 +100,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What ``invoicer render`` writes unless ``--formats`` says otherwise.
+DOCUMENT_FORMATS = ("pdf", "xlsx")
+
 PARALLEL_MIN_LINES = 300
 """From this many lines on, ``invoicer render`` renders an invoice's formats
 at the same time in forked processes, one per core (``--serial`` turns that
@@ -271,7 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="invoice JSON files; - reads standard input")
     p.add_argument("--out", required=True, metavar="DIR")
     known = output_formats.names()
-    p.add_argument("--formats", default=",".join(known), help=f"comma list of {', '.join(known)} (default all)")
+    p.add_argument(
+        "--formats",
+        default=",".join(DOCUMENT_FORMATS),
+        help=f"comma list of {', '.join(known)} (default {','.join(DOCUMENT_FORMATS)}: the documents people read;"
+        " cii, ubl and facturx are e-invoices)",
+    )
     p.add_argument(
         "--serial",
         action="store_true",

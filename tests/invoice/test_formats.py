@@ -28,6 +28,10 @@ def render_txt(invoice: Invoice, options: RenderOptions) -> bytes:
     return f"{invoice.invoice_number} {invoice.currency} {total} {options.page_size} {options.locale}\n".encode()
 
 
+#: The formats the pipeline registers: the documents, then the EN 16931 e-invoices.
+PIPELINE = ["pdf", "xlsx", "cii", "ubl", "facturx"]
+
+
 @pytest.fixture
 def txt():
     fmt = formats.register(OutputFormat("txt", "text/plain", "txt", render_txt, aliases=("text",)))
@@ -43,34 +47,38 @@ def test_a_registered_format_is_accepted_and_rendered(txt, example):
     assert parse_formats({"format": "text"}) == ["txt"]
     with pytest.raises(ApiError) as caught:
         parse_formats({"formats": "docx"})
-    assert caught.value.message == "formats must be a comma list of pdf, xlsx, txt"
+    assert caught.value.message == "formats must be a comma list of pdf, xlsx, cii, ubl, facturx, txt"
     with pytest.raises(ApiError) as caught:
         parse_formats({"format": "docx"})
-    assert caught.value.message == "format must be pdf, excel or text"
+    assert caught.value.message == "format must be pdf, excel, cii, ubl, facturx or text"
 
     files = render_formats(example, ["txt"], page_size="LETTER", locale="de_DE")
     assert files == {"txt": b"INV-2026-0001 EUR 330.86 LETTER de_DE\n"}
     assert output_filename(example.invoice_number, "txt") == "INV-2026-0001.txt"
     assert formats.get("txt").media_type == "text/plain"
 
-    assert build_parser().parse_args(["render", "x.json", "--out", "out"]).formats == "pdf,xlsx,txt"
+    assert build_parser().parse_args(["render", "x.json", "--out", "out"]).formats == "pdf,xlsx"
+    assert build_parser().parse_args(["render", "x.json", "--out", "out", "--formats", "txt"]).formats == "txt"
 
     document = openapi_document("http://localhost")
-    assert document["components"]["schemas"]["Format"]["enum"] == ["pdf", "xlsx", "txt"]
+    assert document["components"]["schemas"]["Format"]["enum"] == [*PIPELINE, "txt"]
     assert "text/plain" in document["paths"]["/download"]["get"]["responses"]["200"]["content"]
 
 
 def test_the_pipeline_formats_and_their_messages(example):
-    assert formats.names() == ["pdf", "xlsx"]
+    assert formats.names() == PIPELINE
     assert parse_formats({}) == ["pdf"]
     assert parse_formats({"formats": "xlsx,pdf,xlsx"}) == ["pdf", "xlsx"]
     assert parse_formats({"format": "excel"}) == ["xlsx"]
     with pytest.raises(ApiError) as caught:
         parse_formats({"formats": "excel"})  # the alias is for the legacy parameter only
-    assert (caught.value.status, caught.value.message) == (400, "formats must be a comma list of pdf, xlsx")
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "formats must be a comma list of pdf, xlsx, cii, ubl, facturx",
+    )
     with pytest.raises(ApiError) as caught:
         parse_formats({"format": "word"})
-    assert caught.value.message == "format must be pdf or excel"
+    assert caught.value.message == "format must be pdf, excel, cii, ubl or facturx"
     assert formats.get("xlsx").media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert output_filename("INV/2026 01", "xlsx") == "INV_2026_01.xlsx"
     files = render_formats(example, ["xlsx", "pdf"])
@@ -236,7 +244,7 @@ def pdfjson():
     finally:
         formats.unregister("pdfjson")
         formats.unregister("json")
-    assert formats.names() == ["pdf", "xlsx"]
+    assert formats.names() == PIPELINE
 
 
 def test_a_format_gets_what_it_needs_rendered_first_and_only_what_was_asked_is_returned(pdfjson, example):
@@ -276,10 +284,10 @@ def test_needs_are_checked_before_any_rendering(pdfjson, example):
 
 
 def test_kept_formats_are_the_pipelines_unless_a_format_says_so(txt):
-    assert formats.kept_names() == ["pdf", "xlsx"], "a new format is not kept unless it says so"
+    assert formats.kept_names() == PIPELINE, "a new format is not kept unless it says so"
     formats.register(OutputFormat("kept", "text/plain", "txt", render_txt, kept=True))
     try:
-        assert formats.kept_names() == ["pdf", "xlsx", "kept"]
+        assert formats.kept_names() == [*PIPELINE, "kept"]
     finally:
         formats.unregister("kept")
 
