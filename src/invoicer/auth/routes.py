@@ -16,6 +16,7 @@ The rules live in :mod:`.accounts`; this module only speaks HTTP.
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from ..common.config import Settings
 from ..common.errors import ApiError
@@ -55,7 +56,7 @@ def _token_response(user: User) -> Response:
 
 
 @blueprint.post("/login")
-def login():
+def login() -> Response:
     """Exchange the e-mail and password for a JWT: HTTP Basic (UTF-8, RFC 7617)
     or a JSON body ``{"email", "password"}`` (:func:`~invoicer.common.web.login_credentials`)."""
     email, password = login_credentials("HTTP Basic credentials or a JSON body {email, password} required")
@@ -65,7 +66,7 @@ def login():
 
 
 @blueprint.post("/register")
-def register():
+def register() -> ResponseReturnValue:
     """Create an account with the role ``user``."""
     service = accounts()
     service.check_registration_open()  # 403 whatever the body says
@@ -77,7 +78,7 @@ def register():
 
 
 @blueprint.post("/validate")
-def validate():
+def validate() -> Response:
     """The claims of a valid Bearer token."""
     claims = bearer_claims("Bearer token required")
     return jsonify({"sub": claims.sub, "email": claims.email, "roles": list(claims.roles), "exp": claims.expires_at})

@@ -231,7 +231,7 @@ def connect(amqp_url: str, heartbeat: int = 30) -> pika.BlockingConnection:
     return pika.BlockingConnection(params)
 
 
-def properties(correlation_id: str, headers: dict | None = None) -> pika.BasicProperties:
+def properties(correlation_id: str, headers: dict[str, Any] | None = None) -> pika.BasicProperties:
     return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=pika.DeliveryMode.Persistent,

@@ -8,6 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
 
 from . import logging as logs
 from .amqp import Consumer, Handler, Topology
@@ -29,7 +31,7 @@ class Liveness:
 
 def serve_health(port: int, liveness: list[Liveness], stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
-        def do_GET(self):
+        def do_GET(self) -> None:
             if self.path not in ("/healthz", "/readyz"):
                 status, body = 404, b'{"status":"not found"}'
             elif all(time.monotonic() - each.last < stale_after for each in liveness):
@@ -42,7 +44,7 @@ def serve_health(port: int, liveness: list[Liveness], stale_after: float = 120.0
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):  # keep health checks out of the logs
+        def log_message(self, *args: Any) -> None:  # keep health checks out of the logs
             pass
 
     server = ThreadingHTTPServer(("0.0.0.0", port), HealthHandler)
@@ -80,7 +82,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
         for (routing_key, build), beat in zip(builds.items(), liveness, strict=True)
     ]
 
-    def _stop(signum, _frame):
+    def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", extra={"signal": signum})
         for consumer in consumers:
             consumer.stop()

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 
@@ -80,7 +81,7 @@ class Database:
         finally:
             pool.putconn(conn, close=broken or conn.closed != 0)
 
-    def _checkout(self):
+    def _checkout(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, psycopg2.extensions.connection]:
         """A pooled connection that answers. A pooled connection may be dead
         (the server restarted since it was opened): it is probed with
         ``SELECT 1`` (which opens the transaction the caller then uses), and a

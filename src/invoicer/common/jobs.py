@@ -51,14 +51,14 @@ class Job:
     formats: list[str]
     input_fid: str
     invoice_number: str | None
-    totals: dict | None
-    files: list[dict]
-    error: dict | None
+    totals: dict[str, Any] | None
+    files: list[dict[str, Any]]
+    error: dict[str, Any] | None
     attempts: int
     created_at: datetime
     updated_at: datetime
-    timings: dict = field(default_factory=dict)
-    notification: dict | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notification: dict[str, Any] | None = None
 
     @property
     def final(self) -> bool:
@@ -100,8 +100,8 @@ def insert_job(
     formats: list[str],
     input_fid: str,
     invoice_number: str,
-    totals: dict,
-    timings: dict | None = None,
+    totals: dict[str, Any],
+    timings: dict[str, float] | None = None,
 ) -> Job:
     """Insert a ``queued`` job with the cursor ``cur`` of the caller's
     transaction (the invoices service inserts the render job of an issued
@@ -146,8 +146,8 @@ class JobStore:
         formats: list[str],
         input_fid: str,
         invoice_number: str,
-        totals: dict,
-        timings: dict | None = None,
+        totals: dict[str, Any],
+        timings: dict[str, float] | None = None,
     ) -> Job:
         """Insert a ``queued`` job and return it."""
         with self.db.transaction() as cur:
@@ -204,7 +204,7 @@ class JobStore:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM jobs WHERE id = %s", (uuid.UUID(job_id),))
 
-    def start(self, job_id: str, timings: dict | None = None) -> Job | None:
+    def start(self, job_id: str, timings: dict[str, float] | None = None) -> Job | None:
         """Mark the job ``processing`` and count the attempt, unless it is
         final. Returns the job as it is now (final jobs unchanged), or
         ``None`` if there is no such job."""
@@ -222,7 +222,13 @@ class JobStore:
         return _job(row) if row else None
 
     def finish(
-        self, job_id: str, *, files: list[dict], totals: dict, invoice_number: str, timings: dict | None = None
+        self,
+        job_id: str,
+        *,
+        files: list[dict[str, Any]],
+        totals: dict[str, Any],
+        invoice_number: str,
+        timings: dict[str, float] | None = None,
     ) -> bool:
         """Mark the job ``done`` with its files, unless it is already final.
         Returns True if this call made it done."""

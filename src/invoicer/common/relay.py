@@ -59,6 +59,7 @@ import select
 import signal
 import threading
 import time
+import uuid
 from typing import Any
 
 import pika
@@ -172,7 +173,7 @@ class Relay:
         :class:`DatabaseUnavailable` if PostgreSQL is gone (nothing marked;
         the events go out again)."""
         channel = self._open()
-        confirmed: list = []
+        confirmed: list[uuid.UUID] = []
         failure: Exception | None = None
         with self.db.transaction() as cur:
             cur.execute(

@@ -66,7 +66,7 @@ class BlobStore:
         except PyMongoError as exc:
             raise StorageUnavailable(str(exc)) from exc
 
-    def put(self, fid: str, data: bytes, *, filename: str, metadata: dict) -> Blob:
+    def put(self, fid: str, data: bytes, *, filename: str, metadata: dict[str, Any]) -> Blob:
         """Store ``data`` under ``fid`` unless a complete file with that id is
         already there (then that one is kept): calling it again for the same
         id, as a redelivered job does, stores nothing twice.
@@ -101,7 +101,7 @@ class BlobStore:
         """The blob ``fid`` with its data, or ``None`` if there is none — or if
         ``owner`` is given and the blob belongs to someone else (callers
         answer both with 404, so an id's existence does not leak)."""
-        query: dict = {"_id": fid}
+        query: dict[str, Any] = {"_id": fid}
         if owner is not None:
             query["metadata.owner"] = owner
         try:

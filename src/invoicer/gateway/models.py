@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from pydantic.json_schema import GenerateJsonSchema, JsonDict, models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
 from ..common.jobs import STATUSES
@@ -45,6 +45,9 @@ Moment = Annotated[
     PlainSerializer(_moment, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+#: A JSON Schema fragment. pydantic has a ``JsonDict`` but does not export it (mypy's strict
+#: mode rejects the implicit re-export from ``pydantic.json_schema``), so it is spelt out here.
+JsonDict: TypeAlias = dict[str, Any]
 _URI: JsonDict = {"format": "uri"}
 
 

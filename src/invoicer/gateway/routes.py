@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import requests
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
@@ -60,6 +60,10 @@ __all__ = ["blueprint", "job_view", "parse_formats", "submit_upload"]
 log = get_logger(__name__)
 blueprint = Blueprint("gateway", __name__)
 
+#: The parameters and result of a view that :func:`require_user` wraps.
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def services() -> Services:
     """The app's :class:`Services` (built by :func:`invoicer.gateway.app.create_app`)."""
@@ -67,12 +71,12 @@ def services() -> Services:
     return found
 
 
-def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+def require_user(view: Callable[P, R]) -> Callable[P, R]:
     """Reject the request with 401 unless it carries a valid Bearer JWT;
     the claims are in ``g.claims``."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         g.claims = bearer_claims()
         return view(*args, **kwargs)
 
@@ -175,7 +179,7 @@ def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs:
 
 
 @blueprint.post("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Exchange the e-mail and password for a JWT (asks the auth service): HTTP
     Basic (UTF-8, RFC 7617) or a JSON body ``{"email", "password"}``; both
     reach auth as they came, checked here first (401, 400, 422)."""
@@ -187,7 +191,7 @@ def login():
 
 
 @blueprint.post("/register")
-def register():
+def register() -> ResponseReturnValue:
     """Create an account (asks the auth service)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -200,7 +204,7 @@ def register():
 
 @blueprint.post("/upload")
 @require_user
-def upload():
+def upload() -> ResponseReturnValue:
     """Validate an invoice, store it and queue its rendering."""
     received = time.time()
     formats = parse_formats(request.args)
@@ -300,7 +304,7 @@ def _forget_blob(svc: Services, fid: str) -> None:
 
 @blueprint.get("/jobs")
 @require_user
-def list_jobs():
+def list_jobs() -> Response:
     """The caller's jobs, newest first, a page at a time; ``?status=`` keeps
     those with that status. Any other query parameter, a parameter given
     twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
@@ -358,7 +362,7 @@ def get_job(job_id: str) -> Response:
 
 @blueprint.get("/download")
 @require_user
-def download():
+def download() -> Response:
     """One of the caller's files, as an attachment named after the invoice."""
     fid = request.args.get("fid", "").strip()
     if not fid:
@@ -378,6 +382,6 @@ def download():
 
 
 @blueprint.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     settings = services().settings
     return jsonify(openapi_document(settings.public_url.rstrip("/"), settings.password_min_length))

@@ -194,9 +194,11 @@ def parse_locale(locale: str) -> Locale:
         raise ValueError(f"unknown locale {locale!r}") from exc
 
 
-_FORMATTED: dict[tuple, str] = {}
+#: (kind, value key, (currency, locale)) -> text.
+_FORMATTED: dict[tuple[str, Hashable, tuple[str, str]], str] = {}
 _FORMATTED_MAX = 50_000
-_SHAPES: dict[tuple, tuple[str, ...] | None] = {}
+#: (kind, sign, which digits are non-zero, exponent, (currency, locale)) -> parts, or None.
+_SHAPES: dict[tuple[str, int, tuple[bool, ...], int, tuple[str, str]], tuple[str, ...] | None] = {}
 _SHAPES_MAX = 10_000
 
 

@@ -38,6 +38,7 @@ import textwrap
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from babel import Locale
 from babel.numbers import get_currency_symbol
@@ -105,7 +106,7 @@ _TOTAL = {
     "align": "right",
     "valign": "vcenter",
 }
-_STYLES: dict[str, dict] = {
+_STYLES: dict[str, dict[str, Any]] = {
     "text": {**_FONT, **_LEFT},
     "muted": {**_FONT_MUTED, **_LEFT},
     "label": {**_FONT, "font_size": 9, "bold": True, "font_color": pr.NAVY, **_LEFT},

@@ -153,7 +153,9 @@ class _CachingTTFont(TTFont):
                 self._embedded.popitem(last=False)
         return item
 
-    def splitString(self, text, doc, encoding="utf-8"):  # noqa: N802 - ReportLab's name
+    def splitString(  # noqa: N802 - ReportLab's name
+        self, text: str | bytes, doc: pdfdoc.PDFDocument, encoding: str = "utf-8"
+    ) -> list[tuple[int, bytes]]:
         """ReportLab's ``TTFont.splitString`` (text -> ``[(subset, bytes)]``
         for one document), with a fast path that gives the same result: when
         every character of ``text`` already has a code in subset 0 of this

@@ -25,11 +25,12 @@ from invoicer.common.db import Cursor, one_row
 from invoicer.common.storage import BlobStore
 
 from . import events, rendering
+from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json
 from .documents import check_lines_and_terms, lines_from_json, lines_to_json
 from .errors import Conflict, Unprocessable
 from .identity import Member
-from .invoices import _date, fetch, invoice_view, settled_status
+from .invoices import _date, invoice_view, settled_status
 from .numbering import CREDIT_NOTE_SERIES, next_number
 
 __all__ = ["credited_quantities", "issue_credit_note"]

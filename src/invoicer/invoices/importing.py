@@ -17,11 +17,12 @@ from invoicer.common.db import Cursor
 from invoicer.common.storage import BlobStore
 
 from . import events, rendering
+from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json
 from .documents import lines_to_json, load_document, party_to_json
 from .errors import Conflict
 from .identity import Member
-from .invoices import _active_client, fetch, invoice_view
+from .invoices import _active_client, invoice_view
 from .numbering import IMPORTED_SERIES
 
 __all__ = ["import_invoice"]

@@ -18,9 +18,10 @@ from invoicer.common.db import Cursor, one_row
 from invoicer.invoice.model import minor_unit, quantize_money
 
 from . import events
+from ._sql import fetch_invoice as fetch
 from .errors import Conflict, Unprocessable
 from .identity import Member
-from .invoices import OPEN_STATUSES, _date, fetch, invoice_view, settled_status
+from .invoices import OPEN_STATUSES, _date, invoice_view, settled_status
 
 __all__ = ["list_payments", "record_payment"]
 

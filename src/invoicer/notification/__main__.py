@@ -11,6 +11,7 @@ one Deployment, one set of probes and one place in the chart.
 from __future__ import annotations
 
 from ..common.amqp import MAIL, READY
+from ..common.config import Settings
 from ..common.consumer_main import run_consumers
 from ..common.db import Database
 from ..common.jobs import JobStore
@@ -22,10 +23,10 @@ from .invoice_mail import InvoiceMailHandler, MailLog
 def main() -> None:
     """Consume ``invoice.ready`` and ``invoice.mail`` until SIGTERM/SIGINT."""
 
-    def build_ready(settings):
+    def build_ready(settings: Settings) -> NotificationHandler:
         return NotificationHandler(JobStore(Database(settings.database_url, max_connections=2)), settings)
 
-    def build_mail(settings):
+    def build_mail(settings: Settings) -> InvoiceMailHandler:
         blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
         return InvoiceMailHandler(MailLog(Database(settings.database_url, max_connections=2)), blobs, settings)
 

@@ -20,7 +20,6 @@ mail, so a process killed mid-send leaves neither a mail without a record
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..common.amqp import Done, Permanent, Transient
@@ -29,7 +28,7 @@ from ..common.db import DatabaseUnavailable
 from ..common.jobs import JobStore
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, job_id_of
-from .mailer import PermanentMailError, build_ready_mail, send
+from .mailer import Deliver, PermanentMailError, build_ready_mail, send
 
 __all__ = ["NotificationHandler"]
 
@@ -47,7 +46,7 @@ class NotificationHandler:
 
     jobs: JobStore
     settings: Settings
-    deliver: Callable = send
+    deliver: Deliver = send
 
     def __call__(self, body: bytes, correlation_id: str | None) -> Done:
         """Mail the uploader of an :class:`InvoiceReady` body, once per job.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import smtplib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
@@ -35,7 +34,7 @@ from ..common.db import Database, DatabaseUnavailable
 from ..common.logging import get_logger
 from ..common.messages import InvoiceMail, mail_id_of
 from ..common.storage import BlobStore, StorageUnavailable
-from .mailer import PermanentMailError, mailbox_address, send
+from .mailer import Deliver, PermanentMailError, mailbox_address, send
 
 __all__ = ["InvoiceMailHandler", "MailLog", "build_invoice_mail"]
 
@@ -116,7 +115,7 @@ class InvoiceMailHandler:
     mails: MailLog
     blobs: BlobStore
     settings: Settings
-    deliver: Callable = send
+    deliver: Deliver = send
 
     def __call__(self, body: bytes, correlation_id: str | None) -> Done:
         """Mail the invoice of an :class:`InvoiceMail` body, once per command

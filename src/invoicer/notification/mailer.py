@@ -17,7 +17,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate, parseaddr
-from typing import cast
+from typing import Protocol, cast
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -87,6 +87,14 @@ def _check(reply: tuple[int, bytes], expected: tuple[int, ...], what: str) -> No
     if 500 <= code < 600:
         raise PermanentMailError(f"{what}: {code} {text!r}")
     raise smtplib.SMTPResponseException(code, text)
+
+
+class Deliver(Protocol):
+    """The signature of :func:`send`, which handlers take as ``deliver`` (tests pass stand-ins)."""
+
+    def __call__(
+        self, message: EmailMessage, settings: Settings, before_commit: Callable[[], None] | None = None
+    ) -> None: ...
 
 
 def send(message: EmailMessage, settings: Settings, before_commit: Callable[[], None] | None = None) -> None:

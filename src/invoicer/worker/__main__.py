@@ -61,7 +61,7 @@ def warm_up(settings: Settings) -> float:
 def main() -> None:
     """Consume ``invoice.render`` until SIGTERM/SIGINT."""
 
-    def build(settings):
+    def build(settings: Settings) -> RenderHandler:
         jobs = JobStore(Database(settings.database_url, max_connections=2))
         blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
         warm_up(settings)  # at start-up, not during the first job

@@ -87,7 +87,7 @@ def _template_globals() -> dict[str, Any]:
 # --- errors -----------------------------------------------------------------------
 
 
-def error_page(status: int, message: str, *, headers: dict[str, str] | None = None) -> tuple[str, int, dict]:
+def error_page(status: int, message: str, *, headers: dict[str, str] | None = None) -> tuple[str, int, dict[str, str]]:
     """An error as a page: the status's title, ``message`` (escaped like
     all text), a way back, and the request id to quote to support."""
     title = _ERROR_TITLES.get(status, "Something went wrong")
