@@ -47,6 +47,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import presentation as pr
 from .formats import RenderOptions
+from .i18n import translator
 from .model import Invoice, minor_unit
 
 __all__ = ["render", "render_xlsx"]
@@ -206,6 +207,7 @@ class _Sheet:
         self.style = styles
         self.inv = invoice
         self.fmt = fmt
+        self.tr = fmt.tr
         self.money = money
         self.desc_chars = desc_chars
         self.row = 1
@@ -245,18 +247,22 @@ class _Sheet:
         inv, ws = self.inv, self.ws
         if inv.draft:
             # A row of its own above everything: DRAFT, not a valid document.
-            self.label(1, 1, f"{pr.DRAFT} - not a valid {'credit note' if pr.is_credit(inv) else 'invoice'}", "draft")
+            kind = "credit note" if pr.is_credit(inv) else "invoice"
+            self.label(1, 1, self.tr(f"DRAFT - not a valid {kind}"), "draft")
             ws.set_row(0, 30)
             self.row = 2
         top = self.row
         self.text(top, 1, inv.seller.name, "seller")
         ws.set_row(top - 1, 30)
-        self.label(top, _COL_TOTAL, pr.title(inv), "title")
-        details = pr.party_lines(inv.seller, with_name=False)
+        self.label(top, _COL_TOTAL, pr.title(inv, self.tr), "title")
+        details = pr.party_lines(inv.seller, with_name=False, tr=self.tr)
         for i, line in enumerate(details):
             self.text(top + 1 + i, 1, line.text, "muted")
 
-        meta = pr.meta_rows(inv)
+        meta = pr.meta_rows(inv, self.tr)
+        period = pr.period_text(inv, self.fmt)
+        if period is not None:
+            meta.append(period)
         for i, (label, value) in enumerate(meta):
             row = top + 1 + i
             self.label(row, _COL_RATE, label, "meta label")
@@ -268,14 +274,14 @@ class _Sheet:
 
     def parties(self) -> None:
         inv = self.inv
-        blocks = [(1, pr.BILL_TO, inv.buyer)]
+        blocks = [(1, self.tr(pr.BILL_TO), inv.buyer)]
         if inv.ship_to is not None:
-            blocks.append((_COL_PRICE, pr.SHIP_TO, inv.ship_to))
+            blocks.append((_COL_PRICE, self.tr(pr.SHIP_TO), inv.ship_to))
         top = self.row
         height = 0
         for col, title, party in blocks:
             self.label(top, col, title, "label")
-            lines = pr.party_lines(party)
+            lines = pr.party_lines(party, tr=self.tr)
             for i, line in enumerate(lines, start=1):
                 self.text(top + i, col, line.text, _PARTY_STYLE[line.kind])
             height = max(height, len(lines) + 1)
@@ -286,7 +292,7 @@ class _Sheet:
         inv, money = self.inv, self.money
         header = self.row
         for col, title in enumerate(_TITLES, start=1):
-            self.label(header, col, title, "header" if col in (_COL_DESC, _COL_UNIT) else "header num")
+            self.label(header, col, self.tr(title), "header" if col in (_COL_DESC, _COL_UNIT) else "header num")
         self.ws.set_row(header - 1, 20)
 
         total_format = money.format()
@@ -318,7 +324,10 @@ class _Sheet:
             self.ws.set_row(row - 1, min(_ROW_MAX_PT, 13.0 * n + 4))
 
     def totals(self) -> None:
-        rows, (total_label, gross) = pr.totals_rows(self.inv.totals, self.fmt, credit=pr.is_credit(self.inv))
+        inv = self.inv
+        rows, (total_label, gross) = pr.totals_rows(
+            inv.totals, self.fmt, credit=pr.is_credit(inv), allowances=inv.allowances, charges=inv.charges
+        )
         for label, amount in rows:
             self.label(self.row, _COL_RATE, label, "sum label")
             self.number(self.row, _COL_TOTAL, amount, "sum", self.money.format())
@@ -330,12 +339,29 @@ class _Sheet:
         self.ws.set_row(self.row - 1, 20)
         self.row += 2
 
+    def payment(self) -> None:
+        """The "Bank transfer" block (EN 16931 BG-16): account holder, IBAN in
+        groups of four, BIC and payment reference, labels in column A and
+        values (text cells) in column B. No QR code: a sheet is not paid by
+        scanning."""
+        block = pr.payment_block(self.inv, self.tr)
+        if block is None:
+            return
+        self.label(self.row, 1, block.title, "label")
+        self.row += 1
+        for label, value in block.rows:
+            self.label(self.row, 1, label, "muted")
+            self.text(self.row, _COL_DESC, value, "name")
+            self.row += 1
+        self.row += 1
+
     def texts(self, width: int) -> None:
         inv = self.inv
-        show_notes, thanks = pr.thanks(inv.notes)
-        blocks = [(pr.PAYMENT_TERMS, inv.payment_terms)]
+        show_notes, thanks = pr.thanks(inv.notes, self.tr)
+        notes = pr.vat_notes(inv.totals, self.fmt)
+        blocks = [(self.tr(pr.VAT_NOTES), "\n".join(notes)), (self.tr(pr.PAYMENT_TERMS), inv.payment_terms)]
         if show_notes:
-            blocks.append((pr.NOTES, inv.notes))
+            blocks.append((self.tr(pr.NOTES), inv.notes))
         for title, text in blocks:
             if not text or not text.strip():
                 continue
@@ -412,12 +438,13 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     wb = Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     )
-    wb.set_properties({"title": _clean(pr.document_name(invoice)), "author": _clean(invoice.seller.name)})
-    ws = wb.add_worksheet("Credit note" if pr.is_credit(invoice) else "Invoice")
+    tr = translator(babel_locale)
+    wb.set_properties({"title": _clean(pr.document_name(invoice, tr)), "author": _clean(invoice.seller.name)})
+    ws = wb.add_worksheet(tr("Credit note" if pr.is_credit(invoice) else "Invoice"))
     ws.hide_gridlines(2)
     if invoice.draft:
         # Every printed page of a draft says so, in its header.
-        ws.set_header(f'&C&"Calibri,Bold"&28&K1F63C6{pr.DRAFT}')
+        ws.set_header(f'&C&"Calibri,Bold"&28&K1F63C6{tr(pr.DRAFT)}')
 
     widths = _column_widths(invoice, money)
     for col, width in enumerate(widths):
@@ -437,6 +464,7 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     sheet.parties()
     header = sheet.table()
     sheet.totals()
+    sheet.payment()
     sheet.texts(width=int(sum(widths) / 1.1))
 
     ws.freeze_panes(header, 0)  # rows 1..header stay in view
