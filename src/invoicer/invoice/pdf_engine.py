@@ -636,9 +636,7 @@ PAGE_TEXT = "Page {page} of {pages}"
 """The page number's text, ``str.format`` fields ``page`` and ``pages``."""
 
 
-def footer_lines(
-    text: str, faces: Typefaces, *, left: float, right: float, page_text: str = PAGE_TEXT
-) -> list[str]:
+def footer_lines(text: str, faces: Typefaces, *, left: float, right: float, page_text: str = PAGE_TEXT) -> list[str]:
     """``text`` wrapped to the footer's room beside "Page x of y" (``page_text``,
     in the document's language; room kept for up to 9999 pages), never cut: the
     footer names legal identifiers. A layout raises its bottom margin by

@@ -92,6 +92,8 @@ UNIT_COLUMN = "UNIT"
 """A column of its own after QTY where the format has typed cells (XLSX);
 the PDF writes the unit after the quantity."""
 
+DASH = "\u2013"
+"""The en dash between the parts of a VAT note or of a period."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, lone surrogates
 
 
@@ -186,11 +188,12 @@ def meta_rows(invoice: Invoice, tr: Translator = _ENGLISH) -> list[tuple[str, st
 
 def period_text(invoice: Invoice, fmt: Formatter) -> tuple[str, str] | None:
     """The invoicing period (EN 16931 BG-14, BT-73/74) as a title-block row,
-    ``("Invoicing period", "1 Nov 2026 – 30 Nov 2026")``, or ``None``."""
+    ``("Invoicing period", "1 Nov 2026 - 30 Nov 2026")`` (with an en dash),
+    or ``None``."""
     if invoice.invoicing_period is None:
         return None
     start, end = invoice.invoicing_period
-    return fmt.tr("Invoicing period"), f"{fmt.date(start)} – {fmt.date(end)}"
+    return fmt.tr("Invoicing period"), f"{fmt.date(start)} {DASH} {fmt.date(end)}"
 
 
 def totals_rows(
@@ -254,7 +257,7 @@ def vat_notes(totals: Totals, fmt: Formatter) -> list[str]:
     or with an exemption reason: the category in words ("Reverse charge" for
     AE, "Intra-Community supply" for K, ...; BT-118), the line's rate and
     taxable amount, and its exemption reason (BT-120) when given, e.g.
-    "Reverse charge – VAT 0% on €1,000.00: Reverse charge (Art. 196
+    "Reverse charge - VAT 0% on €1,000.00: Reverse charge (Art. 196
     Directive 2006/112/EC)". A zero-rated line (Z) without a reason says
     nothing. In ``fmt.tr``'s language; the reason is the user's text."""
     tr, notes = fmt.tr, []
@@ -265,7 +268,7 @@ def vat_notes(totals: Totals, fmt: Formatter) -> list[str]:
         if not reason and (words is None or category == "Z"):
             continue
         rate = tr("VAT {rate} on {amount}", rate=fmt.percent(vat.rate), amount=fmt.money(vat.taxable_amount))
-        text = f"{tr(words)} – {rate}" if words else rate
+        text = f"{tr(words)} {DASH} {rate}" if words else rate
         notes.append(f"{text}: {reason}" if reason else text)
     return notes
 
@@ -334,7 +337,7 @@ def epc_qr_payload(invoice: Invoice) -> EpcPayment | None:
     return EpcPayment(
         name=name,
         iban="".join((payment.iban or "").split()).upper(),
-        bic="".join(payment.bic.split()).upper() if one_line(payment.bic) else None,
+        bic=one_line(payment.bic).replace(" ", "").upper() or None,
         amount=amount,
         text=_reference(invoice, payment)[:140],
     )

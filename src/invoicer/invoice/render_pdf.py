@@ -38,6 +38,7 @@ from .pdf_engine import (
     ASCENT,
     DESCENT,
     FOOTER_LEADING,
+    PAGE_TEXT,
     Column,
     Draw,
     Ink,
@@ -47,7 +48,6 @@ from .pdf_engine import (
     block_height,
     colour,
     fit_size,
-    PAGE_TEXT,
     footer_lines,
     page_footer,
     width,
@@ -100,8 +100,7 @@ class _Layout:
         self.footer_text = f"{pr.one_line(invoice.seller.name)} · {pr.document_name(invoice, self.tr)}"
         self.page_text = self.tr(PAGE_TEXT)
         footer_extra = (
-            len(footer_lines(self.footer_text, faces, left=self.left, right=self.right, page_text=self.page_text))
-            - 1
+            len(footer_lines(self.footer_text, faces, left=self.left, right=self.right, page_text=self.page_text)) - 1
         ) * FOOTER_LEADING
         self.title = pr.title(invoice, self.tr)
         self.title_w = stringWidth(self.title, faces.bold, 11) + 8
@@ -240,7 +239,9 @@ class _Layout:
             "contact": (f.regular, 8.5, MUTED),
         }
         lines = [
-            (line.kind, text) for line in pr.party_lines(party, tr=self.tr) for text in wrap(line.text, *style[line.kind][:2], room)
+            (line.kind, text)
+            for line in pr.party_lines(party, tr=self.tr)
+            for text in wrap(line.text, *style[line.kind][:2], room)
         ]
         address = [text for kind, text in lines if kind == "address"]
         address_room = max_lines - (len(lines) - len(address))
