@@ -1,10 +1,12 @@
 """Render an :class:`~invoicer.invoice.model.Invoice` as a PDF: the invoice
 layout, drawn with :mod:`invoicer.invoice.pdf_engine`.
 
-The layout follows ``LAYOUT.md``: seller block, "INVOICE" (or "CREDIT NOTE")
-title with number and dates, Bill To / Ship To, the item table (header repeated on every page),
-the totals box, payment terms and notes, a thank-you line, and a footer on
-every page. A credit note names the invoice it corrects and labels its
+The layout follows ``LAYOUT.md``: the logo and the seller block, "INVOICE"
+(or "CREDIT NOTE") title with number and dates, Bill To / Ship To, the item
+table (header repeated on every page), the totals box (with document
+allowances and charges), VAT notes (reverse charge, exemptions), the bank
+transfer block with an EPC QR code, payment terms and notes, a thank-you
+line, and a footer on every page, all labelled in the locale's language. A credit note names the invoice it corrects and labels its
 total as a credit; a draft has no number and "DRAFT" runs across every
 page. Labels, party lines, totals rows, the thank-you rule, colours
 and the formatting of numbers and dates are shared with the XLSX
@@ -585,7 +587,9 @@ def render_pdf(
     case-insensitive. ``locale`` is a CLDR locale identifier such as
     ``"en_GB"`` or ``"de_DE"``; it decides how amounts (with the invoice
     currency's own symbol and minor-unit digits, via Babel), quantities, rates
-    and dates (CLDR "medium" format) are written. Labels are English.
+    and dates (CLDR "medium" format) are written, and the language of every
+    label (:mod:`invoicer.invoice.i18n`: en, de, fr, es, it, nl, pl, pt,
+    else English).
 
     Amounts come from ``invoice.totals`` (EN 16931 BR-CO-10, BR-CO-14,
     BR-CO-15, BR-CO-17 as computed by the model); nothing is recomputed here.
@@ -595,7 +599,12 @@ def render_pdf(
     seller's name). A credit note (``invoice.document_type``) is titled
     "CREDIT NOTE", names the invoice it corrects (BT-25) and labels its
     total "Total credit"; a draft (``invoice.draft``) shows no number and
-    has "DRAFT" across every page. ``attachments``
+    has "DRAFT" across every page. With ``invoice.payment`` giving an IBAN,
+    a "Bank transfer" block shows the account (IBAN in groups of four) and
+    the payment reference, and an issued EUR invoice an EPC069-12 QR code
+    for its gross amount, the balance due at issue
+    (:func:`invoicer.invoice.presentation.epc_qr_payload`). ``invoice.logo``
+    is drawn at the top left, :data:`LOGO_HEIGHT` high. ``attachments``
     (:class:`~invoicer.invoice.formats.Attachment`) are embedded as
     associated files and ``xmp`` (an XMP packet) is written as the
     document's metadata stream (:func:`invoicer.invoice.pdf_engine.write_pdf`):

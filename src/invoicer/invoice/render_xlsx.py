@@ -419,8 +419,11 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     numbers, VAT rates percentages (0.19 shown as 19%), dates real dates
     (from 1900-03-01 on; earlier ones ISO 8601 text, as no serial number
     names them in every spreadsheet program).
-    ``locale`` (CLDR, e.g. ``"en_GB"``) decides where the currency symbol goes
-    and how the VAT labels write amounts.
+    ``locale`` (CLDR, e.g. ``"en_GB"``) decides the language of the labels and
+    the sheet's name (:mod:`invoicer.invoice.i18n`), where the currency
+    symbol goes and how the VAT labels write amounts. Allowances and charges
+    are rows of the totals; VAT notes (reverse charge, exemption reasons)
+    and the bank transfer block (IBAN in groups of four) follow them.
 
     A credit note (``invoice.document_type``) is titled "CREDIT NOTE", names
     the invoice it corrects (EN 16931 BT-25) and labels its total "Total
