@@ -6,8 +6,9 @@ The layout follows ``LAYOUT.md``: the logo and the seller block, "INVOICE"
 table (header repeated on every page), the totals box (with document
 allowances and charges), VAT notes (reverse charge, exemptions), the bank
 transfer block with an EPC QR code, payment terms and notes, a thank-you
-line, and a footer on every page, all labelled in the locale's language. A credit note names the invoice it corrects and labels its
-total as a credit; a draft has no number and "DRAFT" runs across every
+line, and a footer on every page, all labelled in the locale's language.
+A credit note names the invoice it corrects and labels its total as a
+credit; a draft has no number and "DRAFT" runs across every
 page. Labels, party lines, totals rows, the thank-you rule, colours
 and the formatting of numbers and dates are shared with the XLSX
 (:mod:`invoicer.invoice.presentation`).
