@@ -313,3 +313,33 @@ def test_a_very_wide_logo_keeps_its_shape_within_the_seller_block():
 def test_no_logo_no_image():
     page = pdfium.PdfDocument(render_pdf(example_invoice()))[0]
     assert list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])) == []
+
+
+# -- every language, and data a QR code cannot carry --------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_renders_every_block(language):
+    tr = translator(language)
+    invoice = paid_by_transfer(logo=png(300, 100), lines=reverse_charge_invoice().lines)
+    for document in (invoice, credit_note(invoice), replace(invoice, draft=True, invoice_number="")):
+        text = flowing(pdf_text(render_pdf(document, locale=language)))
+        assert pr.title(document, tr) in text
+        assert tr(pr.BANK_TRANSFER) in text and tr("Reverse charge") in text
+        assert tr("Page {page} of {pages}", page=1, pages=1) in text
+        ws = load_workbook(io.BytesIO(render_xlsx(document, locale=language))).active
+        cells = {cell.value for row in ws.iter_rows() for cell in row if cell.value is not None}
+        assert pr.title(document, tr) in cells and tr(pr.BANK_TRANSFER) in cells
+
+
+def test_a_name_too_long_for_the_qr_code_is_printed_whole_without_a_code():
+    name = "Northwind Traders and Sons International Holding Company of Bristol Limited"  # 76 > 70
+    data = render_pdf(paid_by_transfer(payment=replace(PAYMENT, account_name=name)))
+    assert name in flowing(pdf_text(data))
+    assert qr_codes(data) == []
+
+
+def test_an_iban_the_qr_encoder_refuses_gives_no_code_and_no_error():
+    data = render_pdf(paid_by_transfer(payment=replace(PAYMENT, iban="XX")))
+    assert "XX" in pdf_text(data)
+    assert qr_codes(data) == []
