@@ -6,10 +6,13 @@ logo."""
 from __future__ import annotations
 
 import io
+import tomllib
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from fnmatch import fnmatch
 from importlib.resources import files
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -343,3 +346,14 @@ def test_an_iban_the_qr_encoder_refuses_gives_no_code_and_no_error():
     data = render_pdf(paid_by_transfer(payment=replace(PAYMENT, iban="XX")))
     assert "XX" in pdf_text(data)
     assert qr_codes(data) == []
+
+
+def test_the_catalogues_ship_in_the_wheel():
+    # The image installs a wheel: its package data must name every catalogue.
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = root / "src" / "invoicer" / "invoice"
+    catalogues = sorted(path.relative_to(package).as_posix() for path in package.glob("locale/*/LC_MESSAGES/*.po"))
+    assert len(catalogues) == len(LANGUAGES)
+    for path in catalogues:
+        assert any(fnmatch(path, pattern) for pattern in patterns["invoicer.invoice"]), path
