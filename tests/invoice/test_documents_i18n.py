@@ -6,7 +6,9 @@ logo."""
 from __future__ import annotations
 
 import io
+import re
 import tomllib
+import zipfile
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -357,3 +359,28 @@ def test_the_catalogues_ship_in_the_wheel():
     assert len(catalogues) == len(LANGUAGES)
     for path in catalogues:
         assert any(fnmatch(path, pattern) for pattern in patterns["invoicer.invoice"]), path
+
+
+@pytest.mark.parametrize("size", [(600, 200), (100, 100)])
+def test_the_sheet_shows_the_logo_18_mm_high_above_the_seller(size):
+    data = render_xlsx(paid_by_transfer(logo=png(*size)), locale="de_DE")
+    with zipfile.ZipFile(io.BytesIO(data)) as xlsx:
+        assert [name for name in xlsx.namelist() if name.startswith("xl/media/")] == ["xl/media/image1.png"]
+        drawing = xlsx.read("xl/drawings/drawing1.xml").decode()
+    cx, cy = (int(v) for v in re.search(r'<a:ext cx="(\d+)" cy="(\d+)"', drawing).groups())
+    assert cy == pytest.approx(18 * 36_000, rel=0.01)  # EMU: 36 000 a millimetre
+    assert cx / cy == pytest.approx(size[0] / size[1], rel=0.02)
+    assert re.search(r"<xdr:from><xdr:col>0</xdr:col>.*?<xdr:row>0</xdr:row>", drawing)
+    ws = load_workbook(io.BytesIO(data)).active
+    assert ws["A2"].value == "Northwind Traders Ltd"
+
+
+def test_a_jpeg_logo_is_drawn_too():
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 150), "#1B2B4B").save(buffer, "JPEG")
+    invoice = paid_by_transfer(logo=buffer.getvalue())
+    (image,) = pdfium.PdfDocument(render_pdf(invoice))[0].get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
+    left, bottom, right, top = image.get_bounds()
+    assert (round(right - left, 2), round(top - bottom, 2)) == (102.05, 51.02)
+    with zipfile.ZipFile(io.BytesIO(render_xlsx(invoice))) as xlsx:
+        assert "xl/media/image1.jpeg" in xlsx.namelist()

@@ -42,7 +42,9 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import get_currency_symbol
 from xlsxwriter import Workbook
+from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
+from xlsxwriter.image import Image
 from xlsxwriter.worksheet import Worksheet
 
 from . import presentation as pr
@@ -67,6 +69,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 cannot carry (control characters, lone surrogates).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _DIGIT_PX = 7  # width of "0" in Calibri 11, Excel's unit of column width
+_LOGO_PX = 18 / 25.4 * 96  # the logo's height, 18 mm as the PDF draws it, in Excel's 96 dpi pixels
+_LOGO_MAX_W_PX = 420  # at most the width of the first columns
 
 # Columns of the item table: the shared columns with UNIT after QTY.
 _TITLES = (*pr.COLUMNS[:3], pr.UNIT_COLUMN, *pr.COLUMNS[3:])
@@ -251,6 +255,7 @@ class _Sheet:
             self.label(1, 1, self.tr(f"DRAFT - not a valid {kind}"), "draft")
             ws.set_row(0, 30)
             self.row = 2
+        self.logo()
         top = self.row
         self.text(top, 1, inv.seller.name, "seller")
         ws.set_row(top - 1, 30)
@@ -271,6 +276,43 @@ class _Sheet:
             else:
                 self.date(row, _COL_TOTAL, value, "meta")
         self.row = top + 1 + max(len(details), len(meta)) + 1
+
+    def logo(self) -> None:
+        """The seller's logo in a row of its own above the seller's name, 18 mm
+        high and as wide as its aspect ratio says (never distorted); nothing
+        if there is none or XlsxWriter cannot read it (PNG and JPEG it can)."""
+        data = self.inv.logo
+        if not data:
+            return
+        try:
+            image = Image(io.BytesIO(data))
+        except XlsxWriterException:
+            return
+        if not image.width or not image.height:
+            return
+        # XlsxWriter draws width x scale x 96 / dpi pixels (and so the height);
+        # the shape is the pixels' (as in the PDF), whatever the dpi say.
+        # A very wide logo is scaled down as a whole to _LOGO_MAX_W_PX.
+        height_px = min(_LOGO_PX, _LOGO_MAX_W_PX * image.height / image.width)
+        width_px = height_px * image.width / image.height
+        x_scale = width_px / (image.width * 96.0 / image.x_dpi)
+        y_scale = height_px / (image.height * 96.0 / image.y_dpi)
+        self.ws.set_row(self.row - 1, height_px * 0.75 + 8)  # points: 0.75 per pixel, and some air
+        self.ws.insert_image(
+            self.row - 1,
+            0,
+            "logo",
+            {
+                "image_data": io.BytesIO(data),
+                "x_scale": x_scale,
+                "y_scale": y_scale,
+                "x_offset": 2,
+                "y_offset": 4,
+                "object_position": 3,
+                "description": _clean(self.inv.seller.name),
+            },
+        )
+        self.row += 1
 
     def parties(self) -> None:
         inv = self.inv
