@@ -465,7 +465,8 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     the sheet's name (:mod:`invoicer.invoice.i18n`), where the currency
     symbol goes and how the VAT labels write amounts. Allowances and charges
     are rows of the totals; VAT notes (reverse charge, exemption reasons)
-    and the bank transfer block (IBAN in groups of four) follow them.
+    and the bank transfer block (IBAN in groups of four) follow them. The
+    seller's logo (``invoice.logo``) sits above the seller, 18 mm high.
 
     A credit note (``invoice.document_type``) is titled "CREDIT NOTE", names
     the invoice it corrects (EN 16931 BT-25) and labels its total "Total
