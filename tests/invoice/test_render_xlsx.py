@@ -208,10 +208,13 @@ def test_metadata(example):
 
 
 def test_locale_places_the_currency_symbol(example):
-    ws = sheet_of(render_xlsx(example, locale="de_DE"))
-    fmt = amount_right_of(ws, "Total").number_format
+    # A German sheet is in German (labels from the catalogue, invoice/i18n.py).
+    workbook = load_workbook(io.BytesIO(render_xlsx(example, locale="de_DE")))
+    assert workbook.sheetnames == ["Rechnung"]
+    ws = workbook.active
+    fmt = amount_right_of(ws, "Gesamtbetrag").number_format
     assert fmt.endswith('€"') and fmt.startswith("#,##0.00")
-    assert find(ws, "VAT 19\xa0% on 256,00\xa0€") or find(ws, "VAT 19 % on 256,00 €")
+    assert find(ws, "USt. 19\xa0% auf 256,00\xa0€") or find(ws, "USt. 19 % auf 256,00 €")
 
 
 def test_unknown_locale_is_rejected(example):

@@ -82,7 +82,9 @@ class RenderOptions(
     ``page_size``: ``"A4"`` or ``"LETTER"`` (case-insensitive; formats
     without pages ignore it). ``locale``: a CLDR identifier such as
     ``"en_GB"`` or ``"de_DE"`` that decides how numbers, amounts and dates are
-    written. A renderer raises ``ValueError`` for a value it does not know.
+    written and the language of the documents' labels (its language's
+    catalogue, :mod:`invoicer.invoice.i18n`; English without one). A
+    renderer raises ``ValueError`` for a value it does not know.
 
     ``inputs``: ``{format name: bytes}``, the outputs of the formats this one
     ``needs`` (set by :func:`invoicer.invoice.render.render_formats`; empty

@@ -669,6 +669,10 @@ class Invoice:
     (BT-13), ``delivery_date`` (BT-72) or ``invoicing_period`` (BG-14,
     start and end), document-level ``allowances`` and ``charges`` (BG-20/21,
     in the totals) and ``payment`` (BG-16: how to pay).
+
+    ``logo``: the seller's logo, PNG or JPEG bytes already checked and
+    re-encoded by the service that stores it, drawn at the top left of the
+    PDF's first page; ``None`` for none.
     """
 
     invoice_number: str
@@ -692,6 +696,7 @@ class Invoice:
     allowances: tuple[AllowanceCharge, ...] = ()
     charges: tuple[AllowanceCharge, ...] = ()
     payment: PaymentInstructions | None = None
+    logo: bytes | None = field(default=None, repr=False)
     totals: Totals = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -52,6 +52,7 @@ rl_config.useA85 = 0
 __all__ = [
     "ASCENT",
     "DESCENT",
+    "PAGE_TEXT",
     "Column",
     "Draw",
     "Ink",
@@ -631,23 +632,39 @@ FOOTER_LEADING = 9.0
 """Distance between the baselines of the footer's lines, in points."""
 
 
-def footer_lines(text: str, faces: Typefaces, *, left: float, right: float) -> list[str]:
-    """``text`` wrapped to the footer's room beside "Page x of y" (room kept for
-    up to 9999 pages), never cut: the footer names legal identifiers. A layout
-    raises its bottom margin by ``(len(lines) - 1) * FOOTER_LEADING``."""
-    room = right - left - stringWidth("Page 9999 of 9999", faces.regular, FOOTER_SIZE) - 24
+PAGE_TEXT = "Page {page} of {pages}"
+"""The page number's text, ``str.format`` fields ``page`` and ``pages``."""
+
+
+def footer_lines(text: str, faces: Typefaces, *, left: float, right: float, page_text: str = PAGE_TEXT) -> list[str]:
+    """``text`` wrapped to the footer's room beside "Page x of y" (``page_text``,
+    in the document's language; room kept for up to 9999 pages), never cut: the
+    footer names legal identifiers. A layout raises its bottom margin by
+    ``(len(lines) - 1) * FOOTER_LEADING``."""
+    widest = page_text.format(page=9999, pages=9999)
+    room = right - left - stringWidth(widest, faces.regular, FOOTER_SIZE) - 24
     return wrap(text, faces.regular, FOOTER_SIZE, room) or [""]
 
 
 def page_footer(
-    ink: Ink, faces: Typefaces, *, left: float, right: float, y: float, page: int, pages: int, text: str, colour: Color
+    ink: Ink,
+    faces: Typefaces,
+    *,
+    left: float,
+    right: float,
+    y: float,
+    page: int,
+    pages: int,
+    text: str,
+    colour: Color,
+    page_text: str = PAGE_TEXT,
 ) -> None:
     """The footer of a page: a rule, then ``text`` at the left, wrapped
     (:func:`footer_lines`) with its last baseline at ``y``, and "Page x of y"
-    at the right of its first line."""
-    lines = footer_lines(text, faces, left=left, right=right)
+    (``page_text`` with ``page`` and ``pages``) at the right of its first line."""
+    lines = footer_lines(text, faces, left=left, right=right, page_text=page_text)
     top = y + (len(lines) - 1) * FOOTER_LEADING
     ink.line(left, top + 12, right, top + 12)
-    ink.text(right, top, f"Page {page} of {pages}", faces.regular, FOOTER_SIZE, colour, right=True)
+    ink.text(right, top, page_text.format(page=page, pages=pages), faces.regular, FOOTER_SIZE, colour, right=True)
     for index, line in enumerate(lines):
         ink.text(left, top - index * FOOTER_LEADING, line, faces.regular, FOOTER_SIZE, colour)

@@ -1,11 +1,14 @@
 """Render an :class:`~invoicer.invoice.model.Invoice` as a PDF: the invoice
 layout, drawn with :mod:`invoicer.invoice.pdf_engine`.
 
-The layout follows ``LAYOUT.md``: seller block, "INVOICE" (or "CREDIT NOTE")
-title with number and dates, Bill To / Ship To, the item table (header repeated on every page),
-the totals box, payment terms and notes, a thank-you line, and a footer on
-every page. A credit note names the invoice it corrects and labels its
-total as a credit; a draft has no number and "DRAFT" runs across every
+The layout follows ``LAYOUT.md``: the logo and the seller block, "INVOICE"
+(or "CREDIT NOTE") title with number and dates, Bill To / Ship To, the item
+table (header repeated on every page), the totals box (with document
+allowances and charges), VAT notes (reverse charge, exemptions), the bank
+transfer block with an EPC QR code, payment terms and notes, a thank-you
+line, and a footer on every page, all labelled in the locale's language.
+A credit note names the invoice it corrects and labels its total as a
+credit; a draft has no number and "DRAFT" runs across every
 page. Labels, party lines, totals rows, the thank-you rule, colours
 and the formatting of numbers and dates are shared with the XLSX
 (:mod:`invoicer.invoice.presentation`).
@@ -20,11 +23,15 @@ formatted with Babel for the invoice currency and the requested locale.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 
-from reportlab.lib.colors import Color
+import segno.helpers
+from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from . import presentation as pr
@@ -34,6 +41,7 @@ from .pdf_engine import (
     ASCENT,
     DESCENT,
     FOOTER_LEADING,
+    PAGE_TEXT,
     Column,
     Draw,
     Ink,
@@ -68,6 +76,10 @@ MARGIN_TOP = 50.0
 MARGIN_BOTTOM = 66.0  # lowest point of the content; the footer sits below
 FOOTER_Y = 34.0
 CONTINUATION_H = 30.0  # running header on pages 2..n
+LOGO_HEIGHT = 18 * mm
+"""The logo's height on the page; its width follows its aspect ratio."""
+QR_SIZE = 30 * mm
+"""The EPC QR code's side, quiet zone excluded (scannable from 2.5 cm)."""
 TABLE_SIZE = 8.5
 TABLE_HEAD_SIZE = 7.5
 CELL_PAD_X = 6.0
@@ -80,6 +92,7 @@ class _Layout:
         self.inv = invoice
         self.page_w, self.page_h = size
         self.fmt = fmt
+        self.tr = fmt.tr
         self.f = faces
         self.left = MARGIN_X
         self.width = self.page_w - 2 * MARGIN_X
@@ -87,14 +100,17 @@ class _Layout:
         # Legal identifiers are wrapped, never cut (LAYOUT.md): the footer and
         # the running header take as many lines as the seller's name and the
         # invoice number need, and the content makes room for them.
-        self.footer_text = f"{pr.one_line(invoice.seller.name)} · {pr.document_name(invoice)}"
+        self.footer_text = f"{pr.one_line(invoice.seller.name)} · {pr.document_name(invoice, self.tr)}"
+        self.page_text = self.tr(PAGE_TEXT)
         footer_extra = (
-            len(footer_lines(self.footer_text, faces, left=self.left, right=self.right)) - 1
+            len(footer_lines(self.footer_text, faces, left=self.left, right=self.right, page_text=self.page_text)) - 1
         ) * FOOTER_LEADING
-        self.title = pr.title(invoice)
+        self.title = pr.title(invoice, self.tr)
         self.title_w = stringWidth(self.title, faces.bold, 11) + 8
-        number = pr.DRAFT if invoice.draft else pr.one_line(invoice.invoice_number)
-        self.continued = wrap(f"{number} (continued)", faces.regular, 9, self.width - self.title_w)
+        number = self.tr(pr.DRAFT) if invoice.draft else pr.one_line(invoice.invoice_number)
+        self.continued = wrap(
+            self.tr("{number} (continued)", number=number), faces.regular, 9, self.width - self.title_w
+        )
         self.pages = Pages(
             self.page_h,
             self._continue_page,
@@ -113,6 +129,8 @@ class _Layout:
         self._table()
         p.skip(14)
         self._totals()
+        self._vat_notes()
+        self._payment()
         self._texts()
         return p.pages
 
@@ -136,39 +154,56 @@ class _Layout:
         seller_w = self.width * 0.56
         title_w = self.width * 0.40
 
+        # The logo, if any, at the top left at a fixed height, never distorted:
+        # a very wide one is scaled down as a whole to the seller block's width.
+        logo = _logo(inv.logo)
+        logo_w = logo_h = 0.0
+        if logo is not None:
+            px_w, px_h = logo.getSize()
+            logo_h = LOGO_HEIGHT
+            logo_w = logo_h * px_w / px_h
+            if logo_w > seller_w:
+                logo_w, logo_h = seller_w, seller_w * px_h / px_w
+        logo_room = logo_h + 10 if logo is not None else 0.0
+
         # Nothing of the seller is cut: the name wraps, every detail line is
         # drawn, and details that do not fit on the first page follow on the next.
         name_lines = wrap(seller.name, f.bold, 17, seller_w)
         details: list[str] = []
-        for line in pr.party_lines(seller, with_name=False):
+        for line in pr.party_lines(seller, with_name=False, tr=self.tr):
             text = pr.one_line(line.text) if line.kind == "company" else line.text
             details += wrap(text, f.regular, 8.5, seller_w)
         name_h = block_height(len(name_lines), 17, 20)
         first = len(details)
-        while first and name_h + 6 + block_height(first, 8.5, 11.5) > self.pages.room:
+        while first and logo_room + name_h + 6 + block_height(first, 8.5, 11.5) > self.pages.room:
             first -= 1
         details, rest = details[:first], details[first:]
-        seller_h = name_h + (6 + block_height(len(details), 8.5, 11.5) if details else 0)
+        seller_h = logo_room + name_h + (6 + block_height(len(details), 8.5, 11.5) if details else 0)
 
         meta = [
             (label, pr.one_line(value) if isinstance(value, str) else fmt.date(value))
-            for label, value in pr.meta_rows(inv)
+            for label, value in pr.meta_rows(inv, self.tr)
         ]
+        period = pr.period_text(inv, fmt)
+        if period is not None:
+            meta.append(period)
         label_w = max(stringWidth(label, f.regular, 8.5) for label, _ in meta)
         value_max = title_w - label_w - 10
         meta_rows = [(label, wrap(value, f.bold, 9, value_max) or [""]) for label, value in meta]
         value_w = max(stringWidth(line, f.bold, 9) for _, lines in meta_rows for line in lines)
         title_h = 26 * (ASCENT + DESCENT) + 8 + block_height(sum(len(v) for _, v in meta_rows), 9, 12.5)
-        title = pr.title(inv)
+        title = pr.title(inv, self.tr)
         title_size = fit_size(title, f.bold, 26, title_w)
 
         def draw(ink: Ink, top: float) -> None:
-            # Seller: name large and bold, details small below it.
-            y = top - 17 * ASCENT
+            if logo is not None:
+                ink.canvas.drawImage(logo, self.left, top - logo_h, logo_w, logo_h, mask="auto")
+            # Seller: name large and bold, details small below it (and the logo).
+            y = top - logo_room - 17 * ASCENT
             for line in name_lines:
                 ink.text(self.left, y, line, f.bold, 17, NAVY)
                 y -= 20
-            y = top - name_h - 6 - 8.5 * ASCENT
+            y = top - logo_room - name_h - 6 - 8.5 * ASCENT
             for line in details:
                 ink.text(self.left, y, line, f.regular, 8.5, MUTED)
                 y -= 11.5
@@ -207,7 +242,9 @@ class _Layout:
             "contact": (f.regular, 8.5, MUTED),
         }
         lines = [
-            (line.kind, text) for line in pr.party_lines(party) for text in wrap(line.text, *style[line.kind][:2], room)
+            (line.kind, text)
+            for line in pr.party_lines(party, tr=self.tr)
+            for text in wrap(line.text, *style[line.kind][:2], room)
         ]
         address = [text for kind, text in lines if kind == "address"]
         address_room = max_lines - (len(lines) - len(address))
@@ -222,9 +259,9 @@ class _Layout:
         f = self.f
         gap, pad, leading = 14.0, 9.0, 12.5
         box_w = (self.width - gap) / 2
-        boxes = [(pr.BILL_TO, inv.buyer)]
+        boxes = [(self.tr(pr.BILL_TO), inv.buyer)]
         if inv.ship_to is not None:
-            boxes.append((pr.SHIP_TO, inv.ship_to))
+            boxes.append((self.tr(pr.SHIP_TO), inv.ship_to))
         # A pathological address must not push the table off the first page.
         contents = [(label, self._party_lines(party, box_w - 2 * pad - 3, max_lines=16)) for label, party in boxes]
         n = max(len(lines) for _, lines in contents)
@@ -269,8 +306,9 @@ class _Layout:
         # that leaves some air and a cap; the description takes the rest.
         floors = [0.0, 0.0, 40.0, 62.0, 0.0, 66.0]
         caps = [40.0, 0.0, 76.0, 96.0, 46.0, 100.0]
+        titles = [self.tr(title) for title in pr.COLUMNS]
         widths = []
-        for col, title in enumerate(pr.COLUMNS):
+        for col, title in enumerate(titles):
             if col == 1:
                 widths.append(0.0)
                 continue
@@ -278,7 +316,7 @@ class _Layout:
             natural = max([head_w, floors[col]] + [width(t[col], f.regular, size) + 2 * pad for t in texts])
             widths.append(min(natural, max(caps[col], head_w)))
         widths[1] = self.width - sum(widths)
-        columns = [Column(t, w, col != 1) for col, (t, w) in enumerate(zip(pr.COLUMNS, widths, strict=True))]
+        columns = [Column(t, w, col != 1) for col, (t, w) in enumerate(zip(titles, widths, strict=True))]
 
         rows = []
         for index, t in enumerate(texts):
@@ -315,7 +353,10 @@ class _Layout:
 
     def _totals(self) -> None:
         f, fmt = self.f, self.fmt
-        amounts, (total_label, gross) = pr.totals_rows(self.inv.totals, fmt, credit=pr.is_credit(self.inv))
+        inv = self.inv
+        amounts, (total_label, gross) = pr.totals_rows(
+            inv.totals, fmt, credit=pr.is_credit(inv), allowances=inv.allowances, charges=inv.charges
+        )
         rows = [(label, fmt.money(amount)) for label, amount in amounts]
         total_amount = fmt.money(gross)
 
@@ -346,11 +387,60 @@ class _Layout:
         self.pages.ensure(height)  # the totals box is kept together
         self.pages.place(height, draw)
 
-    def _paragraph(self, title: str, text: str) -> None:
+    def _vat_notes(self) -> None:
+        """What the VAT breakdown says in words (reverse charge, exemption
+        reasons: EN 16931 BT-118, BT-120), under the totals, one line per
+        breakdown line; wrapped, never cut."""
+        notes = pr.vat_notes(self.inv.totals, self.fmt)
+        if notes:
+            self._paragraph(self.tr(pr.VAT_NOTES), "\n".join(notes), size=8.5)
+
+    def _payment(self) -> None:
+        """The "Bank transfer" block (EN 16931 BG-16): account holder, IBAN in
+        groups of four, BIC and payment reference on the left, and for an
+        issued EUR invoice the EPC QR code (:func:`_draw_qr`) at the right,
+        under "Scan to pay". The block is kept together on one page."""
+        block = pr.payment_block(self.inv, self.tr)
+        if block is None:
+            return
+        f, p = self.f, self.pages
+        qr = _epc_qr(block.qr) if block.qr is not None else None
+        qr_w = QR_SIZE + 16 if qr is not None else 0.0
+        size, leading = 9.0, 12.5
+        label_w = max(stringWidth(label, f.regular, 8.5) for label, _ in block.rows) + 12
+        value_room = self.width - qr_w - label_w - 8
+        rows = [(label, wrap(value, f.bold, size, value_room) or [""]) for label, value in block.rows]
+        title_h = 7.5 * (ASCENT + DESCENT) + 5
+        text_h = title_h + block_height(sum(len(lines) for _, lines in rows), size, leading)
+        caption = self.tr("Scan to pay")
+        caption_size = fit_size(caption, f.regular, 7.5, QR_SIZE + 12)
+        caption_h = caption_size * (ASCENT + DESCENT) + 4
+        qr_h = caption_h + QR_SIZE if qr is not None else 0.0
+        height = max(text_h, qr_h)
+
+        def draw(ink: Ink, top: float) -> None:
+            ink.text(self.left, top - 7.5 * ASCENT, block.title, f.bold, 7.5, NAVY, char_space=0.8)
+            y = top - title_h - size * ASCENT
+            for label, lines in rows:
+                ink.text(self.left, y, label, f.regular, 8.5, MUTED)
+                for line in lines:
+                    ink.text(self.left + label_w, y, line, f.bold, size, INK)
+                    y -= leading
+            if qr is not None:
+                x = self.right - QR_SIZE
+                middle = x + QR_SIZE / 2 + stringWidth(caption, f.regular, caption_size) / 2
+                ink.text(middle, top - caption_size * ASCENT, caption, f.regular, caption_size, MUTED, right=True)
+                _draw_qr(ink, qr, x, top - caption_h - QR_SIZE, QR_SIZE)
+
+        p.skip(18)
+        p.ensure(height)
+        p.place(height, draw)
+
+    def _paragraph(self, title: str, text: str, size: float = 9.0) -> None:
         """A titled paragraph; it may break between lines across pages, with
         the title kept with at least two lines."""
         f, p = self.f, self.pages
-        size, leading = 9.0, 12.5
+        leading = size + 3.5
         lines = wrap(text, f.regular, size, self.width)
         if not lines:
             return
@@ -373,11 +463,11 @@ class _Layout:
 
     def _texts(self) -> None:
         f, inv, p = self.f, self.inv, self.pages
-        show_notes, thanks = pr.thanks(inv.notes)
+        show_notes, thanks = pr.thanks(inv.notes, self.tr)
         if pr.one_line(inv.payment_terms):
-            self._paragraph(pr.PAYMENT_TERMS, inv.payment_terms or "")
+            self._paragraph(self.tr(pr.PAYMENT_TERMS), inv.payment_terms or "")
         if show_notes:
-            self._paragraph(pr.NOTES, inv.notes or "")
+            self._paragraph(self.tr(pr.NOTES), inv.notes or "")
         size = 9.5
         height = size * (ASCENT + DESCENT)
         p.skip(18)
@@ -402,6 +492,7 @@ class _Layout:
             pages=pages,
             text=self.footer_text,
             colour=MUTED,
+            page_text=self.page_text,
         )
 
     def _draft_mark(self, ink: Ink) -> None:
@@ -409,15 +500,58 @@ class _Layout:
         drawn before the page's text object, so the text stays on top of it,
         and as text, so it can be searched and extracted."""
         canvas, font = ink.canvas, self.f.bold
+        mark = self.tr(pr.DRAFT)
         diagonal = math.hypot(self.page_w, self.page_h)
-        size = fit_size(pr.DRAFT, font, 160, diagonal * 0.6, minimum=40)
+        size = fit_size(mark, font, 160, diagonal * 0.6, minimum=40)
         canvas.saveState()
         canvas.translate(self.page_w / 2, self.page_h / 2)
         canvas.rotate(math.degrees(math.atan2(self.page_h, self.page_w)))
         canvas.setFillColor(DRAFT_MARK)
         canvas.setFont(font, size)
-        canvas.drawCentredString(0, -size * 0.35, pr.DRAFT)
+        canvas.drawCentredString(0, -size * 0.35, mark)
         canvas.restoreState()
+
+
+def _logo(data: bytes | None) -> ImageReader | None:
+    """The logo (PNG or JPEG bytes, checked by the service that stored them)
+    as ReportLab reads it, or ``None`` for no logo or one of no size."""
+    if not data:
+        return None
+    reader = ImageReader(io.BytesIO(data))
+    px_w, px_h = reader.getSize()
+    return reader if px_w > 0 and px_h > 0 else None
+
+
+def _epc_qr(payment: pr.EpcPayment) -> list[bytes] | None:
+    """The module matrix (rows of 0/1, quiet zone excluded) of the EPC069-12
+    QR code for ``payment`` (segno: version 002, UTF-8, error correction M),
+    or ``None`` if segno refuses the data (e.g. an IBAN it does not accept)."""
+    try:
+        code = segno.helpers.make_epc_qr(
+            name=payment.name, iban=payment.iban, amount=payment.amount, text=payment.text, bic=payment.bic
+        )
+    except ValueError:
+        return None
+    return [bytes(row) for row in code.matrix]
+
+
+def _draw_qr(ink: Ink, matrix: list[bytes], x: float, y: float, side: float) -> None:
+    """Draw a QR matrix as black squares in a ``side`` square whose lower left
+    corner is ``(x, y)``; runs of dark modules in a row are one rectangle.
+    The page around it is white (its quiet zone)."""
+    module = side / len(matrix)
+    for r, row in enumerate(matrix):
+        top = y + side - (r + 1) * module
+        c = 0
+        while c < len(row):
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < len(row) and row[c]:
+                c += 1
+            # A hair larger than the run, so that no seam shows between rows.
+            ink.rect(x + start * module, top - 0.05, (c - start) * module + 0.05, module + 0.1, black)
 
 
 def _page_size(page_size: str) -> tuple[float, float]:
@@ -454,7 +588,9 @@ def render_pdf(
     case-insensitive. ``locale`` is a CLDR locale identifier such as
     ``"en_GB"`` or ``"de_DE"``; it decides how amounts (with the invoice
     currency's own symbol and minor-unit digits, via Babel), quantities, rates
-    and dates (CLDR "medium" format) are written. Labels are English.
+    and dates (CLDR "medium" format) are written, and the language of every
+    label (:mod:`invoicer.invoice.i18n`: en, de, fr, es, it, nl, pl, pt,
+    else English).
 
     Amounts come from ``invoice.totals`` (EN 16931 BR-CO-10, BR-CO-14,
     BR-CO-15, BR-CO-17 as computed by the model); nothing is recomputed here.
@@ -464,7 +600,12 @@ def render_pdf(
     seller's name). A credit note (``invoice.document_type``) is titled
     "CREDIT NOTE", names the invoice it corrects (BT-25) and labels its
     total "Total credit"; a draft (``invoice.draft``) shows no number and
-    has "DRAFT" across every page. ``attachments``
+    has "DRAFT" across every page. With ``invoice.payment`` giving an IBAN,
+    a "Bank transfer" block shows the account (IBAN in groups of four) and
+    the payment reference, and an issued EUR invoice an EPC069-12 QR code
+    for its gross amount, the balance due at issue
+    (:func:`invoicer.invoice.presentation.epc_qr_payload`). ``invoice.logo``
+    is drawn at the top left, :data:`LOGO_HEIGHT` high. ``attachments``
     (:class:`~invoicer.invoice.formats.Attachment`) are embedded as
     associated files and ``xmp`` (an XMP packet) is written as the
     document's metadata stream (:func:`invoicer.invoice.pdf_engine.write_pdf`):
@@ -479,7 +620,9 @@ def render_pdf(
     faces = register_fonts()
     layout = _Layout(invoice, size, pr.Formatter(invoice.currency, babel_locale), faces)
     pages = layout.layout()
-    name = pr.document_name(invoice)
+    tr = layout.tr
+    name = pr.document_name(invoice, tr)
+    buyer = pr.one_line(invoice.buyer.company or invoice.buyer.name)
     return write_pdf(
         pages,
         size,
@@ -489,7 +632,7 @@ def render_pdf(
         lang=str(babel_locale).replace("_", "-"),
         title=name,
         author=pr.one_line(invoice.seller.name),
-        subject=f"{name} to {pr.one_line(invoice.buyer.company or invoice.buyer.name)}",
+        subject=tr("{document} to {buyer}", document=name, buyer=buyer),
         attachments=attachments,
         xmp=xmp,
     )

@@ -43,11 +43,14 @@ from typing import Any
 from babel import Locale
 from babel.numbers import get_currency_symbol
 from xlsxwriter import Workbook
+from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
+from xlsxwriter.image import Image
 from xlsxwriter.worksheet import Worksheet
 
 from . import presentation as pr
 from .formats import RenderOptions
+from .i18n import translator
 from .model import Invoice, minor_unit
 
 __all__ = ["render", "render_xlsx"]
@@ -67,6 +70,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 cannot carry (control characters, lone surrogates).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _DIGIT_PX = 7  # width of "0" in Calibri 11, Excel's unit of column width
+_LOGO_PX = 18 / 25.4 * 96  # the logo's height, 18 mm as the PDF draws it, in Excel's 96 dpi pixels
+_LOGO_MAX_W_PX = 420  # at most the width of the first columns
 
 # Columns of the item table: the shared columns with UNIT after QTY.
 _TITLES = (*pr.COLUMNS[:3], pr.UNIT_COLUMN, *pr.COLUMNS[3:])
@@ -207,6 +212,7 @@ class _Sheet:
         self.style = styles
         self.inv = invoice
         self.fmt = fmt
+        self.tr = fmt.tr
         self.money = money
         self.desc_chars = desc_chars
         self.row = 1
@@ -246,18 +252,23 @@ class _Sheet:
         inv, ws = self.inv, self.ws
         if inv.draft:
             # A row of its own above everything: DRAFT, not a valid document.
-            self.label(1, 1, f"{pr.DRAFT} - not a valid {'credit note' if pr.is_credit(inv) else 'invoice'}", "draft")
+            kind = "credit note" if pr.is_credit(inv) else "invoice"
+            self.label(1, 1, self.tr(f"DRAFT - not a valid {kind}"), "draft")
             ws.set_row(0, 30)
             self.row = 2
+        self.logo()
         top = self.row
         self.text(top, 1, inv.seller.name, "seller")
         ws.set_row(top - 1, 30)
-        self.label(top, _COL_TOTAL, pr.title(inv), "title")
-        details = pr.party_lines(inv.seller, with_name=False)
+        self.label(top, _COL_TOTAL, pr.title(inv, self.tr), "title")
+        details = pr.party_lines(inv.seller, with_name=False, tr=self.tr)
         for i, line in enumerate(details):
             self.text(top + 1 + i, 1, line.text, "muted")
 
-        meta = pr.meta_rows(inv)
+        meta = pr.meta_rows(inv, self.tr)
+        period = pr.period_text(inv, self.fmt)
+        if period is not None:
+            meta.append(period)
         for i, (label, value) in enumerate(meta):
             row = top + 1 + i
             self.label(row, _COL_RATE, label, "meta label")
@@ -267,16 +278,53 @@ class _Sheet:
                 self.date(row, _COL_TOTAL, value, "meta")
         self.row = top + 1 + max(len(details), len(meta)) + 1
 
+    def logo(self) -> None:
+        """The seller's logo in a row of its own above the seller's name, 18 mm
+        high and as wide as its aspect ratio says (never distorted); nothing
+        if there is none or XlsxWriter cannot read it (PNG and JPEG it can)."""
+        data = self.inv.logo
+        if not data:
+            return
+        try:
+            image = Image(io.BytesIO(data))
+        except XlsxWriterException:
+            return
+        if not image.width or not image.height:
+            return
+        # XlsxWriter draws width x scale x 96 / dpi pixels (and so the height);
+        # the shape is the pixels' (as in the PDF), whatever the dpi say.
+        # A very wide logo is scaled down as a whole to _LOGO_MAX_W_PX.
+        height_px = min(_LOGO_PX, _LOGO_MAX_W_PX * image.height / image.width)
+        width_px = height_px * image.width / image.height
+        x_scale = width_px / (image.width * 96.0 / image.x_dpi)
+        y_scale = height_px / (image.height * 96.0 / image.y_dpi)
+        self.ws.set_row(self.row - 1, height_px * 0.75 + 8)  # points: 0.75 per pixel, and some air
+        self.ws.insert_image(
+            self.row - 1,
+            0,
+            "logo",
+            {
+                "image_data": io.BytesIO(data),
+                "x_scale": x_scale,
+                "y_scale": y_scale,
+                "x_offset": 2,
+                "y_offset": 4,
+                "object_position": 3,
+                "description": _clean(self.inv.seller.name),
+            },
+        )
+        self.row += 1
+
     def parties(self) -> None:
         inv = self.inv
-        blocks = [(1, pr.BILL_TO, inv.buyer)]
+        blocks = [(1, self.tr(pr.BILL_TO), inv.buyer)]
         if inv.ship_to is not None:
-            blocks.append((_COL_PRICE, pr.SHIP_TO, inv.ship_to))
+            blocks.append((_COL_PRICE, self.tr(pr.SHIP_TO), inv.ship_to))
         top = self.row
         height = 0
         for col, title, party in blocks:
             self.label(top, col, title, "label")
-            lines = pr.party_lines(party)
+            lines = pr.party_lines(party, tr=self.tr)
             for i, line in enumerate(lines, start=1):
                 self.text(top + i, col, line.text, _PARTY_STYLE[line.kind])
             height = max(height, len(lines) + 1)
@@ -287,7 +335,7 @@ class _Sheet:
         inv, money = self.inv, self.money
         header = self.row
         for col, title in enumerate(_TITLES, start=1):
-            self.label(header, col, title, "header" if col in (_COL_DESC, _COL_UNIT) else "header num")
+            self.label(header, col, self.tr(title), "header" if col in (_COL_DESC, _COL_UNIT) else "header num")
         self.ws.set_row(header - 1, 20)
 
         total_format = money.format()
@@ -319,7 +367,10 @@ class _Sheet:
             self.ws.set_row(row - 1, min(_ROW_MAX_PT, 13.0 * n + 4))
 
     def totals(self) -> None:
-        rows, (total_label, gross) = pr.totals_rows(self.inv.totals, self.fmt, credit=pr.is_credit(self.inv))
+        inv = self.inv
+        rows, (total_label, gross) = pr.totals_rows(
+            inv.totals, self.fmt, credit=pr.is_credit(inv), allowances=inv.allowances, charges=inv.charges
+        )
         for label, amount in rows:
             self.label(self.row, _COL_RATE, label, "sum label")
             self.number(self.row, _COL_TOTAL, amount, "sum", self.money.format())
@@ -331,12 +382,29 @@ class _Sheet:
         self.ws.set_row(self.row - 1, 20)
         self.row += 2
 
+    def payment(self) -> None:
+        """The "Bank transfer" block (EN 16931 BG-16): account holder, IBAN in
+        groups of four, BIC and payment reference, labels in column A and
+        values (text cells) in column B. No QR code: a sheet is not paid by
+        scanning."""
+        block = pr.payment_block(self.inv, self.tr)
+        if block is None:
+            return
+        self.label(self.row, 1, block.title, "label")
+        self.row += 1
+        for label, value in block.rows:
+            self.label(self.row, 1, label, "muted")
+            self.text(self.row, _COL_DESC, value, "name")
+            self.row += 1
+        self.row += 1
+
     def texts(self, width: int) -> None:
         inv = self.inv
-        show_notes, thanks = pr.thanks(inv.notes)
-        blocks = [(pr.PAYMENT_TERMS, inv.payment_terms)]
+        show_notes, thanks = pr.thanks(inv.notes, self.tr)
+        notes = pr.vat_notes(inv.totals, self.fmt)
+        blocks = [(self.tr(pr.VAT_NOTES), "\n".join(notes)), (self.tr(pr.PAYMENT_TERMS), inv.payment_terms)]
         if show_notes:
-            blocks.append((pr.NOTES, inv.notes))
+            blocks.append((self.tr(pr.NOTES), inv.notes))
         for title, text in blocks:
             if not text or not text.strip():
                 continue
@@ -394,8 +462,12 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     numbers, VAT rates percentages (0.19 shown as 19%), dates real dates
     (from 1900-03-01 on; earlier ones ISO 8601 text, as no serial number
     names them in every spreadsheet program).
-    ``locale`` (CLDR, e.g. ``"en_GB"``) decides where the currency symbol goes
-    and how the VAT labels write amounts.
+    ``locale`` (CLDR, e.g. ``"en_GB"``) decides the language of the labels and
+    the sheet's name (:mod:`invoicer.invoice.i18n`), where the currency
+    symbol goes and how the VAT labels write amounts. Allowances and charges
+    are rows of the totals; VAT notes (reverse charge, exemption reasons)
+    and the bank transfer block (IBAN in groups of four) follow them. The
+    seller's logo (``invoice.logo``) sits above the seller, 18 mm high.
 
     A credit note (``invoice.document_type``) is titled "CREDIT NOTE", names
     the invoice it corrects (EN 16931 BT-25) and labels its total "Total
@@ -413,12 +485,13 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     wb = Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     )
-    wb.set_properties({"title": _clean(pr.document_name(invoice)), "author": _clean(invoice.seller.name)})
-    ws = wb.add_worksheet("Credit note" if pr.is_credit(invoice) else "Invoice")
+    tr = translator(babel_locale)
+    wb.set_properties({"title": _clean(pr.document_name(invoice, tr)), "author": _clean(invoice.seller.name)})
+    ws = wb.add_worksheet(tr("Credit note" if pr.is_credit(invoice) else "Invoice"))
     ws.hide_gridlines(2)
     if invoice.draft:
         # Every printed page of a draft says so, in its header.
-        ws.set_header(f'&C&"Calibri,Bold"&28&K1F63C6{pr.DRAFT}')
+        ws.set_header(f'&C&"Calibri,Bold"&28&K1F63C6{tr(pr.DRAFT)}')
 
     widths = _column_widths(invoice, money)
     for col, width in enumerate(widths):
@@ -438,6 +511,7 @@ def render_xlsx(invoice: Invoice, *, locale: str = "en_GB") -> bytes:
     sheet.parties()
     header = sheet.table()
     sheet.totals()
+    sheet.payment()
     sheet.texts(width=int(sum(widths) / 1.1))
 
     ws.freeze_panes(header, 0)  # rows 1..header stay in view
