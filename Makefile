@@ -73,8 +73,14 @@ lock: $(STAMP)
 test: lint $(CHROMIUM)
 	$(PY) -m pytest
 
+# The tests that need no server. They run with PostgreSQL and RabbitMQ pointed at a
+# closed port (127.0.0.1:1), so a test that reaches a server without being marked
+# `integration` fails here instead of passing by luck: each run of it is the check.
+OFFLINE := INVOICER_PG_URL=postgresql://postgres@127.0.0.1:1 DATABASE_URL=postgresql://postgres@127.0.0.1:1/invoicer \
+	AMQP_URL=amqp://guest:guest@127.0.0.1:1/%2F MONGODB_URI=mongodb://127.0.0.1:1/invoicer
+
 test-unit: $(STAMP)
-	$(PY) -m pytest -m "not integration"
+	$(OFFLINE) $(PY) -m pytest -m "not integration"
 
 # Both are part of `make test` too.
 test-faults: $(STAMP)

@@ -193,7 +193,35 @@ def app_client(offline_settings) -> Callable[..., flask.testing.FlaskClient]:
     return _make
 
 
+# --- servers, and the marker of the tests that need one ------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server (a URL without a database) that tests create
+    databases of their own on: ``INVOICER_PG_URL``, as for tools/devstack.py."""
+    return os.environ.get("INVOICER_PG_URL", DEFAULT_PG_URL)
+
+
+@pytest.fixture(scope="session")
+def amqp_server() -> str:
+    """The RabbitMQ broker that tests declare queues of their own on: ``AMQP_URL``,
+    as for tools/devstack.py."""
+    return os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+#: The fixtures that reach a server. A test that uses one of them, directly or
+#: through any fixture built on them (``db``, ``records_api``, ``client``, ...),
+#: is marked ``integration`` here, so that ``make test-unit`` (``-m "not
+#: integration"``) needs no server: a new test is marked without anyone
+#: remembering to. A test that reaches a server must do so through one of them.
+SERVER_FIXTURES = frozenset({"stack", "postgres_server", "amqp_server"})
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
