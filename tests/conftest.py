@@ -312,11 +312,14 @@ def pytest_collection_modifyitems(config, items):
 
 # --- pytest-xdist: which tests go to the same worker -------------------------------
 
-#: Tests under these directories run on one worker (``make test`` runs
-#: ``--dist loadgroup``, with the scheduler below): tests/k8s's session
-#: fixtures (the rendered bundle, the kubernetes-validate and checkov runs)
-#: are per process, and running them on every worker costs more CPU than it saves.
-XDIST_GROUPS = {"tests/k8s/": "k8s"}
+#: The tests under each of these paths run on one worker, one after another
+#: (``make test`` runs ``--dist loadgroup``, with the scheduler below):
+#: - tests/k8s: its session fixtures (the rendered bundle, the kubernetes-validate
+#:   and checkov runs) are per process; on every worker they cost more CPU than they save;
+#: - tests/worker/test_dead_letters.py: two of its tests empty the stack's render
+#:   dead-letter queue and expect exactly what they sent there: side by side,
+#:   each takes the other's.
+XDIST_GROUPS = {"tests/k8s/": "k8s", "tests/worker/test_dead_letters.py": "render-dead-letters"}
 
 
 def _xdist_group(nodeid: str) -> str | None:
