@@ -70,11 +70,25 @@ lock: $(STAMP)
 	$(PIP_COMPILE) --extra test --extra bench --extra lint --constraint requirements.lock \
 		--output-file requirements-dev.lock pyproject.toml
 
+# Two passes, both run even when the first fails: every test but the `serial` ones on
+# TEST_WORKERS pytest-xdist workers that share one stack (most of the suite waits on
+# the stack, not on the CPU), then the `serial` ones (tests/faults: they stop the shared
+# servers and kill the stack's processes) alone, on a stack of their own.
+TEST_WORKERS ?= 4
 test: lint $(CHROMIUM)
-	$(PY) -m pytest
+	@status=0; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial" || status=1; \
+	$(PY) -m pytest -m serial || status=1; \
+	exit $$status
+
+# The tests that need no server. They run with PostgreSQL and RabbitMQ pointed at a
+# closed port (127.0.0.1:1), so a test that reaches a server without being marked
+# `integration` fails here instead of passing by luck: each run of it is the check.
+OFFLINE := INVOICER_PG_URL=postgresql://postgres@127.0.0.1:1 DATABASE_URL=postgresql://postgres@127.0.0.1:1/invoicer \
+	AMQP_URL=amqp://guest:guest@127.0.0.1:1/%2F MONGODB_URI=mongodb://127.0.0.1:1/invoicer
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -m "not integration"
+	$(OFFLINE) $(PY) -m pytest -m "not integration"
 
 # Both are part of `make test` too.
 test-faults: $(STAMP)

@@ -5,12 +5,14 @@ apps (``app_client``) for fast route tests that need no stack."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,27 +68,92 @@ class RunningStack:
         return self.stack.log_file(name).read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def stack() -> RunningStack:
-    tag = secrets.token_hex(4)
-    var = ROOT / "var" / f"test-{tag}"
+def _start_stack(var: Path) -> dict[str, str]:
+    """Start the test stack rooted at ``var`` (its tag names its database
+    and queue prefix); returns its environment."""
+    tag = var.name.removeprefix("test-")
+    # Trusting one proxy hop lets tests speak for other client addresses
+    # (X-Forwarded-For), so the per-address login limit can be tested
+    # without locking every other test out.
+    return Stack(var=var, root=ROOT).up(
+        gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}", extra={"TRUSTED_PROXY_HOPS": "1"}
+    )
+
+
+def _stop_stack(var: Path) -> None:
+    """Stop the test stack at ``var``, drop its database and queues, and
+    remove ``var`` (unless ``INVOICER_KEEP_TEST_STACK=1``)."""
     stack = Stack(var=var, root=ROOT)
     try:
-        # Trusting one proxy hop lets tests speak for other client addresses
-        # (X-Forwarded-For), so the per-address login limit can be tested
-        # without locking every other test out.
-        env = stack.up(
-            gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}", extra={"TRUSTED_PROXY_HOPS": "1"}
-        )
-        yield RunningStack(stack, env)
-    finally:
         stack.down()
         if stack.env_file.exists():
             env = stack.settings()
             drop_database(env["DATABASE_URL"])
             delete_broker_objects(env)
+    finally:
         if os.environ.get("INVOICER_KEEP_TEST_STACK") != "1":
             shutil.rmtree(var, ignore_errors=True)
+            var.with_name(f"{var.name}.lock").unlink(missing_ok=True)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (flock), held across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: Under pytest-xdist (``make test`` runs ``-n``): where the one stack that all
+#: workers share lives, chosen by the controller and given to each worker.
+SHARED_STACK = "invoicer_shared_stack"
+_SHARED_STACK_KEY = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controller: every worker gets the same stack
+    directory. The first worker that needs the stack starts it there; the
+    controller stops it when all workers are done (``pytest_sessionfinish``)."""
+    config = node.config
+    if _SHARED_STACK_KEY not in config.stash:
+        config.stash[_SHARED_STACK_KEY] = ROOT / "var" / f"test-{secrets.token_hex(4)}"
+    node.workerinput[SHARED_STACK] = str(config.stash[_SHARED_STACK_KEY])
+
+
+def pytest_sessionfinish(session):
+    var = session.config.stash.get(_SHARED_STACK_KEY, None)
+    if var is not None and var.exists():
+        _stop_stack(var)
+
+
+@pytest.fixture(scope="session")
+def stack(request) -> Iterator[RunningStack]:
+    """The session's stack. Alone, pytest starts it here and stops it at the
+    end; under pytest-xdist all workers share one (8 processes per worker
+    would cost more than they save): the first worker to need it starts it,
+    under a lock the others wait on, and the controller stops it."""
+    shared = getattr(request.config, "workerinput", {}).get(SHARED_STACK)
+    if shared is None:
+        var = ROOT / "var" / f"test-{secrets.token_hex(4)}"
+        try:
+            yield RunningStack(Stack(var=var, root=ROOT), _start_stack(var))
+        finally:
+            _stop_stack(var)
+        return
+    var = Path(shared)
+    ready = var / "ready"
+    with _locked(var.with_name(f"{var.name}.lock")):
+        if not ready.exists():
+            _start_stack(var)
+            ready.touch()
+        stack = Stack(var=var, root=ROOT)
+        env = stack.settings()
+    yield RunningStack(stack, env)
 
 
 @dataclass
@@ -193,7 +260,83 @@ def app_client(offline_settings) -> Callable[..., flask.testing.FlaskClient]:
     return _make
 
 
+# --- servers, and the marker of the tests that need one ------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server (a URL without a database) that tests create
+    databases of their own on: ``INVOICER_PG_URL``, as for tools/devstack.py."""
+    return os.environ.get("INVOICER_PG_URL", DEFAULT_PG_URL)
+
+
+@pytest.fixture(scope="session")
+def amqp_server() -> str:
+    """The RabbitMQ broker that tests declare queues of their own on: ``AMQP_URL``,
+    as for tools/devstack.py."""
+    return os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+#: The fixtures that reach a server. A test that uses one of them, directly or
+#: through any fixture built on them (``db``, ``records_api``, ``client``, ...),
+#: is marked ``integration`` here, so that ``make test-unit`` (``-m "not
+#: integration"``) needs no server: a new test is marked without anyone
+#: remembering to. A test that reaches a server must do so through one of them.
+SERVER_FIXTURES = frozenset({"stack", "postgres_server", "amqp_server"})
+
+
+#: The fixtures of tests that stop, kill or restart parts of the stack or the
+#: shared PostgreSQL and RabbitMQ servers: any test beside them would fail.
+#: Such a test is marked ``serial``: ``make test`` runs them in a pass of
+#: their own, after the parallel one (``-m "not serial"``).
+SERIAL_FIXTURES = frozenset({"faults"})
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SERVER_FIXTURES & fixtures:
             item.add_marker(pytest.mark.integration)
+        if SERIAL_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.serial)
+    if hasattr(config, "workerinput"):
+        # pytest-xdist hands tests out in this order: the long ones first (the
+        # k8s group, then the tests that wait on the stack), so that the many
+        # short CPU-bound unit tests fill in around them instead of the run
+        # ending on one worker with a long test. Every worker sorts alike.
+        items.sort(key=lambda item: (_xdist_group(item.nodeid) is None, item.get_closest_marker("integration") is None))
+
+
+# --- pytest-xdist: which tests go to the same worker -------------------------------
+
+#: The tests under each of these paths run on one worker, one after another
+#: (``make test`` runs ``--dist loadgroup``, with the scheduler below):
+#: - tests/k8s: its session fixtures (the rendered bundle, the kubernetes-validate
+#:   and checkov runs) are per process; on every worker they cost more CPU than they save;
+#: - tests/worker/test_dead_letters.py: two of its tests empty the stack's render
+#:   dead-letter queue and expect exactly what they sent there: side by side,
+#:   each takes the other's.
+XDIST_GROUPS = {"tests/k8s/": "k8s", "tests/worker/test_dead_letters.py": "render-dead-letters"}
+
+
+def _xdist_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in XDIST_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` with the groups of ``XDIST_GROUPS``: pytest-xdist's
+    own groups (``@pytest.mark.xdist_group``) are lost under pytest 9.2, which
+    no longer takes the ``item._nodeid`` that xdist 3.8 rewrites to name them."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PathGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_group(nodeid) or nodeid
+
+    return PathGroupScheduling(config, log)

@@ -19,12 +19,10 @@ from invoicer.invoices import clients
 from invoicer.invoices.identity import Actor, Member, resolve_membership
 from invoicer.invoices.organisations import update_organisation
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
 
 @contextmanager
-def _maintenance() -> Iterator[psycopg2.extensions.cursor]:
-    conn = psycopg2.connect(f"{SERVER}/postgres", connect_timeout=5)
+def _maintenance(server: str) -> Iterator[psycopg2.extensions.cursor]:
+    conn = psycopg2.connect(f"{server}/postgres", connect_timeout=5)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -33,30 +31,31 @@ def _maintenance() -> Iterator[psycopg2.extensions.cursor]:
         conn.close()
 
 
-def create_database(name: str) -> Database:
-    """CREATE DATABASE ``name``, migrate it as ``invoicer migrate`` does, return a pool."""
-    with _maintenance() as cur:
+def create_database(server: str, name: str) -> Database:
+    """CREATE DATABASE ``name`` on ``server`` (the ``postgres_server``
+    fixture), migrate it as ``invoicer migrate`` does, return a pool."""
+    with _maintenance(server) as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = Database(f"{SERVER}/{name}", max_connections=12)
+    db = Database(f"{server}/{name}", max_connections=12)
     for package in migration_packages():  # what `invoicer migrate` applies, in its order
         migrate(db, package)
     return db
 
 
-def drop_database(db: Database, name: str) -> None:
+def drop_database(server: str, db: Database, name: str) -> None:
     db.close()
-    with _maintenance() as cur:
+    with _maintenance(server) as cur:
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
-def db() -> Iterator[Database]:
+def db(postgres_server) -> Iterator[Database]:
     name = f"invoicer_records_{secrets.token_hex(4)}"
-    database = create_database(name)
+    database = create_database(postgres_server, name)
     try:
         yield database
     finally:
-        drop_database(database, name)
+        drop_database(postgres_server, database, name)
 
 
 def new_actor(name: str = "user") -> Actor:

@@ -14,19 +14,19 @@ from invoicer.common.db import Database, migrate
 from invoicer.invoices import clients, organisations
 from invoicer.invoices.identity import resolve_membership
 
-from .conftest import SERVER, _maintenance, drop_database, new_actor
+from .conftest import _maintenance, drop_database, new_actor
 
 PACKAGE = "invoicer.invoices.migrations"
 BEFORE = ("0001_records.sql", "0002_outbox_commands.sql")
 
 
 @pytest.fixture
-def old_db():
+def old_db(postgres_server):
     """A database migrated up to 0002 (addresses still text), dropped after the test."""
     name = f"invoicer_addr_{secrets.token_hex(4)}"
-    with _maintenance() as cur:
+    with _maintenance(postgres_server) as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = Database(f"{SERVER}/{name}", max_connections=2)
+    db = Database(f"{postgres_server}/{name}", max_connections=2)
     try:
         migrate(db)
         migrate(db, "invoicer.common.migrations")  # the outbox, which every service's migrations may use
@@ -36,7 +36,7 @@ def old_db():
                 cur.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (f"{PACKAGE}:{file}",))
         yield db
     finally:
-        drop_database(db, name)
+        drop_database(postgres_server, db, name)
 
 
 def test_text_addresses_become_structured_and_read_back(old_db) -> None:

@@ -19,9 +19,7 @@ from invoicer.common.relay import Relay, events_exchange
 from invoicer.invoices import clients
 from invoicer.invoices.identity import resolve_membership
 
-from .conftest import SERVER, create_database, drop_database, new_actor
-
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+from .conftest import create_database, drop_database, new_actor
 
 
 class Rollback(Exception):
@@ -29,21 +27,22 @@ class Rollback(Exception):
 
 
 @pytest.fixture
-def relay_db():
+def relay_db(postgres_server):
     """A database of its own, so that its outbox holds only this test's events."""
     name = f"invoicer_relay_{secrets.token_hex(4)}"
-    db = create_database(name)
+    db = create_database(postgres_server, name)
     try:
-        yield db, f"{SERVER}/{name}"
+        yield db, f"{postgres_server}/{name}"
     finally:
-        drop_database(db, name)
+        drop_database(postgres_server, db, name)
 
 
 @pytest.fixture
-def broker():
-    """A unique prefix, its events exchange and a queue bound to every event; deleted afterwards."""
+def broker(amqp_server):
+    """A unique prefix, the broker's URL, its events exchange and a queue
+    bound to every event; deleted afterwards."""
     prefix = f"test_records_{secrets.token_hex(4)}"
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_server))
     channel = connection.channel()
     exchange = events_exchange(prefix)
     channel.exchange_declare(exchange, "topic", durable=True)
@@ -51,7 +50,7 @@ def broker():
     channel.queue_declare(queue, durable=True)
     channel.queue_bind(queue, exchange, routing_key="#")
     try:
-        yield prefix, channel, queue
+        yield prefix, amqp_server, channel, queue
     finally:
         channel.queue_delete(queue)
         channel.exchange_delete(exchange)
@@ -93,9 +92,9 @@ def make_events(db, count: int) -> tuple[list[str], str]:
 
 def test_every_committed_event_is_published_once_with_its_shape(relay_db, broker):
     db, _ = relay_db
-    prefix, channel, queue = broker
+    prefix, amqp_url, channel, queue = broker
     ids, rolled_back = make_events(db, 25)
-    relay = Relay(db, AMQP_URL, prefix, batch_size=7)
+    relay = Relay(db, amqp_url, prefix, batch_size=7)
     try:
         rounds = [relay.publish_batch() for _ in range(5)]
     finally:
@@ -114,11 +113,11 @@ def test_every_committed_event_is_published_once_with_its_shape(relay_db, broker
         assert cur.fetchone()["n"] == 0
 
 
-def _start_relay(database_url: str, prefix: str) -> subprocess.Popen:
+def _start_relay(database_url: str, amqp_url: str, prefix: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "AMQP_URL": AMQP_URL,
+        "AMQP_URL": amqp_url,
         "AMQP_PREFIX": prefix,
         "LOG_LEVEL": "WARNING",
     }
@@ -140,7 +139,7 @@ def _wait(condition, timeout: float = 60.0, step: float = 0.01) -> None:
 
 def test_a_relay_killed_mid_batch_loses_nothing_and_consumers_see_each_event_once(relay_db, broker):
     db, url = relay_db
-    prefix, channel, queue = broker
+    prefix, amqp_url, channel, queue = broker
     ids, rolled_back = make_events(db, 400)
 
     def queued() -> int:
@@ -151,7 +150,7 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_consumers_see_each_event_onc
             cur.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
             return cur.fetchone()["n"]
 
-    first = _start_relay(url, prefix)
+    first = _start_relay(url, amqp_url, prefix)
     try:
         _wait(lambda: queued() > 0)
     finally:
@@ -159,7 +158,7 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_consumers_see_each_event_onc
         first.wait(timeout=30)
     assert unpublished() > 0  # killed before it finished
 
-    second = _start_relay(url, prefix)
+    second = _start_relay(url, amqp_url, prefix)
     try:
         _wait(lambda: unpublished() == 0, step=0.1)
     finally:

@@ -25,8 +25,6 @@ from invoicer.common.config import Settings
 from invoicer.common.db import Database, migrate
 from invoicer.common.tokens import issue_token
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
 LINES = [
     {"description": "Chai tea", "quantity": "12", "unit": "box", "unit_price": "18.00", "tax_rate": "19"},
     {"description": "Aniseed syrup", "quantity": "4", "unit": "case", "unit_price": "10.00", "tax_rate": "19"},
@@ -67,9 +65,9 @@ def token_for(settings: Settings, user_id: str | None = None, email: str | None 
 
 
 @pytest.fixture(scope="session")
-def records_database() -> Iterator[str]:
+def records_database(postgres_server) -> Iterator[str]:
     """A migrated throw-away database's URL, dropped at the end of the session."""
-    url = f"{SERVER}/invoicer_api_{secrets.token_hex(4)}"
+    url = f"{postgres_server}/invoicer_api_{secrets.token_hex(4)}"
     create_database(url)
     db = Database(url)
     try:
