@@ -5,11 +5,13 @@ checked (VAT ID check digits, IBAN mod 97) with pointers."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from invoicer.invoice.einvoice.validation import validate
 
-from .conftest import BUYER, LINES, SELLER, assert_error, fetch_document, new_client
+from .conftest import BUYER, LINES, SELLER, assert_error, fetch_document, mails_to, new_client
 
 #: A seller and buyer complete for EN 16931 (country codes, a valid VAT ID, an IBAN).
 COMPLETE_SELLER = {
@@ -95,3 +97,33 @@ def test_an_auto_client_with_incomplete_records_gets_the_pdf_and_the_missing_ter
     assert ("BT-55", "BR-11") in warnings  # the buyer's country
     assert [item["format"] for item in issued["files"]] == ["pdf", "xlsx"]
     assert_error(seller("GET", f"/invoices/{draft['id']}/cii"), 404)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("choice", "xml"), [("factur-x", None), ("xrechnung-ubl", "ubl.xml")])
+def test_sending_attaches_what_the_client_takes(stack, seller, choice, xml):
+    seller.ok("PATCH", "/organisation", json=COMPLETE_SELLER)
+    address = f"ap-{uuid.uuid4().hex[:10]}@example.com"
+    client = new_client(
+        seller,
+        email=address,
+        address=GERMAN_ADDRESS,
+        e_invoice=choice,
+        buyer_reference="04011000-12345-34",
+        electronic_address={"scheme": "EM", "value": address},
+    )
+    draft = seller.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES})
+    issued = seller.ok("POST", f"/invoices/{draft['id']}/issue")
+    assert issued["e_invoice"]["profile"] == choice
+    seller.ok("POST", f"/invoices/{draft['id']}/send")
+    (mail,) = mails_to(stack, address)
+    files = {part.get_filename(): part.get_content() for part in mail.iter_attachments()}
+    pdf = files.pop(f"{issued['number']}.pdf")
+    if xml is None:  # Factur-X: the XML travels inside the PDF/A-3
+        assert files == {}
+        assert validate(pdf).attachment == "factur-x.xml"
+    else:  # XRechnung: the XML beside the PDF
+        (name,) = files
+        assert name == f"{issued['number']}.{xml}"
+        report = validate(files[name])
+        assert report.valid and "xrechnung" in report.specification, [(f.rule, f.text) for f in report.fatal]

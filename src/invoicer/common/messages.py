@@ -238,9 +238,22 @@ class InvoiceReady(_Message):
         )
 
 
+class MailAttachment(BaseModel):
+    """A further file of an :class:`InvoiceMail`: the e-invoice XML a client
+    takes (XRechnung, Peppol) at GridFS id ``fid``, attached as ``filename``
+    with ``media_type``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fid: Text
+    filename: Text
+    media_type: Text = "application/xml"
+
+
 class InvoiceMail(_Message):
     """Mail issued invoice ``invoice_id`` to its client at ``recipient``
-    with its PDF attached (GridFS id ``pdf_fid``, attached as ``filename``).
+    with its PDF attached (GridFS id ``pdf_fid``, attached as ``filename``;
+    for a Factur-X client the Factur-X PDF/A-3) and its ``attachments``.
     ``id`` is the command's id (the outbox row's, also the AMQP
     ``message_id``): the notification service mails each id once, however
     often it is delivered. ``seller`` (the seller's name), ``number``,
@@ -261,9 +274,12 @@ class InvoiceMail(_Message):
     pdf_fid: Text
     filename: Text
     reply_to: Text | None = None
+    attachments: tuple[MailAttachment, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON object (without ``version``): the field names as keys."""
+        """The JSON object (without ``version``): the field names as keys
+        (``attachments`` only when there are some, so an older body is the same)."""
+        extra = {"attachments": [item.model_dump() for item in self.attachments]} if self.attachments else {}
         return {
             "id": self.id,
             "invoice_id": self.invoice_id,
@@ -276,12 +292,13 @@ class InvoiceMail(_Message):
             "pdf_fid": self.pdf_fid,
             "filename": self.filename,
             "reply_to": self.reply_to,
+            **extra,
         }
 
     def to_bytes(self) -> bytes:
         """The JSON body: ``{"version", "id", "invoice_id", "recipient",
         "seller", "number", "currency", "amount_due", "due_date", "pdf_fid",
-        "filename", "reply_to"}``."""
+        "filename", "reply_to"}`` and ``"attachments"`` when there are some."""
         return _encode({"version": self.VERSION, **self.as_dict()})
 
 

@@ -37,7 +37,7 @@ from typing import Any, cast
 
 from invoicer.common.db import Cursor, Database
 from invoicer.common.jobs import insert_job, output_fid
-from invoicer.common.messages import InvoiceMail, RenderRequest
+from invoicer.common.messages import InvoiceMail, MailAttachment, RenderRequest
 from invoicer.common.storage import BlobStore
 from invoicer.invoice import formats as registry
 from invoicer.invoice.formats import RenderOptions
@@ -323,11 +323,16 @@ def mail_command(cur: Cursor, member: Member, row: dict[str, Any], recipient: st
     """Write the outbox command that the relay publishes as an
     :class:`~invoicer.common.messages.InvoiceMail`: mail issued invoice
     ``row`` (after the send's update, so ``balance_due`` is current) to
-    ``recipient`` with its kept PDF, whose GridFS id is derived from the
-    render job's id. Returns the command's id (the mail's idempotency key)."""
+    ``recipient`` with its kept PDF (a Factur-X client's Factur-X PDF/A-3),
+    whose GridFS id is derived from the render job's id, and the XML of an
+    XRechnung or Peppol client beside it. Returns the command's id (the
+    mail's idempotency key)."""
     command_id = uuid.uuid4()
     seller = row["seller"] or {}
     balance = row["balance_due"]
+    cur.execute("SELECT formats FROM jobs WHERE id = %s", (row["render_job_id"],))
+    job = cast("dict[str, Any] | None", cur.fetchone())
+    kept = set(job["formats"]) if job else {"pdf"}
     mail = InvoiceMail(
         id=str(command_id),
         invoice_id=str(row["id"]),
@@ -337,9 +342,19 @@ def mail_command(cur: Cursor, member: Member, row: dict[str, Any], recipient: st
         currency=row["currency"],
         amount_due=str(balance),
         due_date=row["due_date"].isoformat() if row["due_date"] else None,
-        pdf_fid=output_fid(str(row["render_job_id"]), "pdf"),
+        pdf_fid=output_fid(str(row["render_job_id"]), "facturx" if "facturx" in kept else "pdf"),
         filename=output_filename(row["number"], "pdf"),
         reply_to=seller.get("email") or None,
+        attachments=tuple(
+            MailAttachment(
+                fid=output_fid(str(row["render_job_id"]), fmt),
+                filename=output_filename(row["number"], fmt),
+                media_type=registry.get(fmt).media_type,
+            )
+            # XRechnung and Peppol buyers get their XML beside the PDF (Factur-X carries it inside).
+            for fmt in ("cii", "ubl")
+            if fmt in kept and "facturx" not in kept
+        ),
     )
     return events.command(
         cur, member, "invoice", row["id"], mail.ROUTING_KEY, json.loads(mail.to_bytes()), command_id=command_id

@@ -68,10 +68,13 @@ class MailLog:
             cur.execute("DELETE FROM invoice_mails WHERE command_id = %s", (uuid.UUID(command_id),))
 
 
-def build_invoice_mail(mail: InvoiceMail, pdf: bytes, sender: str) -> EmailMessage:
+def build_invoice_mail(
+    mail: InvoiceMail, pdf: bytes, sender: str, extra: list[tuple[str, str, bytes]] | None = None
+) -> EmailMessage:
     """The mail to the client: subject "Invoice <number> from <seller>",
     a plain-text body naming the seller, the number, the amount due and the
-    due date, and the PDF attached as ``mail.filename``. ``Reply-To`` is the
+    due date, the PDF attached as ``mail.filename`` and ``extra`` files
+    ``(filename, media type, bytes)`` after it. ``Reply-To`` is the
     seller's address when known; the Message-ID is derived from the command
     id (RFC 5322 3.6.4), so a copy sent twice is one message to mail clients.
     User text is only ever text here."""
@@ -100,6 +103,9 @@ def build_invoice_mail(mail: InvoiceMail, pdf: bytes, sender: str) -> EmailMessa
     message["X-Invoicer-Invoice-Id"] = mail.invoice_id
     message.set_content("\n".join(body))
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=mail.filename)
+    for filename, media_type, data in extra or []:  # the e-invoice XML of an XRechnung or Peppol client
+        maintype, _, subtype = media_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return message
 
 
@@ -137,7 +143,13 @@ class InvoiceMailHandler:
             pdf = self.blobs.get(mail.pdf_fid)
             if pdf is None or pdf.data is None:
                 raise Transient(f"the PDF of {mail.number} is not rendered yet", code="document_not_ready")
-            message = build_invoice_mail(mail, pdf.data, self.settings.mail_from)
+            extra = []
+            for item in mail.attachments:
+                blob = self.blobs.get(item.fid)
+                if blob is None or blob.data is None:
+                    raise Transient(f"the e-invoice of {mail.number} is not rendered yet", code="document_not_ready")
+                extra.append((item.filename, item.media_type, blob.data))
+            message = build_invoice_mail(mail, pdf.data, self.settings.mail_from, extra)
             self.deliver(message, self.settings, before_commit=record)
         except _AlreadySent:
             log.info("invoice mailed concurrently; dropping duplicate", extra={"mail_id": mail.id})
