@@ -127,3 +127,18 @@ def test_sending_attaches_what_the_client_takes(stack, seller, choice, xml):
         assert name == f"{issued['number']}.{xml}"
         report = validate(files[name])
         assert report.valid and "xrechnung" in report.specification, [(f.rule, f.text) for f in report.fatal]
+
+
+@pytest.mark.integration
+def test_the_mail_speaks_the_clients_language(stack, seller):
+    seller.ok("PATCH", "/organisation", json=COMPLETE_SELLER)
+    address = f"de-{uuid.uuid4().hex[:10]}@example.com"
+    client = new_client(seller, email=address, address=GERMAN_ADDRESS, locale="de_DE", e_invoice="none")
+    draft = seller.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES})
+    issued = seller.ok("POST", f"/invoices/{draft['id']}/issue")
+    seller.ok("POST", f"/invoices/{draft['id']}/send")
+    (mail,) = mails_to(stack, address)
+    assert mail["Subject"] == f"Rechnung {issued['number']} von {COMPLETE_SELLER['name']}"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"hat Ihnen die Rechnung {issued['number']} gesendet" in text
+    assert "Zahlbetrag: 330.86 EUR bis" in text

@@ -253,7 +253,8 @@ class MailAttachment(BaseModel):
 class InvoiceMail(_Message):
     """Mail issued invoice ``invoice_id`` to its client at ``recipient``
     with its PDF attached (GridFS id ``pdf_fid``, attached as ``filename``;
-    for a Factur-X client the Factur-X PDF/A-3) and its ``attachments``.
+    for a Factur-X client the Factur-X PDF/A-3) and its ``attachments``,
+    written in the language of ``locale`` (the client's; CLDR, default English).
     ``id`` is the command's id (the outbox row's, also the AMQP
     ``message_id``): the notification service mails each id once, however
     often it is delivered. ``seller`` (the seller's name), ``number``,
@@ -275,11 +276,16 @@ class InvoiceMail(_Message):
     filename: Text
     reply_to: Text | None = None
     attachments: tuple[MailAttachment, ...] = ()
+    locale: Text | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object (without ``version``): the field names as keys
         (``attachments`` only when there are some, so an older body is the same)."""
-        extra = {"attachments": [item.model_dump() for item in self.attachments]} if self.attachments else {}
+        extra: dict[str, Any] = (
+            {"attachments": [item.model_dump() for item in self.attachments]} if self.attachments else {}
+        )
+        if self.locale:
+            extra["locale"] = self.locale
         return {
             "id": self.id,
             "invoice_id": self.invoice_id,

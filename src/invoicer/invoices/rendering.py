@@ -345,6 +345,7 @@ def mail_command(cur: Cursor, member: Member, row: dict[str, Any], recipient: st
         pdf_fid=output_fid(str(row["render_job_id"]), "facturx" if "facturx" in kept else "pdf"),
         filename=output_filename(row["number"], "pdf"),
         reply_to=seller.get("email") or None,
+        locale=_document_locale(cur, member, row),
         attachments=tuple(
             MailAttachment(
                 fid=output_fid(str(row["render_job_id"]), fmt),

@@ -28,12 +28,15 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from babel.dates import format_date
+
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
 from ..common.logging import get_logger
 from ..common.messages import InvoiceMail, mail_id_of
 from ..common.storage import BlobStore, StorageUnavailable
+from ..invoice.i18n import translator
 from .mailer import Deliver, PermanentMailError, mailbox_address, send
 
 __all__ = ["InvoiceMailHandler", "MailLog", "build_invoice_mail"]
@@ -71,28 +74,47 @@ class MailLog:
 def build_invoice_mail(
     mail: InvoiceMail, pdf: bytes, sender: str, extra: list[tuple[str, str, bytes]] | None = None
 ) -> EmailMessage:
-    """The mail to the client: subject "Invoice <number> from <seller>",
+    """The mail to the client, in the language of ``mail.locale`` (the
+    invoice's catalogues, :mod:`invoicer.invoice.i18n`; dates by Babel):
+    subject "Invoice <number> from <seller>",
     a plain-text body naming the seller, the number, the amount due and the
     due date, the PDF attached as ``mail.filename`` and ``extra`` files
     ``(filename, media type, bytes)`` after it. ``Reply-To`` is the
     seller's address when known; the Message-ID is derived from the command
     id (RFC 5322 3.6.4), so a copy sent twice is one message to mail clients.
     User text is only ever text here."""
-    due = f" by {date.fromisoformat(mail.due_date).strftime('%d %B %Y').lstrip('0')}" if mail.due_date else ""
+    tr = translator(mail.locale or "en_GB")
+    locale = mail.locale or "en_GB"
+    if mail.due_date:
+        when = format_date(date.fromisoformat(mail.due_date), "long", locale=locale)
+        due = tr(
+            "Amount due: {amount} {currency} by {date}.", amount=mail.amount_due, currency=mail.currency, date=when
+        )
+    else:
+        due = tr("Amount due: {amount} {currency}.", amount=mail.amount_due, currency=mail.currency)
     body = [
-        "Hello,",
+        tr("Hello,"),
         "",
-        f"{mail.seller} has sent you invoice {mail.number}.",
+        tr("{seller} has sent you invoice {number}.", seller=mail.seller, number=mail.number),
         "",
-        f"Amount due: {mail.amount_due} {mail.currency}{due}.",
+        due,
         "",
-        f"The invoice is attached as {mail.filename}.",
+        tr("The invoice is attached as {filename}.", filename=mail.filename),
     ]
+    for filename, _, _ in extra or []:
+        body.append(tr("The e-invoice is attached as {filename}.", filename=filename))
     if mail.reply_to:
-        body += ["", f"Questions about it? Reply to this mail to reach {mail.seller} ({mail.reply_to})."]
-    body += ["", "-- sent for " + mail.seller + " by invoicer"]
+        body += [
+            "",
+            tr(
+                "Questions about it? Reply to this mail to reach {seller} ({email}).",
+                seller=mail.seller,
+                email=mail.reply_to,
+            ),
+        ]
+    body += ["", tr("-- sent for {seller} by invoicer", seller=mail.seller)]
     message = EmailMessage()
-    message["Subject"] = f"Invoice {mail.number} from {mail.seller}"
+    message["Subject"] = tr("Invoice {number} from {seller}", number=mail.number, seller=mail.seller)
     message["From"] = sender
     message["To"] = mailbox_address(mail.recipient)[0]
     if mail.reply_to:
