@@ -141,6 +141,7 @@ class RenderHandler:
             ) from None
 
         invoice = self._as_document(invoice, request)
+        _check_options(request)
         try:
             rendered = render_formats(
                 invoice,
@@ -149,8 +150,6 @@ class RenderHandler:
                 locale=request.locale or self.settings.invoice_locale,
                 einvoice=request.einvoice,
             )
-        except ValueError as exc:  # an unknown locale or e-invoice profile in the request: never renders
-            raise Permanent("render_error", str(exc)) from None
         except Exception as exc:  # a renderer bug on this input: retried, then failed as such
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
             raise Transient(f"{type(exc).__name__}: {exc}", code="render_error") from exc
@@ -202,3 +201,20 @@ class RenderHandler:
                 for item in job.files
             ),
         )
+
+
+def _check_options(request: RenderRequest) -> None:
+    """A locale Babel does not know or an e-invoice profile that does not
+    exist can never render: :class:`Permanent` (``invalid_options``), checked
+    before any work, so that only a renderer's own failure is retried."""
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    from ..invoice.einvoice.writer import PROFILES  # noqa: PLC0415
+
+    if request.einvoice is not None and request.einvoice not in PROFILES:
+        raise Permanent("invalid_options", f"unknown e-invoice profile {request.einvoice!r}")
+    if request.locale is not None:
+        try:
+            Locale.parse(request.locale)
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise Permanent("invalid_options", f"unknown locale {request.locale!r}") from None
