@@ -291,3 +291,20 @@ def test_a_format_that_needs_another_gets_it_and_only_the_jobs_formats_are_store
     stored = blobs.blobs[output_fid(job_id, "pdfjson")]
     assert stored.metadata["content_type"] == "application/pdf"
     assert PdfReader(io.BytesIO(stored.data)).attachments == {"invoice.json": [b'{"number": "INV-2026-0001"}']}
+
+
+@pytest.mark.parametrize(("field", "value"), [("einvoice", "zugferd-9"), ("locale", "zz_ZZ")])
+def test_options_that_can_never_render_fail_the_job_at_once(world, field, value):
+    handler, jobs, _blobs, job_id, message = world
+    body = json.dumps({**json.loads(message), field: value}).encode()
+    assert isinstance(handler(body, 0, job_id), DeadLetter)
+    assert jobs.rows[job_id].error["code"] == "invalid_options"
+    assert value in jobs.rows[job_id].error["message"]
+
+
+def test_a_record_renders_in_its_clients_language_and_profile(world):
+    handler, _jobs, blobs, job_id, message = world
+    body = json.dumps({**json.loads(message), "formats": ["pdf", "cii"], "locale": "de_DE"}).encode()
+    assert isinstance(handler(body, 0, job_id), Done)
+    pdf = next(blob for blob in blobs.blobs.values() if blob.filename.endswith(".pdf"))
+    assert "RECHNUNG" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
