@@ -24,6 +24,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+# Where the network to PyPI passes a TLS-intercepting proxy, the builder
+# bind-mounts that proxy's CA bundle for the RUN steps and names it here
+# (tools/image.sh does, from the host's trust store); unset, pip trusts its
+# own. Only the build stage sees it: nothing of it reaches the final image.
+ARG PIP_CERT
+
 WORKDIR /src
 # The lock first, in its own layer: dependencies are rebuilt only when it changes.
 COPY requirements.lock ./

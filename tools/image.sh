@@ -73,10 +73,20 @@ pick_base() {
     fi
 }
 
+# The host's CA bundle, for a network whose way to PyPI passes a
+# TLS-intercepting proxy (this one's does): bind-mounted read-only for the
+# build's RUN steps only and named to pip by the PIP_CERT build argument;
+# never copied into a layer. CA_BUNDLE= (empty) leaves pip with its own.
+CA_BUNDLE=${CA_BUNDLE-${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}}
+ca_args=()
+if [ -n "$CA_BUNDLE" ] && [ -s "$CA_BUNDLE" ]; then
+    ca_args=(--volume "$(readlink -f "$CA_BUNDLE"):/run/build-ca.crt:ro" --build-arg PIP_CERT=/run/build-ca.crt)
+fi
+
 started=$(date +%s)
 base=$(pick_base)
 say "building $IMAGE on $base"
-buildah bud --isolation chroot --layers --build-arg "BASE_IMAGE=$base" \
+buildah bud --isolation chroot --layers --force-rm --build-arg "BASE_IMAGE=$base" "${ca_args[@]}" \
     --tag "$IMAGE" --file Dockerfile . >&2
 size=$(buildah images --noheading --format "{{.Size}}" "$IMAGE" 2>/dev/null | head -1 || true)
 say "built $IMAGE in $(($(date +%s) - started))s${size:+, $size}"

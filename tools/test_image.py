@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +47,7 @@ from devstack import (  # tools/ is not a package: its path goes first
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("auth", "gateway", "worker", "notification")
+CONSUMERS = ("worker", "notification")
 #: Commands the image must not have: it builds nothing.
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
 
@@ -79,6 +82,9 @@ class ImageStack(Stack):
         self.tag = tag
         self.containers: dict[str, str] = {}
         self.env: dict[str, str] = {}
+        # The image sets HEALTH_PORT=8090 (one per pod in Kubernetes); on the
+        # host's network each consumer needs a port of its own.
+        self.health_ports = {name: free_port() for name in CONSUMERS}
 
     def container(self, name: str) -> str:
         """A working container of the image for ``name``, made on first use."""
@@ -89,7 +95,8 @@ class ImageStack(Stack):
     def commands(self, env: dict[str, str]) -> dict[str, list[str]]:
         commands = super().commands(env)
         for name in SERVICES:
-            commands[name] = run_argv(self.container(name), env, "invoicer", name)
+            own = {"HEALTH_PORT": str(self.health_ports[name])} if name in CONSUMERS else {}
+            commands[name] = run_argv(self.container(name), {**env, **own}, "invoicer", name)
         return commands
 
     def in_image(self, *command: str) -> str:
@@ -124,6 +131,16 @@ def check_contents(stack: ImageStack) -> None:
         raise RuntimeError(f"the image's Python is {version}, not 3.11")
     stack.in_image("invoicer", "--help")
     say(f"image: uid 10001, no compiler, no tests, Python {version}")
+
+
+def http_ok(url: str, what: str) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            status = reply.status
+    except (OSError, urllib.error.HTTPError) as exc:
+        raise RuntimeError(f"{what}: GET {url}: {exc}") from exc
+    if status != 200:
+        raise RuntimeError(f"{what}: GET {url} answered {status}")
 
 
 def curl_block() -> str:
@@ -168,6 +185,8 @@ def curl_flow(base: str) -> Path:
 
 def settings(stack: ImageStack, tag: str) -> dict[str, str]:
     """Free ports, a database and an AMQP prefix of this run's own."""
+    for leftover in ("log", "mail", "mongodb", "pids"):  # a previous run's
+        shutil.rmtree(stack.var / leftover, ignore_errors=True)
     pg = os.environ.get("INVOICER_PG_URL", "postgresql://postgres@127.0.0.1:5432")
     env = {
         "DATABASE_URL": f"{pg}/{tag.replace('-', '_')}",
@@ -213,6 +232,11 @@ def run(stack: ImageStack) -> None:
     for name in SERVICES:
         stack.start(name, env)
         say(f"{name} running from the image (log: {stack.log_file(name)})")
+    for name in CONSUMERS:  # what Kubernetes' liveness probe asks of a consumer
+        http_ok(f"http://127.0.0.1:{stack.health_ports[name]}/healthz", name)
+    for name in ("auth", "gateway"):
+        http_ok(f"http://{env[name.upper() + '_BIND']}/readyz", name)
+    say("auth and gateway ready (/readyz), worker and notification alive (/healthz)")
     pdf = curl_flow(f"http://{env['GATEWAY_BIND']}")
     say(f"README's curl flow passed through the image's services: {pdf} ({pdf.stat().st_size} bytes)")
     say(f"all done in {time.monotonic() - started:.0f}s")
@@ -226,6 +250,9 @@ def teardown(stack: ImageStack) -> None:
         except Exception as exc:  # noqa: BLE001  (cleanup goes on whatever one step raised)
             say(f"stopping {name}: {exc}")
     stack.remove_containers()
+    # Logs stay for a look afterwards; the data and the settings (a JWT secret) go.
+    shutil.rmtree(stack.var / "mongodb", ignore_errors=True)
+    stack.env_file.unlink(missing_ok=True)
     if stack.env:
         for what, step in (
             ("the database", lambda: drop_database(stack.env["DATABASE_URL"])),
