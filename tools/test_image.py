@@ -113,7 +113,7 @@ class ImageStack(Stack):
     def written_outside_tmp(self, name: str) -> list[str]:
         """What ``name``'s container wrote anywhere but /tmp: the paths in its
         overlay's upper layer (Kubernetes mounts the root read-only and an
-        emptyDir on /tmp). /run is where buildah itself mounts its run files."""
+        emptyDir on /tmp)."""
         mountpoint = buildah("mount", self.containers[name])
         try:
             options = subprocess.run(
@@ -126,7 +126,8 @@ class ImageStack(Stack):
             if not upper:
                 raise RuntimeError(f"{name}: no overlay upper layer in {options!r}")
             written = [path.relative_to(upper) for path in Path(upper).rglob("*")]
-            return sorted(f"/{path}" for path in written if path.parts[0] not in ("tmp", "run"))
+            # /run itself, empty, is the mount point buildah makes; anything in it counts.
+            return sorted(f"/{path}" for path in written if path.parts[0] != "tmp" and path != Path("run"))
         finally:
             buildah("umount", self.containers[name], check=False)
 
