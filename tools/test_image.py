@@ -50,6 +50,9 @@ from devstack import (  # tools/ is not a package: its path goes first
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("auth", "gateway", "worker", "notification")
 CONSUMERS = ("worker", "notification")
+#: What `buildah run` itself puts in a container's writable layer while it
+#: runs (mount points); anything else written outside /tmp counts.
+BUILDAH_MADE = (Path("run"), Path("run/.containerenv"))
 #: Commands the image must not have: it builds nothing.
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
 
@@ -126,8 +129,7 @@ class ImageStack(Stack):
             if not upper:
                 raise RuntimeError(f"{name}: no overlay upper layer in {options!r}")
             written = [path.relative_to(upper) for path in Path(upper).rglob("*")]
-            # /run itself, empty, is the mount point buildah makes; anything in it counts.
-            return sorted(f"/{path}" for path in written if path.parts[0] != "tmp" and path != Path("run"))
+            return sorted(f"/{path}" for path in written if path.parts[0] != "tmp" and path not in BUILDAH_MADE)
         finally:
             buildah("umount", self.containers[name], check=False)
 
