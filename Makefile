@@ -24,6 +24,8 @@ help:
 	@echo "make lint   - ruff (lint and format), mypy and the import contracts; make test runs it first"
 	@echo "make lock   - re-resolve requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newer)"
 	@echo "make schema - regenerate src/invoicer/invoice/invoice.schema.json from the invoice input models"
+	@echo "make image  - build the image from the Dockerfile with buildah (no daemon; a local Debian base offline)"
+	@echo "make test-image - build the image, run every service from it, pass README's curl flow through them"
 
 # Exactly the locked versions, every file checked against its hash; then the
 # package itself, with nothing more (its build backend is in the lock too).
@@ -118,6 +120,30 @@ charts: $(K8S_STAMP)
 
 manifests: $(K8S_STAMP)
 	$(K8S_VENV)/bin/python tools/render_manifests.py
+
+# The image, built without a Docker daemon: buildah (`--isolation chroot`) from
+# Debian's packages; mmdebstrap makes a Debian base when python:3.11-slim
+# cannot be pulled (tools/image.sh; the base is cached under var/image/).
+.PHONY: image test-image
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= invoicer:$(VERSION)
+BUILDAH := /usr/bin/buildah
+MMDEBSTRAP := /usr/bin/mmdebstrap
+$(BUILDAH):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah
+$(MMDEBSTRAP):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mmdebstrap
+
+image: $(BUILDAH) $(MMDEBSTRAP)
+	tools/image.sh $(IMAGE)
+
+# The services run from the image against the local PostgreSQL and RabbitMQ
+# (their own database and AMQP prefix) and a MongoDB wire server of their own;
+# everything the test started is stopped and removed, whatever happens.
+test-image: image $(STAMP)
+	$(PY) tools/test_image.py --image $(IMAGE)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -33,12 +33,26 @@ def dockerfile(k8s):
 
 
 @pytest.fixture(scope="module")
-def stages(dockerfile):
+def global_args(dockerfile):
+    """The ARGs before the first FROM, with their defaults: what FROM lines may use."""
+    found = {}
+    for instruction, args in _instructions(dockerfile):
+        if instruction == "FROM":
+            break
+        if instruction == "ARG":
+            name, _, default = args.partition("=")
+            found[name.strip()] = default.strip().strip('"')
+    return found
+
+
+@pytest.fixture(scope="module")
+def stages(dockerfile, global_args):
     found = []
     for instruction, args in _instructions(dockerfile):
         if instruction == "FROM":
-            found.append({"from": args, "steps": []})
-        else:
+            image = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m[1], m[0]), args)
+            found.append({"from": image, "as_written": args, "steps": []})
+        elif found:
             found[-1]["steps"].append((instruction, args))
     return found
 
@@ -56,12 +70,24 @@ def test_hadolint_has_nothing_to_say(tools, k8s):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_multi_stage_on_a_pinned_slim_python(stages):
+def test_multi_stage_on_a_pinned_slim_python(stages, global_args):
+    """By default both stages stand on python:3.11-slim; BASE_IMAGE (a build
+    argument) swaps the base of both at once, never of one stage alone, since
+    the virtualenv links to the interpreter of the base it was made on."""
     assert len(stages) >= 2
+    assert global_args.get("BASE_IMAGE") == BASE_IMAGE
     for stage in stages:
         image = stage["from"].split()[0]
         assert image == BASE_IMAGE, f"FROM {image}: the base is {BASE_IMAGE}, pinned by tag"
+        assert stage["as_written"].split()[0] == "${BASE_IMAGE}", stage["as_written"]
     assert stages[0]["from"].split()[-1] == "build"
+
+
+def test_every_step_finds_python_on_the_path(dockerfile):
+    """python:3.11-slim has CPython in /usr/local/bin, Debian's python3 package
+    in /usr/bin: no step names either path, and both bases have `python3`."""
+    assert "/usr/local/bin/python" not in dockerfile and "/usr/bin/python" not in dockerfile
+    assert not re.search(r"^RUN python ", dockerfile, re.MULTILINE), "`python` is not in Debian's python3 package"
 
 
 def test_final_stage_copies_the_virtualenv_and_builds_nothing(stages):
