@@ -211,17 +211,29 @@ def login(base_url: str, email: str, password: str) -> str:
     return reply.json()["access_token"]
 
 
+def new_client(base_url: str) -> Client:
+    """A fresh account (its own e-mail) registered and logged in at ``base_url``."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = secrets.token_urlsafe(16)
+    register(base_url, email, password)
+    return Client(base_url, email, password, login(base_url, email, password))
+
+
 @pytest.fixture
 def make_client(stack):
     """Factory: a fresh account (its own e-mail) registered and logged in."""
 
     def _make() -> Client:
-        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-        password = secrets.token_urlsafe(16)
-        register(stack.base_url, email, password)
-        return Client(stack.base_url, email, password, login(stack.base_url, email, password))
+        return new_client(stack.base_url)
 
     return _make
+
+
+@pytest.fixture
+def client_at() -> Callable[[str], Client]:
+    """Factory: ``client_at(base_url)``, a fresh account on another stack than
+    the session's (tests/faults' stack on private servers)."""
+    return new_client
 
 
 @pytest.fixture
@@ -285,11 +297,14 @@ DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 #: is marked ``integration`` here, so that ``make test-unit`` (``-m "not
 #: integration"``) needs no server: a new test is marked without anyone
 #: remembering to. A test that reaches a server must do so through one of them.
-SERVER_FIXTURES = frozenset({"stack", "postgres_server", "amqp_server"})
+#: ``private_postgresql`` and ``private_rabbitmq`` (tests/faults/conftest.py)
+#: start servers of the test's own, from the installed PostgreSQL and RabbitMQ.
+SERVER_FIXTURES = frozenset({"stack", "postgres_server", "amqp_server", "private_postgresql", "private_rabbitmq"})
 
 
-#: The fixtures of tests that stop, kill or restart parts of the stack or the
-#: shared PostgreSQL and RabbitMQ servers: any test beside them would fail.
+#: The fixtures of tests that stop, kill or restart parts of the stack (or of
+#: the private servers under a stack of their own): any test beside them would
+#: fail, or be slowed down enough to. No test stops the shared PostgreSQL or RabbitMQ.
 #: Such a test is marked ``serial``: ``make test`` runs them in a pass of
 #: their own, after the parallel one (``-m "not serial"``).
 SERIAL_FIXTURES = frozenset({"faults"})

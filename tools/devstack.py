@@ -364,11 +364,16 @@ class Stack:
 
     # --- whole stack ----------------------------------------------------------------
 
-    def up(self, **settings_args) -> dict[str, str]:
-        """Start what is not running; returns the stack's environment."""
+    def up(self, *, servers: bool = True, **settings_args) -> dict[str, str]:
+        """Start what is not running; returns the stack's environment.
+
+        ``servers=False``: PostgreSQL and RabbitMQ are the caller's own (a
+        ``DATABASE_URL`` and an ``AMQP_URL`` in ``extra``), already running:
+        neither the shared ones are checked, started nor installed."""
         env = self.settings(**settings_args)
-        ensure_postgresql()
-        ensure_rabbitmq()
+        if servers:
+            ensure_postgresql()
+            ensure_rabbitmq()
         create_database(env["DATABASE_URL"])
         self._migrate(env)
         for name in order():

@@ -3,7 +3,12 @@ running stack. PostgreSQL or MongoDB down: 503 with Retry-After (never a
 500, never a job accepted and lost), and recovery on its own. RabbitMQ down:
 uploads are still accepted (202), because the job and its render request
 commit together in PostgreSQL (the transactional outbox), and every one of
-them is rendered once, and mailed once, after the broker is back."""
+them is rendered once, and mailed once, after the broker is back.
+
+PostgreSQL and RabbitMQ are shared by every test run on the machine, so the
+tests that restart them do it to servers of their own (``private_stack``, on
+``private_postgresql`` and ``private_rabbitmq``: tests/faults/conftest.py),
+never to the shared ones. The MongoDB wire server is the session stack's own."""
 
 from __future__ import annotations
 
@@ -27,11 +32,12 @@ def _assert_unavailable(reply):
     assert reply.json()["error"]["code"] == "unavailable"
 
 
-def test_broker_restart(stack, client, example_bytes, faults):
+def test_broker_restart(private_stack, private_rabbitmq, client_at, example_bytes, faults):
     """A deliberate change (issue 17): the gateway no longer publishes, so a
     broker outage delays rendering instead of refusing uploads."""
+    stack, client = private_stack, client_at(private_stack.base_url)
     before = [client.upload(example_bytes, formats="pdf").json()["job_id"] for _ in range(5)]
-    faults.rabbitmqctl("stop_app")
+    private_rabbitmq.ctl("stop_app")
     try:
         during = []
         for _ in range(3):
@@ -45,7 +51,7 @@ def test_broker_restart(stack, client, example_bytes, faults):
         listed = {job["job_id"] for job in client.get("/jobs", params={"per_page": 100}).json()["items"]}
         assert listed >= {*before, *during}
     finally:
-        faults.rabbitmqctl("start_app")
+        private_rabbitmq.ctl("start_app")
     jobs = faults.wait_all(client, [*before, *during], timeout=120)
     assert all(job["status"] == "done" for job in jobs.values())
     # Nothing doubled: one PDF per job, and one "ready" mail per job once the mails are in.
@@ -63,15 +69,16 @@ def test_broker_restart(stack, client, example_bytes, faults):
     assert [client.get("/readyz").status_code for _ in range(20)] == [200] * 20
 
 
-def test_postgresql_restart(stack, client, example_bytes, faults):
+def test_postgresql_restart(private_stack, private_postgresql, client_at, example_bytes, faults):
+    client = client_at(private_stack.base_url)
     done = client.wait(client.upload(example_bytes, formats="pdf").json()["job_id"])
-    faults.pg_ctl("stop")
+    private_postgresql.stop("fast")
     try:
         _assert_unavailable(client.upload(example_bytes, formats="pdf"))
         _assert_unavailable(client.post("/login", auth=(client.email, client.password)))
         _assert_unavailable(client.get(f"/jobs/{done['job_id']}"))
     finally:
-        faults.pg_ctl("start")
+        private_postgresql.start()
     job_id, _took = _upload_until_accepted(client, example_bytes, within=30)
     assert client.wait(job_id)["status"] == "done"
     # Nothing lost: the earlier job and its file are still there.
