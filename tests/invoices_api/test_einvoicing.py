@@ -142,3 +142,18 @@ def test_the_mail_speaks_the_clients_language(stack, seller):
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert f"hat Ihnen die Rechnung {issued['number']} gesendet" in text
     assert "Zahlbetrag: 330.86 EUR bis" in text
+
+
+@pytest.mark.integration
+def test_an_organisation_can_ask_payers_to_quote_an_rf_creditor_reference(seller):
+    from stdnum import iso11649
+
+    seller.ok("PATCH", "/organisation", json={**COMPLETE_SELLER, "payment_reference": "rf"})
+    client = new_client(seller, address=GERMAN_ADDRESS)
+    draft = seller.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES})
+    issued = seller.ok("POST", f"/invoices/{draft['id']}/issue")
+    reference = issued["payment_reference"]
+    assert reference.startswith("RF") and iso11649.is_valid(reference)
+    assert reference.endswith(issued["number"].replace("-", ""))
+    cii = fetch_document(seller, f"/invoices/{draft['id']}/cii").text
+    assert f"<ram:PaymentReference>{reference}</ram:PaymentReference>" in cii  # BT-83

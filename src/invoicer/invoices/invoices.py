@@ -32,7 +32,7 @@ from typing import Any
 
 from invoicer.common.db import Cursor, one_row
 from invoicer.common.storage import BlobStore
-from invoicer.invoice.model import quantize_money
+from invoicer.invoice.model import creditor_reference, quantize_money
 
 from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
@@ -337,10 +337,11 @@ def issue(
         client.get("e_invoice") or "auto",
     )
     number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
+    payment_reference = creditor_reference(number) if organisation.get("payment_reference") == "rf" else number
     cur.execute(
         "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"
         " seller = %s, buyer = %s, lines = %s, totals = %s, buyer_reference = %s, e_invoice = %s,"
-        " e_invoice_warnings = %s, issued_at = now(), updated_at = now(),"
+        " e_invoice_warnings = %s, payment_reference = %s, issued_at = now(), updated_at = now(),"
         " version = version + 1 WHERE id = %s RETURNING *",
         (
             INVOICE_SERIES,
@@ -354,6 +355,7 @@ def issue(
             buyer_reference,
             profile,
             jsonb(warnings) if warnings else None,
+            payment_reference,
             row["id"],
         ),
     )

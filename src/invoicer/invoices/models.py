@@ -305,6 +305,11 @@ class _OrganisationExtra(InputModel):
     payment_terms_days: Annotated[int | None, TermsDays()] = Field(
         default=None, description="Default payment terms in days, 0-3650; never null."
     )
+    payment_reference: Literal["invoice_number", "rf"] | None = Field(
+        default=None,
+        description="What payers quote (BT-83): the invoice number, or an ISO 11649 RF creditor reference made "
+        "from it, which banks check; never null.",
+    )
 
 
 OrganisationUpdate: type[InputModel] = create_model(
@@ -328,6 +333,7 @@ class OrganisationRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
     currency: str
     locale: str | None = None
     payment_terms_days: int
+    payment_reference: Literal["invoice_number", "rf"] = "invoice_number"
     version: int
     created_at: Moment | None = None
     updated_at: Moment | None = None
@@ -546,6 +552,9 @@ class InvoiceRead(_RecordFields):
     payment_terms: str | None = None
     notes: str | None = None
     buyer_reference: str | None = Field(default=None, description="BT-10; copied from the client at issue if unset")
+    payment_reference: str | None = Field(
+        default=None, description="BT-83, what the payer quotes: the number, or its RF creditor reference"
+    )
     order_reference: str | None = Field(default=None, description="BT-13, the buyer's purchase order")
     delivery_date: date | None = Field(default=None, description="BT-72, YYYY-MM-DD")
     e_invoice: EInvoiceRead | None = Field(default=None, description="Set at issue (null for a draft)")

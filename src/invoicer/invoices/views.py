@@ -90,6 +90,7 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
         "currency",
         "locale",
         "payment_terms_days",
+        "payment_reference",
         "version",
         "created_at",
         "updated_at",
@@ -275,6 +276,7 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "payment_terms": view["payment_terms"],
         "notes": view["notes"],
         "buyer_reference": view.get("buyer_reference"),
+        "payment_reference": view.get("payment_reference"),
         "order_reference": view.get("order_reference"),
         "delivery_date": view.get("delivery_date"),
         "e_invoice": (
