@@ -69,6 +69,9 @@ DRAFT_FIELDS = (
     "buyer_reference",
     "order_reference",
     "delivery_date",
+    "invoicing_period",
+    "allowances",
+    "charges",
 )
 #: Statuses whose balance is still to be paid.
 OPEN_STATUSES = ("issued", "sent", "partially_paid")
@@ -155,6 +158,9 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
         payment_terms=fields.get("payment_terms"),
         notes=fields.get("notes"),
         ship_to=fields.get("ship_to"),
+        allowances=_jsonable(fields.get("allowances")) or None,
+        charges=_jsonable(fields.get("charges")) or None,
+        invoicing_period=_jsonable(fields.get("invoicing_period")),
     )
     return {
         "client_id": client["id"],
@@ -169,7 +175,25 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
         "buyer_reference": _text(fields.get("buyer_reference")),
         "order_reference": _text(fields.get("order_reference")),
         "delivery_date": _date(fields.get("delivery_date"), "/delivery_date"),
+        "invoicing_period": jsonb(_jsonable(fields.get("invoicing_period")))
+        if fields.get("invoicing_period")
+        else None,
+        "allowances": jsonb(_jsonable(fields.get("allowances")) or []),
+        "charges": jsonb(_jsonable(fields.get("charges")) or []),
     }
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates and Decimals of a parsed body (or of a stored row) as the canonical format writes them."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _text(value: Any) -> str | None:
@@ -314,7 +338,13 @@ def issue(
     when = _date(issue_date, "/issue_date") or row["issue_date"] or today
     due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
     lines, totals, _ = check_lines_and_terms(
-        currency=row["currency"], lines=row["lines"], issue_date=when, due_date=due
+        currency=row["currency"],
+        lines=row["lines"],
+        issue_date=when,
+        due_date=due,
+        allowances=row["allowances"] or None,
+        charges=row["charges"] or None,
+        invoicing_period=row["invoicing_period"],
     )
     buyer = {key: client[key] for key in PARTY_FIELDS if client.get(key)}
     seller = seller_party(organisation)

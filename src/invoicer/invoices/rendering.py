@@ -129,6 +129,9 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
             document[key] = row[key]
     if row.get("delivery_date") is not None:
         document["delivery_date"] = row["delivery_date"].isoformat()
+    for key in ("allowances", "charges", "invoicing_period"):
+        if row.get(key):
+            document[key] = row[key]
     return document
 
 

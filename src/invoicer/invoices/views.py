@@ -278,6 +278,9 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "buyer_reference": view.get("buyer_reference"),
         "payment_reference": view.get("payment_reference"),
         "order_reference": view.get("order_reference"),
+        "invoicing_period": view.get("invoicing_period"),
+        "allowances": view.get("allowances") or [],
+        "charges": view.get("charges") or [],
         "delivery_date": view.get("delivery_date"),
         "e_invoice": (
             {"profile": view.get("e_invoice"), "warnings": view.get("e_invoice_warnings") or []}
