@@ -142,3 +142,52 @@ def test_the_mail_speaks_the_clients_language(stack, seller):
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert f"hat Ihnen die Rechnung {issued['number']} gesendet" in text
     assert "Zahlbetrag: 330.86 EUR bis" in text
+
+
+@pytest.mark.integration
+def test_an_organisation_can_ask_payers_to_quote_an_rf_creditor_reference(seller):
+    from stdnum import iso11649
+
+    seller.ok("PATCH", "/organisation", json={**COMPLETE_SELLER, "payment_reference": "rf"})
+    client = new_client(seller, address=GERMAN_ADDRESS)
+    draft = seller.ok("POST", "/invoices", 201, json={"client_id": client["id"], "lines": LINES})
+    issued = seller.ok("POST", f"/invoices/{draft['id']}/issue")
+    reference = issued["payment_reference"]
+    assert reference.startswith("RF") and iso11649.is_valid(reference)
+    assert reference.endswith(issued["number"].replace("-", ""))
+    cii = fetch_document(seller, f"/invoices/{draft['id']}/cii").text
+    assert f"<ram:PaymentReference>{reference}</ram:PaymentReference>" in cii  # BT-83
+
+
+@pytest.mark.integration
+def test_allowances_charges_and_the_invoicing_period_are_in_the_totals_and_the_xml(seller):
+    seller.ok("PATCH", "/organisation", json=COMPLETE_SELLER)
+    client = new_client(seller, address=GERMAN_ADDRESS)
+    draft = seller.ok(
+        "POST",
+        "/invoices",
+        201,
+        json={
+            "client_id": client["id"],
+            "lines": LINES,
+            "allowances": [{"amount": "10.00", "reason": "Loyalty discount", "tax_rate": "19"}],
+            "charges": [{"amount": "4.90", "reason": "Freight", "tax_rate": "19"}],
+            "invoicing_period": {"start": "2026-10-01", "end": "2026-10-31"},
+        },
+    )
+    # LINES: 256.00 at 19 % and 24.50 at 7 %; -10 + 4.90 at 19 % -> 250.90: VAT 47.67 + 1.72.
+    assert draft["totals"]["net"] == "275.40" and draft["totals"]["gross"] == "324.79"
+    assert draft["invoicing_period"] == {"start": "2026-10-01", "end": "2026-10-31"}
+    issued = seller.ok("POST", f"/invoices/{draft['id']}/issue")
+    assert issued["totals"]["gross"] == "324.79" and issued["e_invoice"]["profile"] == "factur-x"
+    assert [item["reason"] for item in issued["allowances"]] == ["Loyalty discount"]
+    cii = fetch_document(seller, f"/invoices/{draft['id']}/cii")
+    report = validate(cii.content)
+    assert report.valid, [(f.rule, f.text) for f in report.fatal]
+    for tag, amount in (
+        ("AllowanceTotalAmount", "10.00"),
+        ("ChargeTotalAmount", "4.90"),
+        ("GrandTotalAmount", "324.79"),
+    ):
+        assert f"<ram:{tag}>{amount}</ram:{tag}>" in cii.text
+    assert "<ram:BillingSpecifiedPeriod>" in cii.text

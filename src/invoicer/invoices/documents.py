@@ -175,11 +175,16 @@ def check_lines_and_terms(
     notes: Any = None,
     ship_to: Any = None,
     max_lines: int = 10_000,
+    allowances: Any = None,
+    charges: Any = None,
+    invoicing_period: Any = None,
 ) -> tuple[list[dict[str, Any]], Totals, dict[str, Any] | None]:
     """Check a draft's content with the canonical rules (currency ISO 4217,
     lines as BG-25 with quantity > 0, unit price >= 0, tax rate 0-100 %,
     exact decimals, dates with due not before issue, texts without control
-    characters). ``lines`` may be empty (a draft in progress).
+    characters), and the document-level ``allowances`` and ``charges``
+    (BG-20/21, in the totals: BR-CO-13) and ``invoicing_period`` (BG-14)
+    when given. ``lines`` may be empty (a draft in progress).
 
     Returns ``(lines as stored, EN 16931 totals, ship_to as stored)``.
     Raises :class:`Unprocessable` (code ``invalid_invoice``) with pointers
@@ -206,14 +211,22 @@ def check_lines_and_terms(
         document["due_date"] = due_date.isoformat()
         if issue_date is None:  # nothing to compare the due date with yet
             document["issue_date"] = due_date.isoformat()
-    for name, value in (("payment_terms", payment_terms), ("notes", notes), ("ship_to", ship_to)):
+    for name, value in (
+        ("payment_terms", payment_terms),
+        ("notes", notes),
+        ("ship_to", ship_to),
+        ("allowances", allowances),
+        ("charges", charges),
+        ("invoicing_period", invoicing_period),
+    ):
         if value is not None:
             document[name] = value
     invoice = _load(
         document, code="invalid_invoice", message="the invoice content is not valid", moves={}, max_lines=max_lines
     )
     model_lines = invoice.lines if lines else ()
-    return lines_to_json(model_lines), compute_totals(model_lines, invoice.currency), party_to_json(invoice.ship_to)
+    totals = compute_totals(model_lines, invoice.currency, allowances=invoice.allowances, charges=invoice.charges)
+    return lines_to_json(model_lines), totals, party_to_json(invoice.ship_to)
 
 
 #: The party fields a client and the organisation store (EN 16931 BG-4 / BG-7), one column each.

@@ -32,7 +32,7 @@ from typing import Any
 
 from invoicer.common.db import Cursor, one_row
 from invoicer.common.storage import BlobStore
-from invoicer.invoice.model import quantize_money
+from invoicer.invoice.model import creditor_reference, quantize_money
 
 from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
@@ -69,6 +69,9 @@ DRAFT_FIELDS = (
     "buyer_reference",
     "order_reference",
     "delivery_date",
+    "invoicing_period",
+    "allowances",
+    "charges",
 )
 #: Statuses whose balance is still to be paid.
 OPEN_STATUSES = ("issued", "sent", "partially_paid")
@@ -155,6 +158,9 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
         payment_terms=fields.get("payment_terms"),
         notes=fields.get("notes"),
         ship_to=fields.get("ship_to"),
+        allowances=_jsonable(fields.get("allowances")) or None,
+        charges=_jsonable(fields.get("charges")) or None,
+        invoicing_period=_jsonable(fields.get("invoicing_period")),
     )
     return {
         "client_id": client["id"],
@@ -169,7 +175,25 @@ def _content(cur: Cursor, member: Member, fields: dict[str, Any]) -> dict[str, A
         "buyer_reference": _text(fields.get("buyer_reference")),
         "order_reference": _text(fields.get("order_reference")),
         "delivery_date": _date(fields.get("delivery_date"), "/delivery_date"),
+        "invoicing_period": jsonb(_jsonable(fields.get("invoicing_period")))
+        if fields.get("invoicing_period")
+        else None,
+        "allowances": jsonb(_jsonable(fields.get("allowances")) or []),
+        "charges": jsonb(_jsonable(fields.get("charges")) or []),
     }
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates and Decimals of a parsed body (or of a stored row) as the canonical format writes them."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _text(value: Any) -> str | None:
@@ -314,7 +338,13 @@ def issue(
     when = _date(issue_date, "/issue_date") or row["issue_date"] or today
     due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
     lines, totals, _ = check_lines_and_terms(
-        currency=row["currency"], lines=row["lines"], issue_date=when, due_date=due
+        currency=row["currency"],
+        lines=row["lines"],
+        issue_date=when,
+        due_date=due,
+        allowances=row["allowances"] or None,
+        charges=row["charges"] or None,
+        invoicing_period=row["invoicing_period"],
     )
     buyer = {key: client[key] for key in PARTY_FIELDS if client.get(key)}
     seller = seller_party(organisation)
@@ -337,10 +367,11 @@ def issue(
         client.get("e_invoice") or "auto",
     )
     number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
+    payment_reference = creditor_reference(number) if organisation.get("payment_reference") == "rf" else number
     cur.execute(
         "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"
         " seller = %s, buyer = %s, lines = %s, totals = %s, buyer_reference = %s, e_invoice = %s,"
-        " e_invoice_warnings = %s, issued_at = now(), updated_at = now(),"
+        " e_invoice_warnings = %s, payment_reference = %s, issued_at = now(), updated_at = now(),"
         " version = version + 1 WHERE id = %s RETURNING *",
         (
             INVOICE_SERIES,
@@ -354,6 +385,7 @@ def issue(
             buyer_reference,
             profile,
             jsonb(warnings) if warnings else None,
+            payment_reference,
             row["id"],
         ),
     )

@@ -46,7 +46,16 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
 
 from invoicer.invoice.errors import describe
-from invoicer.invoice.schema import CurrencyCode, IsoDate, LineDocument, NotNull, PartyDocument, Text
+from invoicer.invoice.schema import (
+    AllowanceChargeDocument,
+    CurrencyCode,
+    IsoDate,
+    LineDocument,
+    NotNull,
+    PartyDocument,
+    PeriodDocument,
+    Text,
+)
 
 __all__ = [
     "ROLES",
@@ -305,6 +314,11 @@ class _OrganisationExtra(InputModel):
     payment_terms_days: Annotated[int | None, TermsDays()] = Field(
         default=None, description="Default payment terms in days, 0-3650; never null."
     )
+    payment_reference: Literal["invoice_number", "rf"] | None = Field(
+        default=None,
+        description="What payers quote (BT-83): the invoice number, or an ISO 11649 RF creditor reference made "
+        "from it, which banks check; never null.",
+    )
 
 
 OrganisationUpdate: type[InputModel] = create_model(
@@ -328,6 +342,7 @@ class OrganisationRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
     currency: str
     locale: str | None = None
     payment_terms_days: int
+    payment_reference: Literal["invoice_number", "rf"] = "invoice_number"
     version: int
     created_at: Moment | None = None
     updated_at: Moment | None = None
@@ -444,6 +459,22 @@ class LineRead(ReadModel):
     exemption_code: str | None = _optional_answer(LineDocument.model_fields["exemption_code"].description)
 
 
+class PeriodRead(ReadModel):
+    """An invoicing period (EN 16931 BG-14)."""
+
+    start: date
+    end: date
+
+
+class AllowanceChargeRead(ReadModel):
+    """A document-level allowance (BG-20) or charge (BG-21), net of VAT."""
+
+    amount: Money
+    reason: str
+    tax_rate: Money
+    tax_category: str | None = None
+
+
 class MissingTermRead(ReadModel):
     """A business term an e-invoice profile needs and the records lack (EN 16931 BT id, the rule asking)."""
 
@@ -546,8 +577,14 @@ class InvoiceRead(_RecordFields):
     payment_terms: str | None = None
     notes: str | None = None
     buyer_reference: str | None = Field(default=None, description="BT-10; copied from the client at issue if unset")
+    payment_reference: str | None = Field(
+        default=None, description="BT-83, what the payer quotes: the number, or its RF creditor reference"
+    )
     order_reference: str | None = Field(default=None, description="BT-13, the buyer's purchase order")
     delivery_date: date | None = Field(default=None, description="BT-72, YYYY-MM-DD")
+    invoicing_period: PeriodRead | None = Field(default=None, description="BG-14")
+    allowances: list[AllowanceChargeRead] = Field(default=[], description="BG-20, in the totals")
+    charges: list[AllowanceChargeRead] = Field(default=[], description="BG-21, in the totals")
     e_invoice: EInvoiceRead | None = Field(default=None, description="Set at issue (null for a draft)")
     payments: list[PaymentRead]
     credit_notes: list[CreditNoteRef]
@@ -584,6 +621,13 @@ class InvoiceCreate(InputModel):
     )
     order_reference: Annotated[str, Text(200)] | None = Field(default=None, description="BT-13, purchase order.")
     delivery_date: Annotated[date, IsoDate()] | None = Field(default=None, description="BT-72, YYYY-MM-DD.")
+    invoicing_period: PeriodDocument | None = Field(default=None, description="BG-14: start and end, both included.")
+    allowances: list[AllowanceChargeDocument] | None = Field(
+        default=None, max_length=100, description="Document-level allowances (BG-20), net, in the totals."
+    )
+    charges: list[AllowanceChargeDocument] | None = Field(
+        default=None, max_length=100, description="Document-level charges (BG-21), net, in the totals."
+    )
 
 
 class InvoiceUpdate(InvoiceCreate):

@@ -15,7 +15,9 @@ from .identity import Member
 __all__ = ["PROFILE_FIELDS", "get_organisation", "seller_party", "update_organisation"]
 
 #: Fields :func:`update_organisation` accepts.
-PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days")
+PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days", "payment_reference")
+#: What the payer quotes (BT-83): the invoice number, or an ISO 11649 creditor reference made from it.
+PAYMENT_REFERENCES = ("invoice_number", "rf")
 
 _COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_at"
 
@@ -70,6 +72,12 @@ def update_organisation(
     values["bank_details"] = merged["bank_details"]
     values["locale"] = check_locale(merged["locale"])
     values["payment_terms_days"] = check_terms_days(merged["payment_terms_days"])
+    reference = merged.get("payment_reference") or "invoice_number"
+    if reference not in PAYMENT_REFERENCES:
+        raise Unprocessable(
+            "payment_reference must be invoice_number or rf", code="invalid_choice", pointer="/payment_reference"
+        )
+    values["payment_reference"] = reference
     sets = ", ".join(f"{key} = %({key})s" for key in values)
     cur.execute(
         f"UPDATE organisations SET {sets}, version = version + 1, updated_at = now()"

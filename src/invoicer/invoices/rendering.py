@@ -124,11 +124,14 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
         document["due_date"] = row["due_date"].isoformat()
     if row["ship_to"]:
         document["ship_to"] = _party_fields(row["ship_to"])
-    for key in ("payment_terms", "notes", "buyer_reference", "order_reference"):
+    for key in ("payment_terms", "notes", "buyer_reference", "order_reference", "payment_reference"):
         if row.get(key):
             document[key] = row[key]
     if row.get("delivery_date") is not None:
         document["delivery_date"] = row["delivery_date"].isoformat()
+    for key in ("allowances", "charges", "invoicing_period"):
+        if row.get(key):
+            document[key] = row[key]
     return document
 
 

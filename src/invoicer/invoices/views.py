@@ -90,6 +90,7 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
         "currency",
         "locale",
         "payment_terms_days",
+        "payment_reference",
         "version",
         "created_at",
         "updated_at",
@@ -275,7 +276,11 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
         "payment_terms": view["payment_terms"],
         "notes": view["notes"],
         "buyer_reference": view.get("buyer_reference"),
+        "payment_reference": view.get("payment_reference"),
         "order_reference": view.get("order_reference"),
+        "invoicing_period": view.get("invoicing_period"),
+        "allowances": view.get("allowances") or [],
+        "charges": view.get("charges") or [],
         "delivery_date": view.get("delivery_date"),
         "e_invoice": (
             {"profile": view.get("e_invoice"), "warnings": view.get("e_invoice_warnings") or []}
