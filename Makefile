@@ -20,7 +20,7 @@ help:
 	@echo "make test   - install what is needed and run the whole test suite (integration tests included)"
 	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
 	@echo "make status - what of the local stack is running"
-	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, end to end (bench/RESULTS.md)"
+	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, e-invoice cost, end to end (bench/RESULTS.md)"
 	@echo "make lint   - ruff (lint and format), mypy and the import contracts; make test runs it first"
 	@echo "make lock   - re-resolve requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newer)"
 	@echo "make schema - regenerate src/invoicer/invoice/invoice.schema.json from the invoice input models"

@@ -1,4 +1,4 @@
-"""Jobs in PostgreSQL (table ``jobs``, migrations 0002 and 0004), shared by
+"""Jobs in PostgreSQL (table ``jobs``, migrations 0002, 0004 and 0006), shared by
 the gateway (creates and reads them), the worker (moves them along) and the
 notification service (records how the job's mail went).
 
@@ -42,7 +42,10 @@ class Job:
     "size", "filename"}``; ``totals`` ``{"currency", "net", "tax", "gross"}``
     as decimal strings; ``error`` ``{"code", "message"}`` or ``None``;
     ``notification`` ``None`` while the mail is pending, ``{"status": "sent"}``
-    or ``{"status": "failed", "error": {"code", "message"}}``."""
+    or ``{"status": "failed", "error": {"code", "message"}}``; ``warnings``
+    a list of ``{"pointer", "code", "message"}``: what the checks of an
+    uploaded document found that does not stop it rendering (empty when
+    none)."""
 
     id: str
     owner_id: str
@@ -59,6 +62,7 @@ class Job:
     updated_at: datetime
     timings: dict[str, float] = field(default_factory=dict)
     notification: dict[str, Any] | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def final(self) -> bool:
@@ -67,7 +71,7 @@ class Job:
 
 _COLUMNS = (
     "id, owner_id, owner_email, status, formats, input_fid, invoice_number, totals, files,"
-    " error, attempts, created_at, updated_at, timings, notification"
+    " error, attempts, created_at, updated_at, timings, notification, warnings"
 )
 
 
@@ -88,6 +92,7 @@ def _job(row: dict[str, Any]) -> Job:
         updated_at=row["updated_at"],
         timings=row["timings"] or {},
         notification=row["notification"],
+        warnings=row["warnings"] or [],
     )
 
 
@@ -102,13 +107,15 @@ def insert_job(
     invoice_number: str,
     totals: dict[str, Any],
     timings: dict[str, float] | None = None,
+    warnings: list[dict[str, str]] | None = None,
 ) -> Job:
     """Insert a ``queued`` job with the cursor ``cur`` of the caller's
     transaction (the invoices service inserts the render job of an issued
-    invoice in the issuing transaction) and return it."""
+    invoice in the issuing transaction) and return it. ``warnings``: see
+    :class:`Job`."""
     cur.execute(
-        f"INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        "INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings, warnings)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (
             uuid.UUID(job_id),
             uuid.UUID(owner_id),
@@ -118,6 +125,7 @@ def insert_job(
             invoice_number,
             json.dumps(totals),
             json.dumps(timings or {}),
+            json.dumps(warnings or []),
         ),
     )
     return _job(one_row(cur))
@@ -148,6 +156,7 @@ class JobStore:
         invoice_number: str,
         totals: dict[str, Any],
         timings: dict[str, float] | None = None,
+        warnings: list[dict[str, str]] | None = None,
     ) -> Job:
         """Insert a ``queued`` job and return it."""
         with self.db.transaction() as cur:
@@ -161,6 +170,7 @@ class JobStore:
                 invoice_number=invoice_number,
                 totals=totals,
                 timings=timings,
+                warnings=warnings,
             )
 
     def get(self, job_id: str, *, owner_id: str | None = None) -> Job | None:

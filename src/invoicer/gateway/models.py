@@ -131,6 +131,18 @@ class Notification(BaseModel):
     error: NotificationError | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
+class JobWarning(BaseModel):
+    """What a check of the uploaded document found that does not stop it
+    rendering: a code or identifier an EN 16931 e-invoice would refuse (a VAT
+    ID failing its check digits, an unknown unit code), or a business term
+    the requested e-invoice's profile needs and the document lacks
+    (``missing_term``; the message names the term and the rule)."""
+
+    pointer: str = Field(description="RFC 6901 JSON pointer into the uploaded document")
+    code: str = Field(description="e.g. invalid_vat_id, unknown_unit_code, invalid_iban, missing_term")
+    message: str
+
+
 class JobRead(BaseModel):
     """A rendering job (``GET /jobs/<id>``)."""
 
@@ -148,6 +160,9 @@ class JobRead(BaseModel):
     notification: Notification | None = Field(
         description='The job\'s "invoice ready" mail: null while pending; failed once the event was '
         "dead-lettered, with the reason"
+    )
+    warnings: list[JobWarning] = Field(
+        description="What the checks of the uploaded document found that did not stop it rendering; empty when none"
     )
     status_url: str = Field(json_schema_extra=_URI)
 

@@ -3,7 +3,10 @@
 * ``POST /login`` (HTTP Basic or JSON ``{"email", "password"}``) and ``POST /register``: passed to the auth service.
 * ``POST /upload``: an invoice as multipart field ``file`` or a raw JSON body;
   ``?formats=pdf,xlsx`` (default ``pdf``; legacy ``?format=pdf|excel``).
-  202 with the job; 400 malformed JSON or parameters; 401 no valid token, or its account is gone;
+  202 with the job; the document's EN 16931 codes and identifiers are checked
+  (and, for ``cii``, ``ubl`` or ``facturx``, the profile's business terms),
+  and what fails is a warning on the job (``warnings``), never a refusal;
+  400 malformed JSON or parameters; 401 no valid token, or its account is gone;
   413 too large; 415 not JSON; 422 invalid invoice (JSON-pointer details);
   503 with ``Retry-After`` when storage or database is down (nothing is
   queued then, and the job is not kept). The broker is not asked: the job
@@ -48,10 +51,13 @@ from ..common.web import (
     request_id,
 )
 from ..invoice import formats as output_formats
-from ..invoice.errors import InvalidInvoice, MalformedDocument
+from ..invoice.einvoice.checks import invoice_problems
+from ..invoice.einvoice.writer import missing_terms
+from ..invoice.errors import InvalidInvoice, MalformedDocument, label, pointer
 from ..invoice.loader import load_invoice
+from ..invoice.model import Invoice
 from ..invoice.parsing import parse_document
-from .models import JobError, JobFile, JobRead, JobTotals, Notification
+from .models import JobError, JobFile, JobRead, JobTotals, JobWarning, Notification
 from .openapi import openapi_document
 from .services import Services
 
@@ -139,6 +145,7 @@ def job_view(job: Job) -> dict[str, Any]:
         ],
         error=JobError.model_validate(job.error) if job.error is not None else None,
         notification=Notification.model_validate(job.notification) if job.notification is not None else None,
+        warnings=[JobWarning.model_validate(item) for item in job.warnings],
         status_url=public_url_for("gateway.get_job", job_id=job.id),
     )
     return view.model_dump(mode="json")
@@ -228,6 +235,12 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
     the commit: the broker being down delays the rendering, never refuses
     the upload or loses it.
 
+    A valid document is rendered even when its EN 16931 codes and
+    identifiers fail their checks, or it lacks what a requested e-invoice
+    format's profile needs: those are the job's ``warnings``
+    (:func:`upload_warnings`), not a refusal, so that documents made by
+    other systems still render.
+
     Raises :class:`ApiError` 400 ``malformed_json`` (details: message, line,
     column) and 422 ``invalid_invoice`` (details: JSON-pointer errors);
     :class:`DatabaseUnavailable` or :class:`StorageUnavailable` when a
@@ -251,6 +264,7 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
             f"the invoice has {len(exc.errors)} error(s)",
             [error.as_dict() for error in exc.errors],
         ) from None
+    warnings = upload_warnings(document, invoice, formats)
 
     job_id = str(uuid.uuid4())
     input_fid = str(uuid.uuid4())
@@ -275,6 +289,7 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
                 invoice_number=invoice.invoice_number,
                 totals=invoice.totals.as_strings(),
                 timings={"received": received},
+                warnings=warnings,
             )
             outbox.send(
                 cur,
@@ -292,6 +307,41 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
     # committed (the relay publishes it at once); read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})
     return job
+
+
+#: The e-invoice profile each e-invoice format of an upload writes (an upload
+#: names no profile: each syntax's default, as the worker renders it).
+_UPLOAD_PROFILES = {"cii": "factur-x", "facturx": "factur-x", "ubl": "peppol-ubl"}
+
+
+def upload_warnings(document: Any, invoice: Invoice, formats: list[str]) -> list[dict[str, str]]:
+    """The warnings of a valid uploaded ``document`` (loaded as ``invoice``)
+    to be rendered into ``formats``: every problem of its codes and
+    identifiers (:func:`invoicer.invoice.einvoice.checks.invoice_problems`:
+    VAT IDs, IBAN, BIC, unit, VAT category, VATEX and EAS codes), then, for
+    each e-invoice profile the formats write (``cii`` and ``facturx``:
+    ``factur-x``; ``ubl``: ``peppol-ubl``), each business term it misses
+    (code ``missing_term``; the message names the term, the rule and the
+    profile). ``{"pointer", "code", "message"}`` each, without repeats."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    if isinstance(document, Mapping):
+        for problem in invoice_problems(document):
+            where = pointer(problem.path)
+            found.setdefault(
+                (where, problem.code, ""),
+                {"pointer": where, "code": problem.code, "message": f"{label(problem.path)}: {problem.text}"},
+            )
+    for profile in dict.fromkeys(_UPLOAD_PROFILES[fmt] for fmt in formats if fmt in _UPLOAD_PROFILES):
+        for missing in missing_terms(invoice, profile):
+            found.setdefault(
+                (missing.pointer, "missing_term", missing.term),
+                {
+                    "pointer": missing.pointer,
+                    "code": "missing_term",
+                    "message": f"{missing.term} ({missing.rule}, {profile}): {missing.message}",
+                },
+            )
+    return list(found.values())
 
 
 def _forget_blob(svc: Services, fid: str) -> None:
