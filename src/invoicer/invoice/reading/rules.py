@@ -347,6 +347,14 @@ _BUYER_LABEL = _re(
     r"\bbuyer\b",
     r"acheteur",
 )
+_SELLER_LABEL = _re(
+    r"^\W*(?:verk[äa]ufer|lieferant|rechnungssteller|leistungserbringer|seller|supplier|vendor|sold\s+by|issued\s+by|"
+    r"fournisseur|vendeur|[ée]metteur|leverancier|verkoper|proveedor|vendedor|emisor|fornitore|cedente|venditore)\b\W*",
+)
+_ACCOUNT_HOLDER = _re(
+    r"(?:kontoinhaber(?:in)?|account\s+(?:holder|name)|beneficiary|beg[üu]nstigter|titulaire\s+du\s+compte|"
+    r"rekeninghouder|titular\s+de\s+la\s+cuenta|intestatario|intestato\s+a)\s*:?\s*",
+)
 _CUSTOMER_WORDS = _re(
     r"kunde", r"customer", r"client", r"klant", r"cliente", r"ihre", r"your", r"votre", r"uw\b", r"buyer", r"acheteur",
     r"empf[äa]nger", r"recipient",
@@ -355,7 +363,7 @@ _CUSTOMER_WORDS = _re(
 _LEGAL_FORM = re.compile(
     r"(?<!\w)(?:gmbh(?:\s*&\s*co\.?\s*kg)?|ag|kg|ohg|e\.\s?k\.|ug|a\.\s?g\.|mbh|ltd\.?|limited|plc|inc\.?|llc|corp\.?|"
     r"b\.\s?v\.?|bv|n\.\s?v\.|nv|sas|sarl|s\.a\.r\.l\.|s\.a\.s\.|s\.a\.|sa|s\.l\.|sl|s\.r\.l\.|srl|s\.p\.a\.|spa|"
-    r"sdn\.?\s*bhd\.?|bhd\.?|s/b|pvt\.?\s*ltd\.?|enterprise|trading|company)(?!\w)",
+    r"sdn\.?\s*bhd\.?|bhd\.?|s/b|pvt\.?\s*ltd\.?|enterprise|trading)(?!\w)",
     re.I,
 )
 _TITLE_WORDS = _re(
@@ -411,14 +419,14 @@ _CURRENCY_CODES = (
 ).split()
 _CURRENCY_CODE = re.compile(r"(?<![A-Z])(" + "|".join(_CURRENCY_CODES) + r")(?![A-Z])")
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "₹": "INR", "$": "USD"}
-_CURRENCY_WORDS = re.compile(r"(?<![A-Za-z])(?:(Rs)\.?\s?\d|(RM)\s?\d|(euros?)\b)", re.I)
+_CURRENCY_WORDS = re.compile(r"(?<![A-Za-z])(?:(Rs)\.?\s?-?\d|(RM)\s?\d|(euros?)\b)", re.I)
 _EURO_COUNTRIES = set("AT BE CY DE EE EL ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split())
 
 _VAT_CANDIDATE = re.compile(
-    r"(?<![A-Z0-9])(ATU|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|CHE)"
-    r"[\s.\-]?([0-9A-Z](?:[\s.\-]?[0-9A-Z]){7,13})"
-)
-_IBAN_CANDIDATE = re.compile(r"(?<![A-Z0-9])([A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30})")
+    r"(?<![A-Z0-9])(?=((?:ATU|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|CHE)"
+    r"[\s.\-]?[0-9A-Z](?:[\s.\-]?[0-9A-Z]){7,13}))"
+)  # a lookahead: candidates may overlap ("www.example.de VAT DE 123 …")
+_IBAN_CANDIDATE = re.compile(r"(?<![A-Z0-9])(?=([A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}))")
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -628,6 +636,20 @@ def _invoice_number(lines: list[TextLine], source: Source) -> Field | None:
                     candidates.append((_Found(token[0].rstrip(".,"), below, token.start(), token.end(), 1.0), 0.75))
     if not candidates:
         for line in lines:
+            for seg in line.segments():
+                # A table header cell that is only the title word ("Factuur", "Invoice"), the number under it.
+                if re.fullmatch(r"(?i)(?:rechnung|invoice|facture|factuur|factura|fattura)\s*[:#]?", seg.text.strip()):
+                    for below in _below(lines, line, seg.x0, seg.x1, count=1):
+                        token = _NUMBER_VALUE.search(below.text)
+                        if token and not parse_dates(below.text) and parse_amount(below.text) is None:
+                            candidates.append((_Found(token[0], below, token.start(), token.end(), 1.0), 0.65))
+            # "# 12345" alone in the top quarter of the first page.
+            m = re.fullmatch(r"#\s*(\S*\d\S*)", line.text.strip())
+            if m and line.top < 0.25 and line.page == lines[0].page:
+                start = line.text.find(m[1])
+                candidates.append((_Found(m[1], line, start, start + len(m[1]), 1.0), 0.6))
+    if not candidates:
+        for line in lines:
             m = _TITLE_NUMBER.search(line.text)
             if m:
                 token = _NUMBER_VALUE.search(line.text, m.end())
@@ -746,16 +768,18 @@ def _vat_id(lines: list[TextLine], source: Source, buyer: set[int]) -> Field | N
         for m in _VAT_CANDIDATE.finditer(line.text.upper()):
             if line.index in buyer or _CUSTOMER_WORDS.search(line.text[max(0, m.start() - 25) : m.start()]):
                 continue
-            raw = re.sub(r"[\s.\-]", "", m[0])
+            raw = re.sub(r"[\s.\-]", "", m[1])
             best = None
             for length in range(len(raw), 9, -1):
                 if vat.is_valid(raw[:length]):
                     best = raw[:length]
                     break
             if best:
-                found.append((_Found(vat.compact(best), line, m.start(), m.end(), 1.0), True))
-            elif re.fullmatch(r"(?:DE|GB)\d{9}|FR[0-9A-Z]{2}\d{9}|NL\d{9}B\d{2}|ATU\d{8}|BE[01]\d{9}", raw):
-                found.append((_Found(raw, line, m.start(), m.end(), 1.0), False))
+                found.append((_Found(vat.compact(best), line, m.start(1), m.end(1), 1.0), True))
+            else:
+                shape = re.match(r"(?:DE|GB)\d{9}(?!\d)|FR[0-9A-Z]{2}\d{9}|NL\d{9}B\d{2}|ATU\d{8}|BE[01]\d{9}", raw)
+                if shape:
+                    found.append((_Found(shape[0], line, m.start(1), m.end(1), 1.0), False))
     if not found:
         return None
     valid = [f for f, ok in found if ok]
@@ -776,7 +800,7 @@ def _iban(lines: list[TextLine], source: Source, buyer: set[int]) -> Field | Non
             raw = re.sub(r"\s", "", m[1])
             for length in range(len(raw), 14, -1):
                 if iban.is_valid(raw[:length]):
-                    return _field(_Found(raw[:length], line, m.start(), m.end(), 1.0), 0.95, source)
+                    return _field(_Found(raw[:length], line, m.start(1), m.end(1), 1.0), 0.95, source)
     return None
 
 
@@ -808,14 +832,41 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
         part = _SENDER_SEPARATORS.split(seg.text)[0].strip()
         candidates.append((part, line, 0.75, "sender"))
     for line in lines:
+        for seg in line.segments():
+            for pattern, conf, where in ((_SELLER_LABEL, 0.8, "seller label"), (_ACCOUNT_HOLDER, 0.75, "account holder")):
+                m = pattern.search(seg.text)
+                if not m:
+                    continue
+                rest = seg.text[m.end() :].strip(" :,")
+                rest = re.split(r"\s[-–|·]\s|,\s|\s{2,}", rest)[0].strip(" ,;")
+                if re.search(r"[A-Za-z]{3}", rest) and not _NOT_NAME.search(rest):
+                    candidates.append((rest, line, conf, where))
+                    continue
+                for below in _below(lines, line, seg.x0, max(seg.x1, seg.x0 + 0.2), count=3):
+                    if re.match(r"(?i)^\W*(?:nummer|number|nr|no|id|name)\b", below.text):
+                        continue
+                    if re.search(r"[A-Za-z]{3}", below.text) and not _NOT_NAME.search(below.text):
+                        candidates.append((below.segments()[0].text.strip(" ,"), below, conf, where))
+                    break
         if line.index in buyer:
             continue
+        # A short line alone at the foot of a page: the footer's company name.
+        if line.top > 0.88 and len(line.segments()) == 1 and len(line.words) <= 5:
+            text = line.text.strip()
+            if (
+                re.search(r"[A-Za-z]{3}", text)
+                and not _NOT_NAME.search(text)
+                and not _TITLE_WORDS.search(text)
+                and not parse_dates(text)
+                and not re.search(r"\d", text)
+            ):
+                candidates.append((text, line, 0.5, "footer line"))
         for seg in line.segments():
             if _NOT_NAME.search(seg.text) and not _LEGAL_FORM.search(seg.text.split("·")[0]):
                 continue
             if _BUYER_LABEL.search(seg.text) or _CUSTOMER_WORDS.search(seg.text):
                 continue
-            name = _name_part(seg.text)
+            name = _name_part(_SELLER_LABEL.sub("", seg.text))
             if name and (line.top < 0.3 or line.top > 0.75 or line.page == lines[0].page and line.index < 8):
                 where = "letterhead" if line.top < 0.3 else "footer" if line.top > 0.75 else "top"
                 candidates.append((name, line, 0.7, where))
@@ -869,15 +920,17 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
     _, conf, name, line = scored[0]
     start = max(0, line.text.find(name))
     field = _field(_Found(name, line, start, start + len(name), 1.0), min(conf, 0.92), source)
-    return field, _address_below(lines, line, source)
+    return field, _address_below(lines, line, source, buyer)
 
 
-def _address_below(lines: list[TextLine], line: TextLine, source: Source) -> Field | None:
+def _address_below(lines: list[TextLine], line: TextLine, source: Source, buyer: set[int]) -> Field | None:
     """The lines right under the seller's name in the letterhead, up to a phone, tax or date line."""
     if line.top > 0.4:
         return None
     parts: list[TextLine] = []
     for below in _below(lines, line, line.x0, line.x1, count=4):
+        if below.index in buyer:
+            break
         if _NOT_NAME.search(below.text) or parse_dates(below.text) or _TITLE_WORDS.search(below.text):
             break
         if re.search(r"(?i)\b(?:reg|co\.?\s*no|company\s+no)\b|\(\d{5,}", below.text):
