@@ -920,15 +920,18 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
     _, conf, name, line = scored[0]
     start = max(0, line.text.find(name))
     field = _field(_Found(name, line, start, start + len(name), 1.0), min(conf, 0.92), source)
-    return field, _address_below(lines, line, source, buyer)
+    return field, _address_below(lines, line, field.bbox or line.bbox(), source, buyer)
 
 
-def _address_below(lines: list[TextLine], line: TextLine, source: Source, buyer: set[int]) -> Field | None:
-    """The lines right under the seller's name in the letterhead, up to a phone, tax or date line."""
+def _address_below(
+    lines: list[TextLine], line: TextLine, box: tuple[float, float, float, float], source: Source, buyer: set[int]
+) -> Field | None:
+    """The lines right under the seller's name (in ``box`` on ``line``) in the letterhead, up to a
+    phone, tax or date line."""
     if line.top > 0.4:
         return None
     parts: list[TextLine] = []
-    for below in _below(lines, line, line.x0, line.x1, count=4):
+    for below in _below(lines, line, box[0], box[2], count=4):
         if below.index in buyer:
             break
         if _NOT_NAME.search(below.text) or parse_dates(below.text) or _TITLE_WORDS.search(below.text):

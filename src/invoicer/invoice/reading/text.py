@@ -54,7 +54,7 @@ def pdf_words(data: bytes, *, max_pages: int = 20) -> list[list[Word] | None]:
         raise UnreadablePdf("the PDF is encrypted with a password") from None
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a broken file
         name = type(exc).__name__
-        if "Password" in name or "Encrypt" in name:
+        if any(word in f"{name} {exc!r}" for word in ("Password", "Encrypt")):  # pdfplumber wraps pdfminer's
             raise UnreadablePdf("the PDF is encrypted with a password") from None
         raise UnreadablePdf(f"the PDF cannot be read: {name}: {exc}") from None
     if not pages:
