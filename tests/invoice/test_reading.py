@@ -73,7 +73,8 @@ UBL = b"""<?xml version="1.0" encoding="UTF-8"?>
   <cac:PostalAddress><cbc:StreetName>Main Street 1</cbc:StreetName><cbc:CityName>Utrecht</cbc:CityName>
    <cbc:PostalZone>3500</cbc:PostalZone><cac:Country><cbc:IdentificationCode>NL</cbc:IdentificationCode></cac:Country>
   </cac:PostalAddress>
-  <cac:PartyTaxScheme><cbc:CompanyID>NL815254295B01</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+  <cac:PartyTaxScheme><cbc:CompanyID>NL815254295B01</cbc:CompanyID>
+   <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
   <cac:PartyLegalEntity><cbc:RegistrationName>Voorbeeld B.V.</cbc:RegistrationName></cac:PartyLegalEntity>
  </cac:Party></cac:AccountingSupplierParty>
  <cac:PaymentMeans><cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>
@@ -84,7 +85,8 @@ UBL = b"""<?xml version="1.0" encoding="UTF-8"?>
   <cbc:PayableAmount currencyID="EUR">121.00</cbc:PayableAmount></cac:LegalMonetaryTotal>
  <cac:InvoiceLine><cbc:ID>1</cbc:ID><cbc:InvoicedQuantity unitCode="C62">2</cbc:InvoicedQuantity>
   <cbc:LineExtensionAmount currencyID="EUR">100.00</cbc:LineExtensionAmount>
-  <cac:Item><cbc:Name>Consulting</cbc:Name></cac:Item><cac:Price><cbc:PriceAmount currencyID="EUR">50.00</cbc:PriceAmount></cac:Price>
+  <cac:Item><cbc:Name>Consulting</cbc:Name></cac:Item>
+  <cac:Price><cbc:PriceAmount currencyID="EUR">50.00</cbc:PriceAmount></cac:Price>
  </cac:InvoiceLine>
 </Invoice>"""
 

@@ -112,10 +112,7 @@ def parse_dates(text: str, *, month_first: bool = False) -> list[tuple[date, int
                 elif kind == "num":
                     a, b, y = int(m[1]), int(m[3]), int(m[4])
                     y = y + 2000 if y < 100 else y
-                    if a > 12 or (not month_first and b <= 12):
-                        d = date(y, b, a)
-                    else:
-                        d = date(y, a, b)
+                    d = date(y, b, a) if a > 12 or (not month_first and b <= 12) else date(y, a, b)
                 elif kind == "dmy":
                     d = date(int(m[3]), _MONTH_OF[m[2].lower()], int(m[1]))
                 else:
@@ -229,7 +226,9 @@ _NUMBER_LABEL = _re(
 )
 _TITLE_NUMBER = _re(r"^(?:rechnung|invoice|facture|factuur|factura|fattura|gutschrift|credit\s+note)\b")
 _NUMBER_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*\d[A-Za-z0-9/_.\-]*")
-_NOT_NUMBER_CONTEXT = _re(r"kunden", r"customer", r"client", r"klant", r"order", r"bestell", r"auftrag", r"steuer", r"tax")
+_NOT_NUMBER_CONTEXT = _re(
+    r"kunden", r"customer", r"client", r"klant", r"order", r"bestell", r"auftrag", r"steuer", r"tax"
+)
 
 _GROSS_STRONG = _re(
     r"gesamtbetrag",
@@ -412,15 +411,63 @@ _NOT_NAME = _re(
     r"page\s+\d",
 )
 _POSTCODE = re.compile(r"(?<!\d)\d{4,5}(?!\d)")
-_SENDER_SEPARATORS = re.compile(r"\s[·•|∙]\s|\s[-–]\s|,\s")
+_SENDER_SEPARATORS = re.compile(r"\s[·•|∙]\s|\s[-\u2013]\s|,\s")
 
-_CURRENCY_CODES = (
-    "EUR USD GBP CHF INR MYR JPY CAD AUD SEK NOK DKK PLN CZK HUF SGD CNY RON BGN HKD NZD ZAR TRY BRL MXN IDR THB"
-).split()
+_CURRENCY_CODES = [
+    "EUR",
+    "USD",
+    "GBP",
+    "CHF",
+    "INR",
+    "MYR",
+    "JPY",
+    "CAD",
+    "AUD",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+    "SGD",
+    "CNY",
+    "RON",
+    "BGN",
+    "HKD",
+    "NZD",
+    "ZAR",
+    "TRY",
+    "BRL",
+    "MXN",
+    "IDR",
+    "THB",
+]
 _CURRENCY_CODE = re.compile(r"(?<![A-Z])(" + "|".join(_CURRENCY_CODES) + r")(?![A-Z])")
 _CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "₹": "INR", "$": "USD"}
 _CURRENCY_WORDS = re.compile(r"(?<![A-Za-z])(?:(Rs)\.?\s?-?\d|(RM)\s?\d|(euros?)\b)", re.I)
-_EURO_COUNTRIES = set("AT BE CY DE EE EL ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split())
+_EURO_COUNTRIES = {
+    "AT",
+    "BE",
+    "CY",
+    "DE",
+    "EE",
+    "EL",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PT",
+    "SI",
+    "SK",
+}
 
 _VAT_CANDIDATE = re.compile(
     r"(?<![A-Z0-9])(?=((?:ATU|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI|CHE)"
@@ -577,7 +624,7 @@ def _dates(lines: list[TextLine], source: Source, *, month_first: bool) -> tuple
     found: dict[str, list[tuple[_Found, date]]] = {"issue": [], "generic": [], "due": [], "none": []}
     for line in lines:
         for d, start, end in parse_dates(line.text, month_first=month_first):
-            if not (2000 <= d.year and d <= date(today.year + 1, 12, 31)):
+            if not (d.year >= 2000 and d <= date(today.year + 1, 12, 31)):
                 continue
             before = line.text[:start]
             # The nearest label on the left (the part after the previous date or amount).
@@ -644,16 +691,16 @@ def _invoice_number(lines: list[TextLine], source: Source) -> Field | None:
                         if token and not parse_dates(below.text) and parse_amount(below.text) is None:
                             candidates.append((_Found(token[0], below, token.start(), token.end(), 1.0), 0.65))
             # "# 12345" alone in the top quarter of the first page.
-            m = re.fullmatch(r"#\s*(\S*\d\S*)", line.text.strip())
-            if m and line.top < 0.25 and line.page == lines[0].page:
-                start = line.text.find(m[1])
-                candidates.append((_Found(m[1], line, start, start + len(m[1]), 1.0), 0.6))
+            hash_number = re.fullmatch(r"#\s*(\S*\d\S*)", line.text.strip())
+            if hash_number and line.top < 0.25 and line.page == lines[0].page:
+                start = line.text.find(hash_number[1])
+                candidates.append((_Found(hash_number[1], line, start, start + len(hash_number[1]), 1.0), 0.6))
     if not candidates:
         for line in lines:
-            m = _TITLE_NUMBER.search(line.text)
-            if m:
-                token = _NUMBER_VALUE.search(line.text, m.end())
-                if token and token.start() - m.end() < 6 and not parse_dates(token[0]):
+            title = _TITLE_NUMBER.search(line.text)
+            if title:
+                token = _NUMBER_VALUE.search(line.text, title.end())
+                if token and token.start() - title.end() < 6 and not parse_dates(token[0]):
                     candidates.append((_Found(token[0].rstrip(".,"), line, token.start(), token.end(), 1.0), 0.6))
     if not candidates:
         return None
@@ -814,7 +861,7 @@ def _name_part(text: str) -> str | None:
     """The company name in ``text``: up to and including its legal form."""
     for m in _LEGAL_FORM.finditer(text):
         name = text[: m.end()].strip(" ,;:-·|")
-        name = re.split(r"\s[·•|∙]\s|\s[-–]\s", name)[-1].strip()
+        name = re.split(r"\s[·•|∙]\s|\s[-\u2013]\s", name)[-1].strip()
         if re.search(r"[A-Za-z]{2}", name[: -len(m[0])] if len(name) > len(m[0]) else ""):
             return name
     return None
@@ -833,12 +880,15 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
         candidates.append((part, line, 0.75, "sender"))
     for line in lines:
         for seg in line.segments():
-            for pattern, conf, where in ((_SELLER_LABEL, 0.8, "seller label"), (_ACCOUNT_HOLDER, 0.75, "account holder")):
+            for pattern, conf, where in (
+                (_SELLER_LABEL, 0.8, "seller label"),
+                (_ACCOUNT_HOLDER, 0.75, "account holder"),
+            ):
                 m = pattern.search(seg.text)
                 if not m:
                     continue
                 rest = seg.text[m.end() :].strip(" :,")
-                rest = re.split(r"\s[-–|·]\s|,\s|\s{2,}", rest)[0].strip(" ,;")
+                rest = re.split(r"\s[-\u2013|·]\s|,\s|\s{2,}", rest)[0].strip(" ,;")
                 if re.search(r"[A-Za-z]{3}", rest) and not _NOT_NAME.search(rest):
                     candidates.append((rest, line, conf, where))
                     continue
@@ -867,7 +917,7 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
             if _BUYER_LABEL.search(seg.text) or _CUSTOMER_WORDS.search(seg.text):
                 continue
             name = _name_part(_SELLER_LABEL.sub("", seg.text))
-            if name and (line.top < 0.3 or line.top > 0.75 or line.page == lines[0].page and line.index < 8):
+            if name and (line.top < 0.3 or line.top > 0.75 or (line.page == lines[0].page and line.index < 8)):
                 where = "letterhead" if line.top < 0.3 else "footer" if line.top > 0.75 else "top"
                 candidates.append((name, line, 0.7, where))
     # The letterhead: the largest print near the top of page 1, else its first text line.
@@ -913,7 +963,9 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
             )
         }
         legal = 0.05 if _LEGAL_FORM.search(name) else 0.0
-        scored.append((conf + legal + 0.1 * len(support), 0.9 if len(support) >= 1 and legal else conf + legal, name, line))
+        scored.append(
+            (conf + legal + 0.1 * len(support), 0.9 if len(support) >= 1 and legal else conf + legal, name, line)
+        )
     if not scored:
         return None, None
     scored.sort(key=lambda s: -s[0])

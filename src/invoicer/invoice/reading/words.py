@@ -90,7 +90,12 @@ class TextLine:
     def bbox(self, start: int = 0, end: int | None = None) -> BBox:
         """The box around characters ``start:end`` of :attr:`text` (the whole line by default)."""
         words = self.words_in(start, len(self.text) if end is None else end)
-        return (min(w.x0 for w in words), min(w.top for w in words), max(w.x1 for w in words), max(w.bottom for w in words))
+        return (
+            min(w.x0 for w in words),
+            min(w.top for w in words),
+            max(w.x1 for w in words),
+            max(w.bottom for w in words),
+        )
 
     def span_conf(self, start: int, end: int) -> float:
         return min(w.conf for w in self.words_in(start, end))

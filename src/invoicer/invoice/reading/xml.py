@@ -145,9 +145,7 @@ def _cii_lines(root: Any) -> list[Line]:
             Line(
                 description=_text(item, f"./{_ln('SpecifiedTradeProduct')}/{_ln('Name')}") or "",
                 quantity=_amount(_text(item, f".//{_ln('BilledQuantity')}")),
-                unit_price=_amount(
-                    _text(item, f".//{_ln('NetPriceProductTradePrice')}/{_ln('ChargeAmount')}")
-                ),
+                unit_price=_amount(_text(item, f".//{_ln('NetPriceProductTradePrice')}/{_ln('ChargeAmount')}")),
                 net_amount=_amount(_text(item, f".//{_ln('LineTotalAmount')}")),
             )
         )
