@@ -81,7 +81,9 @@ _MONTH_OF = {name: number for number, names in _MONTHS.items() for name in names
 _MONTH_RE = "|".join(sorted((re.escape(n) for n in _MONTH_OF), key=len, reverse=True))
 _DATE_PATTERNS = [
     ("iso", re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")),
-    ("num", re.compile(r"(?<![\d.])(\d{1,2})\s?([./-])\s?(\d{1,2})\s?[./-]\s?(\d{4}|\d{2})(?![\d])")),
+    # The same separator twice; a time may follow without a space (OCR: "18-03-201811:23").
+    ("num", re.compile(r"(?<![\d.])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?:(?!\d)|(?=\d{1,2}:\d\d))")),
+    ("compact", re.compile(r"(?<!\d)([0-3]\d)([01]\d)(20\d\d)(?!\d)")),
     ("dmy", re.compile(rf"(?<!\d)(\d{{1,2}})\.?\s*(?:de\s+)?({_MONTH_RE})\.?,?\s*(?:de\s+)?(\d{{4}})(?!\d)", re.I)),
     ("mdy", re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)),
 ]
@@ -113,6 +115,8 @@ def parse_dates(text: str, *, month_first: bool = False) -> list[tuple[date, int
                     a, b, y = int(m[1]), int(m[3]), int(m[4])
                     y = y + 2000 if y < 100 else y
                     d = date(y, b, a) if a > 12 or (not month_first and b <= 12) else date(y, a, b)
+                elif kind == "compact":
+                    d = date(int(m[3]), int(m[2]), int(m[1]))
                 elif kind == "dmy":
                     d = date(int(m[3]), _MONTH_OF[m[2].lower()], int(m[1]))
                 else:
@@ -265,6 +269,8 @@ _GROSS_STRONG = _re(
 _GROSS_WEAK = _re(r"\btotal\b", r"\bsumme\b", r"\bgesamt\b", r"\btotaal\b", r"\btotale\b", r"\bamount\b", r"\bbetrag\b")
 _NET = _re(
     r"netto",
+    r"taxable",
+    r"steuerpflichtig",
     r"warenwert",
     r"zwischensumme",
     r"total\s+h\.?t\.?",
@@ -321,6 +327,7 @@ _NOT_TOTAL = _re(
     r"visa",
     r"mastercard",
 )
+_ROUNDING = _re(r"round", r"rundung", r"arrondi", r"afronding", r"redondeo", r"arrotondamento")
 _INCLUSIVE = _re(r"incl", r"inkl", r"ttc", r"brutto", r"inclusive", r"including")
 
 _BUYER_LABEL = _re(
@@ -621,7 +628,7 @@ def _dates(lines: list[TextLine], source: Source, *, month_first: bool) -> tuple
     else the one above it in its column; the invoice date is the first date labelled so, else the
     first with a plain "Date" label, else the first unlabelled one."""
     today = date.today()
-    found: dict[str, list[tuple[_Found, date]]] = {"issue": [], "generic": [], "due": [], "none": []}
+    found: dict[str, list[tuple[_Found, date]]] = {"issue": [], "generic": [], "due": [], "none": [], "compact": []}
     for line in lines:
         for d, start, end in parse_dates(line.text, month_first=month_first):
             if not (d.year >= 2000 and d <= date(today.year + 1, 12, 31)):
@@ -639,13 +646,13 @@ def _dates(lines: list[TextLine], source: Source, *, month_first: bool) -> tuple
                     if words:
                         kind = _label_kind(" ".join(w.text for w in words))
                         break
-            if kind is None and _label_kind(line.text[end:]) in ("due", "other"):
-                kind = "other"
             if kind == "other":
                 continue
+            if kind is None and not _month_name_or_separator(line.text[start:end]):
+                kind = "compact"
             found[kind or "none"].append((_Found(d.isoformat(), line, start, end, 1.0), d))
     issue = None
-    for kind, conf in (("issue", 0.85), ("generic", 0.75), ("none", 0.6)):
+    for kind, conf in (("issue", 0.85), ("generic", 0.75), ("none", 0.6), ("compact", 0.45)):
         if found[kind]:
             first, _ = found[kind][0]
             again = sum(1 for f, _ in found[kind] if f.value == first.value)
@@ -659,6 +666,10 @@ def _dates(lines: list[TextLine], source: Source, *, month_first: bool) -> tuple
             due = _field(f, 0.8, source)
             break
     return issue, due
+
+
+def _month_name_or_separator(text: str) -> bool:
+    return bool(re.search(r"[./\-\s]|[A-Za-z]", text))
 
 
 def _invoice_number(lines: list[TextLine], source: Source) -> Field | None:
@@ -747,8 +758,9 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
     """Net, tax and gross totals: the amount right of (or under) a total label; net + tax = gross
     among the candidates gives confidence 0.95 to all three."""
     amounts: list[_Amount] = []
+    rounding = [ln.index for ln in lines if _ROUNDING.search(ln.text)]
     for line in lines:
-        for seg in line.segments(0.2):
+        for seg in line.segments():
             label = re.match(r"[^\d€$£₹-]*", seg.text)
             if not label or len(label[0].strip()) < 2:
                 continue
@@ -758,7 +770,11 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
             start_in_line = line.text.find(seg.text)
             hit = _line_amount(line, start_in_line + label.end())
             target = line
+            strength = kind[1]
             if hit is None:
+                strength -= 1
+            elif len(list(_AMOUNT.finditer(line.text, start_in_line + label.end()))) >= 2 and kind[1] < 3:
+                strength -= 1  # a "Total" row of a table (several columns), not the total payable
                 x0, x1 = seg.x0, seg.x1
                 for below in _below(lines, line, x0, x1, count=1):
                     m = _AMOUNT.search(below.text)
@@ -773,8 +789,14 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
             neg = value < 0
             found = _Found(("-" if neg else "") + str(abs(value)), target, start, end, 1.0)
             del raw
-            amounts.append(_Amount(value, found, kind[0], kind[1], (line.page, line.top)))
+            amounts.append(_Amount(value, found, kind[0], strength, (line.page, line.top)))
     out: dict[str, Field] = {}
+    if rounding:
+        # The first total after a rounding adjustment is the one payable.
+        after = [a for a in amounts if a.kind == "gross" and a.found.line.index > rounding[0]]
+        if after:
+            first = min(after, key=lambda a: a.found.line.index)
+            amounts[amounts.index(first)] = _Amount(first.value, first.found, "gross", first.strength + 2, first.pos)
     gross = [a for a in amounts if a.kind == "gross"]
     net = [a for a in amounts if a.kind == "net"]
     tax = [a for a in amounts if a.kind == "tax"]
@@ -797,6 +819,10 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
         best = max(gross, key=lambda a: (a.strength, a.pos[0], a.pos[1]))
         twice = sum(1 for a in gross if a.value == best.value and a.found.line.index != best.found.line.index)
         out["total_gross"] = _field(best.found, 0.9 if twice and best.strength >= 3 else 0.7, source)
+    elif net:
+        # No total line: the largest subtotal is the total (receipts whose last line is a subtotal).
+        best_net = max(net, key=lambda a: a.value)
+        out["total_gross"] = _field(best_net.found, 0.5, source)
     if net:
         best_net = net[-1]
         out["total_net"] = _field(best_net.found, 0.65, source)
