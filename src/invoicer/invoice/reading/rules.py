@@ -493,7 +493,7 @@ def find_fields(lines: list[TextLine], source: Source) -> dict[str, Field]:
         return {}
     out: dict[str, Field] = {}
     buyer = _buyer_lines(lines)
-    currency = _currency(lines)
+    currency = _currency(lines, source)
     if currency:
         out["currency"] = currency
     month_first = bool(currency and currency.value == "USD")
@@ -586,7 +586,7 @@ def _sender_line(lines: list[TextLine]) -> tuple[TextLine, TextLine] | None:
     return None
 
 
-def _currency(lines: list[TextLine]) -> Field | None:
+def _currency(lines: list[TextLine], source: Source) -> Field | None:
     counts: Counter[str] = Counter()
     first: dict[str, tuple[TextLine, int, int]] = {}
     for line in lines:
@@ -608,7 +608,7 @@ def _currency(lines: list[TextLine]) -> Field | None:
     line, start, end = first[code]
     others = sum(c for _, c in rest)
     conf = 0.92 if n >= 3 and others == 0 else 0.8 if n > others else 0.6
-    return Field(code, conf, "text", line.page, line.bbox(start, end))
+    return _field(_Found(code, line, start, end, 1.0), conf, source)
 
 
 def _label_kind(text: str) -> str | None:
