@@ -34,14 +34,17 @@ def extract(data: bytes, filename: str) -> Extraction:
     Never raises for unreadable input: see the module docstring."""
     name = PurePath(filename).name
     head = data.lstrip()[:64]
-    if head.startswith(b"%PDF-") or data[:1024].find(b"%PDF-") >= 0:
-        result = _from_pdf(data, name)
-    elif head.startswith(b"<") or PurePath(filename).suffix.lower() in _XML_SUFFIXES:
-        result = _from_xml(data, name, "einvoice_xml")
-    elif data.startswith(_IMAGE_MAGIC):
-        result = _from_image(data, name)
-    else:
-        result = Extraction(name, "unreadable", error="not a PDF, an image (PNG, JPEG, TIFF) or CII/UBL XML")
+    try:
+        if head.startswith(b"%PDF-") or data[:1024].find(b"%PDF-") >= 0:
+            result = _from_pdf(data, name)
+        elif head.startswith(b"<") or PurePath(filename).suffix.lower() in _XML_SUFFIXES:
+            result = _from_xml(data, name, "einvoice_xml")
+        elif data.startswith(_IMAGE_MAGIC):
+            result = _from_image(data, name)
+        else:
+            result = Extraction(name, "unreadable", error="not a PDF, an image (PNG, JPEG, TIFF) or CII/UBL XML")
+    except Exception as exc:  # noqa: BLE001 - a document no reader expected is a result saying so, not a crash
+        return Extraction(name, "unreadable", error=f"reading failed: {type(exc).__name__}: {exc}")
     if result.kind != "unreadable":
         result.checks = checks(result.fields)
     return result
@@ -93,6 +96,24 @@ def _from_pdf(data: bytes, name: str) -> Extraction:
         ocr_pages += 1
     kind: Kind = "scanned_pdf" if ocr_pages and ocr_pages >= len(pages) / 2 else "text_pdf"
     result = _from_words(words, name, kind, "ocr" if kind == "scanned_pdf" else "text")
+    if kind == "text_pdf" and "supplier_name" not in result.fields and pages[0] is not None:
+        # The seller's details may be a picture on a text page: OCR what lies inside its images.
+        from .ocr import image_words, render_pdf_page  # noqa: PLC0415
+        from .text import pdf_image_boxes  # noqa: PLC0415
+
+        boxes = pdf_image_boxes(data, 0)
+        if boxes:
+            inside = [
+                w
+                for w in image_words(render_pdf_page(data, 0), 1)
+                if any(b[0] <= (w.x0 + w.x1) / 2 <= b[2] and b[1] <= (w.top + w.bottom) / 2 <= b[3] for b in boxes)
+            ]
+            if inside:
+                again = _from_words(words + inside, name, kind, "text")
+                for field_name, found in again.fields.items():
+                    if field_name not in result.fields:
+                        result.fields[field_name] = Field(found.value, found.confidence, "ocr", found.page, found.bbox)
+                notes.append(f"OCR of {len(boxes)} image(s) on page 1 for what its text layer lacks")
     result.pages = len(pages)
     result.notes = notes + result.notes
     return result

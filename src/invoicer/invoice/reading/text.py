@@ -11,7 +11,7 @@ import io
 
 from .words import Word
 
-__all__ = ["MIN_CHARS", "UnreadablePdf", "pdf_words"]
+__all__ = ["MIN_CHARS", "UnreadablePdf", "pdf_image_boxes", "pdf_words"]
 
 MIN_CHARS = 25
 """A page with fewer characters in its text layer than this is taken as image-only."""
@@ -60,3 +60,21 @@ def pdf_words(data: bytes, *, max_pages: int = 20) -> list[list[Word] | None]:
     if not pages:
         raise UnreadablePdf("the PDF has no pages")
     return pages
+
+
+def pdf_image_boxes(data: bytes, index: int, *, min_area: float = 0.01) -> list[tuple[float, float, float, float]]:
+    """The boxes of the images drawn on page ``index`` (0-based) of a readable PDF, as fractions of
+    the page (x0, top, x1, bottom), those covering at least ``min_area`` of it: a letterhead or a
+    seller's details printed as a picture on a page that otherwise has text."""
+    import pdfplumber  # noqa: PLC0415
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[index]
+        width, height = float(page.width), float(page.height)
+        boxes = []
+        for image in page.images:
+            x0, top = max(0.0, float(image["x0"]) / width), max(0.0, float(image["top"]) / height)
+            x1, bottom = min(1.0, float(image["x1"]) / width), min(1.0, float(image["bottom"]) / height)
+            if (x1 - x0) * (bottom - top) >= min_area:
+                boxes.append((x0, top, x1, bottom))
+    return boxes
