@@ -978,20 +978,21 @@ def _supplier(lines: list[TextLine], source: Source, buyer: set[int]) -> tuple[F
         key = _norm(name)
         if len(key) < 3:
             continue
-        support = {
-            w
-            for n, _, _, w in candidates
+        agreeing = [
+            (w, other.index)
+            for n, other, _, w in candidates
             if w != where
             and (
                 _norm(n) == key
                 or difflib.SequenceMatcher(None, _norm(n), key).ratio() >= 0.9
                 or (len(key) >= 6 and key in _norm(n) and len(_norm(n)) <= len(key) + 4)
             )
-        }
+        ]
+        support = {w for w, _ in agreeing}
+        # Confident only when found again elsewhere on the page (another line), not twice on one line.
+        elsewhere = any(index != line.index for _, index in agreeing)
         legal = 0.05 if _LEGAL_FORM.search(name) else 0.0
-        scored.append(
-            (conf + legal + 0.1 * len(support), 0.9 if len(support) >= 1 and legal else conf + legal, name, line)
-        )
+        scored.append((conf + legal + 0.1 * len(support), 0.9 if elsewhere and legal else conf + legal, name, line))
     if not scored:
         return None, None
     scored.sort(key=lambda s: -s[0])
