@@ -6,7 +6,8 @@ Runs ``invoicer extract`` over every document in DIR (default
 ``../shared/intake-examples/docs`` beside the repository) in one process, then the examples'
 ``score.py`` over its outputs (accuracy per kind and field, calibration of the fields
 reported with confidence >= 0.9), and prints seconds per page (per kind of document as
-``invoicer extract`` read it, from the ``seconds`` of each output) and the peak memory of
+``invoicer extract`` read it, from the ``seconds`` and ``cpu_seconds`` of each output; on a
+shared machine the CPU seconds divided by the cores say more than the wall time) and the peak memory of
 that process (its maximum RSS, ``getrusage(RUSAGE_CHILDREN)``).
 
 Targets (issue 19): key fields >= 95 %, e-invoices 100 %, text PDFs >= 90 %, scans >= 85 %,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,6 +34,20 @@ EXAMPLES = ROOT.parent / "shared" / "intake-examples"
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".xml"}
 MAX_SECONDS_PER_PAGE = 6.0
 MAX_PEAK_MB = 1536
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode not in (0, 1):
             print(done.stderr, file=sys.stderr)
             return 2
-        per_kind: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+        per_kind: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0.0])
         for path in files:
             result = json.loads((out / f"{path.stem}.json").read_text(encoding="utf-8"))
             kind = per_kind[result["kind"]]
             kind[0] += result.get("seconds", 0.0)
             kind[1] += max(1, result.get("pages") or 1)
+            kind[2] += result.get("cpu_seconds", 0.0)
         print(f"[bench-intake] {len(files)} documents from {docs}, {wall:.1f} s wall in one process")
         status = 0
         if truth.exists() and score.exists():
@@ -103,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             status = 1 if scored.returncode else 0
         else:
             print(f"[bench-intake] no truth.jsonl/score.py beside {docs}: accuracy not scored")
-        print("\nseconds per page (as read):")
+        print(f"\nseconds per page (as read; CPU seconds are all threads', {_cpus()} CPUs here; load {_load()}):")
         worst = 0.0
-        for kind, (seconds, pages) in sorted(per_kind.items()):
+        for kind, (seconds, pages, cpu) in sorted(per_kind.items()):
             per_page = seconds / pages
             worst = max(worst, per_page)
-            print(f"  {kind:13s} {per_page:6.2f} s/page over {pages} page(s)")
+            print(f"  {kind:13s} {per_page:6.2f} s/page wall, {cpu / pages:6.2f} CPU s/page, over {pages:.0f} page(s)")
         print(f"peak memory (max RSS of the extract process): {peak_mb:.0f} MB")
         speed_ok, memory_ok = worst <= MAX_SECONDS_PER_PAGE, peak_mb <= MAX_PEAK_MB
         print(
