@@ -270,6 +270,8 @@ _GROSS_WEAK = _re(r"\btotal\b", r"\bsumme\b", r"\bgesamt\b", r"\btotaal\b", r"\b
 _NET = _re(
     r"netto",
     r"taxable",
+    r"grondslag",
+    r"bemessungsgrundlage",
     r"steuerpflichtig",
     r"warenwert",
     r"zwischensumme",
@@ -785,11 +787,9 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
             if hit is None:
                 continue
             value, start, end = hit
-            raw = target.text[start:end]
-            neg = value < 0
-            found = _Found(("-" if neg else "") + str(abs(value)), target, start, end, 1.0)
-            del raw
+            found = _Found(("-" if value < 0 else "") + str(abs(value)), target, start, end, 1.0)
             amounts.append(_Amount(value, found, kind[0], strength, (line.page, line.top)))
+        amounts.extend(_header_row_amounts(lines, line))
     out: dict[str, Field] = {}
     if rounding:
         # The first total after a rounding adjustment is the one payable.
@@ -828,6 +828,44 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
         out["total_net"] = _field(best_net.found, 0.65, source)
     if tax:
         out["total_tax"] = _field(tax[-1].found, 0.6, source)
+    return out
+
+
+_ANY_TOTAL_LABEL = re.compile("|".join(f"(?:{p.pattern})" for p in (_NET, _TAX, _GROSS_STRONG, _GROSS_WEAK)), re.I)
+
+
+def _header_row_amounts(lines: list[TextLine], line: TextLine) -> list[_Amount]:
+    """Amounts of a table whose header row holds several total labels and whose values stand under
+    them ("Net | VAT | Total" over "41,31 | 8,68 | 49,99"): each header cell runs from its label to the
+    next one; a value belongs to the cell its box overlaps most, in the next line or two."""
+    if _AMOUNT.search(line.text):
+        return []
+    matches = list(_ANY_TOTAL_LABEL.finditer(line.text))
+    if len(matches) < 2:
+        return []
+    cells = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(line.text)
+        kind = _total_kind(line.text[m.start() : end])
+        if kind:
+            x0, _, x1, _ = line.bbox(m.start(), end)
+            cells.append((kind[0], x0, x1))
+    out = []
+    for other in lines[line.index + 1 : line.index + 3]:
+        if other.page != line.page or other.top - line.bottom > 0.05:
+            break
+        for m in _AMOUNT.finditer(other.text):
+            value = _amount_of(m)
+            if value is None:
+                continue
+            ax0, _, ax1, _ = other.bbox(m.start("num"), m.end("num"))
+            overlaps = [(min(ax1, x1) - max(ax0, x0), kind) for kind, x0, x1 in cells]
+            best = max(overlaps, default=(0.0, ""))
+            if best[0] > 0:
+                found = _Found(str(value), other, m.start("num"), m.end("num"), 1.0)
+                out.append(_Amount(value, found, best[1], 1, (other.page, other.top)))
+        if out:
+            break
     return out
 
 
