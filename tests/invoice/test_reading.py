@@ -215,12 +215,15 @@ def test_month_first_only_when_asked():
 
 
 def _page(*rows: tuple[float, float, str]) -> list:
-    """Lines from ``(x, top, text)`` rows; each word 0.01 high, 0.008 wide a character."""
+    """Lines from ``(x, top, text)`` rows set in a monospaced font: each character 0.008 wide
+    (spaces too, so that columns line up as typed), each word 0.01 high."""
+    import re
+
     words = []
     for x, top, text in rows:
-        for part in text.split():
-            words.append(Word(part, x, top, x + 0.008 * len(part), top + 0.01, 1))
-            x += 0.008 * (len(part) + 1)
+        for part in re.finditer(r"\S+", text):
+            start = x + 0.008 * part.start()
+            words.append(Word(part[0], start, top, start + 0.008 * len(part[0]), top + 0.01, 1))
     return group_lines(words)
 
 
@@ -284,3 +287,36 @@ def test_invoicer_extract_writes_one_json_per_file(tmp_path, rendered, capsys):
     assert failed["kind"] == "unreadable"
     assert failed["error"]
     assert "broken.pdf" in capsys.readouterr().err
+
+
+def test_a_vat_breakdown_table_with_values_under_its_header():
+    lines = _page(
+        (0.5, 0.40, "Factuur totaal EUR 49,99"),
+        (0.55, 0.50, "BTW %   Grondslag   BTW bedrag   Totaal"),
+        (0.55, 0.52, "21 %    41,31       8,68         49,99"),
+    )
+    fields = find_fields(lines, "text")
+    assert (fields["total_net"].value, fields["total_tax"].value, fields["total_gross"].value) == (
+        "41.31",
+        "8.68",
+        "49.99",
+    )
+    assert fields["total_gross"].confidence >= CONFIDENT, "net + tax = gross checks all three"
+
+
+def test_a_receipt_s_rounded_total_and_a_date_glued_to_its_time():
+    lines = _page(
+        (0.2, 0.05, "KEDAI CONTOH SDN BHD"),
+        (0.2, 0.07, "NO 1 JALAN CONTOH 43300 SELANGOR"),
+        (0.1, 0.15, "REG CASHIER 18-03-201811:23"),
+        (0.1, 0.50, "Total (Inclusive of GST): 48.16"),
+        (0.1, 0.52, "Rounding Adj: -0.01"),
+        (0.1, 0.54, "TOTAL: 48.15"),
+        (0.1, 0.56, "CASH: 50.00"),
+        (0.1, 0.58, "CHANGE: 1.85"),
+    )
+    fields = find_fields(lines, "ocr")
+    assert fields["total_gross"].value == "48.15"
+    assert fields["issue_date"].value == "2018-03-18"
+    assert fields["supplier_name"].value == "KEDAI CONTOH SDN BHD"
+    assert fields["supplier_address"].value.startswith("NO 1 JALAN CONTOH")
