@@ -7,7 +7,6 @@ invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gu
 invoicer worker | notification                          (queue consumers)
 invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (domain events to RabbitMQ)
 invoicer einvoice validate FILE... [--xrechnung]       (EN 16931 rules; exit 1 on a fatal one)
-invoicer extract FILE... [--out DIR]                   (read received invoices: one JSON per file)
 invoicer --version
 
 A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
