@@ -793,7 +793,7 @@ def _totals(lines: list[TextLine], source: Source) -> dict[str, Field]:
     out: dict[str, Field] = {}
     if rounding:
         # The first total after a rounding adjustment is the one payable.
-        after = [a for a in amounts if a.kind == "gross" and a.found.line.index > rounding[0]]
+        after = [a for a in amounts if a.kind == "gross" and a.strength >= 2 and a.found.line.index > rounding[0]]
         if after:
             first = min(after, key=lambda a: a.found.line.index)
             amounts[amounts.index(first)] = _Amount(first.value, first.found, "gross", first.strength + 2, first.pos)
@@ -863,7 +863,8 @@ def _header_row_amounts(lines: list[TextLine], line: TextLine) -> list[_Amount]:
             best = max(overlaps, default=(0.0, ""))
             if best[0] > 0:
                 found = _Found(str(value), other, m.start("num"), m.end("num"), 1.0)
-                out.append(_Amount(value, found, best[1], 1, (other.page, other.top)))
+                # Weak alone: such a table's "Amount" column may be a breakdown, not the total.
+                out.append(_Amount(value, found, best[1], 0 if best[1] == "gross" else 1, (other.page, other.top)))
         if out:
             break
     return out
