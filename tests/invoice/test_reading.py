@@ -320,3 +320,41 @@ def test_a_receipt_s_rounded_total_and_a_date_glued_to_its_time():
     assert fields["issue_date"].value == "2018-03-18"
     assert fields["supplier_name"].value == "KEDAI CONTOH SDN BHD"
     assert fields["supplier_address"].value.startswith("NO 1 JALAN CONTOH")
+
+
+def test_a_page_that_came_in_sideways_is_turned_and_a_skew_taken_out(monkeypatch):
+    """The orientation logic of ocr.image_words, with the OCR engine replaced by a fake (the real
+    engine is exercised in test_reading_ocr.py): tall boxes mean a sideways page, which is turned
+    a quarter both ways and read again; the better reading is kept and its skew removed."""
+    import math
+
+    from PIL import Image
+
+    from invoicer.invoice.reading import ocr
+
+    def box(x, y, w, h, angle=0.0):
+        c, s = math.cos(angle), math.sin(angle)
+        return [(x, y), (x + w * c, y + w * s), (x + w * c - h * s, y + w * s + h * c), (x - h * s, y + h * c)]
+
+    def fake_run(image):
+        if image.size == (400, 200):  # as scanned: text runs top to bottom
+            return [(box(10 + 40 * i, 10, 20, 150), f"word{i}", 0.5) for i in range(6)]
+        # Turned: two wide lines, tilted by 2 degrees; the 270-degree turn reads better.
+        score = 0.97 if image.info.get("turn") == 270 else 0.6
+        tilt = math.radians(2)
+        return [(box(20, 30, 150, 12, tilt), "Total 12.50", score), (box(20, 80, 150, 12, tilt), "Invoice 7", score)]
+
+    original_rotate = Image.Image.rotate
+
+    def rotate(self, angle, *args, **kwargs):
+        turned = original_rotate(self, angle, *args, **kwargs)
+        turned.info["turn"] = angle
+        return turned
+
+    monkeypatch.setattr(ocr, "_run", fake_run)
+    monkeypatch.setattr(Image.Image, "rotate", rotate)
+    words = ocr.image_words(Image.new("RGB", (400, 200), "white"), 1)
+    assert [w.text for w in words] == ["Total 12.50", "Invoice 7"]
+    assert [w.conf for w in words] == [0.97, 0.97], "the better of the two turns is kept"
+    # Deskewed: each box is about as high as the text, not stretched by the 2-degree tilt.
+    assert all((w.bottom - w.top) * 400 < 16 for w in words)

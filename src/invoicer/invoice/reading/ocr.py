@@ -96,6 +96,12 @@ def _sideways(boxes: list[tuple[list[tuple[float, float]], str, float]]) -> bool
     return tall > max(3, len(boxes) // 2)
 
 
+def _reading_key(boxes: list[tuple[list[tuple[float, float]], str, float]]) -> tuple[bool, float]:
+    """How good a reading is: upright first, then its mean OCR score."""
+    mean = sum(score for *_, score in boxes) / len(boxes) if boxes else 0.0
+    return (not _sideways(boxes), mean)
+
+
 def _width(pts: list[tuple[float, float]]) -> float:
     return math.dist(pts[0], pts[1])
 
@@ -110,12 +116,13 @@ def image_words(image: Any, page: int) -> list[Word]:
     image = _scaled(image)
     boxes = _run(image)
     if _sideways(boxes):
-        best = boxes
+        # Upright readings beat sideways ones; between the two quarter turns the surer one wins.
+        best, best_key, original = boxes, _reading_key(boxes), image
         for angle in (90, 270):
-            turned = image.rotate(angle, expand=True)
+            turned = original.rotate(angle, expand=True)
             again = _run(turned)
-            if sum(s for *_, s in again) > sum(s for *_, s in best):
-                best, image = again, turned
+            if _reading_key(again) > best_key:
+                best, best_key, image = again, _reading_key(again), turned
         boxes = best
     width, height = image.size
     angles = sorted(
