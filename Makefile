@@ -13,7 +13,7 @@ LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CO
 PIP_COMPILE := $(LOCK_ENV) $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: help install up down status demo lint lock test test-unit test-faults test-security test-k8s render bench schema clean
+.PHONY: help install up down status demo lint lock test test-unit test-faults test-security test-k8s render bench bench-intake schema clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -21,6 +21,7 @@ help:
 	@echo "make up     - start the local stack in the background (idempotent); make down stops it"
 	@echo "make status - what of the local stack is running"
 	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, e-invoice cost, end to end (bench/RESULTS.md)"
+	@echo "make bench-intake - reading received invoices: accuracy, calibration, s/page, memory (bench/RESULTS-intake.md)"
 	@echo "make lint   - ruff (lint and format), mypy and the import contracts; make test runs it first"
 	@echo "make lock   - re-resolve requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newer)"
 	@echo "make schema - regenerate src/invoicer/invoice/invoice.schema.json from the invoice input models"
@@ -147,6 +148,11 @@ test-image: image $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# Reading received invoices: accuracy on ../shared/intake-examples (or INTAKE_DOCS), speed, memory.
+INTAKE_DOCS ?= ../shared/intake-examples/docs
+bench-intake: $(STAMP)
+	$(PY) bench/bench_intake.py $(INTAKE_DOCS)
 
 # invoice.schema.json is generated from the pydantic input models; a unit test fails while it is stale.
 schema: $(STAMP)
