@@ -191,3 +191,14 @@ def test_allowances_charges_and_the_invoicing_period_are_in_the_totals_and_the_x
     ):
         assert f"<ram:{tag}>{amount}</ram:{tag}>" in cii.text
     assert "<ram:BillingSpecifiedPeriod>" in cii.text
+
+
+def test_a_draft_has_no_e_invoice_yet(records_api):
+    api = records_api()
+    _seller(api)
+    client = api("POST", "/clients", json={**BUYER, "address": GERMAN_ADDRESS}).get_json()
+    draft = api("POST", "/invoices", json={"client_id": client["id"], "lines": LINES}).get_json()
+    assert api("GET", f"/invoices/{draft['id']}/pdf").data.startswith(b"%PDF")
+    for fmt in ("cii", "ubl", "facturx"):
+        reply = api("GET", f"/invoices/{draft['id']}/{fmt}")
+        assert reply.status_code == 409 and reply.get_json()["error"]["code"] == "not_issued", fmt

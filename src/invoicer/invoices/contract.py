@@ -254,7 +254,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/invoices/{invoice_id}/{fmt}", "getInvoiceDocument",
         "A kept document (a format of the registry): the kept file once issued, a DRAFT preview before",
-        {"500": (None, "Rendering failed for good, or the kept file is gone")},
+        {
+            "409": (None, "A draft asked for an e-invoice (made when it is issued)"),
+            "500": (None, "Rendering failed for good, or the kept file is gone"),
+        },
         parameters=(
             _INVOICE_ID,
             {"name": "fmt", "in": "path", "required": True, "schema": {"enum": output_formats.kept_names()}},
