@@ -44,6 +44,8 @@ the document as submitted (pydantic locations use the field aliases).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
 import re
@@ -75,6 +77,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from invoicer.invoice import model
 from invoicer.invoice.errors import JsonPath, Problem, describe, plain
+from invoicer.invoice.logo import MAX_LOGO_BYTES, MAX_LOGO_SIDE, LogoError, clean_logo
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -772,6 +775,24 @@ class AllowanceChargeDocument(DocumentModel):
         )
 
 
+#: The longest base64 text of a logo: MAX_LOGO_BYTES encoded (about 1.4 MB).
+_MAX_LOGO_TEXT = 4 * ((MAX_LOGO_BYTES + 2) // 3)
+
+
+def logo_bytes(text: str) -> bytes:
+    """The image of a document's ``logo`` (base64 of a PNG or JPEG), checked
+    by decoding it whole (:func:`invoicer.invoice.logo.clean_logo`) and
+    answered re-encoded; a pydantic error ``invalid_logo`` otherwise."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail("invalid_logo", "must be a PNG or JPEG image in base64") from None
+    try:
+        return clean_logo(data)[0]
+    except LogoError as exc:
+        raise _fail("invalid_logo", exc.message) from None
+
+
 class InvoiceDocument(DocumentModel):
     """The canonical invoice (EN 16931 vocabulary), as a client submits it."""
 
@@ -816,8 +837,27 @@ class InvoiceDocument(DocumentModel):
         description="Remittance information (BT-83) the payer quotes; default the invoice number.",
     )
 
+    logo: Annotated[str | None, NotNull()] = Field(
+        default=None,
+        max_length=_MAX_LOGO_TEXT,
+        description=(
+            f"The seller's logo drawn at the top left of the PDF and the XLSX: a PNG or JPEG image, base64"
+            f" (RFC 4648, no line breaks), at most {MAX_LOGO_BYTES} bytes decoded and"
+            f" {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE} pixels."
+        ),
+        json_schema_extra={"contentEncoding": "base64"},
+    )
+
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, logo: str | None) -> str | None:
+        """Base64 of a PNG or JPEG that Pillow decodes (:func:`logo_bytes`)."""
+        if logo is not None:
+            logo_bytes(logo)
+        return logo
 
     @field_validator("lines")
     @classmethod
@@ -850,6 +890,7 @@ class InvoiceDocument(DocumentModel):
             allowances=tuple(item.to_model() for item in self.allowances),
             charges=tuple(item.to_model() for item in self.charges),
             payment=self._payment(),
+            logo=base64.b64decode(self.logo) if self.logo else None,
         )
 
     def _payment(self) -> model.PaymentInstructions | None:
