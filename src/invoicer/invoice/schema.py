@@ -35,7 +35,9 @@ Rules, each reported with its own error code (see :func:`problems`):
   ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
   (``invalid_date``), ``due_date`` not before ``issue_date``
   (``due_before_issue``); at least one line (``min_items``) and at most
-  ``max_lines``, counted before any line is looked at (``too_many_lines``).
+  ``max_lines``, counted before any line is looked at (``too_many_lines``);
+* ``logo`` the base64 of a PNG or JPEG of at most 1 MB and 4000x4000
+  pixels that Pillow decodes whole (``invalid_logo``).
 
 Pydantic reports every failing field at once; :func:`problems` turns its
 errors into :class:`~invoicer.invoice.errors.Problem` values at the path of
