@@ -147,7 +147,7 @@ def test_what_the_server_rejects_the_schema_rejects(change: Callable[[dict[str, 
 
 # --- layers -------------------------------------------------------------------
 
-LAYERS = ["errors", "parsing", "model", "schema", "legacy", "loader"]
+LAYERS = ["errors", "parsing", "model", "logo", "schema", "legacy", "loader"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -178,3 +178,42 @@ def test_layers_import_only_the_layers_below(layer: str) -> None:
     allowed = {f"invoicer.invoice.{name}" for name in LAYERS[: LAYERS.index(layer)]}
     imported = _imports(PACKAGE / f"{layer}.py")
     assert imported <= allowed, f"{layer} imports {imported - allowed}"
+
+
+# --- logo -----------------------------------------------------------------------
+
+
+def _png_base64(width: int, height: int) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (0, 80, 160)).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def test_a_logo_in_base64_reaches_the_invoice() -> None:
+    document = {**valid_document(), "logo": _png_base64(30, 10)}
+    assert schema_validator().is_valid(document)
+    invoice = load_invoice(document)
+    assert invoice.logo is not None and invoice.logo.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "logo",
+    [
+        "not base64 at all!",
+        "aGVsbG8gd29ybGQ=",  # base64 of text, not of an image
+        pytest.param(None, id="null"),
+        pytest.param("wide", id="5000x10"),
+    ],
+)
+def test_a_logo_that_is_no_image_we_take_is_refused(logo: str | None) -> None:
+    document = {**valid_document(), "logo": _png_base64(5000, 10) if logo == "wide" else logo}
+    with pytest.raises(InvalidInvoice) as refused:
+        load_invoice(document)
+    assert [error.pointer for error in refused.value.errors] == ["/logo"]
+    if logo not in (None,):
+        assert refused.value.errors[0].code == "invalid_logo"

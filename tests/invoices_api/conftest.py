@@ -202,3 +202,17 @@ def mails_to(stack, address: str, timeout: float = 60.0) -> list:
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.3)
+
+
+def pdf_images(pdf: bytes) -> int:
+    """How many image XObjects the pages of ``pdf`` draw (a logo is one)."""
+    count = 0
+    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
+        resources = page.get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources is not None else None
+        if xobjects is None:
+            continue
+        for item in xobjects.get_object().values():
+            if item.get_object().get("/Subtype") == "/Image":
+                count += 1
+    return count

@@ -21,12 +21,14 @@ from .conftest import LINES, LINES_GROSS, SELLER
 
 PACKAGE = "invoicer_gateway_client"
 
-#: The generator writes Python only (no formatter run); the document answers are binary files.
+#: The generator writes Python only (no formatter run); the document answers and the logo are binary files.
 CONFIG = """\
 post_hooks: []
 content_type_overrides:
   application/pdf: application/octet-stream
   application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
+  image/png: application/octet-stream
+  image/jpeg: application/octet-stream
 """
 
 

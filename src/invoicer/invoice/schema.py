@@ -35,7 +35,9 @@ Rules, each reported with its own error code (see :func:`problems`):
   ``unknown_currency``, EN 16931 BT-5); dates that exist, written YYYY-MM-DD
   (``invalid_date``), ``due_date`` not before ``issue_date``
   (``due_before_issue``); at least one line (``min_items``) and at most
-  ``max_lines``, counted before any line is looked at (``too_many_lines``).
+  ``max_lines``, counted before any line is looked at (``too_many_lines``);
+* ``logo`` the base64 of a PNG or JPEG of at most 1 MB and 4000x4000
+  pixels that Pillow decodes whole (``invalid_logo``).
 
 Pydantic reports every failing field at once; :func:`problems` turns its
 errors into :class:`~invoicer.invoice.errors.Problem` values at the path of
@@ -44,6 +46,8 @@ the document as submitted (pydantic locations use the field aliases).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
 import re
@@ -75,6 +79,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from invoicer.invoice import model
 from invoicer.invoice.errors import JsonPath, Problem, describe, plain
+from invoicer.invoice.logo import MAX_LOGO_BYTES, MAX_LOGO_SIDE, LogoError, clean_logo
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -772,6 +777,24 @@ class AllowanceChargeDocument(DocumentModel):
         )
 
 
+#: The longest base64 text of a logo: MAX_LOGO_BYTES encoded (about 1.4 MB).
+_MAX_LOGO_TEXT = 4 * ((MAX_LOGO_BYTES + 2) // 3)
+
+
+def logo_bytes(text: str) -> bytes:
+    """The image of a document's ``logo`` (base64 of a PNG or JPEG), checked
+    by decoding it whole (:func:`invoicer.invoice.logo.clean_logo`) and
+    answered re-encoded; a pydantic error ``invalid_logo`` otherwise."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail("invalid_logo", "must be a PNG or JPEG image in base64") from None
+    try:
+        return clean_logo(data)[0]
+    except LogoError as exc:
+        raise _fail("invalid_logo", exc.message) from None
+
+
 class InvoiceDocument(DocumentModel):
     """The canonical invoice (EN 16931 vocabulary), as a client submits it."""
 
@@ -816,8 +839,27 @@ class InvoiceDocument(DocumentModel):
         description="Remittance information (BT-83) the payer quotes; default the invoice number.",
     )
 
+    logo: Annotated[str | None, NotNull()] = Field(
+        default=None,
+        max_length=_MAX_LOGO_TEXT,
+        description=(
+            f"The seller's logo drawn at the top left of the PDF and the XLSX: a PNG or JPEG image, base64"
+            f" (RFC 4648, no line breaks), at most {MAX_LOGO_BYTES} bytes decoded and"
+            f" {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE} pixels."
+        ),
+        json_schema_extra={"contentEncoding": "base64"},
+    )
+
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
     _lines = field_validator("lines", mode="wrap")(at_most_max_lines)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_is_an_image(cls, logo: str | None) -> str | None:
+        """Base64 of a PNG or JPEG that Pillow decodes (:func:`logo_bytes`)."""
+        if logo is not None:
+            logo_bytes(logo)
+        return logo
 
     @field_validator("lines")
     @classmethod
@@ -850,6 +892,7 @@ class InvoiceDocument(DocumentModel):
             allowances=tuple(item.to_model() for item in self.allowances),
             charges=tuple(item.to_model() for item in self.charges),
             payment=self._payment(),
+            logo=base64.b64decode(self.logo) if self.logo else None,
         )
 
     def _payment(self) -> model.PaymentInstructions | None:

@@ -129,6 +129,19 @@ _LIST_FILTERS = (
 _STALE = (None, "Stale If-Match")
 
 #: The routes of :mod:`invoicer.invoices.routes`, as the contract states them.
+_LOGO_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+_LOGO_BODY: dict[str, Any] = {
+    "image/png": _LOGO_IMAGE,
+    "image/jpeg": _LOGO_IMAGE,
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary", "description": "The PNG or JPEG"}},
+        }
+    },
+}
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/organisation", "getOrganisation", "Your organisation (the seller profile)",
@@ -138,6 +151,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "patch", "/organisation", "updateOrganisation", "Change the seller profile (owner only)",
         {"200": (m.OrganisationRead, "OK"), "412": _STALE},
         body=m.OrganisationUpdate, parameters=(_IF_MATCH,), write=True, etag=True,
+    ),
+    Operation(
+        "put", "/organisation/logo", "putOrganisationLogo",
+        "Set the logo (owner only): PNG or JPEG, at most 1 MB and 4000x4000 px, stored as re-encoded",
+        {
+            "200": (m.OrganisationRead, "OK: the organisation, has_logo true"),
+            "413": (None, "invalid_logo: more than 1 MB"),
+            "422": (None, "invalid_logo: not a PNG or JPEG, or more than 4000 px on a side (details say why)"),
+        },
+        write=True, etag=True, extra={"requestBody": {"required": True, "content": _LOGO_BODY}},
+    ),
+    Operation(
+        "get", "/organisation/logo", "getOrganisationLogo", "The logo as stored (404 when there is none)",
+        {"404": (None, "no_logo: the organisation has no logo")},
+    ),
+    Operation(
+        "delete", "/organisation/logo", "deleteOrganisationLogo", "Remove the logo (owner only)",
+        {"204": (None, "Removed (or there was none)")}, write=True,
     ),
     Operation(
         "get", "/organisation/members", "listMembers", "Members and invitations",
@@ -391,6 +422,11 @@ def _operation(operation: Operation, names: dict[type[BaseModel], str]) -> dict[
             responses[status] = {"description": description}
     if operation.operation_id == "getInvoiceDocument":
         responses = {"200": _document_answer(), **responses}
+    if operation.operation_id == "getOrganisationLogo":
+        responses = {
+            "200": {"description": "The image", "content": {"image/png": _LOGO_IMAGE, "image/jpeg": _LOGO_IMAGE}},
+            **responses,
+        }
     responses["401"] = _error("Missing, invalid or expired token")
     responses.setdefault("404", _error("No such record in your organisation"))
     if operation.write:

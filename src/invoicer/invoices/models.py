@@ -343,6 +343,7 @@ class OrganisationRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
     locale: str | None = None
     payment_terms_days: int
     payment_reference: Literal["invoice_number", "rf"] = "invoice_number"
+    has_logo: bool = Field(default=False, description="Whether GET /organisation/logo has a logo to answer.")
     version: int
     created_at: Moment | None = None
     updated_at: Moment | None = None

@@ -6,20 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 from invoicer.common.db import Cursor, one_row
+from invoicer.invoice.logo import LogoError, clean_logo
 
 from . import events
 from .documents import PARTY_FIELDS, check_locale, check_party, party_columns
 from .errors import NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 
-__all__ = ["PROFILE_FIELDS", "get_organisation", "seller_party", "update_organisation"]
+__all__ = [
+    "PROFILE_FIELDS",
+    "check_logo",
+    "delete_logo",
+    "get_logo",
+    "get_organisation",
+    "seller_party",
+    "set_logo",
+    "update_organisation",
+]
 
 #: Fields :func:`update_organisation` accepts.
 PROFILE_FIELDS = (*PARTY_FIELDS, "bank_details", "currency", "locale", "payment_terms_days", "payment_reference")
 #: What the payer quotes (BT-83): the invoice number, or an ISO 11649 creditor reference made from it.
 PAYMENT_REFERENCES = ("invoice_number", "rf")
 
-_COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", version, created_at, updated_at"
+_COLUMNS = "id, " + ", ".join(PROFILE_FIELDS) + ", (logo IS NOT NULL) AS has_logo, version, created_at, updated_at"
 
 
 def get_organisation(cur: Cursor, member: Member, *, lock: bool = False) -> dict[str, Any]:
@@ -98,3 +108,60 @@ def seller_party(organisation: dict[str, Any]) -> dict[str, Any]:
     if organisation.get("bank_details"):
         seller["bank_details"] = organisation["bank_details"]
     return seller
+
+
+def set_logo(cur: Cursor, member: Member, data: bytes) -> dict[str, Any]:
+    """Store ``data`` (PNG or JPEG bytes, at most 1 MB and 4000x4000 px) as
+    the organisation's logo (owner only), decoded and re-encoded
+    (:func:`invoicer.invoice.logo.clean_logo`): the stored bytes are ours,
+    never the upload's. Raises :class:`Unprocessable` (``invalid_logo``)
+    with the reason in ``details`` (``LogoError`` codes), or
+    :class:`~invoicer.invoice.logo.LogoError` itself for ``too_large`` so
+    the route can answer 413. Returns the profile."""
+    member.require_owner()
+    cleaned, media_type = check_logo(data)
+    cur.execute(
+        f"UPDATE organisations SET logo = %s, logo_media_type = %s, version = version + 1, updated_at = now()"
+        f" WHERE id = %s RETURNING {_COLUMNS}",
+        (cleaned, media_type, member.organisation_id),
+    )
+    row = one_row(cur)
+    events.record(cur, member, "organisation", member.organisation_id, "organisation.updated", {"changed": ["logo"]})
+    return row
+
+
+def check_logo(data: bytes) -> tuple[bytes, str]:
+    """:func:`~invoicer.invoice.logo.clean_logo` of ``data``; a refusal other
+    than ``too_large`` (left to the caller: 413) is :class:`Unprocessable`
+    ``invalid_logo`` with the reason's code in ``details``."""
+    try:
+        return clean_logo(data)
+    except LogoError as exc:
+        if exc.code == "too_large":
+            raise
+        raise Unprocessable(
+            exc.message, code="invalid_logo", details=[{"pointer": "", "code": exc.code, "message": exc.message}]
+        ) from None
+
+
+def get_logo(cur: Cursor, member: Member) -> tuple[bytes, str] | None:
+    """The organisation's logo as ``(bytes, media_type)``; None when it has none."""
+    cur.execute("SELECT logo, logo_media_type FROM organisations WHERE id = %s", (member.organisation_id,))
+    row = cur.fetchone()
+    if row is None or row["logo"] is None:
+        return None
+    return bytes(row["logo"]), str(row["logo_media_type"])
+
+
+def delete_logo(cur: Cursor, member: Member) -> None:
+    """Remove the organisation's logo (owner only); nothing to remove is fine."""
+    member.require_owner()
+    cur.execute(
+        "UPDATE organisations SET logo = NULL, logo_media_type = NULL, version = version + 1, updated_at = now()"
+        " WHERE id = %s AND logo IS NOT NULL",
+        (member.organisation_id,),
+    )
+    if cur.rowcount:
+        events.record(
+            cur, member, "organisation", member.organisation_id, "organisation.updated", {"changed": ["logo"]}
+        )

@@ -29,6 +29,7 @@ number. :func:`mail_command` is the ``invoice.mail`` command of a send.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -50,7 +51,7 @@ from .clients import get_client
 from .documents import PARTY_FIELDS, lines_from_json, load_document, party_from_json, structured_party
 from .errors import BadRequest, Conflict, NotFound, RenderFailed
 from .identity import Member
-from .organisations import get_organisation, seller_party
+from .organisations import get_logo, get_organisation, seller_party
 
 __all__ = [
     "document",
@@ -108,13 +109,15 @@ def _party_fields(party: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (structured_party(party) or {}).items() if key in _PARTY_FIELDS and value}
 
 
-def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
+def canonical_document(row: dict[str, Any], logo: bytes | None = None) -> dict[str, Any]:
     """An issued invoice or credit note row as a document in the canonical
     ``/upload`` format (``invoice.schema.json``): ``invoice_number``,
     ``issue_date``, ``due_date``, ``currency``, ``seller``, ``buyer``,
     ``ship_to``, ``lines``, ``payment_terms``, ``notes``,
-    ``buyer_reference``, ``order_reference``, ``delivery_date`` (absent ones
-    left out). Amounts stay decimal strings."""
+    ``buyer_reference``, ``order_reference``, ``delivery_date``, ``logo``
+    (base64 of the seller's logo when ``logo`` is given: the organisation's
+    at issue, which the document then keeps) (absent ones left out). Amounts
+    stay decimal strings."""
     document: dict[str, Any] = {
         "invoice_number": row["number"],
         "issue_date": row["issue_date"].isoformat(),
@@ -135,6 +138,8 @@ def canonical_document(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("allowances", "charges", "invoicing_period"):
         if row.get(key):
             document[key] = row[key]
+    if logo:
+        document["logo"] = base64.b64encode(logo).decode("ascii")
     return document
 
 
@@ -157,7 +162,8 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         raise Conflict("a draft has no documents to keep; issue it first", code="not_issued")
     if row["render_job_id"] is not None:
         return
-    document = canonical_document(row)
+    logo = get_logo(cur, member)
+    document = canonical_document(row, logo[0] if logo else None)
     load_document(document)  # what the worker will load: refuse it now rather than fail there
     data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     job_id, fid = render_job_id(row["id"]), input_fid(row["id"])
@@ -304,6 +310,7 @@ def preview(
             code="not_draft",
         )
     organisation = get_organisation(cur, member)
+    logo = get_logo(cur, member)  # stored as we re-encoded it
     client = get_client(cur, member, row["client_id"])
     issued = row["issue_date"] or today or date.today()
     terms = client["payment_terms_days"]
@@ -321,6 +328,7 @@ def preview(
         payment_terms=row["payment_terms"],
         notes=row["notes"],
         draft=True,
+        logo=logo[0] if logo else None,
     )
     try:
         # render_formats renders what the format needs first (Factur-X: its XML).

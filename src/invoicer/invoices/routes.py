@@ -7,7 +7,7 @@ so another organisation's record is 404 and a viewer's write 403. Bodies and
 answers are JSON, money as decimal strings; errors are the JSON error body
 with RFC 6901 pointers into the request body.
 
-* ``GET|PATCH /organisation``; ``GET|POST /organisation/members``
+* ``GET|PATCH /organisation``; ``GET|PUT|DELETE /organisation/logo``; ``GET|POST /organisation/members``
 * ``GET|POST /clients``; ``GET|PATCH|DELETE /clients/<id>`` (DELETE archives)
 * ``GET|POST /invoices``; ``POST /invoices/import``; ``GET|PATCH|DELETE /invoices/<id>``;
   ``POST /invoices/<id>/issue|send|payments|credit-notes``; ``GET /invoices/<id>/events``
@@ -46,6 +46,7 @@ from ..common.storage import BlobStore
 from ..common.web import bearer_claims, int_arg, json_document
 from ..invoice.errors import field_errors
 from ..invoice.formats import RenderOptions
+from ..invoice.logo import MAX_LOGO_BYTES, LogoError
 from ..invoice.schema import problems
 from . import (
     clients,
@@ -367,6 +368,65 @@ def update_organisation() -> Response:
     with _session() as (cur, member):
         row = organisations.update_organisation(cur, member, changes, _optional_version())
     return _answer(organisation_view(row), etag=row["version"])
+
+
+def _logo_upload() -> bytes:
+    """The image of ``PUT /organisation/logo``: the raw body sent as
+    ``image/png`` or ``image/jpeg``, or the multipart field ``file``. Any
+    other body is 422 ``invalid_logo`` (``wrong_type``); more than
+    :data:`~invoicer.invoice.logo.MAX_LOGO_BYTES` is 413 ``invalid_logo``."""
+    mimetype = (request.mimetype or "").lower()
+    if mimetype in ("image/png", "image/jpeg"):
+        data = request.get_data(cache=False)
+    elif mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise Unprocessable("send the image in the multipart field 'file'", code="invalid_logo", pointer="/file")
+        data = upload.read(MAX_LOGO_BYTES + 1)
+    else:
+        raise Unprocessable(
+            f"send the logo as image/png or image/jpeg (or multipart field 'file'), not {mimetype or 'nothing'}",
+            code="invalid_logo",
+            details=[{"pointer": "", "code": "wrong_type", "message": "not image/png or image/jpeg"}],
+        )
+    if len(data) > MAX_LOGO_BYTES:
+        raise ApiError(413, "invalid_logo", f"the logo is larger than {MAX_LOGO_BYTES} bytes")
+    return data
+
+
+@blueprint.put("/organisation/logo")
+def put_organisation_logo() -> Response:
+    """Set the logo (owner only): PNG or JPEG, at most 1 MB and 4000x4000 px,
+    stored as we re-encode it; answers the organisation (``has_logo`` true)."""
+    with _session() as (cur, member):
+        member.require_owner()  # a viewer learns 403 before anything about the image
+        try:
+            row = organisations.set_logo(cur, member, _logo_upload())
+        except LogoError as exc:  # too many bytes
+            raise ApiError(413, "invalid_logo", exc.message) from None
+    return _answer(organisation_view(row), etag=row["version"])
+
+
+@blueprint.get("/organisation/logo")
+def get_organisation_logo() -> Response:
+    """The logo as stored (``image/png`` or ``image/jpeg``); 404 when there is none."""
+    with _session() as (cur, member):
+        found = organisations.get_logo(cur, member)
+    if found is None:
+        raise ApiError(404, "no_logo", "the organisation has no logo")
+    data, media_type = found
+    response = Response(data, mimetype=media_type)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blueprint.delete("/organisation/logo")
+def delete_organisation_logo() -> Response:
+    """Remove the logo (owner only); 204, also when there was none."""
+    with _session() as (cur, member):
+        organisations.delete_logo(cur, member)
+    return Response(status=204)
 
 
 @blueprint.get("/organisation/members")

@@ -82,7 +82,7 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
     """The organisation profile: ``id``, the seller fields (``name``,
     ``company``, ``address``, ``vat_id``, ``email``, ``phone``,
     ``bank_details``), ``currency``, ``locale``, ``payment_terms_days``,
-    ``version``, ``created_at``, ``updated_at``."""
+    ``has_logo`` (``GET /organisation/logo``), ``version``, ``created_at``, ``updated_at``."""
     keys = (
         "id",
         *PARTY_FIELDS,
@@ -95,7 +95,9 @@ def organisation_view(row: dict[str, Any]) -> OrganisationRead:
         "created_at",
         "updated_at",
     )
-    organisation: OrganisationRead = OrganisationRead.model_validate({key: row.get(key) for key in keys})
+    fields = {key: row.get(key) for key in keys}
+    fields["has_logo"] = bool(row.get("has_logo"))
+    organisation: OrganisationRead = OrganisationRead.model_validate(fields)
     return organisation
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...invoice import formats as output_formats
@@ -597,6 +597,50 @@ def organisation() -> ResponseReturnValue:
         default_role=labels.DEFAULT_ROLE,
         year=date.today().year,
     ), status
+
+
+@blueprint.get("/organisation/logo")
+@session.page_login_required
+def organisation_logo() -> ResponseReturnValue:
+    """The organisation's logo as the invoices service stored it (404 when none)."""
+    try:
+        content, mimetype, _ = records().file("/organisation/logo")
+    except RecordsError as exc:
+        if exc.status == 404:
+            abort(404)
+        raise
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@blueprint.post("/organisation/logo")
+@session.page_login_required
+@flash_refusal("web.organisation", prefix="Logo not saved: ", statuses=(403, 413, 415, 422))
+def upload_logo() -> ResponseReturnValue:
+    """Set the logo from the form's file field ``file`` (PNG or JPEG); the
+    service checks and re-encodes it."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Logo not saved: choose a PNG or JPEG file.", "error")
+        return redirect(url_for("web.organisation"))
+    data = upload.read()
+    content_type = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    records().put_image("/organisation/logo", data, content_type)
+    flash("Logo saved.", "success")
+    return redirect(url_for("web.organisation"))
+
+
+@blueprint.post("/organisation/logo/delete")
+@session.page_login_required
+@flash_refusal("web.organisation", prefix="Logo not removed: ")
+def delete_logo() -> ResponseReturnValue:
+    """Remove the logo."""
+    records().delete("/organisation/logo")
+    flash("Logo removed.", "success")
+    return redirect(url_for("web.organisation"))
 
 
 @blueprint.post("/organisation/members")

@@ -72,16 +72,24 @@ class Records:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
         """One call: ``method`` ``path`` (e.g. ``"/invoices"``) with query
-        ``params`` (``None`` values left out), a JSON body and extra
-        ``headers`` (e.g. ``If-Match``)."""
+        ``params`` (``None`` values left out), a JSON body (or raw ``data``,
+        whose ``Content-Type`` goes in ``headers``) and extra ``headers``
+        (e.g. ``If-Match``)."""
         headers = {**(headers or {}), "Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         try:
             reply = requests.request(
-                method, f"{self.base_url}{path}", params=query, json=json, headers=headers, timeout=TIMEOUT_SECONDS
+                method,
+                f"{self.base_url}{path}",
+                params=query,
+                json=json,
+                data=data,
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
             )
         except requests.RequestException as exc:
             log.warning("invoices service unreachable", extra={"error": repr(exc), "path": path})
@@ -117,6 +125,10 @@ class Records:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+    def put_image(self, path: str, data: bytes, content_type: str) -> Any:
+        """PUT ``data`` as the raw body of type ``content_type`` (the logo)."""
+        return self.request("PUT", path, data=data, headers={"Content-Type": content_type})
 
     def file(self, path: str) -> tuple[bytes, str, str | None]:
         """A document (PDF, XLSX): ``(content, content_type, filename)``;
