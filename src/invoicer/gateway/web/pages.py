@@ -29,8 +29,34 @@ __all__ = ["editor_lines", "preview_totals"]
 
 PER_PAGE = 20
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
-_CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency")
-_ORG_FIELDS = ("name", "company", "vat_id", "email", "phone", "bank_details", "currency", "locale")
+_CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency", "buyer_reference", "locale")
+_ORG_FIELDS = (
+    "name",
+    "company",
+    "vat_id",
+    "email",
+    "phone",
+    "bank_details",
+    "currency",
+    "locale",
+    "tax_number",
+    "legal_registration",
+)
+#: The EN 16931 objects of a party as form fields ``<object>_<key>`` (BT-34/49, BG-6, BG-17).
+_PARTY_OBJECTS = {
+    "electronic_address": ("scheme", "value"),
+    "contact": ("name", "phone", "email"),
+    "bank_account": ("iban", "bic", "account_name"),
+}
+#: What a client may take as an e-invoice, as the client form offers it (the API's e_invoice).
+E_INVOICE_CHOICES = (
+    ("auto", "Automatic: Factur-X when the details are complete"),
+    ("factur-x", "Factur-X (PDF with the XML inside)"),
+    ("xrechnung-cii", "XRechnung, CII"),
+    ("xrechnung-ubl", "XRechnung, UBL"),
+    ("peppol-ubl", "Peppol BIS 3 (UBL)"),
+    ("none", "None: the PDF only"),
+)
 #: The inputs of a structured address, ``(field of the API's address object, label, kind)``;
 #: each is posted as ``address_<field>`` (EN 16931 BT-35..40 seller, BT-50..55 buyer).
 ADDRESS_INPUTS = (
@@ -47,6 +73,15 @@ ADDRESS_INPUTS = (
 def _address_inputs() -> dict[str, Any]:
     """The address inputs, for ``_address_fields.html``."""
     return {"address_inputs": ADDRESS_INPUTS}
+
+
+def form_object(name: str) -> dict[str, str] | None:
+    """The party object ``name`` (``electronic_address``, ``contact``,
+    ``bank_account``) from its form fields ``<name>_<key>``, stripped; None
+    when all are empty (which clears it)."""
+    value = {key: (request.form.get(f"{name}_{key}") or "").strip() for key in _PARTY_OBJECTS[name]}
+    kept = {key: text for key, text in value.items() if text}
+    return kept or None
 
 
 def form_address() -> dict[str, str] | None:
@@ -505,10 +540,14 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     api = records()
     client = api.get(f"/clients/{client_id}") if client_id else {}
     if request.method == "GET":
-        return render_template("clients/client_form.html", client=client, errors={}, client_id=client_id)
+        return render_template(
+            "clients/client_form.html", client=client, errors={}, client_id=client_id, choices=E_INVOICE_CHOICES
+        )
     body: dict[str, Any] = {key: (request.form.get(key) or "").strip() for key in _CLIENT_FIELDS}
     body["currency"] = body["currency"].upper()
     body["address"] = form_address()
+    body["electronic_address"] = form_object("electronic_address")
+    body["e_invoice"] = (request.form.get("e_invoice") or "auto").strip()
     terms = (request.form.get("payment_terms_days") or "").strip()
     body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
     if client_id:
@@ -521,7 +560,11 @@ def client_form(client_id: str | None = None) -> ResponseReturnValue:
     except RecordsError as exc:
         errors = form_errors(exc)
         return render_template(
-            "clients/client_form.html", client={**client, **body}, errors=errors, client_id=client_id
+            "clients/client_form.html",
+            client={**client, **body},
+            errors=errors,
+            client_id=client_id,
+            choices=E_INVOICE_CHOICES,
         ), 422
     flash(f"Client {saved.get('name', '')} saved.", "success")
     return redirect(url_for("web.clients"))
@@ -576,6 +619,9 @@ def organisation() -> ResponseReturnValue:
         if body.get("currency"):
             body["currency"] = body["currency"].upper()
         body["address"] = form_address()
+        for name in _PARTY_OBJECTS:
+            body[name] = form_object(name)
+        body["payment_reference"] = (request.form.get("payment_reference") or "invoice_number").strip()
         terms = (request.form.get("payment_terms_days") or "").strip()
         body["payment_terms_days"] = int(terms) if terms.isdigit() else (terms or None)
         body["name"] = body.get("name") or ""
