@@ -614,9 +614,9 @@ class ContactDocument(DocumentModel):
 
     model_config = ConfigDict(title="Contact")
 
-    name: Annotated[str | None, Text(200)] = Field(default=None, description="Contact person or department (BT-41).")
-    phone: Annotated[str | None, Text(64)] = Field(default=None, description="Telephone number (BT-42).")
-    email: Annotated[str | None, Text(254, email=True)] = Field(default=None, description="E-mail address (BT-43).")
+    name: Annotated[str, Text(200)] | None = Field(default=None, description="Contact person or department (BT-41).")
+    phone: Annotated[str, Text(64)] | None = Field(default=None, description="Telephone number (BT-42).")
+    email: Annotated[str, Text(254, email=True)] | None = Field(default=None, description="E-mail address (BT-43).")
 
     def to_model(self) -> model.Contact | None:
         contact = model.Contact(optional_text(self.name), optional_text(self.phone), optional_text(self.email))
@@ -631,8 +631,8 @@ class BankAccountDocument(DocumentModel):
     iban: Annotated[str, Text(42, required=True)] = Field(
         description="IBAN (BT-84), ISO 13616; spaces allowed, checked by mod 97."
     )
-    bic: Annotated[str | None, Text(11)] = Field(default=None, description="BIC (BT-86), ISO 9362.")
-    account_name: Annotated[str | None, Text(200)] = Field(default=None, description="Account name (BT-85).")
+    bic: Annotated[str, Text(11)] | None = Field(default=None, description="BIC (BT-86), ISO 9362.")
+    account_name: Annotated[str, Text(200)] | None = Field(default=None, description="Account name (BT-85).")
 
     def to_model(self) -> model.BankAccount:
         return model.BankAccount(self.iban.strip(), optional_text(self.bic), optional_text(self.account_name))
@@ -841,6 +841,7 @@ class InvoiceDocument(DocumentModel):
 
     logo: Annotated[str | None, NotNull()] = Field(
         default=None,
+        min_length=1,
         max_length=_MAX_LOGO_TEXT,
         description=(
             f"The seller's logo drawn at the top left of the PDF and the XLSX: a PNG or JPEG image, base64"

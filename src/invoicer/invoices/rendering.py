@@ -66,8 +66,8 @@ __all__ = [
 _NAMESPACE = uuid.UUID("0b6f4f5e-6a57-4d43-9b0e-5f2a7c1d9e31")
 _PARTY_FIELDS = PARTY_FIELDS  # the canonical party (the seller's stored ``bank_details`` text is not in it)
 
-#: What a draft can be previewed as: the documents people read (an e-invoice needs a number).
-PREVIEW_FORMATS = ("pdf", "xlsx")
+#: What a draft cannot be previewed as: the e-invoices, which need a number (BT-1).
+NUMBERED_FORMATS = ("cii", "ubl", "facturx")
 
 #: The formats an issued record keeps, by its e-invoice profile (None: no e-invoice). For
 #: Factur-X the PDF is the Factur-X PDF/A-3 (served as ``pdf`` too); XRechnung and Peppol
@@ -299,7 +299,7 @@ def preview(
     unknown page size or locale."""
     output = _format(fmt)
     row = fetch_invoice(cur, member, invoice_id)
-    if row["status"] == "draft" and output.name not in PREVIEW_FORMATS:
+    if row["status"] == "draft" and output.name in NUMBERED_FORMATS:
         raise Conflict(
             f"a draft has no {output.name}: an e-invoice is made when the invoice is issued (and numbered)",
             code="not_issued",

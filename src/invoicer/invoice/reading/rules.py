@@ -871,9 +871,10 @@ def _header_row_amounts(lines: list[TextLine], line: TextLine) -> list[_Amount]:
 
 
 def _vat_id(lines: list[TextLine], source: Source, buyer: set[int]) -> Field | None:
-    """The seller's VAT ID: valid check digits (python-stdnum ``eu.vat``), not in the buyer's block
-    nor labelled as the customer's."""
-    from stdnum.eu import vat  # noqa: PLC0415 - loads its country modules lazily
+    """The seller's VAT ID: valid check digits (python-stdnum ``vatin``: EU member states and GB,
+    CH, NO and others), not in the buyer's block nor labelled as the customer's; the first valid
+    one in reading order when the buyer's is not recognised as such."""
+    from stdnum import vatin as vat  # noqa: PLC0415 - loads its country modules lazily
 
     found: list[tuple[_Found, bool]] = []
     for line in lines:
