@@ -17,6 +17,10 @@ calls valid must get 202:
   with binary floats, and no keyword says the second, so the schema says them
   in words and generated floats are rounded here (a positive one to at least 1e-10);
 * no NaN or infinity in a value the schema leaves free (JSON cannot carry them);
+* an invoicing period's end not before its start (``invoicing_period``);
+* document allowances and charges within the same bound as the lines (each
+  becomes 1 when their sum could pass it);
+* no ``logo``: its content (a PNG or JPEG image, base64) is stated in words only;
 * a legacy document's own totals (``items[].total``, ``subtotal``, ``tax_amount``,
   ``total_amount``) equal to the EN 16931 totals of its lines to one minor unit:
   they are optional, so they are dropped.
@@ -80,6 +84,14 @@ def _fix_invoice(document: Any) -> Any:
     if legacy:
         for name in ("subtotal", "tax_amount", "total_amount"):
             document.pop(name, None)
+    document.pop("logo", None)
+    period = document.get("invoicing_period")
+    if isinstance(period, dict) and "start" in period and "end" in period and period["end"] < period["start"]:
+        period["end"] = period["start"]
+    extras = [item for key in ("allowances", "charges") for item in document.get(key) or [] if isinstance(item, dict)]
+    if 2 * sum(abs(_amount(item["amount"])) for item in extras if "amount" in item) >= TOTAL_LIMIT:
+        for item in extras:
+            item["amount"] = 1
     return document
 
 

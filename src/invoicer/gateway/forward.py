@@ -24,6 +24,7 @@ to another service with it (the auth forwarding of :mod:`.routes` can too).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import quote
 
 import requests
 from flask import Blueprint, Response, current_app, request
@@ -75,7 +76,9 @@ def forward(base_url: str, service: str, *, extra_headers: dict[str, str] | None
     headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
     headers[REQUEST_ID_HEADER] = request_id()
     headers.update(extra_headers or {})
-    url = base_url.rstrip("/") + request.path
+    # The path as received, percent-encoded again (RFC 3986 pchar): a "?" or "#" that the
+    # client encoded in a path segment must not become the service's query or fragment.
+    url = base_url.rstrip("/") + quote(request.path, safe="/:@!$&'()*+,;=-._~")
     try:
         reply = requests.request(
             request.method,

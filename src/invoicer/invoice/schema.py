@@ -67,6 +67,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -777,6 +778,8 @@ class AllowanceChargeDocument(DocumentModel):
         )
 
 
+#: The base64 text of a logo: not empty, at most MAX_LOGO_BYTES encoded.
+_LogoText = Annotated[str, StringConstraints(min_length=1, max_length=4 * ((MAX_LOGO_BYTES + 2) // 3))]
 #: The longest base64 text of a logo: MAX_LOGO_BYTES encoded (about 1.4 MB).
 _MAX_LOGO_TEXT = 4 * ((MAX_LOGO_BYTES + 2) // 3)
 
@@ -839,16 +842,16 @@ class InvoiceDocument(DocumentModel):
         description="Remittance information (BT-83) the payer quotes; default the invoice number.",
     )
 
-    logo: Annotated[str | None, NotNull()] = Field(
-        default=None,
-        min_length=1,
-        max_length=_MAX_LOGO_TEXT,
-        description=(
-            f"The seller's logo drawn at the top left of the PDF and the XLSX: a PNG or JPEG image, base64"
-            f" (RFC 4648, no line breaks), at most {MAX_LOGO_BYTES} bytes decoded and"
-            f" {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE} pixels."
-        ),
-        json_schema_extra={"contentEncoding": "base64"},
+    logo: Annotated[Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LOGO_TEXT)] | None, NotNull()] = (
+        Field(
+            default=None,
+            description=(
+                f"The seller's logo drawn at the top left of the PDF and the XLSX: a PNG or JPEG image, base64"
+                f" (RFC 4648, no line breaks), at most {MAX_LOGO_BYTES} bytes decoded and"
+                f" {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE} pixels."
+            ),
+            json_schema_extra={"contentEncoding": "base64"},
+        )
     )
 
     _due_date = field_validator("due_date")(classmethod(due_date_not_before_issue_date))
