@@ -46,8 +46,11 @@ $(CHROMIUM):
 
 install: $(STAMP) $(CHROMIUM)
 
+# The gateway's port of a new local stack (`make up PORT=8090` beside another program on 8080).
+PORT ?= 8080
+
 up: $(STAMP)
-	$(PY) tools/devstack.py up
+	$(PY) tools/devstack.py up --gateway-port $(PORT)
 
 down:
 	@if [ -x $(PY) ]; then $(PY) tools/devstack.py down; fi
@@ -56,7 +59,7 @@ status: $(STAMP)
 	@$(PY) tools/devstack.py status
 
 demo: $(STAMP)
-	$(PY) tools/devstack.py demo --invoice $(INVOICE) --out out
+	$(PY) tools/devstack.py demo --invoice $(INVOICE) --out out --gateway-port $(PORT)
 
 # Every check runs even when an earlier one fails, so one run shows all findings;
 # `ruff format --diff` shows what the formatter would change.

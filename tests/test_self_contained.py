@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,3 +37,21 @@ def test_a_missing_invoice_stops_the_demo_with_one_line_before_anything_starts(t
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["[stack] error: the invoice to upload, missing.json, does not exist"]
     assert not (tmp_path / "var").exists()  # nothing was started
+
+
+def test_a_port_in_use_by_another_program_stops_make_up_with_one_line(tmp_path):
+    """Issue 22: a busy 8080 (another stack's gateway) was taken for this stack's."""
+    import socket
+
+    from devstack import Stack
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        stack = Stack(var=tmp_path / "var", root=ROOT)
+        env = stack.settings(gateway_port=port)
+        assert env["GATEWAY_BIND"] == f"127.0.0.1:{port}"
+        with pytest.raises(RuntimeError, match=rf"^port {port} \(gateway\) is already in use by another program"):
+            stack.start("gateway", env)
+        assert stack.pid("gateway") is None  # nothing was started

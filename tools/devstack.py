@@ -316,8 +316,28 @@ class Stack:
             (self.mail_dir / sub).mkdir(parents=True, exist_ok=True)
         log = self.log_file(name)
         offset = log.stat().st_size if log.exists() else 0
+        address = self.address(name, env)
+        if address is not None and port_open(*address):
+            # Not ours (no pid of this stack): another program, or another stack's gateway. Waiting
+            # for the port would take it for ours and report a stack that is not there.
+            raise RuntimeError(
+                f"port {address[1]} ({name}) is already in use by another program: stop it, or start this"
+                f" stack on other ports, e.g. `make up PORT=8090` (a new stack: `make down`, then remove"
+                f" {self.env_file})"
+            )
         self.spawn(name, self.commands(env)[name], env)
         self.wait_ready(name, env, log_offset=offset)
+
+    def address(self, name: str, env: dict[str, str]) -> tuple[str, int] | None:
+        """Where ``name`` listens (host, port), or None for a consumer (no port)."""
+        if name == "mongodb":
+            return ("127.0.0.1", int(env["MONGODB_PORT"]))
+        if name == "smtp":
+            return ("127.0.0.1", int(env["SMTP_PORT"]))
+        for component in components():
+            if component.name == name and component.bind_setting:
+                return tuple_bind(env[component.bind_setting])
+        return None
 
     def wait_ready(self, name: str, env: dict[str, str], log_offset: int = 0) -> None:
         """Wait until ``name`` answers on its port or, for a consumer, has
@@ -477,12 +497,13 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 DEMO_ACCOUNT = ("demo@example.com", "demo-password-123")
 
 
-def demo(stack: Stack, invoice: Path, out: Path) -> list[Path]:
+def demo(stack: Stack, invoice: Path, out: Path, gateway_port: int = 8080) -> list[Path]:
     """What a new user does: create an account, log in, upload, wait,
-    download; then bill through the billing API (:func:`bill`)."""
+    download; then bill through the billing API (:func:`bill`). The stack's
+    gateway listens on ``gateway_port`` when it is started now."""
     import requests
 
-    env = stack.up()
+    env = stack.up(gateway_port=gateway_port)
     base = f"http://{env['GATEWAY_BIND']}"
     email, password = DEMO_ACCOUNT
     invoicer = str(Path(sys.executable).parent / "invoicer")
@@ -628,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, pid in stack.status().items():
                 print(f"{name:13} {'running, pid ' + str(pid) if pid else 'stopped'}")
         else:
-            for path in demo(stack, Path(args.invoice), Path(args.out)):
+            for path in demo(stack, Path(args.invoice), Path(args.out), args.gateway_port):
                 print(path.resolve())
             env = stack.settings()
             email, password = DEMO_ACCOUNT
