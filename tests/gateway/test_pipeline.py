@@ -123,3 +123,20 @@ def test_health_and_readiness(stack):
     assert requests.get(f"{stack.base_url}/healthz", timeout=10).json() == {"status": "ok"}
     ready = requests.get(f"{stack.base_url}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
+
+
+def test_a_non_latin_invoice_number_keeps_its_name_in_the_download(client, example_bytes):
+    """Issue 22: RFC 6266 ``filename*`` (UTF-8) beside an ASCII ``filename``, not underscores."""
+    import json
+    from urllib.parse import quote
+
+    document = json.loads(example_bytes)
+    document["invoice_number"] = "СЧ-2026-7"
+    reply = client.upload(json.dumps(document).encode(), formats="pdf")
+    assert reply.status_code == 202, reply.text
+    job = client.wait(reply.json()["job_id"])
+    assert job["status"] == "done", job
+    (pdf,) = job["files"]
+    disposition = client.get(pdf["download_url"]).headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote('СЧ-2026-7.pdf')}" in disposition
+    assert "filename=" in disposition.replace("filename*=", "")  # an ASCII fallback for old clients

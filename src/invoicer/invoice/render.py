@@ -18,13 +18,17 @@ from .model import Invoice
 
 __all__ = ["output_filename", "render_formats"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Anything but letters and digits of any script, "." and "-": separators, spaces, punctuation.
+_UNSAFE = re.compile(r"[^\w.-]+|_+")
 
 
 def output_filename(invoice_number: str, fmt: str) -> str:
     """A file name for the invoice in format ``fmt``: its number with
-    anything outside ``A-Z a-z 0-9 . _ -`` replaced by ``_`` and the
-    format's suffix, e.g. ``INV-2026-0001.pdf``. Raises
+    anything but letters and digits (of any script), ``.`` and ``-``
+    replaced by ``_`` and the format's suffix, e.g. ``INV-2026-0001.pdf``,
+    ``СЧ-2026-7.pdf``. A download names it with RFC 6266's ``filename*``
+    (UTF-8) beside an ASCII ``filename`` (Werkzeug's ``send_file``), so a
+    non-Latin number keeps its name. Raises
     :class:`~invoicer.invoice.formats.UnknownFormat`."""
     stem = _UNSAFE.sub("_", invoice_number).strip("._")[:100] or "invoice"
     return f"{stem}.{registry.get(fmt).suffix}"
