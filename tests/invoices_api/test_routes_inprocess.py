@@ -68,6 +68,24 @@ def test_draft_edits_need_the_current_etag(records_api):
     assert api("GET", path).get_json()["notes"] == "Thanks"
 
 
+def test_if_match_is_compared_strongly_against_every_tag_of_its_list(records_api):
+    """RFC 9110 section 13.1.1 (issue 22): any tag of the list may match; a weak tag never does."""
+    api = records_api()
+    _, draft = _client_and_draft(api)
+    path = f"/invoices/{draft['id']}"
+    version = draft["version"]
+    weak = api("PATCH", path, json={"notes": "weak"}, headers={"If-Match": f'W/"v{version}"'})
+    assert weak.status_code == 412, "a weak tag never matches If-Match"
+    listed = api("PATCH", path, json={"notes": "listed"}, headers={"If-Match": f'"v999", "xyz", "v{version}"'})
+    assert listed.status_code == 200 and listed.get_json()["notes"] == "listed"
+    none_ours = api("PATCH", path, json={"notes": "no"}, headers={"If-Match": '"abc", W/"v1"'})
+    assert none_ours.status_code == 412
+    assert api("PATCH", path, json={"notes": "any"}, headers={"If-Match": "*"}).status_code == 200
+    client = api("POST", "/clients", json=BUYER).get_json()
+    both = f'"v{client["version"] + 5}", "v{client["version"]}"'
+    assert api("PATCH", f"/clients/{client['id']}", json={"phone": "+1"}, headers={"If-Match": both}).status_code == 200
+
+
 def test_created_records_link_to_public_url_and_replay_with_idempotency_key(records_api):
     api = records_api()
     headers = {"Idempotency-Key": "client-1"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -73,3 +74,14 @@ def fetch_invoice(cur: Cursor, member: Member, invoice_id: Any, *, lock: bool = 
     if row is None:
         raise NotFound("no such invoice", code="invoice_not_found")
     return dict(row)
+
+
+def version_matches(expected: int | Collection[int] | None, current: int) -> bool:
+    """Whether ``current`` satisfies an If-Match precondition: ``expected``
+    None (no header, or ``*``), the version, or the versions of every tag of
+    the header's list (RFC 9110 section 13.1.1: any one matching is enough)."""
+    if expected is None:
+        return True
+    if isinstance(expected, int):
+        return expected == current
+    return current in expected

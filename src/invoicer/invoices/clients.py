@@ -4,12 +4,13 @@ refer to them) but get no new drafts or orders."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from invoicer.common.db import Cursor, one_row
 
 from . import events
-from ._sql import as_uuid
+from ._sql import as_uuid, version_matches
 from .documents import PARTY_FIELDS, check_locale, check_party, party_columns
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
@@ -85,7 +86,11 @@ def get_client(cur: Cursor, member: Member, client_id: Any, *, lock: bool = Fals
 
 
 def update_client(
-    cur: Cursor, member: Member, client_id: Any, changes: dict[str, Any], expected_version: int | None = None
+    cur: Cursor,
+    member: Member,
+    client_id: Any,
+    changes: dict[str, Any],
+    expected_version: int | Collection[int] | None = None,
 ) -> dict[str, Any]:
     """Change some of a client's fields (None clears an optional one).
     Raises :class:`PreconditionFailed` if ``expected_version`` is given and
@@ -93,7 +98,7 @@ def update_client(
     keep the buyer copied at their issue."""
     member.require_write()
     current = get_client(cur, member, client_id, lock=True)
-    if expected_version is not None and expected_version != current["version"]:
+    if not version_matches(expected_version, current["version"]):
         raise PreconditionFailed("the client was changed by someone else; reload it and try again")
     if current["archived_at"] is not None:
         raise Conflict("the client is archived and cannot be changed", code="client_archived")

@@ -26,6 +26,7 @@ Totals always come from :func:`invoicer.invoice.model.compute_totals`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,7 +37,7 @@ from invoicer.invoice.model import creditor_reference, quantize_money
 
 from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
-from ._sql import jsonb, totals_json
+from ._sql import jsonb, totals_json, version_matches
 from .clients import get_client
 from .documents import PARTY_FIELDS, check_lines_and_terms
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -122,10 +123,10 @@ def refuse_frozen(row: dict[str, Any], action: str) -> None:
         )
 
 
-def _check_version(row: dict[str, Any], expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != row["version"]:
+def _check_version(row: dict[str, Any], expected_version: int | Collection[int] | None) -> None:
+    if not version_matches(expected_version, row["version"]):
         raise PreconditionFailed(
-            f"the draft is at version {row['version']}, not {expected_version}: someone changed it; reload it"
+            f"the draft is at version {row['version']}, not the one your If-Match names: someone changed it; reload it"
         )
 
 
@@ -236,7 +237,7 @@ def update_draft(
     member: Member,
     invoice_id: Any,
     changes: dict[str, Any],
-    expected_version: int | None = None,
+    expected_version: int | Collection[int] | None = None,
     *,
     today: date | None = None,
 ) -> dict[str, Any]:
@@ -269,7 +270,9 @@ def update_draft(
     return invoice_view(updated, today)
 
 
-def delete_draft(cur: Cursor, member: Member, invoice_id: Any, expected_version: int | None = None) -> None:
+def delete_draft(
+    cur: Cursor, member: Member, invoice_id: Any, expected_version: int | Collection[int] | None = None
+) -> None:
     """Delete a draft; an order it was made from is open again. Raises
     :class:`Conflict` (``invoice_frozen``) for an issued invoice."""
     member.require_write()
@@ -298,7 +301,7 @@ def issue(
     invoice_id: Any,
     *,
     issue_date: date | str | None = None,
-    expected_version: int | None = None,
+    expected_version: int | Collection[int] | None = None,
     today: date | None = None,
     blobs: BlobStore | None = None,
 ) -> dict[str, Any]:

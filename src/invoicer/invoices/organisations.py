@@ -3,12 +3,14 @@ for new invoices: currency, locale, payment terms in days)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from invoicer.common.db import Cursor, one_row
 from invoicer.invoice.logo import LogoError, clean_logo
 
 from . import events
+from ._sql import version_matches
 from .documents import PARTY_FIELDS, check_locale, check_party, party_columns
 from .errors import NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
@@ -53,7 +55,7 @@ def check_terms_days(value: Any, pointer: str = "/payment_terms_days") -> int:
 
 
 def update_organisation(
-    cur: Cursor, member: Member, changes: dict[str, Any], expected_version: int | None = None
+    cur: Cursor, member: Member, changes: dict[str, Any], expected_version: int | Collection[int] | None = None
 ) -> dict[str, Any]:
     """Change the profile (owner only). ``changes`` maps some of
     :data:`PROFILE_FIELDS` to new values (None clears an optional field);
@@ -67,7 +69,7 @@ def update_organisation(
     if unknown:
         raise Unprocessable(f"unknown field {unknown[0]!r}", code="unknown_field", pointer=f"/{unknown[0]}")
     current = get_organisation(cur, member, lock=True)
-    if expected_version is not None and expected_version != current["version"]:
+    if not version_matches(expected_version, current["version"]):
         raise PreconditionFailed("the organisation was changed by someone else; reload it and try again")
     merged = {**current, **changes}
     party = {key: merged[key] for key in PARTY_FIELDS if merged.get(key) is not None}

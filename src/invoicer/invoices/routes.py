@@ -101,7 +101,7 @@ blueprint = Blueprint("invoices", __name__)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_PER_PAGE = 100
-_ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+_ETAG = re.compile(r'^"v(\d{1,9})"$')  # our strong entity-tags; a weak W/"v3" never matches If-Match
 _Input = TypeVar("_Input", bound=InputModel)
 
 
@@ -292,22 +292,24 @@ def _etag(version: int) -> str:
     return f'"v{version}"'
 
 
-def _if_match() -> tuple[bool, int | None]:
-    """``(sent, version)`` from ``If-Match``: ``sent`` is False without the
-    header; ``version`` is None for ``*`` (any version), else the version its
-    first tag names. A tag that is not one of ours can never match: it is -1,
-    which the domain answers with 412."""
+def _if_match() -> tuple[bool, frozenset[int] | None]:
+    """``(sent, versions)`` from ``If-Match`` (RFC 9110 section 13.1.1):
+    ``sent`` is False without the header; ``versions`` is None for ``*``
+    (any version), else the versions its entity-tags name, every tag of the
+    list. The comparison is strong: a weak tag (``W/"v3"``) names none, and
+    so does a tag that is not one of ours; an If-Match naming none can never
+    match, which the domain answers with 412."""
     header = request.headers.get("If-Match")
     if header is None:
         return False, None
     header = header.strip()
     if header == "*":
         return True, None
-    match = _ETAG.match(header.split(",")[0].strip())
-    return True, int(match.group(1)) if match else -1
+    versions = {int(match.group(1)) for tag in header.split(",") if (match := _ETAG.match(tag.strip()))}
+    return True, frozenset(versions)
 
 
-def _optional_version() -> int | None:
+def _optional_version() -> frozenset[int] | None:
     return _if_match()[1]
 
 
