@@ -7,9 +7,14 @@ services answer with 503 and consumers treat as transient.
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -20,7 +25,7 @@ import psycopg2.pool
 
 from .logging import get_logger
 
-__all__ = ["Cursor", "Database", "DatabaseUnavailable", "migrate", "one_row"]
+__all__ = ["Cursor", "Database", "DatabaseUnavailable", "jsonb", "migrate", "one_row"]
 
 log = get_logger(__name__)
 
@@ -146,3 +151,20 @@ def migrate(db: Database, package: str = "invoicer.migrations") -> list[str]:
             applied.append(name)
             log.info("migration applied", extra={"migration": name})
     return applied
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_dumps = partial(json.dumps, default=_json_default, separators=(",", ":"))
+
+
+def jsonb(value: Any) -> psycopg2.extras.Json:
+    """``value`` adapted for a jsonb parameter; Decimal and UUID become
+    strings, dates ISO 8601. Raises TypeError for anything else JSON lacks."""
+    return psycopg2.extras.Json(value, dumps=_dumps)

@@ -27,38 +27,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
-from functools import partial
 from typing import Any
 
-from psycopg2.extras import Json
-
 from .amqp import Message
-from .db import Cursor, one_row
+from .db import Cursor, jsonb, one_row
 
 __all__ = ["CHANNEL", "command", "jsonb", "record", "send"]
 
 #: The PostgreSQL notification channel every outbox insert notifies (the
 #: ``outbox_notify`` trigger of migration 0001) and the relay LISTENs on.
 CHANNEL = "invoicer_outbox"
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-_dumps = partial(json.dumps, default=_default, separators=(",", ":"))
-
-
-def jsonb(value: Any) -> Json:
-    """``value`` adapted for a jsonb parameter; Decimal and UUID become
-    strings, dates ISO 8601. Raises TypeError for anything else JSON lacks."""
-    return Json(value, dumps=_dumps)
 
 
 def record(

@@ -4,37 +4,18 @@ malformed id as "no such record", and Totals as stored."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Collection
-from datetime import date, datetime
-from decimal import Decimal
-from functools import partial
 from typing import Any
 
-from psycopg2.extras import Json
-
-from invoicer.common.db import Cursor
+from invoicer.common.db import Cursor, jsonb
 from invoicer.invoice.model import Totals
 
 from .errors import NotFound
 from .principals import Member
 
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-dumps = partial(json.dumps, default=_default, separators=(",", ":"))
-
-
-def jsonb(value: Any) -> Json:
-    """``value`` adapted for a jsonb parameter; Decimals become strings."""
-    return Json(value, dumps=dumps)
+# jsonb is the one adapter of invoicer.common.db, re-exported for this package's modules.
+__all__ = ["as_uuid", "fetch_invoice", "jsonb", "totals_json", "version_matches"]
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:
