@@ -11,8 +11,9 @@ of its own, dropped and deleted at the end, the servers never stopped) and a
 MongoDB wire server (``nx-27017`` from the project's virtualenv) and an SMTP
 sink on free ports, as ``tools/devstack.py`` does. In order: what the image
 holds (user 10001, no compiler, no tests, CPython 3.11), ``invoicer migrate``
-from the image, auth, gateway, worker and notification from the image, then
-README's "Using it with curl" block against that gateway, which must leave a
+from the image, every HTTP service and queue consumer of the component registry
+(``invoicer.common.components``: auth, invoices, gateway, worker, notification,
+outbox relay, …) from the image, then README's "Using it with curl" block against that gateway, which must leave a
 PDF behind; last, that no process wrote outside /tmp (each container's overlay
 upper layer), as a read-only root filesystem requires. Whatever happens (an error, Ctrl-C, SIGTERM), every process and
 working container it started is stopped and removed.
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devstack import (  # tools/ is not a package: its path goes first
     Stack,
+    components,
     create_database,
     delete_broker_objects,
     drop_database,
@@ -48,8 +50,11 @@ from devstack import (  # tools/ is not a package: its path goes first
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("auth", "gateway", "worker", "notification")
-CONSUMERS = ("worker", "notification")
+#: Every long-running component, from the registry: a service left out here
+#: (the outbox relay once was) would leave uploads queued for ever.
+SERVICES = tuple(component.name for component in components())
+CONSUMERS = tuple(component.name for component in components() if component.kind == "consumer")
+HTTP = tuple(component for component in components() if component.kind == "http")
 #: What `buildah run` itself puts in a container's writable layer while it
 #: runs (mount points); anything else written outside /tmp counts.
 BUILDAH_MADE = (Path("run"), Path("run/.containerenv"))
@@ -226,9 +231,8 @@ def settings(stack: ImageStack, tag: str) -> dict[str, str]:
         "MONGODB_PORT": str(free_port()),
         "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         "AMQP_PREFIX": tag,
-        "GATEWAY_BIND": f"127.0.0.1:{free_port()}",
-        "AUTH_BIND": f"127.0.0.1:{free_port()}",
-        "INVOICES_BIND": f"127.0.0.1:{free_port()}",
+        # every HTTP service of the registry on a free port, reached at its URL setting
+        **{component.bind_setting: f"127.0.0.1:{free_port()}" for component in HTTP if component.bind_setting},
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(free_port()),
         "JWT_SECRET": secrets.token_urlsafe(48),
@@ -237,8 +241,9 @@ def settings(stack: ImageStack, tag: str) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
     }
     env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/{tag.replace('-', '_')}"
-    env["AUTH_URL"] = f"http://{env['AUTH_BIND']}"
-    env["INVOICES_URL"] = f"http://{env['INVOICES_BIND']}"
+    for component in HTTP:
+        if component.bind_setting and component.url_setting:
+            env[component.url_setting] = f"http://{env[component.bind_setting]}"
     env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
     stack.var.mkdir(parents=True, exist_ok=True)
     stack.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
@@ -267,9 +272,9 @@ def run(stack: ImageStack) -> None:
         say(f"{name} running from the image (log: {stack.log_file(name)})")
     for name in CONSUMERS:  # what Kubernetes' liveness probe asks of a consumer
         http_ok(f"http://127.0.0.1:{stack.health_ports[name]}/healthz", name)
-    for name in ("auth", "gateway"):
-        http_ok(f"http://{env[name.upper() + '_BIND']}/readyz", name)
-    say("auth and gateway ready (/readyz), worker and notification alive (/healthz)")
+    for component in HTTP:
+        http_ok(f"http://{env[component.bind_setting or '']}/readyz", component.name)
+    say(f"{', '.join(c.name for c in HTTP)} ready (/readyz); {', '.join(CONSUMERS)} alive (/healthz)")
     try:
         pdf = curl_flow(f"http://{env['GATEWAY_BIND']}")
     except RuntimeError as exc:
@@ -281,15 +286,15 @@ def run(stack: ImageStack) -> None:
         say(f"a shared service was away (503); waiting for it, then once more:\n{exc}")
         ensure_postgresql()
         ensure_rabbitmq()
-        urls = [f"http://{env[name.upper() + '_BIND']}/readyz" for name in ("auth", "gateway")]
-        wait_until(lambda: all(ready(url) for url in urls), 60, "auth and gateway to be ready again")
+        urls = [f"http://{env[component.bind_setting or '']}/readyz" for component in HTTP]
+        wait_until(lambda: all(ready(url) for url in urls), 60, "the HTTP services to be ready again")
         pdf = curl_flow(f"http://{env['GATEWAY_BIND']}")
     say(f"README's curl flow passed through the image's services: {pdf} ({pdf.stat().st_size} bytes)")
     for name in ("migrate", *SERVICES):
         written = stack.written_outside_tmp(name)
         if written:
             raise RuntimeError(f"{name} wrote outside /tmp, which a read-only root refuses: {written[:10]}")
-    say("migrate, auth, gateway, worker and notification wrote nothing outside /tmp (read-only root)")
+    say(f"migrate, {', '.join(SERVICES)} wrote nothing outside /tmp (read-only root)")
     say(f"all done in {time.monotonic() - started:.0f}s")
 
 
