@@ -182,6 +182,8 @@ class Stack:
             "WEB_WORKERS": "2",
             "WEB_THREADS": "4",
             "LOG_LEVEL": "INFO",
+            # Every span of every process as a JSON line (README "Traces").
+            "TRACES_FILE": str(self.var / "traces.jsonl"),
         }
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
         for component in components():  # each HTTP service's bind and URL settings
@@ -623,6 +625,21 @@ def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = 
     return dashboard
 
 
+def _where_traces_are(env: dict[str, str]) -> str:
+    """One line: where this stack's traces go (README "Traces")."""
+    where = []
+    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        where.append(f"OTLP to {env['OTEL_EXPORTER_OTLP_ENDPOINT']}")
+    if env.get("TRACES_FILE"):
+        where.append(f"one JSON line per span in {env['TRACES_FILE']}")
+    if not where:
+        return "traces: off (set TRACES_FILE or OTEL_EXPORTER_OTLP_ENDPOINT in var/stack.env, then make down up)"
+    return (
+        f"traces: {' and '.join(where)}; each log line's trace_id finds its trace"
+        " (set OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 in var/stack.env to send them to a collector)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/devstack.py")
     parser.add_argument("command", choices=["up", "down", "status", "demo"])
@@ -653,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(path.resolve())
             env = stack.settings()
             email, password = DEMO_ACCOUNT
+            _say(_where_traces_are(env))
             print(f"\nThe web app: {env['PUBLIC_URL'].rstrip('/')}/app/")
             print(f"Sign in as {email} with the password {password}")
     except RuntimeError as exc:
