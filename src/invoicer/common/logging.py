@@ -75,6 +75,15 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+#: pika's modules that log a connection's failure before raising it.
+_PIKA_CONNECTION_LOGGERS = (
+    "pika.adapters.base_connection",
+    "pika.adapters.blocking_connection",
+    "pika.adapters.utils.connection_workflow",
+    "pika.adapters.utils.io_services_utils",
+)
+
+
 def _log_uncaught(
     exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str | None = None
 ) -> None:
@@ -113,6 +122,11 @@ def configure(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # pika logs every connection step at INFO; keep its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+    # A lost or refused broker connection: pika logs it at ERROR from several
+    # modules (five lines per attempt) and raises it to our code, which logs
+    # it once per outage (invoicer.common.amqp, invoicer.common.relay).
+    for name in _PIKA_CONNECTION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

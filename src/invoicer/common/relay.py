@@ -294,16 +294,27 @@ class Relay:
 
     def run(self) -> None:
         """Publish until :meth:`stop`; a broker or database outage is waited
-        out with backoff (0.5 s doubling to 10 s)."""
+        out with backoff (0.5 s doubling to 10 s). An outage is one warning
+        (``outbox relay cannot publish; retrying``), the attempts after it
+        DEBUG lines, and the first round that succeeds again one line
+        (``outbox relay recovered``, with ``outage_s``)."""
         delay = 0.5
+        lost_at: float | None = None
         while not self._stop.is_set():
             try:
                 published = self.publish_batch()
                 delay = 0.5
+                if lost_at is not None:
+                    log.info("outbox relay recovered", extra={"outage_s": round(time.monotonic() - lost_at, 1)})
+                    lost_at = None
                 if published < self.batch_size:
                     self._pause(self.idle_seconds)
             except (BrokerUnavailable, DatabaseUnavailable, *CONNECTION_ERRORS) as exc:
-                log.warning("outbox relay cannot publish; retrying", extra={"error": repr(exc), "delay_s": delay})
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    log.warning("outbox relay cannot publish; retrying", extra={"error": repr(exc)})
+                else:
+                    log.debug("outbox relay still cannot publish", extra={"error": repr(exc), "delay_s": delay})
                 self.close()
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
