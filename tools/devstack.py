@@ -28,6 +28,7 @@ services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -543,6 +544,9 @@ def demo(stack: Stack, invoice: Path, out: Path, gateway_port: int = 8080) -> li
         time.sleep(0.3)
     if job["status"] != "done":
         raise SystemExit(f"job did not finish: {json.dumps(job, indent=2)}")
+    trace_id = _trace_of_job(stack, job["job_id"])
+    if trace_id:
+        _say(f"the upload's trace: trace_id {trace_id} (in every log line of the job, and in the traces)")
     totals = job["totals"]
     _say(
         f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']}"
@@ -625,13 +629,30 @@ def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = 
     return dashboard
 
 
+def _trace_of_job(stack: Stack, job_id: str) -> str | None:
+    """The trace id of the upload that queued ``job_id`` (the gateway's
+    "job queued" line), None with tracing off."""
+    try:
+        lines = stack.log_file("gateway").read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if job_id in line and '"job queued"' in line:
+            with contextlib.suppress(ValueError):
+                return json.loads(line).get("trace_id")
+    return None
+
+
 def _where_traces_are(env: dict[str, str]) -> str:
     """One line: where this stack's traces go (README "Traces")."""
     where = []
-    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        where.append(f"OTLP to {env['OTEL_EXPORTER_OTLP_ENDPOINT']}")
-    if env.get("TRACES_FILE"):
-        where.append(f"one JSON line per span in {env['TRACES_FILE']}")
+    # The processes see the shell's environment under the stack's settings.
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    traces_file = env.get("TRACES_FILE") or os.environ.get("TRACES_FILE")
+    if endpoint:
+        where.append(f"OTLP to {endpoint}")
+    if traces_file:
+        where.append(f"one JSON line per span in {traces_file}")
     if not where:
         return "traces: off (set TRACES_FILE or OTEL_EXPORTER_OTLP_ENDPOINT in var/stack.env, then make down up)"
     return (
