@@ -97,6 +97,11 @@ def test_every_line_of_every_service_is_json_with_request_ids_and_no_email(stack
     assert any(record.get("logger", "").startswith("gunicorn.error") for record in records["gateway"])
     for record in records["gateway"]:
         assert record.get("correlation_id", "absent") is not None, record
+        assert record.get("request_id", "absent") is not None, record
+        assert record.get("trace_id", "absent") is not None, record
+    # The line about the request gunicorn refused names the id it answered with, as its access line does.
+    refused = [record for record in records["gateway"] if record.get("message", "").startswith("refused a request")]
+    assert refused and all(record["request_id"] == record["correlation_id"] for record in refused), refused
 
     # The job is traced: the gateway's line names request and job, the worker's and notification's the job.
     queued = [record for record in records["gateway"] if record.get("job_id") == job_id]

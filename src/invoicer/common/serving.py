@@ -191,6 +191,7 @@ class JsonErrorWorker(ThreadWorker):
         status, reason, code, message = refusal(exc)
         request_id = str(uuid.uuid4())
         token = logs.correlation_id.set(request_id)
+        origin = logs.request_id.set(request_id)
         try:
             if status >= 500:
                 log.error("error handling request", exc_info=exc)
@@ -210,6 +211,7 @@ class JsonErrorWorker(ThreadWorker):
                 resp.headers = [("X-Request-ID", request_id)]
                 self.log.access(resp, req, environ, datetime.now() - started)
         finally:
+            logs.request_id.reset(origin)
             logs.correlation_id.reset(token)
         try:
             util.write_nonblock(client, _response_bytes(status, reason, code, message, request_id))
