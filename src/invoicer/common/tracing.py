@@ -148,6 +148,7 @@ def setup(service: str, settings: Settings, *, database: bool = True) -> bool:
         if database:
             from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor  # noqa: PLC0415
 
+            # skip_dep_check: the instrumentation looks for the distribution "psycopg2"; ours is psycopg2-binary.
             Psycopg2Instrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     log.info(
         "tracing on",
