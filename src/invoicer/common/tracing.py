@@ -10,8 +10,9 @@ non-recording no-op spans. Two settings switch it on, independently:
 * ``OTEL_EXPORTER_OTLP_ENDPOINT`` (e.g. ``http://collector:4318``): spans go
   over OTLP/HTTP (protobuf) to ``<endpoint>/v1/traces``; the exporter reads
   the other standard ``OTEL_EXPORTER_OTLP_*`` variables (headers, timeout)
-  itself, and the SDK ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``
-  and ``OTEL_TRACES_SAMPLER`` (default: parent-based, always on).
+  itself, and the SDK ``OTEL_RESOURCE_ATTRIBUTES`` and
+  ``OTEL_TRACES_SAMPLER`` (default: parent-based, always on). Each process
+  is the service ``invoicer-<component>``, whatever ``OTEL_SERVICE_NAME`` says.
 * ``TRACES_FILE`` (a path): a debugging aid. Every process appends each
   span as one JSON line (the SDK's ``ReadableSpan.to_json``: ``name``,
   ``context.trace_id``/``span_id`` as ``0x…`` hex, ``parent_id``, ``kind``,
@@ -110,8 +111,8 @@ def active() -> bool:
 def setup(service: str, settings: Settings, *, database: bool = True) -> bool:
     """Switch tracing on for this process if ``settings`` ask for it (see
     the module docstring); returns whether it is on. ``service`` becomes the
-    resource's ``service.name`` ``invoicer-<service>`` unless
-    ``OTEL_SERVICE_NAME`` says otherwise. Instruments ``requests``, pymongo
+    resource's ``service.name`` ``invoicer-<service>`` (attributes of
+    ``OTEL_RESOURCE_ATTRIBUTES`` are added). Instruments ``requests``, pymongo
     (GridFS) and, with ``database``, psycopg2: connections opened after this
     call are traced. Idempotent; call it once per process, after any fork.
     Raises ``OSError`` if ``TRACES_FILE`` cannot be opened for appending."""
@@ -127,7 +128,7 @@ def setup(service: str, settings: Settings, *, database: bool = True) -> bool:
         from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter  # noqa: PLC0415
 
-        # Resource.create merges OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over these.
+        # Resource.create adds OTEL_RESOURCE_ATTRIBUTES; the name given here wins over OTEL_SERVICE_NAME.
         provider = TracerProvider(resource=Resource.create({SERVICE_NAME: f"invoicer-{service}"}))
         if settings.otel_exporter_otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
