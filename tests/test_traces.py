@@ -107,3 +107,52 @@ assert amqp.properties("c").headers == {"x-request-id": "req-1"}
 """
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_with_an_otlp_endpoint_spans_go_to_its_v1_traces_as_protobuf(tmp_path):
+    """OTEL_EXPORTER_OTLP_ENDPOINT switches tracing on and sends the spans
+    over OTLP/HTTP to ``<endpoint>/v1/traces``: a receiver on a free port
+    decodes what one process sent with OpenTelemetry's own protobuf classes."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    code = """
+from invoicer.common import tracing
+from invoicer.common.config import Settings
+assert tracing.setup("worker", Settings.from_env())
+with tracing.client_span("smtp send", {"server.port": 25}):
+    pass
+tracing.shutdown()
+"""
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}", "PATH": "/usr/bin:/bin"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60, env=env
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert [(path, kind) for path, kind, _ in received] == [("/v1/traces", "application/x-protobuf")]
+    request = ExportTraceServiceRequest.FromString(received[0][2])
+    (resource,) = request.resource_spans
+    service = {a.key: a.value.string_value for a in resource.resource.attributes}["service.name"]
+    names = [span.name for scope in resource.scope_spans for span in scope.spans]
+    assert (service, names) == ("invoicer-worker", ["smtp send"])
