@@ -29,9 +29,10 @@ How a trace crosses processes (W3C Trace Context, ``traceparent``):
   writer's ``traceparent`` (and request id) in the row; the relay publishes
   the row under that context.
 * AMQP: every publish on a channel given to :func:`instrument_channel` is a
-  producer span (``<exchange> send``) whose context goes into the message's
-  ``traceparent`` header; the consumer loop handles each delivery in a
-  consumer span ``<queue> process`` whose parent is that header.
+  producer span (``<message type> send``, e.g. ``invoice.render send``)
+  whose context goes into the message's ``traceparent`` header; the
+  consumer loop handles each delivery in a consumer span ``<queue>
+  process`` whose parent is that header.
 * PostgreSQL (psycopg2), GridFS (pymongo) and SMTP (``smtp send``, see
   :func:`client_span`) are client spans of whatever span is current.
 
@@ -61,6 +62,7 @@ __all__ = [
     "client_span",
     "consumer_span",
     "current_ids",
+    "enabled",
     "error_status",
     "extract",
     "instrument_app",
@@ -68,6 +70,7 @@ __all__ = [
     "setup",
     "shutdown",
     "traceparent",
+    "use",
 ]
 
 #: The W3C Trace Context header (https://www.w3.org/TR/trace-context/), in
