@@ -97,6 +97,11 @@ def test_every_line_of_every_service_is_json_with_request_ids_and_no_email(stack
     assert any(record.get("logger", "").startswith("gunicorn.error") for record in records["gateway"])
     for record in records["gateway"]:
         assert record.get("correlation_id", "absent") is not None, record
+        assert record.get("request_id", "absent") is not None, record
+        assert record.get("trace_id", "absent") is not None, record
+    # The line about the request gunicorn refused names the id it answered with, as its access line does.
+    refused = [record for record in records["gateway"] if record.get("message", "").startswith("refused a request")]
+    assert refused and all(record["request_id"] == record["correlation_id"] for record in refused), refused
 
     # The job is traced: the gateway's line names request and job, the worker's and notification's the job.
     queued = [record for record in records["gateway"] if record.get("job_id") == job_id]
@@ -106,3 +111,46 @@ def test_every_line_of_every_service_is_json_with_request_ids_and_no_email(stack
     while not any(record.get("job_id") == job_id for record in _records(stack, "notification")):
         assert time.monotonic() < deadline, "no notification line for the job"
         time.sleep(0.2)
+
+
+def _job_lines(stack, service: str, job_id: str, message: str, timeout: float = 30.0) -> list[dict]:
+    """``service``'s records about ``job_id``, once one of them says ``message``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [record for record in _records(stack, service) if record.get("job_id") == job_id]
+        if any(record.get("message") == message for record in lines):
+            return lines
+        assert time.monotonic() < deadline, f"no {message!r} line for the job in the {service} log"
+        time.sleep(0.2)
+
+
+def test_a_jobs_lines_carry_the_uploads_request_id_and_trace_id_in_every_service(stack, client, example_bytes):
+    """The request id and the trace id of one upload reach the log lines of
+    the worker that renders it and of the notification that mails it (the
+    stack traces into its TRACES_FILE, so every line has a trace id)."""
+    upload_id = f"logs-{uuid.uuid4().hex}"
+    reply = client.post(
+        "/upload?formats=pdf",
+        data=example_bytes,
+        headers={"Content-Type": "application/json", "X-Request-ID": upload_id},
+    )
+    assert reply.status_code == 202, reply.text
+    job_id = reply.json()["job_id"]
+    assert client.wait(job_id)["status"] == "done"
+
+    gateway = _job_lines(stack, "gateway", job_id, "job queued")
+    (queued,) = [line for line in gateway if line.get("message") == "job queued"]
+    assert queued["request_id"] == upload_id
+    trace_id = queued["trace_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and trace_id != "0" * 32, queued
+    # The access line of the upload names the same trace.
+    assert _access_record(stack, "gateway", upload_id)["trace_id"] == trace_id
+
+    worker = _job_lines(stack, "worker", job_id, "job done")
+    notification = _job_lines(stack, "notification", job_id, "notification sent")
+    for line in worker + notification:
+        assert (line.get("request_id"), line.get("trace_id")) == (upload_id, trace_id), line
+        assert line["correlation_id"] == job_id, line  # the message's own id stays where it was
+    # Each service logs from its own span of the one trace.
+    spans = {line["span_id"] for line in (queued, worker[-1], notification[-1])}
+    assert len(spans) == 3, spans

@@ -28,6 +28,7 @@ services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -182,6 +183,8 @@ class Stack:
             "WEB_WORKERS": "2",
             "WEB_THREADS": "4",
             "LOG_LEVEL": "INFO",
+            # Every span of every process as a JSON line (README "Traces").
+            "TRACES_FILE": str(self.var / "traces.jsonl"),
         }
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
         for component in components():  # each HTTP service's bind and URL settings
@@ -541,6 +544,9 @@ def demo(stack: Stack, invoice: Path, out: Path, gateway_port: int = 8080) -> li
         time.sleep(0.3)
     if job["status"] != "done":
         raise SystemExit(f"job did not finish: {json.dumps(job, indent=2)}")
+    trace_id = _trace_of_job(stack, job["job_id"])
+    if trace_id:
+        _say(f"the upload's trace: trace_id {trace_id} (in every log line of the job, and in the traces)")
     totals = job["totals"]
     _say(
         f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']}"
@@ -623,6 +629,38 @@ def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = 
     return dashboard
 
 
+def _trace_of_job(stack: Stack, job_id: str) -> str | None:
+    """The trace id of the upload that queued ``job_id`` (the gateway's
+    "job queued" line), None with tracing off."""
+    try:
+        lines = stack.log_file("gateway").read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if job_id in line and '"job queued"' in line:
+            with contextlib.suppress(ValueError):
+                return json.loads(line).get("trace_id")
+    return None
+
+
+def _where_traces_are(env: dict[str, str]) -> str:
+    """One line: where this stack's traces go (README "Traces")."""
+    where = []
+    # The processes see the shell's environment under the stack's settings.
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    traces_file = env.get("TRACES_FILE") or os.environ.get("TRACES_FILE")
+    if endpoint:
+        where.append(f"OTLP to {endpoint}")
+    if traces_file:
+        where.append(f"one JSON line per span in {traces_file}")
+    if not where:
+        return "traces: off (set TRACES_FILE or OTEL_EXPORTER_OTLP_ENDPOINT in var/stack.env, then make down up)"
+    return (
+        f"traces: {' and '.join(where)}; each log line's trace_id finds its trace"
+        " (set OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 in var/stack.env to send them to a collector)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/devstack.py")
     parser.add_argument("command", choices=["up", "down", "status", "demo"])
@@ -653,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(path.resolve())
             env = stack.settings()
             email, password = DEMO_ACCOUNT
+            _say(_where_traces_are(env))
             print(f"\nThe web app: {env['PUBLIC_URL'].rstrip('/')}/app/")
             print(f"Sign in as {email} with the password {password}")
     except RuntimeError as exc:

@@ -245,14 +245,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return status
 
 
-def _serve(app_factory: str, bind: str, settings: Settings) -> int:
+def _serve(app_factory: str, bind: str, settings: Settings, service: str | None = None) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .common import serving
 
     class _App(BaseApplication):
         def load_config(self) -> None:
-            for key, value in serving.options(bind, settings).items():
+            for key, value in serving.options(bind, settings, service).items():
                 self.cfg.set(key, value)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25 opens one control socket per user by default,
@@ -281,7 +281,7 @@ def cmd_http(component: Component, args: argparse.Namespace) -> int:
     bind = args.bind or component.bind(settings)
     if not bind:
         sys.exit(f"invoicer: {component.name} needs --bind HOST:PORT (it has no bind setting)")
-    return _serve(component.factory, bind, settings)
+    return _serve(component.factory, bind, settings, component.name)
 
 
 def cmd_consumer(component: Component, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import psycopg2
 import pytest
 from devstack import create_database, drop_database
 
+from invoicer.common import logging as logs
 from invoicer.common import outbox
 from invoicer.common.amqp import RENDER, Topology
 from invoicer.common.components import migration_packages
@@ -79,7 +80,10 @@ def test_a_new_database_gets_the_outbox_from_common(database):
     assert _columns(db)["organisation_id"] == "YES" and "kind" in _columns(db)
     with db.transaction() as cur:
         cur.execute("SELECT name FROM schema_migrations WHERE name LIKE 'invoicer.common.migrations:%'")
-        assert [row["name"] for row in cur.fetchall()] == ["invoicer.common.migrations:0001_outbox.sql"]
+        assert sorted(row["name"] for row in cur.fetchall()) == [
+            "invoicer.common.migrations:0001_outbox.sql",
+            "invoicer.common.migrations:0002_outbox_trace.sql",
+        ]
     assert _migrate(db) is None and all(migrate(db, package) == [] for package in migration_packages())
 
 
@@ -98,7 +102,7 @@ def test_a_database_made_before_the_move_upgrades_and_keeps_its_rows(database):
     migrate(db, "invoicer.invoices.migrations")
     assert _columns(db)["organisation_id"] == "NO"
     applied = migrate(db, "invoicer.common.migrations")  # what `invoicer migrate` adds on upgrade
-    assert applied == ["invoicer.common.migrations:0001_outbox.sql"]
+    assert applied == ["invoicer.common.migrations:0001_outbox.sql", "invoicer.common.migrations:0002_outbox_trace.sql"]
     assert _columns(db)["organisation_id"] == "YES"
     with db.transaction() as cur:
         cur.execute("SELECT id, kind FROM outbox")
@@ -188,3 +192,50 @@ def test_the_relay_wakes_at_commit_and_publishes_the_message_bytes(database):
             channel.exchange_delete(name)
         connection.close()
     assert not thread.is_alive()
+
+
+def test_a_command_keeps_the_request_id_it_was_written_for_and_the_relay_sends_it(database):
+    """The request id in hand when a command is written is stored with it and
+    goes out as the message's ``x-request-id`` header, so the consumer logs
+    under the request that caused the message; one written outside any
+    request has none."""
+    db, _ = database
+    _migrate(db)
+    prefix = f"test_outbox_{secrets.token_hex(4)}"
+    topology = Topology(prefix)
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    topology.declare(channel)
+    relay = Relay(db, AMQP_URL, prefix, topology=topology)
+    requests = [
+        RenderRequest(job_id=str(uuid.uuid4()), owner_id=str(uuid.uuid4()), input_fid="f", formats=("pdf",))
+        for _ in range(2)
+    ]
+    token = logs.request_id.set("req-outbox-1")
+    try:
+        with db.transaction() as cur:
+            outbox.send(cur, requests[0], aggregate_type="job", aggregate_id=requests[0].job_id)
+    finally:
+        logs.request_id.reset(token)
+    with db.transaction() as cur:
+        outbox.send(cur, requests[1], aggregate_type="job", aggregate_id=requests[1].job_id)
+        cur.execute("SELECT request_id, traceparent FROM outbox ORDER BY seq")
+        assert [(row["request_id"], row["traceparent"]) for row in cur.fetchall()] == [
+            ("req-outbox-1", None),  # tracing is off in this process
+            (None, None),
+        ]
+    try:
+        assert relay.publish_batch() == 2
+        headers = []
+        for _ in requests:
+            method, props, _body = channel.basic_get(topology.queue(RENDER), auto_ack=True)
+            assert method is not None
+            headers.append(props.headers or {})
+        assert headers == [{"x-request-id": "req-outbox-1"}, {}]
+    finally:
+        relay.close()
+        for name in topology.queue_names():
+            channel.queue_delete(name)
+        for name in [*topology.exchange_names(), f"{prefix}.events"]:
+            channel.exchange_delete(name)
+        connection.close()

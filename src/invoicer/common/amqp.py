@@ -26,6 +26,19 @@ Messages are persistent JSON with ``version`` and a correlation id (see
 :mod:`invoicer.common.messages`), published with publisher confirms and
 ``mandatory`` so that an unroutable or nacked message raises instead of
 vanishing. Consumers ack manually with a prefetch.
+
+Where a message came from travels in two headers: ``x-request-id``
+(:data:`REQUEST_ID_HEADER`, the ``X-Request-ID`` of the HTTP request that
+started the work; every publish made while handling a request or a message
+copies it) and, with tracing on, ``traceparent`` (W3C Trace Context,
+:mod:`invoicer.common.tracing`). The consumer loop logs each delivery's
+lines with that request id and handles it in a consumer span that continues
+the sender's trace.
+
+When the broker goes away each consumer logs one warning (``broker
+connection lost``), retries quietly with backoff, and logs one line when it
+is consuming again (``broker connection recovered``, with the outage's
+length); pika's own error lines for the lost connection are not repeated.
 """
 
 from __future__ import annotations
@@ -44,7 +57,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from . import components
+from . import components, tracing
 from . import logging as logs
 from .components import MAIL, READY, RENDER
 from .config import Settings
@@ -53,6 +66,7 @@ __all__ = [
     "MAIL",
     "READY",
     "RENDER",
+    "REQUEST_ID_HEADER",
     "RETRY_HEADER",
     "BrokerUnavailable",
     "Consumer",
@@ -231,15 +245,35 @@ def connect(amqp_url: str, heartbeat: int = 30) -> pika.BlockingConnection:
     return pika.BlockingConnection(params)
 
 
-def properties(correlation_id: str, headers: dict[str, Any] | None = None) -> pika.BasicProperties:
+#: The AMQP header that carries the ``X-Request-ID`` the work started from.
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def properties(correlation_id: str, headers: Mapping[str, Any] | None = None) -> pika.BasicProperties:
+    """Persistent JSON message properties with ``correlation_id``, a new
+    ``message_id``, the time, and ``headers``; the request id in hand
+    (:data:`invoicer.common.logging.request_id`) is added as
+    :data:`REQUEST_ID_HEADER` unless ``headers`` bring one."""
+    all_headers = dict(headers or {})
+    origin = logs.request_id.get()
+    if origin is not None:
+        all_headers.setdefault(REQUEST_ID_HEADER, origin)
     return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=pika.DeliveryMode.Persistent,
         correlation_id=correlation_id,
         message_id=str(uuid.uuid4()),
         timestamp=int(time.time()),
-        headers=headers or {},
+        headers=all_headers,
     )
+
+
+def _header_text(headers: Mapping[str, Any], name: str) -> str | None:
+    """A header's value as text (pika gives str or bytes), None if absent or of another type."""
+    raw = headers.get(name)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    return raw if isinstance(raw, str) and raw else None
 
 
 def publish_confirmed(
@@ -276,6 +310,7 @@ class Publisher:
             channel = self._connection.channel()
             channel.confirm_delivery()
             self.topology.declare(channel)
+            tracing.instrument_channel(channel)
             self._channel = channel
         return self._channel
 
@@ -464,19 +499,32 @@ class Consumer:
     heartbeat: int = 30
     connections: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _lost_at: float | None = None  # when the broker connection was lost (monotonic), until it is back
 
     def stop(self) -> None:
         self._stop.set()
 
     def run(self) -> None:
+        """Consume until :meth:`stop`. A lost broker connection is one
+        warning; the attempts to reconnect (0.5 s doubling to 10 s apart) are
+        logged at DEBUG only, and the first success as ``broker connection
+        recovered`` with ``outage_s``."""
         delay = 0.5
+        self._lost_at = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.routing_key}-handler") as executor:
             while not self._stop.is_set():
                 try:
                     self._consume(executor)
                     delay = 0.5
                 except CONNECTION_ERRORS as exc:
-                    log.warning("broker connection lost, reconnecting", extra={"error": repr(exc), "delay_s": delay})
+                    if self._lost_at is None:
+                        self._lost_at = time.monotonic()
+                        log.warning(
+                            "broker connection lost; reconnecting",
+                            extra={"queue": self.topology.queue(self.routing_key), "error": repr(exc)},
+                        )
+                    else:
+                        log.debug("broker still unreachable", extra={"error": repr(exc), "delay_s": delay})
                     self._stop.wait(delay)
                     delay = min(delay * 2, 10.0)
 
@@ -488,7 +536,13 @@ class Consumer:
             self.topology.declare(channel)
             channel.confirm_delivery()
             channel.basic_qos(prefetch_count=self.prefetch)
-            log.info("consuming", extra={"queue": self.topology.queue(self.routing_key), "prefetch": self.prefetch})
+            tracing.instrument_channel(channel)
+            queue = self.topology.queue(self.routing_key)
+            if self._lost_at is not None:
+                outage = round(time.monotonic() - self._lost_at, 1)
+                self._lost_at = None
+                log.info("broker connection recovered", extra={"queue": queue, "outage_s": outage})
+            log.info("consuming", extra={"queue": queue, "prefetch": self.prefetch})
             for method, props, body in channel.consume(
                 self.topology.queue(self.routing_key), auto_ack=False, inactivity_timeout=1.0
             ):
@@ -509,12 +563,16 @@ class Consumer:
                 with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                     connection.close()
 
-    def _settle(self, body: bytes, retries: int, correlation_id: str | None) -> Outcome:
-        """:func:`settle` on the worker thread, logging with the message's correlation id."""
+    def _settle(self, body: bytes, retries: int, correlation_id: str | None, origin: str | None, span: Any) -> Outcome:
+        """:func:`settle` on the worker thread, logging with the message's
+        correlation id and request id (``origin``), in the delivery's ``span``."""
         token = logs.correlation_id.set(correlation_id)
+        origin_token = logs.request_id.set(origin)
         try:
-            return settle(self.handler, self.topology.policy(self.routing_key), body, retries, correlation_id)
+            with tracing.use(span):
+                return settle(self.handler, self.topology.policy(self.routing_key), body, retries, correlation_id)
         finally:
+            logs.request_id.reset(origin_token)
             logs.correlation_id.reset(token)
 
     def _deliver(
@@ -532,7 +590,17 @@ class Consumer:
         raw = headers.get(RETRY_HEADER) or 0
         retries = int(raw) if isinstance(raw, int | Decimal | str | bytes) else 0
         correlation_id = props.correlation_id
-        future = executor.submit(self._settle, body, retries, correlation_id)
+        origin = _header_text(headers, REQUEST_ID_HEADER)
+        queue = self.topology.queue(self.routing_key)
+        span = None
+        if tracing.active():
+            attributes = {"messaging.destination.name": queue, "messaging.rabbitmq.retries": retries}
+            if props.message_id:
+                attributes["messaging.message.id"] = props.message_id
+            if correlation_id:
+                attributes["messaging.message.conversation_id"] = correlation_id
+            span = tracing.consumer_span(queue, tracing.extract(headers), attributes)
+        future = executor.submit(self._settle, body, retries, correlation_id, origin, span)
         future.add_done_callback(lambda _future: _wake(connection))
         while not future.done():
             # Answers heartbeats; returns early when _wake() runs.
@@ -542,17 +610,24 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001 - settle() does not raise; be sure anyway
             outcome = Retry(f"unexpected {type(exc).__name__}: {exc}")
         token = logs.correlation_id.set(correlation_id)
+        origin_token = logs.request_id.set(origin)
         try:
-            try:
-                self._carry_out(channel, delivery_tag, headers, body, retries, correlation_id, outcome)
-            except BrokerUnavailable as exc:
-                # The broker nacked a follow-up or retry publish: give the
-                # delivery back so that it is handled again, never dropped.
-                log.warning("broker refused a publish; requeueing", extra={"error": repr(exc)})
-                self._stop.wait(1.0)
-                channel.basic_nack(delivery_tag, requeue=True)
+            with tracing.use(span):
+                try:
+                    self._carry_out(channel, delivery_tag, headers, body, retries, correlation_id, outcome)
+                except BrokerUnavailable as exc:
+                    # The broker nacked a follow-up or retry publish: give the
+                    # delivery back so that it is handled again, never dropped.
+                    log.warning("broker refused a publish; requeueing", extra={"error": repr(exc)})
+                    self._stop.wait(1.0)
+                    channel.basic_nack(delivery_tag, requeue=True)
         finally:
+            logs.request_id.reset(origin_token)
             logs.correlation_id.reset(token)
+            if span is not None:
+                if not isinstance(outcome, Done):
+                    span.set_status(tracing.error_status(f"{type(outcome).__name__}: {outcome}"))
+                span.end()
 
     def _carry_out(
         self,
@@ -567,13 +642,9 @@ class Consumer:
         """Publish, ack or reject as ``outcome`` says (see :data:`Outcome`)."""
         if isinstance(outcome, Done):
             for message in outcome.follow_ups:
-                publish_confirmed(
-                    channel,
-                    self.topology.exchange,
-                    message.ROUTING_KEY,
-                    message.to_bytes(),
-                    properties(correlation_id or str(uuid.uuid4())),
-                )
+                props = properties(correlation_id or str(uuid.uuid4()))
+                props.type = message.ROUTING_KEY
+                publish_confirmed(channel, self.topology.exchange, message.ROUTING_KEY, message.to_bytes(), props)
             channel.basic_ack(delivery_tag)
         elif isinstance(outcome, Retry):
             delay = self.topology.policy(self.routing_key).delay_ms(retries + 1)

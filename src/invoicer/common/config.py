@@ -96,6 +96,9 @@ class Settings:
     invoices_bind: str = "127.0.0.1:8082"
     web_workers: int = 2
     web_threads: int = 4
+    # Traces (common/tracing.py): off unless one of these is set.
+    otel_exporter_otlp_endpoint: str = ""
+    traces_file: str = ""
     # The bind and URL settings of registry components that have no field
     # above (a new service's <NAME>_BIND and <NAME>_URL), as (variable, value)
     # pairs; only the variables registry entries name are read.

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from . import logging as logs
+from . import tracing
 from .amqp import Consumer, Handler, Topology
 from .config import Settings
 
@@ -68,6 +69,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     settings = Settings.from_env()
     logs.configure(service, settings.log_level)
     log = logs.get_logger(f"invoicer.{service}")
+    tracing.setup(service, settings)  # before the handlers open their connections
     topology = Topology.from_settings(settings)
     liveness = [Liveness() for _ in builds]
     consumers = [
@@ -100,4 +102,5 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     consumers[0].run()  # the main thread consumes too, and keeps receiving signals
     for thread in threads:
         thread.join()
+    tracing.shutdown()
     log.info("stopped")

@@ -9,6 +9,14 @@ correlation id, which is the job id. Lines written outside any request or
 message (start-up, shutdown) have no ``correlation_id`` rather than a null
 one. Fields passed with ``extra=`` (e.g. ``job_id``) follow.
 
+A line written for a request, or for a message a request caused, also
+carries ``request_id``: the ``X-Request-ID`` of the HTTP request the work
+started from, in every service it passes through (it travels in the
+outbox row and the AMQP header ``x-request-id``, see
+:mod:`invoicer.common.amqp`). With tracing on (:mod:`invoicer.common.tracing`)
+such a line carries ``trace_id`` (32 hex digits) and ``span_id`` (16) of
+the current span as well, the ids a trace viewer searches by.
+
 gunicorn's access lines (logger ``gunicorn.access``, see
 :class:`invoicer.common.serving.JsonLogger`) add ``method``, ``path`` (without
 the query string, which may hold secrets), ``status``, ``duration_ms``,
@@ -24,16 +32,22 @@ import sys
 import threading
 from types import TracebackType
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
-__all__ = ["configure", "correlation_id", "get_logger"]
+__all__ = ["configure", "correlation_id", "get_logger", "request_id"]
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
+#: The ``X-Request-ID`` of the request the work in hand started from (HTTP
+#: services: this request's; consumers: the one that queued the message).
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
 
 class _ContextFilter(logging.Filter):
-    """Adds ``service`` and, when there is one, ``correlation_id`` (a record
-    may bring its own, as gunicorn's access lines do after the request ended)."""
+    """Adds ``service`` and, when there are ones, ``correlation_id``,
+    ``request_id``, ``trace_id`` and ``span_id`` (a record may bring its
+    own, as gunicorn's access lines do after the request ended)."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -47,7 +61,27 @@ class _ContextFilter(logging.Filter):
                 record.__dict__.pop("correlation_id", None)
             else:
                 record.correlation_id = current
+        if getattr(record, "request_id", None) is None:
+            origin = request_id.get()
+            if origin is None:
+                record.__dict__.pop("request_id", None)
+            else:
+                record.request_id = origin
+        if getattr(record, "trace_id", None) is None:
+            span_context = trace.get_current_span().get_span_context()
+            if span_context.is_valid:
+                record.trace_id = format(span_context.trace_id, "032x")
+                record.span_id = format(span_context.span_id, "016x")
         return True
+
+
+#: pika's modules that log a connection's failure before raising it.
+_PIKA_CONNECTION_LOGGERS = (
+    "pika.adapters.base_connection",
+    "pika.adapters.blocking_connection",
+    "pika.adapters.utils.connection_workflow",
+    "pika.adapters.utils.io_services_utils",
+)
 
 
 def _log_uncaught(
@@ -88,6 +122,11 @@ def configure(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # pika logs every connection step at INFO; keep its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+    # A lost or refused broker connection: pika logs it at ERROR from several
+    # modules (five lines per attempt) and raises it to our code, which logs
+    # it once per outage (invoicer.common.amqp, invoicer.common.relay).
+    for name in _PIKA_CONNECTION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

@@ -16,9 +16,13 @@ publish cannot lose it, a rollback cannot send it). The table (``outbox``,
   body, ``mandatory`` (a command no queue takes stays unpublished).
 
 A row is ``(id, seq, kind, organisation_id, aggregate_type, aggregate_id,
-type, payload, actor_id, actor_email, occurred_at, published_at)``; ``id``
-is the AMQP ``message_id`` consumers deduplicate on (delivery is at least
-once). Every insert NOTIFYs the channel :data:`CHANNEL` from a trigger, in
+type, payload, actor_id, actor_email, occurred_at, published_at,
+traceparent, request_id)``; ``id`` is the AMQP ``message_id`` consumers
+deduplicate on (delivery is at least once). ``traceparent`` (W3C Trace
+Context, of the span current when the row was written; null with tracing
+off) and ``request_id`` (the ``X-Request-ID`` being served; null outside a
+request) are taken from the writer's context, so a message continues the
+trace and the logs of the request that caused it. Every insert NOTIFYs the channel :data:`CHANNEL` from a trigger, in
 the writer's transaction: PostgreSQL delivers it at commit, which wakes the
 relay at once instead of at its next poll.
 """
@@ -29,6 +33,8 @@ import json
 import uuid
 from typing import Any
 
+from . import logging as logs
+from . import tracing
 from .amqp import Message
 from .db import Cursor, jsonb, one_row
 
@@ -37,6 +43,11 @@ __all__ = ["CHANNEL", "command", "jsonb", "record", "send"]
 #: The PostgreSQL notification channel every outbox insert notifies (the
 #: ``outbox_notify`` trigger of migration 0001) and the relay LISTENs on.
 CHANNEL = "invoicer_outbox"
+
+
+def _origin() -> tuple[str | None, str | None]:
+    """``(traceparent, request id)`` of the work in hand, for a new row."""
+    return tracing.traceparent(), logs.request_id.get()
 
 
 def record(
@@ -54,9 +65,18 @@ def record(
     ``payload``) into the outbox with ``cur`` (the caller's transaction);
     returns its id."""
     cur.execute(
-        "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (organisation_id, aggregate_type, aggregate_id, type_, jsonb(payload), actor_id, actor_email),
+        "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email,"
+        " traceparent, request_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            organisation_id,
+            aggregate_type,
+            aggregate_id,
+            type_,
+            jsonb(payload),
+            actor_id,
+            actor_email,
+            *_origin(),
+        ),
     )
     event_id: uuid.UUID = one_row(cur)["id"]
     return event_id
@@ -83,7 +103,8 @@ def command(
     an organisation). Returns the id."""
     cur.execute(
         "INSERT INTO outbox (id, kind, organisation_id, aggregate_type, aggregate_id, type, payload,"
-        " actor_id, actor_email) VALUES (%s, 'command', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        " actor_id, actor_email, traceparent, request_id)"
+        " VALUES (%s, 'command', %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
             command_id or uuid.uuid4(),
             organisation_id,
@@ -93,6 +114,7 @@ def command(
             jsonb(body),
             actor_id,
             actor_email,
+            *_origin(),
         ),
     )
     command_id_: uuid.UUID = one_row(cur)["id"]

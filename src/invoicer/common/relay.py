@@ -38,6 +38,11 @@ those events again, so consumers drop duplicates by ``id`` / ``message_id``.
 Order is kept per aggregate (its changes lock the aggregate's row, so their
 events commit in ``seq`` order), not across aggregates.
 
+Origin: a row's ``request_id`` goes out as the header ``x-request-id`` and
+its ``traceparent`` as ``traceparent``; with tracing on, the publish is a
+producer span (``invoice.render send``) in the row's trace, and the
+message's ``traceparent`` names that span instead.
+
 Latency: when a round finds less than a batch, the relay waits for the
 next one on a PostgreSQL ``LISTEN`` of :data:`~invoicer.common.outbox.CHANNEL`
 (every outbox insert NOTIFYs it, delivered at commit), so a committed row is
@@ -60,16 +65,19 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pika
 import pika.exceptions
 import psycopg2
 import psycopg2.extensions
+from opentelemetry import context as otel_context
 from pika.adapters.blocking_connection import BlockingChannel
 
 from . import logging as logs
-from .amqp import CONNECTION_ERRORS, BrokerUnavailable, Topology, connect, properties
+from . import tracing
+from .amqp import CONNECTION_ERRORS, REQUEST_ID_HEADER, BrokerUnavailable, Topology, connect, properties
 from .config import Settings
 from .consumer_main import Liveness, serve_health
 from .db import Database, DatabaseUnavailable
@@ -86,6 +94,16 @@ def events_exchange(prefix: str) -> str:
     return f"{prefix}.events"
 
 
+def _origin_headers(row: dict[str, Any]) -> dict[str, str]:
+    """The AMQP headers that say where a row came from: its request id and traceparent."""
+    headers = {}
+    if row.get("request_id"):
+        headers[REQUEST_ID_HEADER] = row["request_id"]
+    if row.get("traceparent"):
+        headers[tracing.TRACEPARENT] = row["traceparent"]
+    return headers
+
+
 def event_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
     """The body and properties of the message for one outbox row."""
     event_id = str(row["id"])
@@ -97,7 +115,7 @@ def event_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
         actor={"id": str(row["actor_id"]) if row["actor_id"] else None, "email": row["actor_email"]},
         data=row["payload"],
     ).to_bytes()
-    props = properties(event_id)
+    props = properties(event_id, _origin_headers(row))
     props.message_id = event_id
     props.type = row["type"]
     props.timestamp = int(row["occurred_at"].timestamp())
@@ -114,10 +132,29 @@ def command_message(row: dict[str, Any]) -> tuple[bytes, pika.BasicProperties]:
         # One that does not decode goes out as it is; its consumer dead-letters it.
         with contextlib.suppress(MalformedMessage):
             body = kind.from_bytes(body).to_bytes()
-    props = properties(command_id)
+    props = properties(command_id, _origin_headers(row))
     props.message_id = command_id
     props.type = row["type"]
     return body, props
+
+
+@contextlib.contextmanager
+def _origin(row: dict[str, Any]) -> Iterator[None]:
+    """The row's request id as the logging one, and its traceparent's
+    context as the current one (tracing on), for the block."""
+    token = logs.request_id.set(row.get("request_id"))
+    try:
+        parent = tracing.extract(row)
+        if parent is None:
+            yield
+            return
+        attached = otel_context.attach(parent)
+        try:
+            yield
+        finally:
+            otel_context.detach(attached)
+    finally:
+        logs.request_id.reset(token)
 
 
 class Relay:
@@ -163,6 +200,7 @@ class Relay:
                 self.topology.declare(channel)
             else:
                 channel.exchange_declare(self.work_exchange, "direct", durable=True)
+            tracing.instrument_channel(channel)
             self._channel = channel
         return self._channel
 
@@ -177,20 +215,22 @@ class Relay:
         failure: Exception | None = None
         with self.db.transaction() as cur:
             cur.execute(
-                "SELECT id, kind, organisation_id, type, payload, actor_id, actor_email, occurred_at FROM outbox"
-                " WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT id, kind, organisation_id, type, payload, actor_id, actor_email, occurred_at, traceparent,"
+                " request_id FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
                 (self.batch_size,),
             )
             for row in cur.fetchall():
                 try:
-                    if row["kind"] == "command":
-                        # Mandatory: a command must reach its consumer's queue.
-                        body, props = command_message(row)
-                        channel.basic_publish(self.work_exchange, row["type"], body, props, mandatory=True)
-                    else:
-                        # Not mandatory: an event nobody subscribed to is still published.
-                        body, props = event_message(row)
-                        channel.basic_publish(self.exchange, row["type"], body, props)
+                    # Logged and traced as part of the request that wrote the row.
+                    with _origin(row):
+                        if row["kind"] == "command":
+                            # Mandatory: a command must reach its consumer's queue.
+                            body, props = command_message(row)
+                            channel.basic_publish(self.work_exchange, row["type"], body, props, mandatory=True)
+                        else:
+                            # Not mandatory: an event nobody subscribed to is still published.
+                            body, props = event_message(row)
+                            channel.basic_publish(self.exchange, row["type"], body, props)
                 except (pika.exceptions.NackError, pika.exceptions.UnroutableError, *CONNECTION_ERRORS) as exc:
                     failure = exc
                     break
@@ -254,16 +294,27 @@ class Relay:
 
     def run(self) -> None:
         """Publish until :meth:`stop`; a broker or database outage is waited
-        out with backoff (0.5 s doubling to 10 s)."""
+        out with backoff (0.5 s doubling to 10 s). An outage is one warning
+        (``outbox relay cannot publish; retrying``), the attempts after it
+        DEBUG lines, and the first round that succeeds again one line
+        (``outbox relay recovered``, with ``outage_s``)."""
         delay = 0.5
+        lost_at: float | None = None
         while not self._stop.is_set():
             try:
                 published = self.publish_batch()
                 delay = 0.5
+                if lost_at is not None:
+                    log.info("outbox relay recovered", extra={"outage_s": round(time.monotonic() - lost_at, 1)})
+                    lost_at = None
                 if published < self.batch_size:
                     self._pause(self.idle_seconds)
             except (BrokerUnavailable, DatabaseUnavailable, *CONNECTION_ERRORS) as exc:
-                log.warning("outbox relay cannot publish; retrying", extra={"error": repr(exc), "delay_s": delay})
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    log.warning("outbox relay cannot publish; retrying", extra={"error": repr(exc)})
+                else:
+                    log.debug("outbox relay still cannot publish", extra={"error": repr(exc), "delay_s": delay})
                 self.close()
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
@@ -288,6 +339,8 @@ def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
     (the relay is stuck), as the consumers' does."""
     settings = Settings.from_env()
     logs.configure("outbox-relay", settings.log_level)
+    # No PostgreSQL spans: the relay's polls would each be a trace of their own.
+    tracing.setup("outbox-relay", settings, database=False)
     liveness = Liveness()
 
     class _WatchedRelay(Relay):
@@ -315,6 +368,7 @@ def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
         serve_health(settings.health_port, [liveness])
     log.info("started", extra={"exchange": relay.exchange, "batch_size": batch_size})
     relay.run()
+    tracing.shutdown()
     return 0
 
 

@@ -38,6 +38,7 @@ from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import logging as logs
+from . import tracing
 from .config import Settings
 
 __all__ = ["JsonErrorWorker", "JsonLogger", "options", "refusal"]
@@ -166,8 +167,16 @@ class JsonLogger(glogging.Logger):
                 "remote_addr": environ.get("REMOTE_ADDR"),
                 "request_id": request_id,
                 "correlation_id": request_id,
+                **_trace_fields(environ),
             },
         )
+
+
+def _trace_fields(environ: MutableMapping[str, Any]) -> dict[str, str]:
+    """``trace_id`` and ``span_id`` of a traced request's server span, which
+    has ended by the time the access line is written."""
+    ids = environ.get(tracing.TRACE_IDS_ENVIRON)
+    return {"trace_id": ids[0], "span_id": ids[1]} if ids else {}
 
 
 class JsonErrorWorker(ThreadWorker):
@@ -182,6 +191,7 @@ class JsonErrorWorker(ThreadWorker):
         status, reason, code, message = refusal(exc)
         request_id = str(uuid.uuid4())
         token = logs.correlation_id.set(request_id)
+        origin = logs.request_id.set(request_id)
         try:
             if status >= 500:
                 log.error("error handling request", exc_info=exc)
@@ -201,6 +211,7 @@ class JsonErrorWorker(ThreadWorker):
                 resp.headers = [("X-Request-ID", request_id)]
                 self.log.access(resp, req, environ, datetime.now() - started)
         finally:
+            logs.request_id.reset(origin)
             logs.correlation_id.reset(token)
         try:
             util.write_nonblock(client, _response_bytes(status, reason, code, message, request_id))
@@ -208,12 +219,13 @@ class JsonErrorWorker(ThreadWorker):
             log.debug("could not send the error answer")
 
 
-def options(bind: str, settings: Settings) -> dict[str, Any]:
+def options(bind: str, settings: Settings, service: str | None = None) -> dict[str, Any]:
     """gunicorn's settings for an HTTP service listening on ``bind``
     (``HOST:PORT``): ``WEB_WORKERS`` processes of ``WEB_THREADS`` threads of
     :class:`JsonErrorWorker`, JSON lines through :class:`JsonLogger` at
     ``LOG_LEVEL``, an access line per request, a 60 s request timeout and
-    20 s to finish requests on SIGTERM."""
+    20 s to finish requests on SIGTERM. With ``service`` (its component
+    name) and tracing asked for, each worker starts tracing after the fork."""
     return {
         "bind": [bind],
         "workers": settings.web_workers,
@@ -225,4 +237,21 @@ def options(bind: str, settings: Settings) -> dict[str, Any]:
         "accesslog": "-",  # switches access lines on; JsonLogger sends them to the JSON handler
         "graceful_timeout": 20,
         "timeout": 60,
+        **_tracing_hooks(service, settings),
     }
+
+
+# --- tracing (common/tracing.py): started in each worker, after the fork ------------
+
+
+def _tracing_hooks(service: str | None, settings: Settings) -> dict[str, Any]:
+    """gunicorn's ``post_fork`` hook that starts tracing in each worker
+    (:func:`invoicer.common.tracing.setup`; a span processor's thread does
+    not survive a fork), when ``service`` is named and tracing is asked for."""
+    if service is None or not tracing.enabled(settings):
+        return {}
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        tracing.setup(service, settings)
+
+    return {"post_fork": post_fork}

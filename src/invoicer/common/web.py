@@ -73,6 +73,7 @@ from werkzeug.routing import ValidationError as NoMatch
 
 from ..invoice import formats as output_formats
 from . import logging as logs
+from . import tracing
 from .config import Settings
 from .errors import (
     ApiError,
@@ -410,6 +411,7 @@ def make_app(
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
+    tracing.instrument_app(app)  # server spans, when tracing is on
     hops = settings.trusted_proxy_hops
     if hops:
         # Behind N proxies (an ingress), take the client address from X-Forwarded-For.
@@ -425,6 +427,7 @@ def _start_request() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
     g.correlation_token = logs.correlation_id.set(g.request_id)
+    g.request_id_token = logs.request_id.set(g.request_id)
 
 
 #: How much of a chunked body is read at a time.
@@ -463,6 +466,10 @@ def _buffer_chunked_body() -> None:
 def _finish_response(response: Response) -> Response:
     # Without a request id (a before_request hook failed first), make one now.
     response.headers[REQUEST_ID_HEADER] = g.get("request_id") or str(uuid.uuid4())
+    # For gunicorn's access line, written after the request's span has ended.
+    ids = tracing.current_ids()
+    if ids is not None:
+        request.environ[tracing.TRACE_IDS_ENVIRON] = ids
     for key, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(key, value)
     if response.is_json:
@@ -475,6 +482,9 @@ def _end_request(exc: BaseException | None) -> None:
     token = g.pop("correlation_token", None)
     if token is not None:
         logs.correlation_id.reset(token)
+    origin = g.pop("request_id_token", None)
+    if origin is not None:
+        logs.request_id.reset(origin)
 
 
 # --- health -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Protocol, cast
 
 from email_validator import EmailNotValidError, validate_email
 
+from ..common import tracing
 from ..common.config import Settings
 from ..common.messages import InvoiceReady
 
@@ -116,7 +117,14 @@ def send(message: EmailMessage, settings: Settings, before_commit: Callable[[], 
     Raises :class:`PermanentMailError` on a 5xx refusal or an address the
     server cannot take, and ``smtplib.SMTPException`` or ``OSError`` on
     transient failures.
+
+    With tracing on, the delivery is a client span ``smtp send``.
     """
+    with tracing.client_span("smtp send", {"server.address": settings.smtp_host, "server.port": settings.smtp_port}):
+        _send(message, settings, before_commit)
+
+
+def _send(message: EmailMessage, settings: Settings, before_commit: Callable[[], None] | None) -> None:
     context = ssl.create_default_context()
     sender = parseaddr(message["From"])[1]
     recipient, smtputf8 = mailbox_address(message["To"])
