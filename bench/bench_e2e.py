@@ -378,9 +378,12 @@ def main(argv: list[str] | None = None) -> dict:
         metavar="REV",
         help="first run the same phases on a stack whose services run src/ at git revision REV; print now/REV ratios",
     )
+    parser.add_argument("--now-first", action="store_true", help="with --compare-rev: run this tree's stack first")
     args = parser.parse_args(argv)
 
     before = None
+    if args.now_first:
+        now = _run_stack(args, "now")
     if args.compare_rev:
         workdir = Path(tempfile.mkdtemp(prefix="invoicer-bench-rev-"))
         try:
@@ -388,7 +391,8 @@ def main(argv: list[str] | None = None) -> dict:
             before = _run_stack(args, args.compare_rev, pythonpath)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    now = _run_stack(args, "now")
+    if not args.now_first:
+        now = _run_stack(args, "now")
     single, one, two = now["single"], now["one"], now["two"]
 
     def slowest(result: dict) -> str:
