@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,6 +238,40 @@ class BlobStore:
         """Remove ``fid`` if present."""
         try:
             self._fs.delete(fid)
+        except PyMongoError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    def existing(self, fids: Sequence[str]) -> set[str]:
+        """Which of ``fids`` have a files document (one ``find``)."""
+        if not fids:
+            return set()
+        try:
+            return {str(doc["_id"]) for doc in self._db["fs.files"].find({"_id": {"$in": list(fids)}}, {"_id": 1})}
+        except PyMongoError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    def delete_many(self, fids: Sequence[str]) -> int:
+        """Remove the files ``fids`` that exist, their files documents and
+        chunks (three round trips whatever their number); returns how many
+        files there were. Ids that name nothing are skipped."""
+        try:
+            there = sorted(self.existing(fids))
+            if there:
+                self._db["fs.files"].bulk_write([DeleteOne({"_id": fid}) for fid in there], ordered=False)
+                self._db["fs.chunks"].bulk_write([DeleteMany({"files_id": fid}) for fid in there], ordered=False)
+            return len(there)
+        except PyMongoError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    def scan(self) -> Iterator[tuple[str, Any, str | None]]:
+        """Every file as ``(fid, uploadDate, metadata.job_id or None)``, in
+        no particular order; ``uploadDate`` as the server gives it (a
+        datetime on MongoDB, possibly an ISO 8601 string elsewhere)."""
+        try:
+            for doc in self._db["fs.files"].find({}, {"_id": 1, "uploadDate": 1, "metadata": 1}):
+                metadata = doc.get("metadata") or {}
+                job_id = metadata.get("job_id") if isinstance(metadata, dict) else None
+                yield str(doc["_id"]), doc.get("uploadDate"), str(job_id) if job_id else None
         except PyMongoError as exc:
             raise StorageUnavailable(str(exc)) from exc
 
