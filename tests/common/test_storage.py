@@ -89,3 +89,12 @@ def test_the_same_id_twice_in_one_batch_is_refused(blobs):
     with pytest.raises(ValueError, match="twice"):
         blobs.put_many([NewBlob(fid, b"a", "a", {}), NewBlob(fid, b"b", "b", {})])
     assert blobs.get(fid) is None
+
+
+def test_a_fresh_id_is_stored_and_reads_back_byte_for_byte(blobs):
+    fid, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    data = bytes(range(256)) * 1200  # two chunks
+    stored = blobs.put(fid, data, filename="in.json", metadata=_metadata(job_id), fresh=True)
+    assert stored.length == len(data)
+    blob = blobs.get(fid, owner="owner-1")
+    assert blob is not None and blob.data == data and blob.metadata == _metadata(job_id)

@@ -96,11 +96,11 @@ class BlobStore:
         except PyMongoError as exc:
             raise StorageUnavailable(str(exc)) from exc
 
-    def put(self, fid: str, data: bytes, *, filename: str, metadata: dict[str, Any]) -> Blob:
+    def put(self, fid: str, data: bytes, *, filename: str, metadata: dict[str, Any], fresh: bool = False) -> Blob:
         """Store one file; :meth:`put_many` of one :class:`NewBlob`."""
-        return self.put_many([NewBlob(fid, data, filename, metadata)])[0]
+        return self.put_many([NewBlob(fid, data, filename, metadata)], fresh=fresh)[0]
 
-    def put_many(self, blobs: Sequence[NewBlob]) -> list[Blob]:
+    def put_many(self, blobs: Sequence[NewBlob], *, fresh: bool = False) -> list[Blob]:
         """Store each of ``blobs`` under its ``fid`` unless a complete file
         with that id is already there (then that one is kept): calling it
         again for the same ids, as a redelivered job does, stores nothing
@@ -121,6 +121,11 @@ class BlobStore:
         ``delete`` on ``fs.files`` when an id holds a file with other
         metadata, and the index checks once per store.
 
+        ``fresh``: the caller has just made every id at random (a UUID 4) and
+        never used it, so nothing can be stored under it: the ``find`` and the
+        ``delete`` are skipped (two round trips). Never pass it for an id that
+        a retry or a redelivery can repeat.
+
         Raises :class:`StorageUnavailable` when the server cannot be reached,
         ``OperationFailure`` when it refuses a write (e.g. another writer
         stored one of the ids with other contents at the same moment), and
@@ -134,7 +139,7 @@ class BlobStore:
         files, chunks = self._db["fs.files"], self._db["fs.chunks"]
         try:
             self._ensure_indexes()
-            found = {doc["_id"]: doc for doc in files.find({"_id": {"$in": fids}})}
+            found = {} if fresh else {doc["_id"]: doc for doc in files.find({"_id": {"$in": fids}})}
             kept: dict[str, Blob] = {}
             stale: list[str] = []
             for blob in blobs:
@@ -151,7 +156,8 @@ class BlobStore:
                     files.bulk_write([DeleteOne({"_id": fid}) for fid in stale], ordered=False)
                 # One delete statement per id: some wire servers take only an
                 # equality on files_id, not $in.
-                chunks.bulk_write([DeleteMany({"files_id": blob.fid}) for blob in new], ordered=False)
+                if not fresh:
+                    chunks.bulk_write([DeleteMany({"files_id": blob.fid}) for blob in new], ordered=False)
                 pieces = [
                     {"files_id": blob.fid, "n": n, "data": blob.data[start : start + CHUNK_SIZE]}
                     for blob in new
