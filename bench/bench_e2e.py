@@ -1,6 +1,6 @@
 """Benchmark 3: end to end through a running stack: single jobs, then 1 and 2 workers.
 
-    python bench/bench_e2e.py [--single 30] [--jobs 100] [--clients 4] [--keep]
+    python bench/bench_e2e.py [--single 30] [--jobs 100] [--clients 4] [--keep] [--compare-rev REV]
 
 Starts a private stack with ``tools/devstack.py`` (its own state directory
 under /tmp, database ``invoicer_bench_<tag>``, AMQP prefix ``bench_<tag>``,
@@ -23,6 +23,9 @@ by the worker), ``created_at``/``updated_at``, and the gateway's ``job
 queued`` log line, written right after the broker confirmed the publish (a
 ``published`` timing is not recorded in the row). Everything is stopped and
 dropped at the end (``--keep`` keeps the state directory for its logs).
+``--compare-rev REV`` first runs the same phases on a stack whose services
+run ``src/`` as it was at git revision REV, and prints now/REV ratios from
+the one run.
 
 Target (issue 13): phase 0's p50 <= 150 ms.
 """
@@ -45,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, machine, median, percentile
+from common import ROOT, at_revision, machine, median, percentile
 from gen_inputs import make_invoice
 
 STAGES = (
@@ -278,14 +281,10 @@ def _print(result: dict) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=100)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--single", type=int, default=30, help="jobs sent one at a time on the idle stack")
-    parser.add_argument("--keep", action="store_true", help="keep the stack's state directory (logs)")
-    args = parser.parse_args(argv)
-
+def _run_stack(args: argparse.Namespace, label: str, pythonpath: str | None = None) -> dict:
+    """One private stack (``pythonpath`` first on the services' ``PYTHONPATH``:
+    another revision's ``src/``), its three phases, then stopped and dropped.
+    Returns ``{"single", "one", "two"}`` results."""
     import requests
 
     sys.path.insert(0, str(ROOT / "tools"))  # devstack is a development tool, not in the package
@@ -296,7 +295,10 @@ def main(argv: list[str] | None = None) -> dict:
     stack = Stack(var=var, root=ROOT)
     env = None
     results = []
-    print(f"[e2e] private stack in {var}; {machine()}")
+    saved_pythonpath = os.environ.get("PYTHONPATH")
+    if pythonpath is not None:
+        os.environ["PYTHONPATH"] = pythonpath  # every process the stack spawns inherits it
+    print(f"[e2e] {label}: private stack in {var}; {machine()}")
     try:
         env = stack.up(gateway_port=0, database=f"invoicer_bench_{tag}", prefix=f"bench_{tag}")
         base = f"http://{env['GATEWAY_BIND']}"
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> dict:
                 if (pid := stack.pid(service))
             }
             result = _phase(
-                name,
+                f"{label}: {name}",
                 base,
                 token,
                 env["DATABASE_URL"],
@@ -356,8 +358,42 @@ def main(argv: list[str] | None = None) -> dict:
             delete_broker_objects(env)
         if not args.keep:
             shutil.rmtree(var, ignore_errors=True)
-
+        if pythonpath is not None:
+            if saved_pythonpath is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved_pythonpath
     one, two = results
+    return {"single": single, "one": one, "two": two}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--single", type=int, default=30, help="jobs sent one at a time on the idle stack")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's state directory (logs)")
+    parser.add_argument(
+        "--compare-rev",
+        metavar="REV",
+        help="first run the same phases on a stack whose services run src/ at git revision REV; print now/REV ratios",
+    )
+    parser.add_argument("--now-first", action="store_true", help="with --compare-rev: run this tree's stack first")
+    args = parser.parse_args(argv)
+
+    before = None
+    if args.now_first:
+        now = _run_stack(args, "now")
+    if args.compare_rev:
+        workdir = Path(tempfile.mkdtemp(prefix="invoicer-bench-rev-"))
+        try:
+            pythonpath = at_revision(args.compare_rev, workdir)["PYTHONPATH"]
+            before = _run_stack(args, args.compare_rev, pythonpath)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if not args.now_first:
+        now = _run_stack(args, "now")
+    single, one, two = now["single"], now["one"], now["two"]
 
     def slowest(result: dict) -> str:
         return max(result["stages"].items(), key=lambda item: item[1][0])[0]
@@ -370,11 +406,34 @@ def main(argv: list[str] | None = None) -> dict:
         f"e2e: single job p50/p95/p99 {p50_95_99(single)}, first job {single['first'] * 1000:.0f} ms "
         f"(target p50 <= {TARGET_SINGLE_P50 * 1000:.0f} ms: {'met' if met else 'NOT met'}; most time: "
         f"{slowest(single)}); 1 worker {p50_95_99(one)}, {one['throughput']:.1f} jobs/s; "
-        f"2 workers {p50_95_99(two)}, {two['throughput']:.1f} jobs/s ({two['throughput'] / one['throughput']:.2f}x); "
+        f"2 workers {p50_95_99(two)}, {two['throughput']:.1f} jobs/s ({two['throughput'] / one['throughput']:.2f}x: "
+        f"two workers {'not slower than' if two['throughput'] >= one['throughput'] else 'SLOWER than'} one); "
         f"most time (1 worker): {slowest(one)}"
     )
+    if before is not None:
+        rev = args.compare_rev
+        parts = []
+        for key, label in (("one", "1 worker"), ("two", "2 workers")):
+            ratio = now[key]["throughput"] / before[key]["throughput"]
+            parts.append(
+                f"{label} {now[key]['throughput']:.1f} vs {before[key]['throughput']:.1f} jobs/s ({ratio:.2f}x)"
+            )
+        cpu = ", ".join(
+            f"{name} {now['one']['cpu'].get(name, 0) * 1000:.1f} vs {before['one']['cpu'].get(name, 0) * 1000:.1f} ms"
+            for name in ("mongodb", "notification", "worker", "gateway")
+        )
+        store = "worker: store PDF + XLSX (GridFS)"
+        stores = ", ".join(
+            f"{label} {now[key]['stages'][store][0] * 1000:.0f} vs {before[key]['stages'][store][0] * 1000:.0f} ms"
+            for key, label in (("single", "single"), ("one", "1 worker"), ("two", "2 workers"))
+        )
+        two_vs_one = before["two"]["throughput"] / before["one"]["throughput"]
+        summary += (
+            f"; now vs {rev} (same run): {'; '.join(parts)}; 2/1 workers at {rev} {two_vs_one:.2f}x; "
+            f"CPU per job (1 worker) {cpu}; store stage {stores}"
+        )
     print(f"[e2e] SUMMARY {summary}")
-    return {"summary": summary, "results": results, "single": single, "met": met}
+    return {"summary": summary, "results": [one, two], "single": single, "before": before, "met": met}
 
 
 if __name__ == "__main__":

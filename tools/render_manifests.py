@@ -57,6 +57,7 @@ KIND_ORDER = [
     "Deployment",
     "StatefulSet",
     "Job",
+    "CronJob",
     "Service",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",

@@ -2,6 +2,7 @@
 
 invoicer create-user EMAIL [--role user|admin] --password-stdin
 invoicer migrate
+invoicer cleanup [--dry-run]                               (retention: README "Retention")
 invoicer render FILE... --out DIR [--formats pdf,xlsx] [--serial]    (FILE "-" is standard input)
 invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gunicorn)
 invoicer worker | notification                          (queue consumers)
@@ -11,7 +12,8 @@ invoicer --version
 
 One command per HTTP service and per consumer of the component registry
 (:mod:`invoicer.common.components`), made by :func:`cmd_http` and
-:func:`cmd_consumer`: a component added there has its command here.
+:func:`cmd_consumer`, and per run-once job (:func:`cmd_job`: ``migrate``,
+``cleanup``): a component added there has its command here.
 
 A setting that does not parse (e.g. an ``INVOICE_LOCALE`` Babel does not
 know) or a database that does not answer stops any command at start-up with
@@ -63,7 +65,7 @@ def _database_down(settings: Settings, exc: Exception) -> NoReturn:
     sys.exit(f"invoicer: the database at {_without_password(settings.database_url)} is unavailable: {reason}")
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace | None = None) -> int:
     from .common.components import migration_packages
     from .common.db import Database, DatabaseUnavailable, migrate
 
@@ -293,6 +295,14 @@ def cmd_consumer(component: Component, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_job(component: Component, args: argparse.Namespace) -> int:
+    """``invoicer NAME [--option ...]`` for a run-once job of the registry
+    (``migrate``, ``cleanup``): its factory with the options as keywords;
+    its return value is the exit status."""
+    status: int | None = component.load()(**{option.dest: getattr(args, option.dest) for option in component.options})
+    return status or 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .common import components  # data only: no service is imported
     from .invoice import formats as output_formats  # no renderer is imported
@@ -306,9 +316,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["user", "admin"], default="user")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_create_user)
-
-    p = sub.add_parser("migrate", help="create or upgrade the PostgreSQL schema")
-    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("render", help="render invoice JSON files locally, with the worker's code")
     p.add_argument("files", nargs="+", metavar="FILE", help="invoice JSON files; - reads standard input")
@@ -344,16 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".", metavar="DIR", help="where <stem>.json goes (default .)")
     p.set_defaults(func=cmd_extract)
 
-    for component in components.of_kind("http", "consumer"):
+    for component in components.of_kind("http", "consumer", "job"):
         p = sub.add_parser(component.name, help=component.help)
         if component.kind == "http":
             default = f" (default from {component.bind_setting})" if component.bind_setting else ""
             p.add_argument("--bind", help=f"HOST:PORT{default}")
             p.set_defaults(func=partial(cmd_http, component))
-        else:
-            for option in component.options:
+            continue
+        for option in component.options:
+            if option.switch:
+                p.add_argument(option.flag, action="store_true", help=option.help)
+            else:
                 p.add_argument(option.flag, type=option.type, default=option.default, help=option.help)
-            p.set_defaults(func=partial(cmd_consumer, component))
+        p.set_defaults(func=partial(cmd_consumer if component.kind == "consumer" else cmd_job, component))
     return parser
 
 

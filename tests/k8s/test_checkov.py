@@ -36,12 +36,14 @@ HARDENING = {
     "CKV_K8S_38": "no service account token",
     "CKV_K8S_40": "high uid",
 }
-# checkov does not ask Jobs for probes (they run to completion).
+# checkov does not ask Jobs (nor CronJobs' jobs) for probes (they run to completion).
 NOT_FOR_JOBS = {"CKV_K8S_8", "CKV_K8S_9"}
+JOB_KINDS = {"Job", "CronJob"}
 # The only per-object suppressions allowed: (check, kind, name prefix).
 ALLOWED_SUPPRESSIONS = {
     ("CKV_K8S_35", "Deployment", "invoicer-"),
     ("CKV_K8S_35", "Job", "invoicer-migrate"),
+    ("CKV_K8S_35", "CronJob", "invoicer-cleanup"),
     ("CKV_K8S_8", "Pod", "invoicer-test"),
     ("CKV_K8S_9", "Pod", "invoicer-test"),
 }
@@ -75,17 +77,17 @@ def test_checkov_scanned_everything_and_nothing_failed(checkov_report):
 
 def test_hardening_checks_passed_on_every_workload(checkov_report, bundle):
     """Each hardening check ran on, and passed for, every Deployment,
-    StatefulSet, Job and Pod of the charts and of manifests/ (so deleting a
+    StatefulSet, Job, CronJob and Pod of the charts and of manifests/ (so deleting a
     probe or a limit anywhere fails here, not just somewhere)."""
     passed = defaultdict(set)
     for result in checkov_report.passed:
         passed[result["check_id"]].add(_where(result))
     suppressed = {(r["check_id"], *_where(r)) for r in checkov_report.skipped}
     workloads = _workloads(bundle)
-    assert {kind for _, kind, _ in workloads} == {"Deployment", "StatefulSet", "Job", "Pod"}
+    assert {kind for _, kind, _ in workloads} == {"Deployment", "StatefulSet", "Job", "CronJob", "Pod"}
     for check, what in HARDENING.items():
         for directory, kind, resource in sorted(workloads):
-            if kind == "Job" and check in NOT_FOR_JOBS:
+            if kind in JOB_KINDS and check in NOT_FOR_JOBS:
                 continue
             if (check, directory, resource) in suppressed:
                 continue

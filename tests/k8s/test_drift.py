@@ -105,6 +105,10 @@ def test_same_specs_everywhere(bundle):
             obj.pop("metadata")
             if "template" in obj.get("spec", {}):
                 obj["spec"] = dict(obj["spec"], template={"spec": obj["spec"]["template"]["spec"]})
+            if "jobTemplate" in obj.get("spec", {}):  # a CronJob: its Job's and pod's labels may differ too
+                job = obj["spec"]["jobTemplate"]["spec"]
+                job = dict(job, template={"spec": job["template"]["spec"]})
+                obj["spec"] = dict(obj["spec"], jobTemplate={"spec": job})
             if key[0] == "StatefulSet":
                 obj["spec"]["volumeClaimTemplates"] = [
                     {"spec": t["spec"]} for t in obj["spec"].get("volumeClaimTemplates", [])

@@ -236,7 +236,7 @@ def test_probes_on_every_long_running_container(bundle, good_case, components):
     consumers' /healthz on HEALTH_PORT; the databases probe themselves."""
     for chart, result in bundle.renders[good_case].items():
         for workload in bundle.workloads([item["object"] for item in result["objects"]]):
-            if workload["kind"] in ("Job", "Pod"):
+            if workload["kind"] in ("Job", "CronJob", "Pod"):  # they run to completion
                 continue
             for container in bundle.containers(workload):
                 name = workload["metadata"]["name"]
@@ -417,11 +417,13 @@ def test_each_service_gets_only_the_connections_it_uses(bundle, components, comp
         "worker": {"DATABASE_URL", "MONGODB_URI", "AMQP_URL"},
         "notification": {"DATABASE_URL", "AMQP_URL"},
         "migrate": {"DATABASE_URL"},
+        "cleanup": {"DATABASE_URL", "MONGODB_URI"},
     }.items():
         assert uses[name] == expected, name
     objects = bundle.objects("default", "invoicer")
     for name, component in components.items():
-        workload = bundle.one(objects, "Job" if component.is_job else "Deployment", f"invoicer-{name}")
+        kind = ("CronJob" if "schedule" in component.values["job"] else "Job") if component.is_job else "Deployment"
+        workload = bundle.one(objects, kind, f"invoicer-{name}")
         (container,) = bundle.containers(workload)
         assert set(urls.values()) & set(_env(container)) == uses[name], name
 

@@ -83,6 +83,9 @@ class MemoryBlobs:
             self.blobs[fid] = Blob(fid, filename, len(data), metadata, data)
         return self.blobs[fid]
 
+    def put_many(self, blobs):
+        return [self.put(blob.fid, blob.data, filename=blob.filename, metadata=blob.metadata) for blob in blobs]
+
 
 class Settled:
     """The handler as the consumer runs it: ``(body, retries, correlation_id)

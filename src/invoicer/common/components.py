@@ -19,7 +19,9 @@ Kinds:
   ``factory(**options) -> None`` (``invoicer NAME [--option ...]``); it
   consumes its ``queues`` (AMQP routing keys on the work exchange, each with
   its retry policy, see :class:`Queue`).
-* ``job``: a run-once command (``invoicer migrate``), a Helm hook in the chart.
+* ``job``: a run-once command, ``factory(**options) -> int | None`` (the
+  exit status; ``invoicer NAME [--option ...]``): ``migrate`` (a Helm hook in
+  the chart), ``cleanup`` (a CronJob in the chart).
 
 Adding one: README "Extending it".
 """
@@ -80,13 +82,16 @@ class Queue:
 
 @dataclass(frozen=True)
 class Option:
-    """A command-line option of a consumer's command, passed to its factory
-    as the keyword ``flag`` names (``--batch-size`` -> ``batch_size``)."""
+    """A command-line option of a consumer's or job's command, passed to its
+    factory as the keyword ``flag`` names (``--batch-size`` -> ``batch_size``).
+    ``switch``: an on/off flag without a value (``--dry-run``), False unless
+    given; ``type`` and ``default`` are then unused."""
 
     flag: str
     type: Callable[[str], Any]
     default: Any
     help: str
+    switch: bool = False
 
     @property
     def dest(self) -> str:
@@ -207,6 +212,13 @@ COMPONENTS: list[Component] = [
         ready_line='"started"',
     ),
     Component("migrate", "job", "invoicer.cli:cmd_migrate", "create or upgrade the PostgreSQL schema"),
+    Component(
+        "cleanup",
+        "job",
+        "invoicer.retention.command:main",
+        "delete uploads, rendered files, job rows and delivery logs past RETENTION_DAYS (README: Retention)",
+        options=(Option("--dry-run", str, False, "count what would be deleted, delete nothing", switch=True),),
+    ),
 ]
 
 

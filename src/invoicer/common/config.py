@@ -88,6 +88,9 @@ class Settings:
     smtp_password: str = ""
     smtp_timeout_seconds: int = 10
     mail_from: str = "invoicer@localhost"
+    # Retention (invoicer cleanup)
+    retention_days: int = 90
+    retention_legal_years: int = 10
     # Operations
     log_level: str = "INFO"
     health_port: int = 0
@@ -152,6 +155,10 @@ class Settings:
             raise ConfigError("INVOICE_PAGE_SIZE must be A4 or LETTER")
         if self.smtp_ssl and self.smtp_starttls:
             raise ConfigError("SMTP_SSL and SMTP_STARTTLS exclude each other")
+        if self.retention_days < 1:
+            raise ConfigError(f"RETENTION_DAYS must be at least 1, got {self.retention_days}")
+        if self.retention_legal_years < 1:
+            raise ConfigError(f"RETENTION_LEGAL_YEARS must be at least 1, got {self.retention_legal_years}")
 
     def require_jwt_secret(self) -> str:
         """The JWT signing key; raises :class:`ConfigError` if it is unset or

@@ -273,6 +273,7 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
         raw,
         filename=f"{job_id}.json",
         metadata={"owner": claims.sub, "job_id": job_id, "kind": "input", "content_type": "application/json"},
+        fresh=True,  # input_fid was made just above: nothing to look up or clean up
     )
     message = RenderRequest(job_id=job_id, owner_id=claims.sub, input_fid=input_fid, formats=tuple(formats))
     try:

@@ -243,8 +243,9 @@ def document(
     before documents were kept has them requested now (and is ``None``).
 
     Raises :class:`NotFound` for an unknown or foreign invoice or an unknown
-    format, :class:`Conflict` (``not_issued``) for a draft (its preview is
-    :func:`preview`), :class:`RenderFailed` if rendering failed for good or
+    format, or (``document_removed``) when ``invoicer cleanup`` removed the
+    documents after the legal retention period; :class:`Conflict`
+    (``not_issued``) for a draft (its preview is :func:`preview`), :class:`RenderFailed` if rendering failed for good or
     the kept file is gone, and ``DatabaseUnavailable`` /
     ``StorageUnavailable`` when those are down."""
     output = _format(fmt)
@@ -257,12 +258,15 @@ def document(
             return None
         cur.execute("SELECT status, files, error, formats FROM jobs WHERE id = %s", (row["render_job_id"],))
         job = cast("dict[str, Any] | None", cur.fetchone())  # a RealDictCursor row
-    if job is not None and not (
-        {output.name, "facturx" if output.name == "pdf" else output.name} & set(job["formats"])
-    ):
+    if job is None:
+        # invoicer cleanup removed the render job once the legal period was over.
+        raise NotFound(
+            f"the documents of {row['number']} were removed after the legal retention period", code="document_removed"
+        )
+    if not ({output.name, "facturx" if output.name == "pdf" else output.name} & set(job["formats"])):
         # Not one of this record's documents (the e-invoice XML of a client that takes none).
         raise NotFound(f"{row['number']} is not kept as {output.name}", code="unknown_format")
-    if job is None or job["status"] in ("queued", "processing"):
+    if job["status"] in ("queued", "processing"):
         return None
     if job["status"] == "failed":
         error = job["error"] or {}

@@ -8,7 +8,8 @@ It knows nothing of pika: it returns :class:`invoicer.common.amqp.Done`
 :class:`invoicer.common.messages.RenderRequest`.
 
 Guarantees: a job is done once. Output files have ids derived from the job
-id (:func:`invoicer.common.jobs.output_fid`) and are written only if absent;
+id (:func:`invoicer.common.jobs.output_fid`) and are written only if absent,
+all of a job's files in one batch (:meth:`BlobStore.put_many`);
 the job row moves to ``done`` only if it is not final; a message for a job
 that is already done just re-announces it (the notification service drops
 the duplicate by job id). Database or storage down raises
@@ -42,7 +43,7 @@ from ..common.db import DatabaseUnavailable
 from ..common.jobs import Job, JobStore, output_fid
 from ..common.logging import get_logger
 from ..common.messages import InvoiceReady, ReadyFile, RenderRequest, job_id_of
-from ..common.storage import BlobStore, StorageUnavailable
+from ..common.storage import BlobStore, NewBlob, StorageUnavailable
 from ..invoice import formats as output_formats
 from ..invoice.errors import InvalidInvoice, MalformedDocument
 from ..invoice.loader import load_invoice
@@ -154,22 +155,26 @@ class RenderHandler:
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
             raise Transient(f"{type(exc).__name__}: {exc}", code="render_error") from exc
         render_done = time.time()
-        files = []
-        for fmt, data in rendered.items():
-            fid = output_fid(job_id, fmt)
-            filename = output_filename(invoice.invoice_number, fmt)
-            stored = self.blobs.put(
-                fid,
+        new_files = [
+            NewBlob(
+                output_fid(job_id, fmt),
                 data,
-                filename=filename,
-                metadata={
+                output_filename(invoice.invoice_number, fmt),
+                {
                     "owner": job.owner_id,
                     "job_id": job_id,
                     "kind": fmt,
                     "content_type": output_formats.get(fmt).media_type,
                 },
             )
-            files.append({"format": fmt, "fid": fid, "size": stored.length, "filename": filename})
+            for fmt, data in rendered.items()
+        ]
+        # All of the job's files in one batch of writes (BlobStore.put_many).
+        stored = self.blobs.put_many(new_files)
+        files = [
+            {"format": fmt, "fid": blob.fid, "size": kept.length, "filename": blob.filename}
+            for fmt, blob, kept in zip(rendered, new_files, stored, strict=True)
+        ]
         totals = invoice.totals.as_strings()
         self.jobs.finish(
             job_id,
