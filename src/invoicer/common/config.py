@@ -67,6 +67,7 @@ class Settings:
     amqp_prefix: str = "invoicer"
     auth_url: str = "http://127.0.0.1:8081"
     invoices_url: str = "http://127.0.0.1:8082"
+    expenses_url: str = "http://127.0.0.1:8083"
     public_url: str = "http://127.0.0.1:8080"
     # Tokens and accounts
     jwt_secret: str = ""
@@ -110,6 +111,7 @@ class Settings:
     gateway_bind: str = "127.0.0.1:8080"
     auth_bind: str = "127.0.0.1:8081"
     invoices_bind: str = "127.0.0.1:8082"
+    expenses_bind: str = "127.0.0.1:8083"
     web_workers: int = 2
     web_threads: int = 4
     # The bind and URL settings of registry components that have no field
