@@ -274,14 +274,17 @@ _SHOWN = frozenset({400, 403, 409, 412, 422, 428})
 @session.page_login_required
 @flash_refusal("web.expense_page", prefix="Not saved: ", statuses=_SHOWN)
 def correct_expense(expense_id: Any) -> ResponseReturnValue:
-    """Save the changed fields (``PATCH`` with the version the form was made from)."""
+    """Save the changed fields, and the low-confidence ones the person has seen, as the
+    person's (``PATCH`` with the version the form was made from)."""
     api = expenses_api()
     expense = api.get(f"/expenses/{expense_id}")
     changes: dict[str, Any] = {}
     for name, _ in FIELDS:
         posted = (request.form.get(name) or "").strip()
-        current = (expense["fields"].get(name) or {}).get("value") or ""
-        if posted != current:
+        found = expense["fields"].get(name) or {}
+        # A changed field, or one read below the threshold that the person has now seen and
+        # saved as it is: either is the person's from here on (source "person").
+        if posted != (found.get("value") or "") or (posted and found.get("confidence", 1.0) < CONFIDENT):
             changes[name] = posted or None
     for name in ("category", "notes"):
         text = (request.form.get(name) or "").strip() or None
