@@ -561,7 +561,46 @@ def demo(stack: Stack, invoice: Path, out: Path, gateway_port: int = 8080) -> li
         target.write_bytes(reply.content)
         paths.append(target)
     bill(base, headers, json.loads(invoice.read_text()), out)
+    receive(base, headers, stack.root / "examples" / "received")
     return paths
+
+
+#: What the demo uploads as expenses: a received e-invoice and a scanned invoice.
+RECEIVED = (("EN16931_Miete.pdf", "application/pdf"), ("stationery-scan.jpg", "image/jpeg"))
+
+
+def receive(base: str, headers: dict[str, str], folder: Path) -> None:
+    """The other direction: upload received documents as expenses, wait until the intake
+    worker has read them (OCR takes a while on a busy machine), print their fields and status."""
+    import requests
+
+    ids = []
+    for name, content_type in RECEIVED:
+        reply = requests.post(
+            f"{base}/expenses",
+            headers=headers,
+            files={"file": (name, (folder / name).read_bytes(), content_type)},
+            timeout=60,
+        )
+        if reply.status_code != 202:
+            raise SystemExit(f"expense upload refused: {reply.status_code} {reply.text}")
+        ids.append((name, reply.json()["id"]))
+        _say(f"received {name}: expense {reply.json()['id']}, being read")
+    for name, expense_id in ids:
+        deadline = time.monotonic() + 300
+        while True:
+            expense = requests.get(f"{base}/expenses/{expense_id}", headers=headers, timeout=30).json()
+            if expense["status"] != "processing" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        fields = expense["fields"]
+        shown = ", ".join(
+            f"{key}={fields[key]['value']} ({fields[key]['confidence']:.2f} {fields[key]['source']})"
+            for key in ("supplier_name", "invoice_number", "issue_date", "total_gross", "currency")
+            if key in fields
+        )
+        warnings = f"; warnings: {', '.join(expense['warnings'])}" if expense.get("warnings") else ""
+        _say(f"expense {name}: {expense['status']} ({expense.get('kind')}): {shown}{warnings}")
 
 
 def _kept_document(base: str, headers: dict[str, str], path: str, timeout: float = 120.0) -> bytes:

@@ -77,14 +77,16 @@ def test_migrations_run_infrastructure_first_then_in_registry_order():
         "invoicer.common.migrations",
         "invoicer.migrations",
         "invoicer.invoices.migrations",
+        "invoicer.expenses.migrations",  # after the invoices': its tables refer to organisations
     ]
 
 
 def test_the_gateway_forwards_the_invoices_prefixes_to_the_invoices_url():
     prefixes = components.forwarded_prefixes()
-    assert {prefix: c.name for prefix, c in prefixes.items()} == dict.fromkeys(
-        ("organisation", "clients", "invoices", "orders", "dashboard"), "invoices"
-    )
+    assert {prefix: c.name for prefix, c in prefixes.items()} == {
+        **dict.fromkeys(("organisation", "clients", "invoices", "orders", "dashboard"), "invoices"),
+        **dict.fromkeys(("expenses", "expenses.csv"), "expenses"),
+    }
     settings = Settings(invoices_url="http://records:8082")
     assert prefixes["invoices"].url(settings) == "http://records:8082"
 

@@ -60,6 +60,7 @@ Kind = Literal["http", "consumer", "job"]
 RENDER = "invoice.render"
 READY = "invoice.ready"
 MAIL = "invoice.mail"
+INTAKE = "expense.read"
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -123,6 +124,9 @@ class Component:
     bind_setting: str | None = None
     url_setting: str | None = None
     migrations: str | None = None
+    #: the integer setting (a field of Settings) bounding its request bodies when larger than
+    #: MAX_UPLOAD_BYTES, so the gateway forwards them (None: the gateway's own limit)
+    max_body_setting: str | None = None
     prefixes: tuple[str, ...] = ()
     queues: tuple[Queue, ...] = ()
     options: tuple[Option, ...] = ()
@@ -179,6 +183,18 @@ COMPONENTS: list[Component] = [
         contract="invoicer.invoices.contract:openapi_fragment",
     ),
     Component(
+        "expenses",
+        "http",
+        "invoicer.expenses.app:create_app",
+        "run the expenses service (received invoices and receipts)",
+        bind_setting="EXPENSES_BIND",
+        url_setting="EXPENSES_URL",
+        migrations="invoicer.expenses.migrations",
+        prefixes=("expenses", "expenses.csv"),
+        max_body_setting="expense_max_bytes",
+        contract="invoicer.expenses.contract:openapi_fragment",
+    ),
+    Component(
         "gateway",
         "http",
         "invoicer.gateway.app:create_app",
@@ -204,6 +220,13 @@ COMPONENTS: list[Component] = [
         ),
     ),
     Component(
+        "intake",
+        "consumer",
+        "invoicer.expenses.intake:main",
+        "run the intake worker (reads uploaded expense documents: e-invoice XML, text, OCR)",
+        queues=(Queue(INTAKE, "intake_max_retries", "read an uploaded expense document"),),
+    ),
+    Component(
         "outbox-relay",
         "consumer",
         "invoicer.common.relay:main",
@@ -220,6 +243,22 @@ COMPONENTS: list[Component] = [
         options=(Option("--dry-run", str, False, "count what would be deleted, delete nothing", switch=True),),
     ),
 ]
+
+
+#: Room for a multipart envelope around a body of a component's ``max_body_setting``.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def body_limits(settings: Any) -> dict[str, int]:
+    """``{"/prefix": bytes}``: the larger request bodies the gateway lets through to the
+    components that take them (their ``max_body_setting`` in ``settings``, plus a multipart
+    envelope), for :func:`invoicer.common.web.make_app`'s ``body_limits``."""
+    limits: dict[str, int] = {}
+    for component in COMPONENTS:
+        if component.max_body_setting:
+            limit = int(getattr(settings, component.max_body_setting)) + MULTIPART_OVERHEAD
+            limits.update({f"/{prefix}": limit for prefix in component.prefixes})
+    return limits
 
 
 def by_name(name: str) -> Component:

@@ -42,6 +42,17 @@ def _int(name: str, raw: str, minimum: int = 0) -> int:
     return value
 
 
+def _fraction(name: str, raw: str) -> float:
+    """A number from 0 to 1 (a confidence)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """All of invoicer's configuration. Build it with :meth:`from_env`.
@@ -56,6 +67,7 @@ class Settings:
     amqp_prefix: str = "invoicer"
     auth_url: str = "http://127.0.0.1:8081"
     invoices_url: str = "http://127.0.0.1:8082"
+    expenses_url: str = "http://127.0.0.1:8083"
     public_url: str = "http://127.0.0.1:8080"
     # Tokens and accounts
     jwt_secret: str = ""
@@ -79,6 +91,11 @@ class Settings:
     job_max_retries: int = 5
     retry_base_delay_ms: int = 1000
     notify_max_retries: int = 5
+    # Expenses: documents read one at a time (OCR needs about 1 GB), retried thrice
+    intake_prefetch: int = 1
+    intake_max_retries: int = 3
+    expense_max_bytes: int = 10 * 1024 * 1024
+    expense_review_threshold: float = 0.9
     # Mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -97,6 +114,7 @@ class Settings:
     gateway_bind: str = "127.0.0.1:8080"
     auth_bind: str = "127.0.0.1:8081"
     invoices_bind: str = "127.0.0.1:8082"
+    expenses_bind: str = "127.0.0.1:8083"
     web_workers: int = 2
     web_threads: int = 4
     # Traces (common/tracing.py): off unless one of these is set.
@@ -125,6 +143,8 @@ class Settings:
                 values[f.name] = _bool(name, raw)
             elif f.type in ("int", int):
                 values[f.name] = _int(name, raw)
+            elif f.type in ("float", float):
+                values[f.name] = _fraction(name, raw)
             else:
                 values[f.name] = raw
         own = set(cls.names())

@@ -26,11 +26,12 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints, ValidationError, field_validator
 
-from .amqp import MAIL, READY, RENDER, Permanent
+from .amqp import INTAKE, MAIL, READY, RENDER, Permanent
 
 __all__ = [
     "BY_ROUTING_KEY",
     "DomainEvent",
+    "ExpenseRead",
     "InvoiceMail",
     "InvoiceReady",
     "MalformedMessage",
@@ -344,10 +345,28 @@ class DomainEvent(_Message):
         )
 
 
+class ExpenseRead(_Message):
+    """Read the document of expense ``expense_id`` (of ``organisation_id``): the intake
+    worker's command, sent through the expenses service's outbox when the document is
+    stored. The expense row holds the rest (the document's GridFS id and name)."""
+
+    ROUTING_KEY: ClassVar[str] = INTAKE
+
+    expense_id: Text
+    organisation_id: Text
+
+    def to_bytes(self) -> bytes:
+        """The JSON body: ``{"version", "expense_id", "organisation_id"}``."""
+        return _encode(
+            {"version": self.VERSION, "expense_id": self.expense_id, "organisation_id": self.organisation_id}
+        )
+
+
 #: The message class of each work queue's routing key (the relay re-encodes
 #: an outbox command with it; a test checks every registered queue has one).
-BY_ROUTING_KEY: dict[str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail]] = {
+BY_ROUTING_KEY: dict[str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail] | type[ExpenseRead]] = {
     RenderRequest.ROUTING_KEY: RenderRequest,
     InvoiceReady.ROUTING_KEY: InvoiceReady,
     InvoiceMail.ROUTING_KEY: InvoiceMail,
+    ExpenseRead.ROUTING_KEY: ExpenseRead,
 }

@@ -378,6 +378,7 @@ def make_app(
     readiness: Sequence[tuple[str, Check]],
     unavailable: Mapping[type[Exception], str] | None = None,
     max_body: int,
+    body_limits: Mapping[str, int] | None = None,
     extensions: Mapping[str, Any] | None = None,
 ) -> Flask:
     """Build a Flask app that behaves as the module docstring says.
@@ -391,12 +392,15 @@ def make_app(
     did not answer) to the words for that dependency: raised by any route, it
     becomes 503 ``unavailable`` "the <words> is unavailable; try again
     shortly" with ``Retry-After: 5``. ``max_body`` is the largest request body
-    in bytes (larger ones are 413 before a route runs, chunked ones too). ``extensions`` are
+    in bytes (larger ones are 413 before a route runs, chunked ones too); ``body_limits``
+    maps a path prefix (``/expenses``: the path itself and everything under it) to another
+    limit for its requests (a document upload may be larger than JSON). ``extensions`` are
     put into ``app.extensions`` for the routes (``current_app.extensions``).
     """
     app = Flask(name)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = max_body
+    app.config["BODY_LIMITS"] = tuple((prefix.rstrip("/"), limit) for prefix, limit in (body_limits or {}).items())
     app.json = _InOrderJSON(app)
     app.extensions.update(extensions or {})
     app.url_map.converters["kept_format"] = KeptFormatConverter
@@ -428,6 +432,10 @@ def _start_request() -> None:
     g.request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
     g.correlation_token = logs.correlation_id.set(g.request_id)
     g.request_id_token = logs.request_id.set(g.request_id)
+    for prefix, limit in current_app.config.get("BODY_LIMITS", ()):
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            request.max_content_length = limit  # Flask 3.1: per request
+            break
 
 
 #: How much of a chunked body is read at a time.
@@ -448,7 +456,7 @@ def _buffer_chunked_body() -> None:
     environ = request.environ
     if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         return
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
     stream = environ["wsgi.input"]
     body = bytearray()
     while chunk := stream.read(min(_READ_SIZE, limit + 1 - len(body))):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..common import components
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
 from ..common.storage import StorageUnavailable
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             StorageUnavailable: "file storage",
         },
         max_body=settings.max_upload_bytes,  # Werkzeug answers 413 on its own for larger bodies
+        # the services whose requests may be larger (expense documents: EXPENSE_MAX_BYTES)
+        body_limits=components.body_limits(settings),
         extensions={"invoicer": services},
     )
     web.init_app(app, settings)  # the web app under /app/ (gateway/web)

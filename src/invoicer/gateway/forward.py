@@ -54,6 +54,7 @@ ANSWER_HEADERS = (
     "WWW-Authenticate",
     "Idempotent-Replayed",
     "Cache-Control",
+    "Content-Security-Policy",  # a served document's sandbox (GET /expenses/<id>/document)
 )
 #: The path prefixes served by the invoices service (from the registry).
 INVOICES_PREFIXES = components.by_name("invoices").prefixes
@@ -140,8 +141,9 @@ def register_routes(bp: Blueprint) -> None:
     of the registry to ``bp`` (at app creation, so a component registered
     before the gateway's app is built has its routes)."""
     for prefix in components.forwarded_prefixes():
-        bp.add_url_rule(f"/{prefix}", f"{prefix}_root", _forward_to_component, methods=METHODS)
-        bp.add_url_rule(f"/{prefix}/<path:rest>", f"{prefix}_rest", _forward_to_component, methods=METHODS)
+        endpoint = prefix.replace(".", "_")  # a prefix may be a file name (expenses.csv); endpoints have no dots
+        bp.add_url_rule(f"/{prefix}", f"{endpoint}_root", _forward_to_component, methods=METHODS)
+        bp.add_url_rule(f"/{prefix}/<path:rest>", f"{endpoint}_rest", _forward_to_component, methods=METHODS)
 
 
 register_routes(blueprint)

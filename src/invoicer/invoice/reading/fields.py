@@ -29,8 +29,9 @@ __all__ = [
     "Source",
 ]
 
-Source = Literal["xml", "text", "ocr"]
-"""Where a value came from: the e-invoice XML, the PDF's text layer, or OCR of a page image."""
+Source = Literal["xml", "text", "ocr", "person"]
+"""Where a value came from: the e-invoice XML, the PDF's text layer, OCR of a page image, or a person
+(who corrected or typed it, in the expenses service)."""
 
 FIELD_NAMES = (
     "supplier_name",
