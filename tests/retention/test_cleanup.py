@@ -273,3 +273,40 @@ def test_a_retention_setting_below_one_stops_the_command(world):
     )
     assert done.returncode == 1 and "RETENTION_DAYS must be at least 1" in done.stderr
     assert done.stdout == ""
+
+
+def expense(world: World, organisation: str, status: str, *, days_old: int, decided_years_ago: int = 0) -> dict:
+    """An expense with a stored document, in ``status``, last changed ``days_old`` days ago."""
+    fid = f"expense-{uuid.uuid4().hex}"
+    world.blobs.put(fid, b"%PDF-1.4 receipt", filename="r.pdf", metadata={"kind": "expense"})
+    (row,) = world.sql(
+        "INSERT INTO expenses (organisation_id, status, created_by, created_by_email, document_fid, updated_at,"
+        " decided_at) VALUES (%s, %s, %s, 'a@example.com', %s, now() - %s * interval '1 day',"
+        " now() - %s * interval '1 year') RETURNING id::text AS id",
+        organisation, status, str(uuid.uuid4()), fid, days_old, decided_years_ago,
+    )  # fmt: skip
+    return {"id": row["id"], "fid": fid}
+
+
+def test_expenses_rejected_ones_go_approved_ones_keep_their_documents_for_the_legal_period(world):
+    (org,) = world.sql("INSERT INTO organisations DEFAULT VALUES RETURNING id::text AS id")
+    organisation = org["id"]
+    rejected_old = expense(world, organisation, "rejected", days_old=120)
+    failed_recent = expense(world, organisation, "failed", days_old=10)
+    waiting_old = expense(world, organisation, "needs_review", days_old=400)
+    approved = expense(world, organisation, "approved", days_old=400, decided_years_ago=3)
+    paid_ancient = expense(world, organisation, "paid", days_old=5000, decided_years_ago=11)
+
+    dry = counts(cleanup(world, "--dry-run").stdout)
+    assert (dry["expenses"], dry["expense documents"]) == (1, 2)
+    assert len(world.sql("SELECT id FROM expenses")) == 5
+
+    done = counts(cleanup(world).stdout)
+    assert (done["expenses"], done["expense documents"]) == (1, 2)
+    left = {row["id"]: row["fid"] for row in world.sql("SELECT id::text AS id, document_fid AS fid FROM expenses")}
+    assert rejected_old["id"] not in left and world.blobs.get(rejected_old["fid"]) is None
+    for kept in (failed_recent, waiting_old, approved):
+        assert left[kept["id"]] == kept["fid"] and world.blobs.get(kept["fid"]) is not None
+    assert left[paid_ancient["id"]] is None and world.blobs.get(paid_ancient["fid"]) is None  # the record stays
+    again = counts(cleanup(world).stdout)
+    assert again.get("expenses", 0) == 0 and again.get("expense documents", 0) == 0

@@ -10,12 +10,13 @@ default), each kind a rule of :data:`RULES`, applied in that order:
   a draft) is its documents: it is kept until the legal period
   (``RETENTION_LEGAL_YEARS``, 10 years by default) has passed since the
   record was issued (``issued_at``, else its issue date). Other protected
-  documents (approved expenses, once they exist) are one more
-  :data:`PROTECTED_JOBS` query.
+  documents are one more :data:`PROTECTED_JOBS` query.
 * table rules (:class:`TableRule`): rows of a delivery log older than the
   age by one timestamp column: ``invoice_mails`` (``sent_at``; the "invoice
   ready" log, ``notifications``, goes with its job). Another log (webhook
   deliveries) is one more ``TableRule``.
+* ``expenses`` (:class:`ExpensesRule`): rejected and failed expenses with
+  their documents; approved and paid ones keep theirs for the legal period.
 * ``files without a job`` (:class:`OrphanFilesRule`): GridFS files that
   name a job (``metadata.job_id``) no longer in ``jobs`` (an upload whose job
   was never committed, the files of a job removed by a run that stopped
@@ -47,6 +48,7 @@ __all__ = [
     "PROTECTED_JOBS",
     "RULES",
     "Cutoffs",
+    "ExpensesRule",
     "JobsRule",
     "OrphanFilesRule",
     "Removed",
@@ -250,10 +252,51 @@ class OrphanFilesRule:
             removed.add(self.name, len(orphans) if dry_run else blobs.delete_many(orphans))
 
 
+@dataclass(frozen=True)
+class ExpensesRule:
+    """Expenses (issue 19). A ``rejected`` or ``failed`` expense past the retention age
+    (``updated_at``) goes with its document. An ``approved`` or ``paid`` one is a record
+    of the books: it stays, and its document is kept for the legal period from its
+    approval (``decided_at``), then removed (``document_fid`` cleared). Expenses still
+    being read, reviewed or waiting for approval are never touched. Counts ``expenses``
+    and ``expense documents``."""
+
+    name: str = "expenses"
+
+    def apply(self, db: Database, blobs: BlobStore, cut: Cutoffs, removed: Removed, *, dry_run: bool) -> None:
+        with db.transaction() as cur:
+            cur.execute("SELECT to_regclass('expenses') IS NOT NULL AS present")
+            row = cur.fetchone()
+            if not row or not row["present"]:
+                return
+            cur.execute(
+                "SELECT id, document_fid, status FROM expenses"
+                " WHERE (status IN ('rejected', 'failed') AND updated_at < %(older)s)"
+                " OR (status IN ('approved', 'paid') AND document_fid IS NOT NULL AND decided_at < %(legal)s)",
+                {"older": cut.older, "legal": cut.legal},
+            )
+            rows = [dict(row) for row in cur.fetchall()]
+        gone = [row["id"] for row in rows if row["status"] in ("rejected", "failed")]
+        documents = [row["document_fid"] for row in rows if row["document_fid"]]
+        if dry_run:
+            removed.add("expense documents", len(blobs.existing(documents)))
+            removed.add(self.name, len(gone))
+            return
+        removed.add("expense documents", blobs.delete_many(documents))  # files first, as everywhere here
+        with db.transaction() as cur:
+            kept = [row["id"] for row in rows if row["status"] in ("approved", "paid")]
+            cur.execute("UPDATE expenses SET document_fid = NULL WHERE id = ANY(%s)", (kept,))
+            cur.execute("UPDATE expenses SET duplicate_of = NULL WHERE duplicate_of = ANY(%s)", (gone,))
+            cur.execute("DELETE FROM expense_payments WHERE expense_id = ANY(%s)", (gone,))
+            cur.execute("DELETE FROM expenses WHERE id = ANY(%s)", (gone,))
+            removed.add(self.name, cur.rowcount)
+
+
 #: Every rule, applied in this order by :func:`run`.
 RULES: list[Rule] = [
     JobsRule(),
     TableRule("invoice_mails", "invoice_mails", "sent_at"),
+    ExpensesRule(),
     OrphanFilesRule(),
 ]
 
