@@ -209,7 +209,7 @@ def test_old_records_go_recent_ones_and_issued_documents_stay_and_a_dry_run_dele
     mail_old, mail_recent = invoice_mail(world, days_old=200), invoice_mail(world, days_old=3)
     expected = {
         "uploads": 1, "rendered files": 2, "notifications": 1, "jobs": 1,
-        "invoice_mails": 1, "files without a job": 1,
+        "invoice_mails": 1, "files without a job": 1, "expense documents": 0, "expenses": 0,
     }  # fmt: skip
 
     dry = cleanup(world, "--dry-run")
