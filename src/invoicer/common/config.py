@@ -91,6 +91,10 @@ class Settings:
     # Operations
     log_level: str = "INFO"
     health_port: int = 0
+    # HTTP services: the gunicorn master's /metrics port (0: off) and where its
+    # workers keep their samples (empty: a new temporary directory per start).
+    metrics_port: int = 0
+    prometheus_multiproc_dir: str = ""
     gateway_bind: str = "127.0.0.1:8080"
     auth_bind: str = "127.0.0.1:8081"
     invoices_bind: str = "127.0.0.1:8082"
