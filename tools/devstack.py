@@ -513,6 +513,16 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 # --- demo ---------------------------------------------------------------------------
 
 
+def metrics_lines(env: dict[str, str]) -> list[str]:
+    """``METRICS_URL_<COMPONENT>=<url>`` for each component of the registry
+    in ``env`` (what ``make demo`` prints last)."""
+    return [
+        f"{component.metrics_url_variable}={env[component.metrics_url_variable]}"
+        for component in components()
+        if component.metrics_url_variable in env
+    ]
+
+
 #: The account `make demo` creates, and the one it tells you to sign in with.
 DEMO_ACCOUNT = ("demo@example.com", "demo-password-123")
 
@@ -676,10 +686,8 @@ def main(argv: list[str] | None = None) -> int:
             email, password = DEMO_ACCOUNT
             print(f"\nThe web app: {env['PUBLIC_URL'].rstrip('/')}/app/")
             print(f"Sign in as {email} with the password {password}")
-            print("\nMetrics (Prometheus text format), one address per process (also in var/stack.env):")
-            for component in components():
-                if component.metrics_url_variable in env:
-                    print(f"{component.metrics_url_variable}={env[component.metrics_url_variable]}")
+            print(f"\nMetrics (Prometheus text format), one address per process (also in {stack.env_file}):")
+            print("\n".join(metrics_lines(env)))
     except RuntimeError as exc:
         print(f"[stack] error: {exc}", file=sys.stderr)
         return 1

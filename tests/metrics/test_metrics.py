@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pika
 import requests
+from devstack import metrics_lines
 
 from invoicer.common import components
 from invoicer.common.amqp import RENDER, Topology
@@ -34,6 +35,10 @@ def test_every_component_of_the_registry_serves_metrics_where_stack_env_says(sta
         assert url.endswith("/metrics")
         samples = scrape(url)
         assert any(name.startswith("invoicer_") for name, _ in samples), f"{component.name}: no invoicer_ metric"
+    # make demo prints where to see them: one line per process, as in var/stack.env.
+    lines = metrics_lines(stack.env)
+    assert len(lines) == len(components.of_kind("http", "consumer"))
+    assert all(line in env_file.splitlines() for line in lines)
     # The HTTP services keep /metrics off their public port.
     assert requests.get(f"{stack.base_url}/metrics", timeout=10).status_code == 404
     # Consumers: their loop's last poll is recent.
