@@ -132,6 +132,8 @@ def _sample_names() -> set[str]:
         kind = getattr(item, "_type", None)
         if isinstance(item, MetricWrapperBase) and kind in suffixes:
             found |= {item._name + suffix for suffix in suffixes[kind]}
+    # Read when scraped, by collectors (the outbox relay's).
+    found |= {family.name for family in metrics.OutboxCollector(lambda: (0.0, 0.0)).collect()}
     return found
 
 

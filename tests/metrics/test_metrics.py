@@ -88,7 +88,7 @@ def test_multiprocess_mode_counts_every_request_of_every_gunicorn_worker(own_htt
 
     def get(_: int) -> None:
         # A new connection each time, so the kernel hands them to different workers.
-        assert requests.get(f"{base}/healthz", timeout=10, headers={"Connection": "close"}).status_code == 200
+        assert requests.get(f"{base}/healthz", timeout=60, headers={"Connection": "close"}).status_code == 200
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(get, range(30)))

@@ -33,7 +33,7 @@ registered by the process that can read it (:func:`register_collector`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -42,8 +42,10 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "PAYMENTS_RECORDED",
     "QUEUE_MESSAGES",
     "RENDER_DURATION",
+    "OutboxCollector",
     "exposition",
     "observe_render",
     "register_collector",
@@ -74,6 +77,10 @@ __all__ = [
 
 #: The media type of :func:`exposition`'s body (text format 0.0.4).
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# No ``*_created`` series beside every counter and histogram (a single process
+# would export them; gunicorn's multiprocess mode does not): the same page everywhere.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated
 
 # --- HTTP services -------------------------------------------------------------------
 
@@ -204,17 +211,33 @@ message is dead-lettered); ``reason``: ``mail_refused``,
 
 # --- outbox ---------------------------------------------------------------------------
 
-OUTBOX_BACKLOG = Gauge(
-    "invoicer_outbox_backlog",
-    "Outbox rows (events and commands) committed but not yet published.",
-)
-"""Read from PostgreSQL by the outbox relay when scraped."""
+OUTBOX_BACKLOG = "invoicer_outbox_backlog"
+"""Gauge: outbox rows (events and commands) committed but not yet published;
+read from PostgreSQL when scraped, by the outbox relay alone
+(:class:`OutboxCollector`)."""
 
-OUTBOX_OLDEST_AGE = Gauge(
-    "invoicer_outbox_oldest_age_seconds",
-    "Age of the oldest unpublished outbox row, in seconds (0 when none).",
-)
-"""Read with :data:`OUTBOX_BACKLOG`."""
+OUTBOX_OLDEST_AGE = "invoicer_outbox_oldest_age_seconds"
+"""Gauge: age of the oldest unpublished outbox row, in seconds (0 when
+none); read with :data:`OUTBOX_BACKLOG`."""
+
+
+class OutboxCollector(Collector):
+    """:data:`OUTBOX_BACKLOG` and :data:`OUTBOX_OLDEST_AGE` from ``read()``
+    (``(rows, oldest age in seconds)``), called at each scrape. A collector
+    rather than two module-level gauges, so that only the process that
+    registers it (the outbox relay) reports the outbox, not every process
+    that imports this module."""
+
+    def __init__(self, read: Callable[[], tuple[float, float]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        rows, age = self.read()
+        yield GaugeMetricFamily(OUTBOX_BACKLOG, "Outbox rows committed but not yet published.", value=rows)
+        yield GaugeMetricFamily(
+            OUTBOX_OLDEST_AGE, "Age of the oldest unpublished outbox row, in seconds (0 when none).", value=age
+        )
+
 
 # --- billing --------------------------------------------------------------------------
 

@@ -283,12 +283,11 @@ class Relay:
 
 
 class Backlog:
-    """The outbox's backlog as :data:`~invoicer.common.metrics.OUTBOX_BACKLOG`
-    (unpublished rows) and :data:`~invoicer.common.metrics.OUTBOX_OLDEST_AGE`
-    (seconds since the oldest of them occurred, 0 when none), read from
-    ``db`` when scraped (:meth:`install`), at most once per ``max_age``
-    seconds. While PostgreSQL does not answer both are NaN (a scrape never
-    fails for it)."""
+    """The outbox's backlog, ``invoicer_outbox_backlog`` (unpublished rows)
+    and ``invoicer_outbox_oldest_age_seconds`` (seconds since the oldest of
+    them occurred, 0 when none), read from ``db`` when scraped
+    (:meth:`install`), at most once per ``max_age`` seconds. While
+    PostgreSQL does not answer both are NaN (a scrape never fails for it)."""
 
     def __init__(self, db: Database, max_age: float = 1.0) -> None:
         self.db = db
@@ -315,9 +314,9 @@ class Backlog:
             return self._values
 
     def install(self) -> None:
-        """Make the two gauges read :meth:`read` when scraped."""
-        metrics.OUTBOX_BACKLOG.set_function(lambda: self.read()[0])
-        metrics.OUTBOX_OLDEST_AGE.set_function(lambda: self.read()[1])
+        """Report :meth:`read` in this process's metrics (an
+        :class:`~invoicer.common.metrics.OutboxCollector`)."""
+        metrics.register_collector(metrics.OutboxCollector(self.read))
 
 
 def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
