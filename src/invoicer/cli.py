@@ -251,7 +251,7 @@ def _serve(app_factory: str, bind: str, settings: Settings) -> int:
     from .common import serving
 
     # Before anything imports prometheus_client: its multiprocess directory.
-    metrics_dir = serving.prepare_metrics(settings, os.environ)
+    metrics_dir = serving.prepare_metrics(settings)
 
     class _App(BaseApplication):
         def load_config(self) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .components import COMPONENTS
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Settings", "export"]
 
 
 class ConfigError(RuntimeError):
@@ -180,6 +180,14 @@ class Settings:
         """Every environment variable this module reads as a field (besides
         those of :attr:`component_settings`)."""
         return [f.name.upper() for f in _env_fields()]
+
+
+def export(name: str, value: str) -> None:
+    """Put ``name=value`` into this process's environment, which the
+    processes it starts inherit: for a library configured only through the
+    environment (prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` when
+    imported). Here because this module is the one that touches ``os.environ``."""
+    os.environ[name] = value
 
 
 def _env_fields() -> list[Any]:

@@ -30,7 +30,7 @@ import shutil
 import ssl
 import tempfile
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
+from . import config
 from . import logging as logs
 from .config import Settings
 
@@ -242,12 +243,13 @@ def options(bind: str, settings: Settings) -> dict[str, Any]:
 # (child_exit) so its live gauges stop counting while its counters are kept.
 
 
-def prepare_metrics(settings: Settings, environ: MutableMapping[str, str]) -> str | None:
+def prepare_metrics(settings: Settings, export: Callable[[str, str], None] = config.export) -> str | None:
     """Make the multiprocess directory for an HTTP service about to start
     (``PROMETHEUS_MULTIPROC_DIR``, emptied of the ``*.db`` sample files of an
     earlier start, or a new temporary directory when the setting is empty)
-    and write it into ``environ`` (``os.environ`` of the master, before
-    ``prometheus_client`` is imported: the library reads it at import).
+    and ``export`` it (by default into the master's environment, which its
+    workers inherit; before ``prometheus_client`` is imported: the library
+    reads it at import).
     Returns the directory, or None when ``METRICS_PORT`` is 0 (no metrics
     served, nothing prepared)."""
     if not settings.metrics_port:
@@ -259,7 +261,7 @@ def prepare_metrics(settings: Settings, environ: MutableMapping[str, str]) -> st
             stale.unlink()
     else:
         directory = Path(tempfile.mkdtemp(prefix="invoicer-metrics-"))
-    environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    export("PROMETHEUS_MULTIPROC_DIR", str(directory))
     return str(directory)
 
 
