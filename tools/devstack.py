@@ -22,7 +22,10 @@ component registry (``invoicer.common.components``: auth, invoices, gateway,
 worker, notification, the outbox relay) — runs
 from the project directory with its pid in ``var/pids/`` and its log in
 ``var/log/``, and ``down`` stops exactly those by pid. The settings the
-services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
+services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse),
+with the address of each component's ``GET /metrics`` as
+``METRICS_URL_<COMPONENT>`` (its ``METRICS_PORT`` or ``HEALTH_PORT``, set
+for that process alone).
 """
 
 from __future__ import annotations
