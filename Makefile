@@ -44,7 +44,14 @@ $(CHROMIUM):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
-install: $(STAMP) $(CHROMIUM)
+# Alert rules are checked with promtool, and one test runs a real Prometheus (tests/metrics):
+# Debian's prometheus package brings both.
+PROMTOOL := /usr/bin/promtool
+$(PROMTOOL):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+
+install: $(STAMP) $(CHROMIUM) $(PROMTOOL)
 
 # The gateway's port of a new local stack (`make up PORT=8090` beside another program on 8080).
 PORT ?= 8080
@@ -81,7 +88,7 @@ lock: $(STAMP)
 # the stack, not on the CPU), then the `serial` ones (tests/faults: they stop the shared
 # servers and kill the stack's processes) alone, on a stack of their own.
 TEST_WORKERS ?= 4
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(PROMTOOL)
 	@status=0; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial" || status=1; \
 	$(PY) -m pytest -m serial || status=1; \
@@ -93,7 +100,7 @@ test: lint $(CHROMIUM)
 OFFLINE := INVOICER_PG_URL=postgresql://postgres@127.0.0.1:1 DATABASE_URL=postgresql://postgres@127.0.0.1:1/invoicer \
 	AMQP_URL=amqp://guest:guest@127.0.0.1:1/%2F MONGODB_URI=mongodb://127.0.0.1:1/invoicer
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(PROMTOOL)
 	$(OFFLINE) $(PY) -m pytest -m "not integration"
 
 # Both are part of `make test` too.

@@ -22,7 +22,10 @@ component registry (``invoicer.common.components``: auth, invoices, gateway,
 worker, notification, the outbox relay) — runs
 from the project directory with its pid in ``var/pids/`` and its log in
 ``var/log/``, and ``down`` stops exactly those by pid. The settings the
-services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse).
+services got are in ``var/stack.env`` (``set -a; . var/stack.env`` to reuse),
+with the address of each component's ``GET /metrics`` as
+``METRICS_URL_<COMPONENT>`` (its ``METRICS_PORT`` or ``HEALTH_PORT``, set
+for that process alone).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["Stack", "main"]
 
@@ -194,6 +198,8 @@ class Stack:
                 if component.url_setting:
                     env[component.url_setting] = f"http://{env[component.bind_setting]}"
         env["PUBLIC_URL"] = f"http://{env['GATEWAY_BIND']}"
+        for component in components():  # where each process serves GET /metrics
+            env[component.metrics_url_variable] = f"http://127.0.0.1:{free_port()}/metrics"
         env.update(extra or {})
         self.var.mkdir(parents=True, exist_ok=True)
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
@@ -206,7 +212,9 @@ class Stack:
         missing = [
             c
             for c in components()
-            if (c.bind_setting and c.bind_setting not in env) or (c.url_setting and c.url_setting not in env)
+            if (c.bind_setting and c.bind_setting not in env)
+            or (c.url_setting and c.url_setting not in env)
+            or c.metrics_url_variable not in env
         ]
         if not missing:
             return env
@@ -215,7 +223,22 @@ class Stack:
                 env.setdefault(component.bind_setting, f"127.0.0.1:{free_port()}")
                 if component.url_setting:
                     env.setdefault(component.url_setting, f"http://{env[component.bind_setting]}")
+            env.setdefault(component.metrics_url_variable, f"http://127.0.0.1:{free_port()}/metrics")
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+        return env
+
+    def metrics_urls(self, env: dict[str, str]) -> dict[str, str]:
+        """Component name -> the URL of its ``GET /metrics`` (``METRICS_URL_<NAME>``)."""
+        return {c.name: env[c.metrics_url_variable] for c in components() if c.metrics_url_variable in env}
+
+    def process_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """The stack's environment for process ``name``: for a component, its
+        metrics port setting (``METRICS_PORT`` or ``HEALTH_PORT``) set to the
+        port of its ``METRICS_URL_<NAME>``."""
+        for component in components():
+            if component.name == name and component.metrics_url_variable in env:
+                port = urlsplit(env[component.metrics_url_variable]).port
+                return {**env, component.metrics_port_setting: str(port)}
         return env
 
     # --- processes ------------------------------------------------------------
@@ -328,7 +351,7 @@ class Stack:
                 f" stack on other ports, e.g. `make up PORT=8090` (a new stack: `make down`, then remove"
                 f" {self.env_file})"
             )
-        self.spawn(name, self.commands(env)[name], env)
+        self.spawn(name, self.commands(env)[name], self.process_env(name, env))
         self.wait_ready(name, env, log_offset=offset)
 
     def address(self, name: str, env: dict[str, str]) -> tuple[str, int] | None:
@@ -494,6 +517,16 @@ def delete_broker_objects(env: dict[str, str]) -> None:
 
 
 # --- demo ---------------------------------------------------------------------------
+
+
+def metrics_lines(env: dict[str, str]) -> list[str]:
+    """``METRICS_URL_<COMPONENT>=<url>`` for each component of the registry
+    in ``env`` (what ``make demo`` prints last)."""
+    return [
+        f"{component.metrics_url_variable}={env[component.metrics_url_variable]}"
+        for component in components()
+        if component.metrics_url_variable in env
+    ]
 
 
 #: The account `make demo` creates, and the one it tells you to sign in with.
@@ -720,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             env = stack.up(gateway_port=args.gateway_port, database=args.database, prefix=args.prefix)
             _say(f"gateway on http://{env['GATEWAY_BIND']}  (settings in {stack.env_file})")
+            _say(f"metrics: the METRICS_URL_* lines of {stack.env_file}")
         elif args.command == "down":
             stack.down()
         elif args.command == "status":
@@ -733,6 +767,8 @@ def main(argv: list[str] | None = None) -> int:
             _say(_where_traces_are(env))
             print(f"\nThe web app: {env['PUBLIC_URL'].rstrip('/')}/app/")
             print(f"Sign in as {email} with the password {password}")
+            print(f"\nMetrics (Prometheus text format), one address per process (also in {stack.env_file}):")
+            print("\n".join(metrics_lines(env)))
     except RuntimeError as exc:
         print(f"[stack] error: {exc}", file=sys.stderr)
         return 1

@@ -252,9 +252,14 @@ def _serve(app_factory: str, bind: str, settings: Settings, service: str | None 
 
     from .common import serving
 
+    # Before anything imports prometheus_client: its multiprocess directory.
+    metrics_dir = serving.prepare_metrics(settings)
+
     class _App(BaseApplication):
         def load_config(self) -> None:
             for key, value in serving.options(bind, settings, service).items():
+                self.cfg.set(key, value)
+            for key, value in serving.metrics_hooks(settings, metrics_dir, bind).items():
                 self.cfg.set(key, value)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25 opens one control socket per user by default,

@@ -89,6 +89,34 @@ CASES: dict[str, dict] = {
         "mongodb": {"release": "invoicer-mongodb", "values": {"persistence": {"storageClass": "fast", "size": "5Gi"}}},
         "rabbitmq": {"release": "invoicer-rabbitmq", "values": {"networkPolicy": {"allowKeda": True}}},
     },
+    # Metrics on: the Prometheus Operator's objects (their API assumed, as `helm template` cannot see
+    # a cluster's), the alerts with another threshold, the dashboard, scrapers from one namespace.
+    "metrics": {
+        "invoicer": {
+            "release": "invoicer",
+            "values": {
+                "metrics": {
+                    "enabled": True,
+                    "scraperFrom": [
+                        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+                    ],
+                    "assumeMonitoringCRDs": True,
+                    "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+                    "prometheusRule": {"enabled": True, "uploadToDoneP95Seconds": 300},
+                    "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "invoicer"}},
+                }
+            },
+        },
+        **INFRA,
+    },
+    # Monitors and rules asked for where the cluster has no monitoring.coreos.com/v1: left out.
+    "metrics-without-crds": {
+        "invoicer": {
+            "release": "invoicer",
+            "values": {"metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}},
+        },
+        **INFRA,
+    },
     # Managed services given as complete URLs, kept in the chart's Secret.
     "external-urls": {
         "invoicer": {

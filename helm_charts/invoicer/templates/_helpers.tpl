@@ -312,7 +312,8 @@ volumeMounts:
 
 {{/*
 The environment of one long-running component, in this order: where it
-listens (components.<name>.http.bindSetting, else HEALTH_PORT), the keys of
+listens (components.<name>.http.bindSetting and, with metrics on, METRICS_PORT;
+else HEALTH_PORT), the keys of
 the chart's Secret it reads (components.<name>.secrets), the connection of
 each backend it uses (components.<name>.uses). Call with (dict "root" $
 "component" "gateway").
@@ -323,6 +324,10 @@ each backend it uses (components.<name>.uses). Call with (dict "root" $
 {{- if $c.http }}
 - name: {{ $c.http.bindSetting }}
   value: {{ printf "0.0.0.0:%d" (int $c.http.port) | quote }}
+{{- if include "invoicer.metricsEnabled" $root }}
+- name: METRICS_PORT
+  value: {{ $root.Values.metrics.port | int | toString | quote }}
+{{- end }}
 {{- else if $c.healthPort }}
 - name: HEALTH_PORT
   value: {{ $c.healthPort | int | toString | quote }}
@@ -430,4 +435,20 @@ its settings, secrets included, only from environment variables
 */}}
 {{- define "invoicer.workloadAnnotations" -}}
 checkov.io/skip1: CKV_K8S_35=invoicer reads its settings, secrets included, only from environment variables
+{{- end }}
+
+{{/* "true" when the HTTP components serve /metrics (metrics.enabled, or the monitors that need it), else "". */}}
+{{- define "invoicer.metricsEnabled" -}}
+{{- if or .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the Prometheus Operator's kinds may be rendered (the API is there, or assumed). */}}
+{{- define "invoicer.monitoringApi" -}}
+{{- if or (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") .Values.metrics.assumeMonitoringCRDs }}true{{ end }}
+{{- end }}
+
+{{/* The port of one component's GET /metrics: metrics.port for an HTTP one, else its healthPort. */}}
+{{- define "invoicer.metricsPort" -}}
+{{- $c := index .root.Values.components .component }}
+{{- ternary .root.Values.metrics.port $c.healthPort (hasKey $c "http") | int }}
 {{- end }}

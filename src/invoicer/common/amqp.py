@@ -57,7 +57,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from . import components, tracing
+from . import components, metrics, tracing
 from . import logging as logs
 from .components import INTAKE, MAIL, READY, RENDER
 from .config import Settings
@@ -485,6 +485,11 @@ class Consumer:
     the worker wakes it with ``add_callback_threadsafe``). ``heartbeat`` is
     the interval asked of the broker, in seconds.
 
+    Metrics (:mod:`invoicer.common.metrics`): retries and dead-letterings
+    are counted per queue, and every ``depth_seconds`` while it waits for
+    messages it reads how many are ready in its queue and in its
+    dead-letter queue (a passive ``queue.declare``).
+
     Reconnects with backoff when the broker goes away; unacked messages are
     redelivered by the broker then. ``stop()`` (e.g. from SIGTERM) ends
     :meth:`run` after the message in hand. ``connections`` counts the
@@ -499,8 +504,10 @@ class Consumer:
     on_idle: Callable[[], None] | None = None
     heartbeat: int = 30
     connections: int = 0
+    depth_seconds: float = 5.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _lost_at: float | None = None  # when the broker connection was lost (monotonic), until it is back
+    _depth_read: float = field(default=float("-inf"))
 
     def stop(self) -> None:
         self._stop.set()
@@ -549,6 +556,7 @@ class Consumer:
             ):
                 if self.on_idle is not None:
                     self.on_idle()
+                self._read_depths(channel)
                 if method is None or props is None or body is None:  # all three or none: no delivery
                     if self._stop.is_set():
                         break
@@ -563,6 +571,18 @@ class Consumer:
             if connection.is_open:
                 with contextlib.suppress(Exception):  # closing a broken connection may fail in any way
                     connection.close()
+
+    def _read_depths(self, channel: BlockingChannel) -> None:
+        """Set the queue's :data:`~invoicer.common.metrics.QUEUE_MESSAGES` and
+        :data:`~invoicer.common.metrics.DEAD_LETTER_MESSAGES` from the broker,
+        at most every ``depth_seconds``."""
+        now = time.monotonic()
+        if now - self._depth_read < self.depth_seconds:
+            return
+        self._depth_read = now
+        ready = channel.queue_declare(self.topology.queue(self.routing_key), passive=True)
+        dead = channel.queue_declare(self.topology.dead_letter_queue(self.routing_key), passive=True)
+        metrics.set_queue_depths([(self.routing_key, ready.method.message_count, dead.method.message_count)])
 
     def _settle(self, body: bytes, retries: int, correlation_id: str | None, origin: str | None, span: Any) -> Outcome:
         """:func:`settle` on the worker thread, logging with the message's
@@ -660,8 +680,11 @@ class Consumer:
                 properties(correlation_id or str(uuid.uuid4()), new_headers),
             )
             channel.basic_ack(delivery_tag)
+            metrics.MESSAGES_RETRIED.labels(self.routing_key).inc()
         else:
             log.error(
                 "dead-lettering message", extra={"code": outcome.code, "reason": outcome.reason, "retries": retries}
             )
             channel.basic_reject(delivery_tag, requeue=False)
+            metrics.MESSAGES_DEAD_LETTERED.labels(self.routing_key, outcome.code).inc()
+            self._depth_read = float("-inf")  # read the dead-letter queue's depth again at once

@@ -146,6 +146,23 @@ class Component:
         it has none or the setting is not set."""
         return settings.component_setting(self.bind_setting) if self.bind_setting else None
 
+    @property
+    def metrics_port_setting(self) -> str | None:
+        """The setting naming the port of its ``GET /metrics``: ``METRICS_PORT``
+        for an HTTP service (the gunicorn master's own port, off the public
+        one), ``HEALTH_PORT`` for a consumer (beside ``/healthz``); None for
+        a job."""
+        return {"http": "METRICS_PORT", "consumer": "HEALTH_PORT"}.get(self.kind)
+
+    @property
+    def metrics_url_variable(self) -> str | None:
+        """``METRICS_URL_<NAME>`` (upper case, ``-`` as ``_``): the variable
+        ``make up`` writes its metrics address into (``var/stack.env``);
+        None for a job."""
+        if self.metrics_port_setting is None:
+            return None
+        return "METRICS_URL_" + self.name.upper().replace("-", "_")
+
     def url(self, settings: Any) -> str | None:
         """Where the others reach it (``http://host:port``) by its URL
         setting in ``settings``; None if it has none or it is not set."""

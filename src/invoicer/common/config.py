@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .components import COMPONENTS
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Settings", "export"]
 
 
 class ConfigError(RuntimeError):
@@ -111,6 +111,10 @@ class Settings:
     # Operations
     log_level: str = "INFO"
     health_port: int = 0
+    # HTTP services: the gunicorn master's /metrics port (0: off) and where its
+    # workers keep their samples (empty: a new temporary directory per start).
+    metrics_port: int = 0
+    prometheus_multiproc_dir: str = ""
     gateway_bind: str = "127.0.0.1:8080"
     auth_bind: str = "127.0.0.1:8081"
     invoices_bind: str = "127.0.0.1:8082"
@@ -206,6 +210,14 @@ class Settings:
         """Every environment variable this module reads as a field (besides
         those of :attr:`component_settings`)."""
         return [f.name.upper() for f in _env_fields()]
+
+
+def export(name: str, value: str) -> None:
+    """Put ``name=value`` into this process's environment, which the
+    processes it starts inherit: for a library configured only through the
+    environment (prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` when
+    imported). Here because this module is the one that touches ``os.environ``."""
+    os.environ[name] = value
 
 
 def _env_fields() -> list[Any]:

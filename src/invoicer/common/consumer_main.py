@@ -1,5 +1,7 @@
 """Process entry shared by the queue consumers (worker, notification):
-logging, signals, the consumer loop, and a small health endpoint."""
+logging, signals, the consumer loop, and a small HTTP endpoint on
+``HEALTH_PORT``: ``GET /healthz`` (and ``/readyz``) and ``GET /metrics``
+(the process's Prometheus metrics, :mod:`invoicer.common.metrics`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from . import logging as logs
 from . import tracing
+from . import metrics
 from .amqp import Consumer, Handler, Topology
 from .config import Settings
 
@@ -20,27 +23,38 @@ __all__ = ["run_consumer", "run_consumers"]
 
 
 class Liveness:
-    """When the consumer loop last went round; the loop goes round at least
-    once a second (``inactivity_timeout``) while it is healthy."""
+    """When the consumer loop of ``queue`` (a routing key; the outbox
+    relay's is ``outbox``) last went round; the loop goes round at least
+    once a second (``inactivity_timeout``) while it is healthy. Each beat
+    also sets :data:`~invoicer.common.metrics.CONSUMER_LAST_POLL`."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue: str) -> None:
         self.last = time.monotonic()
+        self._poll = metrics.CONSUMER_LAST_POLL.labels(queue)
+        self._poll.set_to_current_time()
 
     def beat(self) -> None:
         self.last = time.monotonic()
+        self._poll.set_to_current_time()
 
 
 def serve_health(port: int, liveness: list[Liveness], stale_after: float = 120.0) -> None:
     class HealthHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path.partition("?")[0] == "/metrics":
+                self._answer(200, metrics.exposition(), metrics.CONTENT_TYPE)
+                return
             if self.path not in ("/healthz", "/readyz"):
                 status, body = 404, b'{"status":"not found"}'
             elif all(time.monotonic() - each.last < stale_after for each in liveness):
                 status, body = 200, b'{"status":"ok"}'
             else:
                 status, body = 503, b'{"status":"stale"}'
+            self._answer(status, body, "application/json")
+
+        def _answer(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -56,7 +70,8 @@ def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Han
     """Configure logging, build the handler with ``build(settings)``, and
     consume ``routing_key``'s queue until SIGTERM or SIGINT (the message in
     hand is finished and acked first). With ``HEALTH_PORT`` set, serves
-    ``GET /healthz`` that turns 503 when the loop stops going round."""
+    ``GET /healthz`` that turns 503 when the loop stops going round, and
+    ``GET /metrics``."""
     run_consumers(service, {routing_key: build}, prefetch_setting)
 
 
@@ -71,7 +86,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     log = logs.get_logger(f"invoicer.{service}")
     tracing.setup(service, settings)  # before the handlers open their connections
     topology = Topology.from_settings(settings)
-    liveness = [Liveness() for _ in builds]
+    liveness = [Liveness(routing_key) for routing_key in builds]
     consumers = [
         Consumer(
             amqp_url=settings.amqp_url,

@@ -76,7 +76,7 @@ from opentelemetry import context as otel_context
 from pika.adapters.blocking_connection import BlockingChannel
 
 from . import logging as logs
-from . import tracing
+from . import metrics, tracing
 from .amqp import CONNECTION_ERRORS, REQUEST_ID_HEADER, BrokerUnavailable, Topology, connect, properties
 from .config import Settings
 from .consumer_main import Liveness, serve_health
@@ -332,16 +332,54 @@ class Relay:
                 connection.close()
 
 
+class Backlog:
+    """The outbox's backlog, ``invoicer_outbox_backlog`` (unpublished rows)
+    and ``invoicer_outbox_oldest_age_seconds`` (seconds since the oldest of
+    them occurred, 0 when none), read from ``db`` when scraped
+    (:meth:`install`), at most once per ``max_age`` seconds. While
+    PostgreSQL does not answer both are NaN (a scrape never fails for it)."""
+
+    def __init__(self, db: Database, max_age: float = 1.0) -> None:
+        self.db = db
+        self.max_age = max_age
+        self._read_at = float("-inf")
+        self._values = (float("nan"), float("nan"))
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[float, float]:
+        """``(rows, oldest age in seconds)``."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= self.max_age:
+                try:
+                    with self.db.transaction() as cur:
+                        cur.execute(
+                            "SELECT count(*) AS backlog, coalesce(extract(epoch FROM clock_timestamp()"
+                            " - min(occurred_at)), 0) AS age FROM outbox WHERE published_at IS NULL"
+                        )
+                        row = cur.fetchone()
+                    self._values = (float(row["backlog"]), float(row["age"])) if row else (0.0, 0.0)
+                except DatabaseUnavailable:
+                    self._values = (float("nan"), float("nan"))
+                self._read_at = time.monotonic()
+            return self._values
+
+    def install(self) -> None:
+        """Report :meth:`read` in this process's metrics (an
+        :class:`~invoicer.common.metrics.OutboxCollector`)."""
+        metrics.register_collector(metrics.OutboxCollector(self.read))
+
+
 def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
     """Run the relay until SIGTERM/SIGINT, configured from the environment
     (the ``outbox-relay`` component's factory). With ``HEALTH_PORT``,
     ``GET /healthz`` answers 503 once no round has finished for two minutes
-    (the relay is stuck), as the consumers' does."""
+    (the relay is stuck), as the consumers' does, and ``GET /metrics``
+    (with the outbox's backlog, :class:`Backlog`)."""
     settings = Settings.from_env()
     logs.configure("outbox-relay", settings.log_level)
     # No PostgreSQL spans: the relay's polls would each be a trace of their own.
     tracing.setup("outbox-relay", settings, database=False)
-    liveness = Liveness()
+    liveness = Liveness("outbox")
 
     class _WatchedRelay(Relay):
         def publish_batch(self) -> int:
@@ -365,6 +403,7 @@ def main(batch_size: int = 100, idle_seconds: float = 0.5) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.health_port:
+        Backlog(relay.db).install()
         serve_health(settings.health_port, [liveness])
     log.info("started", extra={"exchange": relay.exchange, "batch_size": batch_size})
     relay.run()

@@ -26,10 +26,13 @@ with a fresh ``X-Request-ID`` and the security headers the apps send
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
+import tempfile
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from gunicorn import glogging, util
@@ -37,11 +40,12 @@ from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
+from . import config
 from . import logging as logs
 from . import tracing
 from .config import Settings
 
-__all__ = ["JsonErrorWorker", "JsonLogger", "options", "refusal"]
+__all__ = ["JsonErrorWorker", "JsonLogger", "metrics_hooks", "options", "prepare_metrics", "refusal"]
 
 log = logs.get_logger(__name__)
 
@@ -255,3 +259,66 @@ def _tracing_hooks(service: str | None, settings: Settings) -> dict[str, Any]:
         tracing.setup(service, settings)
 
     return {"post_fork": post_fork}
+# --- Prometheus metrics in gunicorn's multiprocess mode ------------------------------------
+#
+# prometheus-client keeps a worker's samples in memory unless PROMETHEUS_MULTIPROC_DIR is
+# set when it is imported; then each process writes them into files there and a
+# MultiProcessCollector adds up every file. So: the directory is made (or emptied) and put
+# into the environment in the master before anything imports prometheus_client
+# (prepare_metrics), the workers inherit it when forked, the master serves /metrics on
+# METRICS_PORT once it is ready (when_ready), and a worker that exits is marked dead
+# (child_exit) so its live gauges stop counting while its counters are kept.
+
+
+def prepare_metrics(settings: Settings, export: Callable[[str, str], None] = config.export) -> str | None:
+    """Make the multiprocess directory for an HTTP service about to start
+    (``PROMETHEUS_MULTIPROC_DIR``, emptied of the ``*.db`` sample files of an
+    earlier start, or a new temporary directory when the setting is empty)
+    and ``export`` it (by default into the master's environment, which its
+    workers inherit; before ``prometheus_client`` is imported: the library
+    reads it at import).
+    Returns the directory, or None when ``METRICS_PORT`` is 0 (no metrics
+    served, nothing prepared)."""
+    if not settings.metrics_port:
+        return None
+    if settings.prometheus_multiproc_dir:
+        directory = Path(settings.prometheus_multiproc_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="invoicer-metrics-"))
+    export("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    return str(directory)
+
+
+def metrics_hooks(settings: Settings, directory: str | None, bind: str) -> dict[str, Any]:
+    """gunicorn's ``when_ready`` (serve ``/metrics`` on ``METRICS_PORT`` from
+    the master, on the host of the service's ``bind``, summing every
+    worker's samples) and ``child_exit`` (mark a
+    gone worker dead), when :func:`prepare_metrics` prepared ``directory``;
+    ``on_exit`` removes a directory it made itself. Empty without one."""
+    if directory is None:
+        return {}
+    port = settings.metrics_port
+    host = bind.rpartition(":")[0].strip("[]") or "0.0.0.0"
+    made_here = not settings.prometheus_multiproc_dir
+
+    def when_ready(server: Any) -> None:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server  # noqa: PLC0415
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # unannotated
+        start_http_server(port, addr=host, registry=registry)
+        log.info("serving metrics", extra={"host": host, "port": port, "path": "/metrics"})
+
+    def child_exit(server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess  # noqa: PLC0415
+
+        multiprocess.mark_process_dead(worker.pid, path=directory)  # type: ignore[no-untyped-call]  # unannotated
+
+    def on_exit(server: Any) -> None:
+        if made_here:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    return {"when_ready": when_ready, "child_exit": child_exit, "on_exit": on_exit}

@@ -57,6 +57,7 @@ import binascii
 import io
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -74,6 +75,7 @@ from werkzeug.routing import ValidationError as NoMatch
 from ..invoice import formats as output_formats
 from . import logging as logs
 from . import tracing
+from . import metrics
 from .config import Settings
 from .errors import (
     ApiError,
@@ -406,6 +408,7 @@ def make_app(
     app.url_map.converters["kept_format"] = KeptFormatConverter
 
     app.before_request(_start_request)
+    _count_requests(app)
     app.before_request(_buffer_chunked_body)
     app.after_request(_finish_response)
     app.teardown_request(_end_request)
@@ -422,6 +425,33 @@ def make_app(
         # Flask documents wrapping wsgi_app so; its stubs see a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
+
+
+# --- metrics ------------------------------------------------------------------------
+
+
+def _count_requests(app: Flask) -> None:
+    """Count every answer of ``app`` in :data:`~invoicer.common.metrics.HTTP_REQUESTS`
+    and time it in :data:`~invoicer.common.metrics.HTTP_REQUEST_DURATION`, from
+    the first ``before_request`` to ``after_request``, which Flask runs for
+    the answers of error handlers too. The route label is the URL rule
+    (``/jobs/<job_id>``), ``<unmatched>`` when none matched."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _metrics_started)
+    app.after_request(_metrics_observed)
+
+
+def _metrics_started() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _metrics_observed(response: Response) -> Response:
+    rule = request.url_rule
+    route = rule.rule if rule is not None else "<unmatched>"
+    metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    started = g.get("metrics_started")
+    if started is not None:
+        metrics.HTTP_REQUEST_DURATION.labels(route, request.method).observe(time.perf_counter() - started)
+    return response
 
 
 # --- request id and headers -----------------------------------------------------

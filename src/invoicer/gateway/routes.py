@@ -32,7 +32,7 @@ import requests
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
-from ..common import outbox
+from ..common import metrics, outbox
 from ..common.db import DatabaseUnavailable
 from ..common.errors import ApiError
 from ..common.jobs import STATUSES, Job, insert_job
@@ -304,6 +304,7 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
     except DatabaseUnavailable:
         _forget_blob(svc, input_fid)
         raise
+    metrics.JOBS_ACCEPTED.labels("upload").inc()
     # "published" (epoch seconds) is when the job and its render request
     # committed (the relay publishes it at once); read by bench/bench_e2e.py.
     log.info("job queued", extra={"job_id": job_id, "formats": formats, "published": time.time()})

@@ -8,6 +8,7 @@ import gc
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,7 @@ def render_formats(
     locale: str = "en_GB",
     processes: int = 1,
     einvoice: str | None = None,
+    on_rendered: Callable[[str, float], None] | None = None,
 ) -> dict[str, bytes]:
     """``{format: file bytes}`` for each name in ``formats`` (``pdf``,
     ``xlsx``, …), in that order. Raises
@@ -63,26 +65,36 @@ def render_formats(
     nothing: its format is rendered again here, which raises what the
     renderer raises. ``einvoice`` names the e-invoice profile of the
     ``cii``, ``ubl`` and ``facturx`` formats (see
-    :class:`~invoicer.invoice.formats.RenderOptions`)."""
+    :class:`~invoicer.invoice.formats.RenderOptions`). ``on_rendered(format,
+    seconds)`` is called after each format this process rendered (wall time;
+    a needed format too; not those rendered in a child process)."""
     options = RenderOptions(page_size=page_size, locale=locale, einvoice=einvoice)
+
+    def render(fmt: registry.OutputFormat, opts: RenderOptions) -> bytes:
+        started = time.perf_counter()
+        data = fmt(invoice, opts)
+        if on_rendered is not None:
+            on_rendered(fmt.name, time.perf_counter() - started)
+        return data
+
     chosen = registry.plan(formats)  # every name (and every need) checked before any work
     free = [fmt for fmt in chosen if not fmt.needs]
     with _no_cycle_collection():
         done: dict[str, bytes] = {}
         if processes < 2 or len(free) < 2 or not hasattr(os, "fork"):
             for fmt in free:
-                done[fmt.name] = fmt(invoice, options)
+                done[fmt.name] = render(fmt, options)
         else:
             pending = {fmt.name: _in_child(fmt, invoice, options) for fmt in free[1:processes]}
-            done[free[0].name] = free[0](invoice, options)
+            done[free[0].name] = render(free[0], options)
             for fmt in free[1:]:
                 collect = pending.get(fmt.name)
                 data = collect() if collect is not None else None
-                done[fmt.name] = data if data is not None else fmt(invoice, options)
+                done[fmt.name] = data if data is not None else render(fmt, options)
         for fmt in chosen:
             if fmt.needs:  # after everything it needs: plan() put those first
                 inputs = {name: done[name] for name in fmt.needs}
-                done[fmt.name] = fmt(invoice, options._replace(inputs=inputs))
+                done[fmt.name] = render(fmt, options._replace(inputs=inputs))
         return {name: done[name] for name in dict.fromkeys(formats)}
 
 

@@ -37,8 +37,10 @@ from datetime import date
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
+from ..common import metrics
 from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
@@ -352,6 +354,14 @@ def _create(
     return response
 
 
+def _count_committed(response: Response, *counters: Counter) -> None:
+    """Increment ``counters`` (:mod:`invoicer.common.metrics`) for a change
+    that committed now: a success that is not an idempotent replay."""
+    if response.status_code < 300 and response.headers.get(REPLAYED_HEADER) != "true":
+        for counter in counters:
+            counter.inc()
+
+
 # --- organisation -------------------------------------------------------------------
 
 
@@ -571,7 +581,9 @@ def import_invoice() -> Response:
             )
             return 201, dump(invoice_detail(cur, member, view, _public()))
 
-        return _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
+        response = _create(cur, member, action, lambda view: f"/invoices/{view['id']}", body_bytes=raw)
+    _count_committed(response, metrics.JOBS_ACCEPTED.labels("record"))
+    return response
 
 
 @blueprint.get("/invoices/<invoice_id>")
@@ -627,7 +639,9 @@ def issue_invoice(invoice_id: str) -> Response:
             )
             return 200, dump(invoice_detail(cur, member, view, _public()))
 
-        return _create(cur, member, action, lambda _: None)
+        response = _create(cur, member, action, lambda _: None)
+    _count_committed(response, metrics.INVOICES_ISSUED.labels("invoice"), metrics.JOBS_ACCEPTED.labels("record"))
+    return response
 
 
 @blueprint.post("/invoices/<invoice_id>/send")
@@ -667,7 +681,9 @@ def record_payment(invoice_id: str) -> Response:
                 )
             )
 
-        return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+        response = _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+    _count_committed(response, metrics.PAYMENTS_RECORDED)
+    return response
 
 
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
@@ -694,7 +710,9 @@ def create_credit_note(invoice_id: str) -> Response:
                 )
             )
 
-        return _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
+        response = _create(cur, member, action, lambda body: f"/invoices/{body['credit_note']['id']}")
+    _count_committed(response, metrics.INVOICES_ISSUED.labels("credit_note"), metrics.JOBS_ACCEPTED.labels("record"))
+    return response
 
 
 @blueprint.get("/invoices/<invoice_id>/<kept_format:fmt>")

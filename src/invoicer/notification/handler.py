@@ -22,6 +22,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 
+from ..common import metrics
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
@@ -83,6 +84,7 @@ class NotificationHandler:
             self._undo(job_id, recorded)
             raise
         log.info("notification sent", extra={"job_id": job_id})
+        metrics.MAILS_SENT.labels("ready").inc()
         return Done()
 
     def on_dead_letter(self, body: bytes, code: str, reason: str) -> None:
@@ -94,6 +96,7 @@ class NotificationHandler:
         job_id = job_id_of(body)
         if job_id is not None and self.jobs.mark_notification_failed(job_id, code=code, message=reason):
             log.error("notification failed", extra={"job_id": job_id, "code": code, "reason": reason})
+        metrics.MAILS_FAILED.labels("ready", code).inc()
 
     def _undo(self, job_id: str, recorded: bool) -> None:
         """The server did not take a mail we had recorded: forget the record

@@ -30,6 +30,7 @@ from email.utils import formatdate
 
 from babel.dates import format_date
 
+from ..common import metrics
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
@@ -186,12 +187,14 @@ class InvoiceMailHandler:
             self._undo(mail.id, recorded)
             raise
         log.info("invoice mailed", extra={"mail_id": mail.id, "invoice_id": mail.invoice_id})
+        metrics.MAILS_SENT.labels("invoice").inc()
         return Done()
 
     def on_dead_letter(self, body: bytes, code: str, reason: str) -> None:
         """The command is given up: logged with its id (the sender sees the
         invoice as sent; the dead-letter queue keeps the command to replay)."""
         log.error("invoice mail failed", extra={"mail_id": mail_id_of(body), "code": code, "reason": reason})
+        metrics.MAILS_FAILED.labels("invoice", code).inc()
 
     def _undo(self, mail_id: str, recorded: bool) -> None:
         if recorded:

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from ..common import metrics
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.db import DatabaseUnavailable
@@ -86,6 +87,7 @@ class RenderHandler:
         job_id = job_id_of(body)
         if job_id is not None and self.jobs.fail(job_id, code=code, message=reason):
             log.error("job failed", extra={"job_id": job_id, "code": code, "reason": reason})
+            metrics.JOBS_FAILED.labels(code).inc()
 
     def _announce(self, request: RenderRequest, job: Job) -> Done:
         """Done, with the ``invoice.ready`` event unless the request asked for none."""
@@ -150,6 +152,7 @@ class RenderHandler:
                 page_size=self.settings.invoice_page_size,
                 locale=request.locale or self.settings.invoice_locale,
                 einvoice=request.einvoice,
+                on_rendered=metrics.observe_render,
             )
         except Exception as exc:  # a renderer bug on this input: retried, then failed as such
             log.exception("unexpected error while rendering", extra={"job_id": job_id})
@@ -176,13 +179,16 @@ class RenderHandler:
             for fmt, blob, kept in zip(rendered, new_files, stored, strict=True)
         ]
         totals = invoice.totals.as_strings()
-        self.jobs.finish(
+        finished = self.jobs.finish(
             job_id,
             files=files,
             totals=totals,
             invoice_number=invoice.invoice_number,
             timings={"fetched": fetched, "rendered": render_done, "stored": time.time()},
         )
+        if finished:
+            metrics.JOBS_DONE.inc()
+            metrics.JOB_UPLOAD_TO_DONE.observe(max(0.0, time.time() - job.created_at.timestamp()))
         done = self.jobs.get(job_id)
         log.info(
             "job done",
