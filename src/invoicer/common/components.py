@@ -170,7 +170,7 @@ COMPONENTS: list[Component] = [
         bind_setting="INVOICES_BIND",
         url_setting="INVOICES_URL",
         migrations="invoicer.invoices.migrations",
-        prefixes=("organisation", "clients", "invoices", "orders", "dashboard"),
+        prefixes=("organisation", "clients", "invoices", "orders", "dashboard", "webhooks"),
         contract="invoicer.invoices.contract:openapi_fragment",
     ),
     Component(
