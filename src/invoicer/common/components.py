@@ -37,6 +37,8 @@ __all__ = [
     "MAIL",
     "READY",
     "RENDER",
+    "WEBHOOK",
+    "WEBHOOK_EVENTS",
     "Component",
     "Kind",
     "Option",
@@ -58,6 +60,20 @@ Kind = Literal["http", "consumer", "job"]
 RENDER = "invoice.render"
 READY = "invoice.ready"
 MAIL = "invoice.mail"
+#: The webhook sender's queue: the domain events it delivers reach it from the
+#: events exchange (its :attr:`Queue.events`); retries come back under this key.
+WEBHOOK = "webhook.event"
+#: The event types a webhook endpoint may subscribe to (issue 20): the invoices
+#: service's and the render jobs' outcome (:mod:`invoicer.common.jobs`).
+WEBHOOK_EVENTS = (
+    "invoice.issued",
+    "invoice.sent",
+    "invoice.paid",
+    "credit_note.issued",
+    "payment.recorded",
+    "job.done",
+    "job.failed",
+)
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -71,11 +87,15 @@ class Queue:
     ``<AMQP_PREFIX>.<routing_key>.dead``), retried at most as many times as
     the integer setting ``retries_setting`` says (a field of
     :class:`~invoicer.common.config.Settings`, e.g. ``job_max_retries``),
-    then dead-lettered (see :class:`~invoicer.common.amqp.QueuePolicy`)."""
+    then dead-lettered (see :class:`~invoicer.common.amqp.QueuePolicy`).
+    ``events``: domain event types (routing keys of the topic exchange
+    ``<AMQP_PREFIX>.events`` the outbox relay publishes to) bound to the
+    queue as well, for a consumer of events rather than commands."""
 
     routing_key: str
     retries_setting: str
     help: str = ""
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,20 @@ COMPONENTS: list[Component] = [
         queues=(
             Queue(READY, "notify_max_retries", 'mail the uploader "your invoice is ready"'),
             Queue(MAIL, "notify_max_retries", "mail an issued invoice to its client"),
+        ),
+    ),
+    Component(
+        "webhook",
+        "consumer",
+        "invoicer.webhook.__main__:main",
+        "run the webhook sender (signed deliveries of domain events to registered endpoints)",
+        queues=(
+            Queue(
+                WEBHOOK,
+                "webhook_max_retries",
+                "record domain events as webhook deliveries",
+                events=WEBHOOK_EVENTS,
+            ),
         ),
     ),
     Component(

@@ -35,6 +35,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from .components import WEBHOOK_EVENTS
+
 __all__ = [
     "EVENT_TYPES",
     "SECRET_PREFIX",
@@ -51,16 +53,9 @@ __all__ = [
 ]
 
 #: The event types an endpoint may subscribe to (issue 20): the invoices
-#: service's domain events and the render jobs' outcome.
-EVENT_TYPES = (
-    "invoice.issued",
-    "invoice.sent",
-    "invoice.paid",
-    "credit_note.issued",
-    "payment.recorded",
-    "job.done",
-    "job.failed",
-)
+#: service's domain events and the render jobs' outcome; the webhook queue of
+#: the component registry is bound to exactly these.
+EVENT_TYPES = WEBHOOK_EVENTS
 
 #: Secrets are ``whsec_`` + base64 of 32 random bytes (Standard Webhooks).
 SECRET_PREFIX = "whsec_"
