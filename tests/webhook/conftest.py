@@ -63,7 +63,7 @@ def make_receiver() -> Iterator[Callable[[], Receiver]]:
     servers: list[ThreadingHTTPServer] = []
 
     def _make() -> Receiver:
-        state = _serve()
+        state = serve_receiver()
         servers.append(state.server)
         return state
 
@@ -73,7 +73,8 @@ def make_receiver() -> Iterator[Callable[[], Receiver]]:
         server.server_close()
 
 
-def _serve() -> Receiver:
+def serve_receiver() -> Receiver:
+    """A :class:`Receiver` on a free port of 127.0.0.1 (its ``server`` is the caller's to shut down)."""
     state = Receiver()
     lock = threading.Lock()
 
