@@ -214,3 +214,17 @@ def test_a_rotated_secret_signs_beside_the_new_one_during_the_grace_period(db, w
     standardwebhooks.Webhook(new).verify(latest.body, latest.headers)
     with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
         standardwebhooks.Webhook(hook["secret"]).verify(latest.body, latest.headers)
+
+
+def test_a_url_that_cannot_be_resolved_fails_its_attempt_without_holding_up_the_others(db, webhook_database, receiver):
+    """A host IDNA cannot encode (a label over 63 characters) is a failed
+    attempt in the log; the delivery behind it still goes out."""
+    broken = _endpoint(db, f"http://{'ü' * 70}.example/hook")
+    EventRecorder(db)(_event(broken["organisation_id"]), None)
+    good = _endpoint(db, receiver.url)
+    EventRecorder(db)(_event(good["organisation_id"]), None)
+    _drain(Sender(db, _settings(webhook_database, webhook_retry_schedule="30")), 0.5)
+    (failed,) = _deliveries(db, broken["id"])
+    assert failed["status"] == "pending" and failed["codes"] == [] and "cannot resolve" in failed["errors"][0]
+    assert [row["status"] for row in _deliveries(db, good["id"])] == ["succeeded"]
+    assert len(receiver.requests) == 1

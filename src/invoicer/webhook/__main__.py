@@ -12,7 +12,7 @@ import threading
 
 from ..common.components import WEBHOOK
 from ..common.config import Settings
-from ..common.consumer_main import run_consumers
+from ..common.consumer_main import Liveness, run_consumers
 from ..common.db import Database
 from .recording import EventRecorder
 from .sending import Sender
@@ -24,9 +24,10 @@ def main() -> None:
     """Consume ``webhook.event`` and send deliveries until SIGTERM/SIGINT."""
     senders: list[Sender] = []
     threads: list[threading.Thread] = []
+    sending = Liveness()  # /healthz turns 503 when the sender's loop is stuck
 
     def build(settings: Settings) -> EventRecorder:
-        sender = Sender(Database(settings.database_url, max_connections=2), settings)
+        sender = Sender(Database(settings.database_url, max_connections=2), settings, on_round=sending.beat)
         thread = threading.Thread(target=sender.run, name="webhook-sender")
         thread.start()
         senders.append(sender)
@@ -34,7 +35,7 @@ def main() -> None:
         return EventRecorder(Database(settings.database_url, max_connections=2))
 
     try:
-        run_consumers("webhook", {WEBHOOK: build}, prefetch_setting="worker_prefetch")
+        run_consumers("webhook", {WEBHOOK: build}, prefetch_setting="worker_prefetch", also_watched=(sending,))
     finally:
         for sender in senders:
             sender.stop()

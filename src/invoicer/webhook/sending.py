@@ -76,15 +76,16 @@ def settle(
 
 class Sender:
     """Sends the due deliveries of ``db`` with ``settings``' schedule,
-    timeout and allowed networks. ``run`` loops until ``stop``."""
+    timeout and allowed networks. ``run`` loops until ``stop``, calling
+    ``on_round`` at the start of every round (the health endpoint's beat)."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, on_round: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.on_round = on_round
         self.schedule = settings.retry_schedule
         self.allowed = settings.allowed_networks
         self.timeout = float(settings.webhook_timeout_seconds)
         self._stop = threading.Event()
-        self.last_round = time.monotonic()
 
     def send_one(self) -> bool:
         """Claim, send and settle one due delivery; False when none was due.
@@ -100,7 +101,11 @@ class Sender:
             row = cur.fetchone()
             if row is None:
                 return False
-            answer = self.attempt(row)
+            try:
+                answer = self.attempt(row)
+            except Exception as exc:  # a bug here must fail this attempt, not hold up every delivery behind it
+                log.exception("webhook attempt failed unexpectedly", extra={"delivery_id": str(row["id"])})
+                answer = Answer(None, "", 0, f"internal error: {type(exc).__name__}")
             step = row["step"] + 1
             outcome = settle(answer, step, self.schedule)
             cur.execute(
@@ -154,7 +159,8 @@ class Sender:
         when none is due, and back off (up to 10 s) while PostgreSQL is down."""
         delay = 0.5
         while not self._stop.is_set():
-            self.last_round = time.monotonic()
+            if self.on_round is not None:
+                self.on_round()
             try:
                 if not self.send_one():
                     self._stop.wait(idle_seconds)

@@ -87,7 +87,7 @@ def post(
         address = _resolve(parts, port, allowed)
     except (InvalidUrl, AddressRefused) as exc:
         return Answer(None, "", elapsed(), f"refused: {exc}", refused=True)
-    except OSError as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # UnicodeError: a name IDNA cannot encode
         return Answer(None, "", elapsed(), f"cannot resolve {parts.hostname}: {exc}")
     host = parts.hostname or ""
     host_header = host if ":" not in host else f"[{host}]"
@@ -122,7 +122,7 @@ def post(
         if 300 <= response.status < 400:
             error = f"redirect to {response.headers.get('Location', '?')} not followed"
         return Answer(response.status, text, elapsed(), error)
-    except (HTTPError, OSError) as exc:
+    except (HTTPError, OSError, ValueError) as exc:
         return Answer(None, "", elapsed(), f"{type(exc).__name__}: {exc}")
     finally:
         pool.close()
