@@ -6,6 +6,7 @@ redirects, addresses refused after resolution, and secret rotation (issue 20).""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -228,3 +229,29 @@ def test_a_url_that_cannot_be_resolved_fails_its_attempt_without_holding_up_the_
     assert failed["status"] == "pending" and failed["codes"] == [] and "cannot resolve" in failed["errors"][0]
     assert [row["status"] for row in _deliveries(db, good["id"])] == ["succeeded"]
     assert len(receiver.requests) == 1
+
+
+def test_two_senders_share_the_work_and_send_each_delivery_once(db, webhook_database, receiver):
+    """Deliveries are claimed FOR UPDATE SKIP LOCKED: two senders running at
+    once never send one delivery twice."""
+    hook = _endpoint(db, receiver.url)
+    for _ in range(12):
+        EventRecorder(db)(_event(hook["organisation_id"]), None)
+    senders = [Sender(Database(webhook_database), _settings(webhook_database)) for _ in range(2)]
+    threads = [threading.Thread(target=sender.run, kwargs={"idle_seconds": 0.05}) for sender in senders]
+    for thread in threads:
+        thread.start()
+    try:
+        received = receiver.wait_for(12, timeout=30)
+        time.sleep(0.5)
+    finally:
+        for sender in senders:
+            sender.stop()
+        for thread in threads:
+            thread.join()
+        for sender in senders:
+            sender.db.close()
+    ids = [item.headers["webhook-id"] for item in receiver.requests]
+    assert len(ids) == len(set(ids)) == 12, "every delivery once"
+    assert len(received) == 12
+    assert {row["status"] for row in _deliveries(db, hook["id"])} == {"succeeded"}
