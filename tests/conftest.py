@@ -74,9 +74,12 @@ def _start_stack(var: Path) -> dict[str, str]:
     tag = var.name.removeprefix("test-")
     # Trusting one proxy hop lets tests speak for other client addresses
     # (X-Forwarded-For), so the per-address login limit can be tested
-    # without locking every other test out.
+    # without locking every other test out. Webhook retries come after a second, not minutes.
     return Stack(var=var, root=ROOT).up(
-        gateway_port=0, database=f"invoicer_test_{tag}", prefix=f"test_{tag}", extra={"TRUSTED_PROXY_HOPS": "1"}
+        gateway_port=0,
+        database=f"invoicer_test_{tag}",
+        prefix=f"test_{tag}",
+        extra={"TRUSTED_PROXY_HOPS": "1", "WEBHOOK_RETRY_SCHEDULE": "1,1,1,1"},
     )
 
 

@@ -189,6 +189,9 @@ class Stack:
             "LOG_LEVEL": "INFO",
             # Every span of every process as a JSON line (README "Traces").
             "TRACES_FILE": str(self.var / "traces.jsonl"),
+            # Local receivers (a webhook endpoint on this machine) work; a deployment lets none
+            # through by default (WEBHOOK_ALLOWED_NETWORKS empty in the chart).
+            "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/invoicer"
         for component in components():  # each HTTP service's bind and URL settings
@@ -208,7 +211,8 @@ class Stack:
 
     def _complete(self, env: dict[str, str]) -> dict[str, str]:
         """An env file written before an HTTP service existed lacks its
-        settings: add them (on a free port) and keep the file in step."""
+        settings: add them (on a free port) and keep the file in step; one
+        written before webhooks gets the local stack's allowed network."""
         missing = [
             c
             for c in components()
@@ -216,8 +220,9 @@ class Stack:
             or (c.url_setting and c.url_setting not in env)
             or c.metrics_url_variable not in env
         ]
-        if not missing:
+        if not missing and "WEBHOOK_ALLOWED_NETWORKS" in env:
             return env
+        env.setdefault("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
         for component in missing:
             if component.bind_setting:
                 env.setdefault(component.bind_setting, f"127.0.0.1:{free_port()}")
@@ -754,6 +759,11 @@ def main(argv: list[str] | None = None) -> int:
             env = stack.up(gateway_port=args.gateway_port, database=args.database, prefix=args.prefix)
             _say(f"gateway on http://{env['GATEWAY_BIND']}  (settings in {stack.env_file})")
             _say(f"metrics: the METRICS_URL_* lines of {stack.env_file}")
+            if env.get("WEBHOOK_ALLOWED_NETWORKS"):
+                _say(
+                    f"webhooks may be delivered to {env['WEBHOOK_ALLOWED_NETWORKS']} (WEBHOOK_ALLOWED_NETWORKS),"
+                    " so that receivers on this machine work; a deployment allows public addresses only"
+                )
         elif args.command == "down":
             stack.down()
         elif args.command == "status":

@@ -61,10 +61,15 @@ def test_every_setting_the_registry_names_is_a_setting():
 
 
 def test_every_queue_has_one_message_and_one_consumer():
-    keys = [queue.routing_key for queue in components.queues()]
+    """A queue of commands has its message class; a queue fed by domain
+    events (``Queue.events``, the webhook sender's) takes DomainEvents."""
+    keys = [queue.routing_key for queue in components.queues() if not queue.events]
     assert sorted(keys) == sorted(BY_ROUTING_KEY)
     for key, message in BY_ROUTING_KEY.items():
         assert key == message.ROUTING_KEY
+    fed_by_events = [queue for queue in components.queues() if queue.events]
+    assert [queue.routing_key for queue in fed_by_events] == [components.WEBHOOK]
+    assert fed_by_events[0].events == components.WEBHOOK_EVENTS
 
 
 @pytest.mark.parametrize("component", components.COMPONENTS, ids=lambda c: c.name)
@@ -84,7 +89,7 @@ def test_migrations_run_infrastructure_first_then_in_registry_order():
 def test_the_gateway_forwards_the_invoices_prefixes_to_the_invoices_url():
     prefixes = components.forwarded_prefixes()
     assert {prefix: c.name for prefix, c in prefixes.items()} == {
-        **dict.fromkeys(("organisation", "clients", "invoices", "orders", "dashboard"), "invoices"),
+        **dict.fromkeys(("organisation", "clients", "invoices", "orders", "dashboard", "webhooks"), "invoices"),
         **dict.fromkeys(("expenses", "expenses.csv"), "expenses"),
     }
     settings = Settings(invoices_url="http://records:8082")

@@ -168,6 +168,7 @@ CASES: dict[str, dict] = {
                     "notification": {"pdb": {"enabled": False}},
                     "invoices": {"pdb": {"enabled": False}, "replicaCount": 1},
                     "outbox-relay": {"pdb": {"enabled": False}},
+                    "webhook": {"pdb": {"enabled": False}},
                     "migrate": {"enabled": False},
                 },
                 "networkPolicy": {"enabled": False},

@@ -139,6 +139,11 @@ def _default_policies() -> dict[str, QueuePolicy]:
     return {queue.routing_key: QueuePolicy() for queue in components.queues()}
 
 
+def _default_bindings() -> dict[str, tuple[str, ...]]:
+    """The event types each registered queue is bound to (those that have any)."""
+    return {queue.routing_key: queue.events for queue in components.queues() if queue.events}
+
+
 @dataclass(frozen=True)
 class Topology:
     """Names of the exchanges and queues for ``prefix``, and the
@@ -146,10 +151,17 @@ class Topology:
 
     prefix: str = "invoicer"
     policies: Mapping[str, QueuePolicy] = field(default_factory=_default_policies)
+    #: routing key -> event types of :attr:`events_exchange` also bound to its queue.
+    bindings: Mapping[str, tuple[str, ...]] = field(default_factory=_default_bindings)
 
     @property
     def exchange(self) -> str:
         return self.prefix
+
+    @property
+    def events_exchange(self) -> str:
+        """The topic exchange of domain events (the outbox relay's)."""
+        return f"{self.prefix}.events"
 
     @property
     def dead_letter_exchange(self) -> str:
@@ -187,6 +199,7 @@ class Topology:
                 queue.routing_key: QueuePolicy(getattr(settings, queue.retries_setting), delays)
                 for queue in components.queues()
             },
+            _default_bindings(),
         )
 
     def retry_queue(self, routing_key: str, delay_ms: int) -> str:
@@ -218,6 +231,10 @@ class Topology:
                 arguments={"x-dead-letter-exchange": self.dead_letter_exchange},
             )
             channel.queue_bind(self.queue(key), self.exchange, routing_key=key)
+            if self.bindings.get(key):
+                channel.exchange_declare(self.events_exchange, "topic", durable=True)
+                for event_type in self.bindings[key]:
+                    channel.queue_bind(self.queue(key), self.events_exchange, routing_key=event_type)
             channel.queue_declare(self.dead_letter_queue(key), durable=True)
             channel.queue_bind(self.dead_letter_queue(key), self.dead_letter_exchange, routing_key=key)
             for delay in self._retry_delays(key):

@@ -39,6 +39,8 @@ __all__ = [
     "MAIL",
     "READY",
     "RENDER",
+    "WEBHOOK",
+    "WEBHOOK_EVENTS",
     "Component",
     "Kind",
     "Option",
@@ -61,6 +63,27 @@ RENDER = "invoice.render"
 READY = "invoice.ready"
 MAIL = "invoice.mail"
 INTAKE = "expense.read"
+#: The webhook sender's queue: the domain events it delivers reach it from the
+#: events exchange (its :attr:`Queue.events`); retries come back under this key.
+WEBHOOK = "webhook.event"
+#: The event types a webhook endpoint may subscribe to (issue 20): the invoices
+#: service's, the render jobs' outcome (:mod:`invoicer.common.jobs`) and the
+#: expenses service's (:mod:`invoicer.expenses.records`).
+WEBHOOK_EVENTS = (
+    "invoice.issued",
+    "invoice.sent",
+    "invoice.paid",
+    "credit_note.issued",
+    "payment.recorded",
+    "job.done",
+    "job.failed",
+    "expense.received",
+    "expense.submitted",
+    "expense.approved",
+    "expense.rejected",
+    "expense.paid",
+    "expense.failed",
+)
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -74,11 +97,15 @@ class Queue:
     ``<AMQP_PREFIX>.<routing_key>.dead``), retried at most as many times as
     the integer setting ``retries_setting`` says (a field of
     :class:`~invoicer.common.config.Settings`, e.g. ``job_max_retries``),
-    then dead-lettered (see :class:`~invoicer.common.amqp.QueuePolicy`)."""
+    then dead-lettered (see :class:`~invoicer.common.amqp.QueuePolicy`).
+    ``events``: domain event types (routing keys of the topic exchange
+    ``<AMQP_PREFIX>.events`` the outbox relay publishes to) bound to the
+    queue as well, for a consumer of events rather than commands."""
 
     routing_key: str
     retries_setting: str
     help: str = ""
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,7 +223,7 @@ COMPONENTS: list[Component] = [
         bind_setting="INVOICES_BIND",
         url_setting="INVOICES_URL",
         migrations="invoicer.invoices.migrations",
-        prefixes=("organisation", "clients", "invoices", "orders", "dashboard"),
+        prefixes=("organisation", "clients", "invoices", "orders", "dashboard", "webhooks"),
         contract="invoicer.invoices.contract:openapi_fragment",
     ),
     Component(
@@ -242,6 +269,20 @@ COMPONENTS: list[Component] = [
         "invoicer.expenses.intake:main",
         "run the intake worker (reads uploaded expense documents: e-invoice XML, text, OCR)",
         queues=(Queue(INTAKE, "intake_max_retries", "read an uploaded expense document"),),
+    ),
+    Component(
+        "webhook",
+        "consumer",
+        "invoicer.webhook.__main__:main",
+        "run the webhook sender (signed deliveries of domain events to registered endpoints)",
+        queues=(
+            Queue(
+                WEBHOOK,
+                "webhook_max_retries",
+                "record domain events as webhook deliveries",
+                events=WEBHOOK_EVENTS,
+            ),
+        ),
     ),
     Component(
         "outbox-relay",

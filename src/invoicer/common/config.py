@@ -96,6 +96,14 @@ class Settings:
     intake_max_retries: int = 3
     expense_max_bytes: int = 10 * 1024 * 1024
     expense_review_threshold: float = 0.9
+    # Webhooks (invoicer.webhook): networks let through the address policy (CIDRs), the
+    # seconds between delivery attempts (after the first; then dead), the HTTP timeout,
+    # how long a rotated secret still signs, and retries of recording an event.
+    webhook_allowed_networks: str = ""
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: int = 5
+    webhook_secret_grace_seconds: int = 86400
+    webhook_max_retries: int = 5
     # Mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -183,6 +191,37 @@ class Settings:
             raise ConfigError(f"RETENTION_DAYS must be at least 1, got {self.retention_days}")
         if self.retention_legal_years < 1:
             raise ConfigError(f"RETENTION_LEGAL_YEARS must be at least 1, got {self.retention_legal_years}")
+        self.allowed_networks  # noqa: B018 - raises ConfigError
+        self.retry_schedule  # noqa: B018 - raises ConfigError
+        if self.webhook_timeout_seconds < 1:
+            raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be at least 1")
+
+    @property
+    def allowed_networks(self) -> tuple[Any, ...]:
+        """``WEBHOOK_ALLOWED_NETWORKS`` parsed (``ipaddress`` networks);
+        :class:`ConfigError` naming a bad CIDR."""
+        from .webhooks import parse_networks  # noqa: PLC0415 - loads standardwebhooks
+
+        try:
+            return parse_networks(self.webhook_allowed_networks)
+        except ValueError as exc:
+            raise ConfigError(f"WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
+
+    @property
+    def retry_schedule(self) -> tuple[float, ...]:
+        """``WEBHOOK_RETRY_SCHEDULE``: seconds before each retry of a webhook
+        delivery (comma-separated, each more than 0, at least one);
+        :class:`ConfigError` otherwise."""
+        try:
+            delays = tuple(float(item) for item in self.webhook_retry_schedule.split(","))
+        except ValueError:
+            delays = ()
+        if not delays or any(not 0 < delay <= 7 * 86400 for delay in delays):
+            raise ConfigError(
+                "WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas, each more than 0"
+                f" and at most a week, got {self.webhook_retry_schedule!r}"
+            )
+        return delays
 
     def require_jwt_secret(self) -> str:
         """The JWT signing key; raises :class:`ConfigError` if it is unset or

@@ -19,7 +19,7 @@ from . import metrics
 from .amqp import Consumer, Handler, Topology
 from .config import Settings
 
-__all__ = ["run_consumer", "run_consumers"]
+__all__ = ["Liveness", "run_consumer", "run_consumers"]
 
 
 class Liveness:
@@ -75,12 +75,18 @@ def run_consumer(service: str, routing_key: str, build: Callable[[Settings], Han
     run_consumers(service, {routing_key: build}, prefetch_setting)
 
 
-def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]], prefetch_setting: str) -> None:
+def run_consumers(
+    service: str,
+    builds: dict[str, Callable[[Settings], Handler]],
+    prefetch_setting: str,
+    also_watched: tuple[Liveness, ...] = (),
+) -> None:
     """:func:`run_consumer` for several queues in one process: one consumer
     (its own connection, per pika's one-connection-per-thread rule) per
     routing key of ``builds``, each on a thread of its own; SIGTERM or
     SIGINT stops them all. ``/healthz`` is 503 as soon as any loop stops
-    going round."""
+    going round, or any of ``also_watched`` (the process's other loops,
+    e.g. the webhook sender's) stops beating."""
     settings = Settings.from_env()
     logs.configure(service, settings.log_level)
     log = logs.get_logger(f"invoicer.{service}")
@@ -107,7 +113,7 @@ def run_consumers(service: str, builds: dict[str, Callable[[Settings], Handler]]
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.health_port:
-        serve_health(settings.health_port, liveness)
+        serve_health(settings.health_port, [*liveness, *also_watched])
     log.info("started")
     threads = [
         threading.Thread(target=consumer.run, name=f"consume-{consumer.routing_key}") for consumer in consumers[1:]

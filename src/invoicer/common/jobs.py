@@ -5,6 +5,13 @@ notification service (records how the job's mail went).
 Status moves ``queued -> processing -> done | failed``. ``done`` and
 ``failed`` are final: the worker's updates are conditional on the job not
 being final, which is what makes a redelivered message harmless.
+
+The update that makes a job final also writes the domain event ``job.done``
+or ``job.failed`` to the outbox (:mod:`invoicer.common.outbox`) in its
+transaction, for the organisation its owner belongs to (a user of no
+organisation has no webhooks, and gets no event): ``data`` is ``{"job_id",
+"status", "invoice_number", "totals", "files": [{"format", "size",
+"filename"}], "error"}``.
 """
 
 from __future__ import annotations
@@ -131,6 +138,27 @@ def insert_job(
     return _job(one_row(cur))
 
 
+def _record_outcome(cur: Cursor, job_id: uuid.UUID | None, event_type: str) -> None:
+    """Write ``job.done`` / ``job.failed`` for the now final job ``job_id``
+    to the outbox, if its owner is a member of an organisation (the
+    ``memberships`` of the invoices service, when its schema is there)."""
+    cur.execute("SELECT to_regclass('memberships') IS NOT NULL AS present")
+    if not one_row(cur)["present"]:
+        return
+    cur.execute(
+        "INSERT INTO outbox (organisation_id, aggregate_type, aggregate_id, type, payload, actor_id, actor_email)"
+        " SELECT m.organisation_id, 'job', j.id, %s, jsonb_build_object("
+        "   'job_id', j.id::text, 'status', j.status, 'invoice_number', j.invoice_number,"
+        "   'totals', j.totals, 'error', j.error,"
+        "   'files', COALESCE((SELECT jsonb_agg(jsonb_build_object("
+        "       'format', f ->> 'format', 'size', (f ->> 'size')::bigint, 'filename', f ->> 'filename'))"
+        "     FROM jsonb_array_elements(j.files) AS f), '[]'::jsonb)),"
+        "   j.owner_id, j.owner_email"
+        " FROM jobs j JOIN memberships m ON m.user_id = j.owner_id WHERE j.id = %s",
+        (event_type, job_id),
+    )
+
+
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -249,7 +277,10 @@ class JobStore:
                 " WHERE id = %s AND status NOT IN ('done', 'failed')",
                 (json.dumps(files), json.dumps(totals), invoice_number, json.dumps(timings or {}), _uuid(job_id)),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            _record_outcome(cur, _uuid(job_id), "job.done")
+            return True
 
     def fail(self, job_id: str, *, code: str, message: str) -> bool:
         """Mark the job ``failed`` with ``{"code", "message"}``, unless it is
@@ -260,7 +291,10 @@ class JobStore:
                 " WHERE id = %s AND status NOT IN ('done', 'failed')",
                 (json.dumps({"code": code, "message": message}), _uuid(job_id)),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            _record_outcome(cur, _uuid(job_id), "job.failed")
+            return True
 
     def mark_notified(self, job_id: str, recipient: str) -> bool:
         """Record that ``job_id``'s mail went out (a ``notifications`` row, the

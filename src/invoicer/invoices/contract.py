@@ -106,6 +106,7 @@ _IF_MATCH = {
     "schema": {"type": "string"},
 }
 _INVOICE_ID, _CLIENT_ID, _ORDER_ID = _path_id("invoice_id"), _path_id("client_id"), _path_id("order_id")
+_WEBHOOK_ID = _path_id("webhook_id")
 _LIST_FILTERS = (
     {"name": "status", "in": "query", "schema": {"enum": [*_STATUSES, "overdue"]}},
     {"name": "client_id", "in": "query", "schema": {"type": "string"}},
@@ -318,6 +319,43 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/dashboard", "getDashboard", "Outstanding, overdue, paid, counts and ageing per currency",
         {"200": (m.DashboardRead, "OK")},
+    ),
+    Operation(
+        "get", "/webhooks", "listWebhooks", "Webhook endpoints, without their secrets (owner only)",
+        {"200": (m.Page[m.WebhookRead], "OK"), "403": (None, "owner_only")}, parameters=_PAGE,
+    ),
+    Operation(
+        "post", "/webhooks", "createWebhook",
+        "A webhook endpoint (owner only); its secret is answered this once",
+        {"201": (m.WebhookCreated, "Created"), "422": (None, "invalid_url, webhook_address_refused, invalid_events")},
+        body=m.WebhookCreate, write=True,
+    ),
+    Operation(
+        "patch", "/webhooks/{webhook_id}", "updateWebhook", "Change an endpoint; enabled: true turns it on again",
+        {"200": (m.WebhookRead, "OK")}, body=m.WebhookUpdate, parameters=(_WEBHOOK_ID,), write=True,
+    ),
+    Operation(
+        "delete", "/webhooks/{webhook_id}", "deleteWebhook", "Remove an endpoint with its delivery log",
+        {"204": (None, "Removed")}, parameters=(_WEBHOOK_ID,), write=True,
+    ),
+    Operation(
+        "post", "/webhooks/{webhook_id}/rotate-secret", "rotateWebhookSecret",
+        "A new secret, answered this once; the old one signs too during the grace period",
+        {"200": (m.WebhookCreated, "OK")}, parameters=(_WEBHOOK_ID,), write=True,
+    ),
+    Operation(
+        "get", "/webhooks/{webhook_id}/deliveries", "listWebhookDeliveries",
+        "The endpoint's deliveries, newest first, each with its attempts",
+        {"200": (m.Page[m.WebhookDeliveryRead], "OK")}, parameters=(_WEBHOOK_ID, *_PAGE),
+    ),
+    Operation(
+        "post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", "retryWebhookDelivery",
+        "Send a succeeded or dead delivery again, with the same webhook-id",
+        {
+            "202": (m.WebhookDeliveryRead, "Accepted: pending again"),
+            "409": (None, "webhook_disabled, delivery_pending"),
+        },
+        parameters=(_WEBHOOK_ID, _path_id("delivery_id")), write=True,
     ),
 )  # fmt: skip
 

@@ -45,6 +45,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
 
+from invoicer.common.webhooks import EVENT_TYPES
 from invoicer.invoice.errors import describe
 from invoicer.invoice.schema import (
     AllowanceChargeDocument,
@@ -91,6 +92,12 @@ __all__ = [
     "PaymentRecorded",
     "SellerRead",
     "TotalsRead",
+    "WebhookAttemptRead",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookDeliveryRead",
+    "WebhookRead",
+    "WebhookUpdate",
     "party_fields",
 ]
 
@@ -762,6 +769,84 @@ class DashboardRead(ReadModel):
 
     today: date
     currencies: dict[str, CurrencyFigures]
+
+
+# --------------------------------------------------------------------------
+# Webhooks (issue 20)
+
+#: An event type an endpoint can subscribe to (:data:`invoicer.common.webhooks.EVENT_TYPES`).
+WebhookEvent = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+_WebhookUrl = Annotated[str, Text(2000, required=True)]
+_WebhookEvents = Annotated[
+    list[WebhookEvent],
+    Field(min_length=1, max_length=len(EVENT_TYPES), description="The event types delivered to the endpoint."),
+]
+
+
+class WebhookCreate(InputModel):
+    """A new endpoint: where (``http(s)://``, no credentials; a literal address
+    must be public unless ``WEBHOOK_ALLOWED_NETWORKS`` lets it through) and
+    which events."""
+
+    error_codes: ClassVar[dict[str, str]] = {"url": "invalid_url", "events": "invalid_events"}
+
+    url: _WebhookUrl
+    events: _WebhookEvents
+    description: Annotated[str, Text(500)] = ""
+
+
+class WebhookUpdate(InputModel):
+    """Changes to an endpoint; ``enabled: true`` turns on again one a 410 turned off."""
+
+    error_codes: ClassVar[dict[str, str]] = {"url": "invalid_url", "events": "invalid_events"}
+
+    url: _WebhookUrl | None = None
+    events: _WebhookEvents | None = None
+    description: Annotated[str, Text(500)] | None = None
+    enabled: bool | None = None
+
+
+class WebhookRead(ReadModel):
+    """An endpoint, without its secret (answered only when made)."""
+
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None = None
+    previous_secret_expires_at: Moment | None = Field(
+        default=None, description="Until then the secret before the last rotation signs too."
+    )
+    created_at: Moment
+    updated_at: Moment
+
+
+class WebhookCreated(WebhookRead):
+    """An endpoint as made or rotated, with its secret: shown this once."""
+
+    secret: str = Field(description="whsec_ + base64 of 32 bytes; keep it, it is never answered again.")
+
+
+class WebhookAttemptRead(ReadModel):
+    """One HTTP attempt at a delivery."""
+
+    attempted_at: Moment
+    status_code: int | None = Field(default=None, description="None when no answer came (see error).")
+    duration_ms: int
+    error: str | None = None
+
+
+class WebhookDeliveryRead(ReadModel):
+    """One event for one endpoint and every attempt at it, oldest first."""
+
+    id: uuid.UUID = Field(description="The webhook-id header: the same for every attempt.")
+    event_id: uuid.UUID
+    event_type: str
+    status: Literal["pending", "succeeded", "dead"]
+    next_attempt_at: Moment | None = None
+    created_at: Moment
+    attempts: list[WebhookAttemptRead]
 
 
 class Page(BaseModel, typing.Generic[T]):

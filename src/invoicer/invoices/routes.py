@@ -13,6 +13,8 @@ with RFC 6901 pointers into the request body.
   ``POST /invoices/<id>/issue|send|payments|credit-notes``; ``GET /invoices/<id>/events``
 * ``GET|POST /orders``; ``GET /orders/<id>``; ``POST /orders/<id>/invoice``
 * ``GET /dashboard``
+* ``GET|POST /webhooks``; ``PATCH|DELETE /webhooks/<id>``; ``POST /webhooks/<id>/rotate-secret``;
+  ``GET /webhooks/<id>/deliveries``; ``POST /webhooks/<id>/deliveries/<delivery_id>/retry`` (owners only)
 
 Conventions: a ``POST`` takes ``Idempotency-Key`` (the same key and body
 replay the first answer, with ``Idempotent-Replayed: true``; the key with
@@ -62,6 +64,7 @@ from . import (
     payments,
     queries,
     rendering,
+    webhooks,
 )
 from . import invoices as drafts
 from .errors import Unprocessable
@@ -82,6 +85,11 @@ from .models import (
     Page,
     PaymentCreate,
     PaymentRecorded,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDeliveryRead,
+    WebhookRead,
+    WebhookUpdate,
 )
 from .views import (
     client_view,
@@ -809,3 +817,73 @@ def dashboard() -> Response:
     with _session() as (cur, member):
         figures = queries.dashboard(cur, member)
     return _answer(dashboard_view(figures))
+
+
+# --- webhooks (owners only) ------------------------------------------------------------------
+
+
+def _delivery_view(row: dict[str, Any]) -> dict[str, Any]:
+    return dump(WebhookDeliveryRead.model_validate(row))
+
+
+@blueprint.get("/webhooks")
+def list_webhooks() -> Response:
+    """The organisation's webhook endpoints, without their secrets."""
+    page, per_page = _page_args()
+    with _session() as (cur, member):
+        rows = webhooks.list_endpoints(cur, member)
+    return _answer(_page([WebhookRead.model_validate(row) for row in rows], page, per_page))
+
+
+@blueprint.post("/webhooks")
+def create_webhook() -> Response:
+    """A new endpoint; 201 with its ``secret``, answered this once (so no
+    ``Idempotency-Key`` replay, which would keep it a second time)."""
+    body = parse(WebhookCreate)
+    with _session() as (cur, member):
+        row = webhooks.create_endpoint(cur, member, body, services().settings.allowed_networks)
+    return _answer(WebhookCreated.model_validate(row), 201, location=_link(f"/webhooks/{row['id']}"))
+
+
+@blueprint.patch("/webhooks/<webhook_id>")
+def update_webhook(webhook_id: str) -> Response:
+    """Change ``url``, ``events``, ``description``, ``enabled``."""
+    changes = parse(WebhookUpdate)
+    with _session() as (cur, member):
+        row = webhooks.update_endpoint(cur, member, webhook_id, changes, services().settings.allowed_networks)
+    return _answer(WebhookRead.model_validate(row))
+
+
+@blueprint.delete("/webhooks/<webhook_id>")
+def delete_webhook(webhook_id: str) -> Response:
+    """Remove the endpoint, its deliveries and their log; 204."""
+    with _session() as (cur, member):
+        webhooks.delete_endpoint(cur, member, webhook_id)
+    return Response(status=204)
+
+
+@blueprint.post("/webhooks/<webhook_id>/rotate-secret")
+def rotate_webhook_secret(webhook_id: str) -> Response:
+    """A new secret (answered this once); the old one signs too for ``WEBHOOK_SECRET_GRACE_SECONDS``."""
+    _body(optional=True)
+    with _session() as (cur, member):
+        row = webhooks.rotate_secret(cur, member, webhook_id, services().settings.webhook_secret_grace_seconds)
+    return _answer(WebhookCreated.model_validate(row))
+
+
+@blueprint.get("/webhooks/<webhook_id>/deliveries")
+def list_webhook_deliveries(webhook_id: str) -> Response:
+    """The endpoint's deliveries, newest first, each with its attempts."""
+    page, per_page = _page_args()
+    with _session() as (cur, member):
+        rows, total = webhooks.list_deliveries(cur, member, webhook_id, page=page, per_page=per_page)
+    return _answer(_page([WebhookDeliveryRead.model_validate(row) for row in rows], page, per_page, total))
+
+
+@blueprint.post("/webhooks/<webhook_id>/deliveries/<delivery_id>/retry")
+def retry_webhook_delivery(webhook_id: str, delivery_id: str) -> Response:
+    """Send a succeeded or dead delivery again (same ``webhook-id``); 202 with it, now ``pending``."""
+    _body(optional=True)
+    with _session() as (cur, member):
+        row = webhooks.retry_delivery(cur, member, webhook_id, delivery_id)
+    return _answer(_delivery_view(row), 202)

@@ -701,3 +701,114 @@ def invite_member() -> ResponseReturnValue:
     records().post("/organisation/members", body)
     flash(f"{body['email']} invited as {body['role']}.", "success")
     return redirect(url_for("web.organisation"))
+
+
+# --- webhooks (owners only; the invoices service decides) ------------------------------
+
+#: The events an endpoint may subscribe to, as the form offers them (the API's ``events``).
+WEBHOOK_EVENTS = (
+    ("invoice.issued", "An invoice is issued"),
+    ("invoice.sent", "An invoice is sent to its client"),
+    ("invoice.paid", "An invoice is paid in full"),
+    ("payment.recorded", "A payment is recorded"),
+    ("credit_note.issued", "A credit note is issued"),
+    ("job.done", "A document is rendered"),
+    ("job.failed", "A document could not be rendered"),
+)
+
+
+def _webhooks_page(
+    *, secret: dict[str, Any] | None = None, errors: dict[str, str] | None = None, form: dict[str, Any] | None = None
+) -> ResponseReturnValue:
+    """The webhooks page; ``secret`` (an endpoint as created or rotated, with
+    its ``secret``) is shown this once, so the answer is never stored."""
+    api = records()
+    endpoints = api.get("/webhooks", per_page=100)["items"]
+    response = Response(
+        render_template(
+            "organisation/webhooks.html",
+            endpoints=endpoints,
+            secret=secret,
+            errors=errors or {},
+            form=form or {"events": ["invoice.issued", "invoice.paid"]},
+            events=WEBHOOK_EVENTS,
+        ),
+        status=422 if errors else 200,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/organisation/webhooks")
+@session.page_login_required
+def webhooks() -> ResponseReturnValue:
+    """The organisation's webhook endpoints, and a form for a new one."""
+    return _webhooks_page()
+
+
+@blueprint.post("/organisation/webhooks")
+@session.page_login_required
+def create_webhook() -> ResponseReturnValue:
+    """Register an endpoint; its secret is shown on the page this once."""
+    body = {
+        "url": (request.form.get("url") or "").strip(),
+        "events": request.form.getlist("events"),
+        "description": (request.form.get("description") or "").strip(),
+    }
+    try:
+        created = records().post("/webhooks", body)
+    except RecordsError as exc:
+        return _webhooks_page(errors=form_errors(exc), form=body)
+    return _webhooks_page(secret=created)
+
+
+@blueprint.post("/organisation/webhooks/<webhook_id>/rotate")
+@session.page_login_required
+@flash_refusal("web.webhooks", prefix="Secret not rotated: ")
+def rotate_webhook(webhook_id: str) -> ResponseReturnValue:
+    """A new secret for the endpoint, shown this once; the old one still signs for the grace period."""
+    return _webhooks_page(secret=records().post(f"/webhooks/{webhook_id}/rotate-secret"))
+
+
+@blueprint.post("/organisation/webhooks/<webhook_id>/enabled")
+@session.page_login_required
+@flash_refusal("web.webhooks", prefix="Not changed: ")
+def toggle_webhook(webhook_id: str) -> ResponseReturnValue:
+    """Turn the endpoint on or off (the form's ``enabled``: ``true`` or ``false``)."""
+    enabled = request.form.get("enabled") == "true"
+    records().patch(f"/webhooks/{webhook_id}", {"enabled": enabled})
+    flash("Endpoint turned on." if enabled else "Endpoint turned off.", "success")
+    return redirect(url_for("web.webhooks"))
+
+
+@blueprint.post("/organisation/webhooks/<webhook_id>/delete")
+@session.page_login_required
+@flash_refusal("web.webhooks", prefix="Not removed: ")
+def delete_webhook(webhook_id: str) -> ResponseReturnValue:
+    """Remove the endpoint and its delivery log."""
+    records().delete(f"/webhooks/{webhook_id}")
+    flash("Endpoint removed.", "success")
+    return redirect(url_for("web.webhooks"))
+
+
+@blueprint.get("/organisation/webhooks/<webhook_id>")
+@session.page_login_required
+def webhook_log(webhook_id: str) -> ResponseReturnValue:
+    """The endpoint's deliveries, newest first, with every attempt and a button to send one again."""
+    api = records()
+    endpoint = next((item for item in api.get("/webhooks", per_page=100)["items"] if item["id"] == webhook_id), None)
+    if endpoint is None:
+        abort(404)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    deliveries = api.get(f"/webhooks/{webhook_id}/deliveries", page=page, per_page=PER_PAGE)
+    return render_template("organisation/webhook_log.html", endpoint=endpoint, deliveries=deliveries, page=page)
+
+
+@blueprint.post("/organisation/webhooks/<webhook_id>/deliveries/<delivery_id>/retry")
+@session.page_login_required
+@flash_refusal("web.webhook_log", prefix="Not sent again: ")
+def retry_webhook_delivery(webhook_id: str, delivery_id: str) -> ResponseReturnValue:
+    """Send a delivery again, with the same webhook-id."""
+    records().post(f"/webhooks/{webhook_id}/deliveries/{delivery_id}/retry")
+    flash("The delivery will be sent again in a moment.", "success")
+    return redirect(url_for("web.webhook_log", webhook_id=webhook_id))
