@@ -14,8 +14,7 @@ from types import FrameType
 from typing import Any
 
 from . import logging as logs
-from . import tracing
-from . import metrics
+from . import metrics, tracing
 from .amqp import Consumer, Handler, Topology
 from .config import Settings
 

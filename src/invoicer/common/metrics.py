@@ -255,6 +255,42 @@ PAYMENTS_RECORDED = Counter("invoicer_payments_recorded_total", "Payments record
 idempotent replay is not counted again)."""
 
 
+# --- webhooks ---------------------------------------------------------------------------
+
+WEBHOOK_DELIVERIES = Counter(
+    "invoicer_webhook_deliveries_total",
+    "Webhook delivery attempts by endpoint and result: success, failure (tried again later), dead (given up).",
+    ["endpoint_id", "result"],
+)
+"""Counted by the webhook sender after each attempt is recorded; a 410 answer is ``dead``
+(the endpoint is turned off). The alert "webhook endpoint failing for an hour" reads it."""
+
+
+# --- expenses ---------------------------------------------------------------------------
+
+EXTRACTION_DURATION = Histogram(
+    "invoicer_extraction_duration_seconds",
+    "Time the intake worker took to read one expense document, in seconds, by how it was read.",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0),
+)
+"""``kind``: ``einvoice_xml``, ``einvoice_pdf``, ``text_pdf``, ``scanned_pdf``, ``image``,
+``unreadable`` (:class:`invoicer.invoice.reading.Extraction`)."""
+
+EXTRACTION_CONFIDENCE = Histogram(
+    "invoicer_extraction_field_confidence",
+    "Confidence (0-1) of each field the intake worker read, by source (xml, text, ocr).",
+    ["source"],
+    buckets=(0.25, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0),
+)
+
+EXPENSES_READ = Counter(
+    "invoicer_expenses_read_total",
+    "Expense documents the intake worker read, by the status they went to (needs_review, submitted, failed).",
+    ["status"],
+)
+
+
 # --- serving ----------------------------------------------------------------------------
 
 

@@ -40,9 +40,8 @@ from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
-from . import config
+from . import config, tracing
 from . import logging as logs
-from . import tracing
 from .config import Settings
 
 __all__ = ["JsonErrorWorker", "JsonLogger", "metrics_hooks", "options", "prepare_metrics", "refusal"]
@@ -259,6 +258,8 @@ def _tracing_hooks(service: str | None, settings: Settings) -> dict[str, Any]:
         tracing.setup(service, settings)
 
     return {"post_fork": post_fork}
+
+
 # --- Prometheus metrics in gunicorn's multiprocess mode ------------------------------------
 #
 # prometheus-client keeps a worker's samples in memory unless PROMETHEUS_MULTIPROC_DIR is

@@ -74,8 +74,7 @@ from werkzeug.routing import ValidationError as NoMatch
 
 from ..invoice import formats as output_formats
 from . import logging as logs
-from . import tracing
-from . import metrics
+from . import metrics, tracing
 from .config import Settings
 from .errors import (
     ApiError,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..common import metrics
 from ..common.amqp import Done, Permanent, Transient
 from ..common.config import Settings
 from ..common.consumer_main import run_consumer
@@ -62,10 +63,16 @@ class IntakeHandler:
                 raise Permanent("document_missing", f"the document of expense {message.expense_id} is gone")
             started = time.monotonic()
             extraction = extract(blob.data, expense["document_name"] or "document")
+            seconds = time.monotonic() - started
             with self.db.transaction() as cur:
                 status = records.apply_extraction(cur, message.expense_id, extraction, threshold=self.threshold)
         except (DatabaseUnavailable, StorageUnavailable) as exc:
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        if status is not None:  # this delivery read it (not a redelivery of one read already)
+            metrics.EXTRACTION_DURATION.labels(extraction.kind).observe(seconds)
+            metrics.EXPENSES_READ.labels(status).inc()
+            for field in extraction.fields.values():
+                metrics.EXTRACTION_CONFIDENCE.labels(field.source).observe(field.confidence)
         log.info(
             "expense read",
             extra={
@@ -73,7 +80,7 @@ class IntakeHandler:
                 "kind": extraction.kind,
                 "pages": extraction.pages,
                 "status": status,
-                "seconds": round(time.monotonic() - started, 2),
+                "seconds": round(seconds, 2),
             },
         )
         return Done()

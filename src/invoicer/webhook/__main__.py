@@ -24,7 +24,7 @@ def main() -> None:
     """Consume ``webhook.event`` and send deliveries until SIGTERM/SIGINT."""
     senders: list[Sender] = []
     threads: list[threading.Thread] = []
-    sending = Liveness()  # /healthz turns 503 when the sender's loop is stuck
+    sending = Liveness("webhook.sender")  # /healthz turns 503 when the sender's loop is stuck
 
     def build(settings: Settings) -> EventRecorder:
         sender = Sender(Database(settings.database_url, max_connections=2), settings, on_round=sending.beat)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..common import logging as logs
+from ..common import metrics
 from ..common.config import Settings
 from ..common.db import Database, DatabaseUnavailable
 from ..common.webhooks import sign
@@ -72,6 +73,10 @@ def settle(
         return Outcome("dead")
     base = schedule[step - 1]
     return Outcome("pending", delay=base * (1 - JITTER + 2 * JITTER * jitter()))
+
+
+#: An outcome's status as the delivery metric's ``result``.
+_RESULTS = {"succeeded": "success", "pending": "failure", "dead": "dead"}
 
 
 class Sender:
@@ -126,6 +131,7 @@ class Sender:
                     " disabled_reason = 'the endpoint answered 410 Gone' WHERE id = %s",
                     (row["endpoint_id"],),
                 )
+        metrics.WEBHOOK_DELIVERIES.labels(str(row["endpoint_id"]), _RESULTS[outcome.status]).inc()
         log.info(
             "webhook attempt",
             extra={
