@@ -275,3 +275,38 @@ def test_a_refused_change_is_flashed_on_the_page_it_came_from(app_client, monkey
     monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(403, "read_only_role", "viewer")))
     reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
     assert reply.status_code == 403 and "text/html" in reply.content_type, "not a refusal to flash: the error page"
+
+
+class _DraftRecords(_Records):
+    """One draft; a PATCH is sent as ``requests`` sends it: header values
+    encoded as ISO-8859-1 (http.client), which refuses any other character."""
+
+    def __init__(self, invoice: dict) -> None:
+        super().__init__(invoice)
+        self.patched: list[dict] = []
+
+    def get(self, path: str, **params):
+        return {"items": [], "total": 0} if path == "/clients" else super().get(path, **params)
+
+    def request(self, method: str, path: str, *, json=None, headers=None, **kwargs):
+        for value in (headers or {}).values():
+            value.encode("latin-1")
+        self.patched.append(headers or {})
+        return self.invoice
+
+
+@pytest.mark.parametrize("version", ["v\u20ac", "\u0661", "3 ", "1,2"])
+def test_a_draft_form_whose_version_is_not_a_number_is_a_400_not_a_500(app_client, monkeypatch, version):
+    """Issue 22: a non-Latin-1 ``version`` in the editor's form made ``If-Match`` unencodable (500)."""
+    draft = _invoice("draft", ["edit", "delete", "issue"], version=3)
+    records = _DraftRecords(draft)
+    monkeypatch.setattr(pages, "records", lambda: records)
+    client = app_client(create_app)
+    token = _csrf(client)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.post(f"/app/invoices/{draft['id']}/edit", data={"csrf_token": token, "version": version})
+    assert reply.status_code == 400, reply.status_code
+    assert "version" in reply.get_data(as_text=True)
+    assert records.patched == [], "nothing was sent to the invoices service"
+    reply = client.post(f"/app/invoices/{draft['id']}/edit", data={"csrf_token": token, "version": "3"})
+    assert reply.status_code == 302 and records.patched == [{"If-Match": '"v3"'}]

@@ -44,7 +44,9 @@ and every such app then behaves the same way:
   client address, scheme and host from that many ``X-Forwarded-*`` hops.
 * **Body size**: bodies over ``max_body`` are 413 however they are framed;
   a chunked body (no ``Content-Length``) is read up to the limit before any
-  route runs, and refused whole if it goes on.
+  route runs, and refused whole if it goes on. A 413 says ``Connection:
+  close`` and the connection is closed, so the unread rest of the body is
+  neither read nor taken for a next request.
 * **Links**: absolute URLs come from :func:`public_url_for`, built on
   ``PUBLIC_URL`` alone; the request's ``Host`` and ``X-Forwarded-Host`` are
   the client's to choose and never reach a link.
@@ -55,7 +57,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,6 +73,8 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
 
 from ..invoice import formats as output_formats
+from ..invoice.errors import MalformedDocument
+from ..invoice.parsing import parse_document
 from . import logging as logs
 from .config import Settings
 from .errors import (
@@ -99,6 +102,7 @@ __all__ = [
     "error_response",
     "int_arg",
     "json_document",
+    "json_object",
     "make_app",
     "public_url_for",
     "request_id",
@@ -214,6 +218,27 @@ class Credentials(BaseModel):
     password: str = Field(max_length=1024, description="Its password.")
 
 
+def json_object(raw: bytes, expected: str = "a JSON object") -> dict[str, Any]:
+    """``raw`` (a request body, UTF-8 JSON) as a dict, parsed by
+    :func:`invoicer.invoice.parsing.parse_document`: nesting deeper than 32
+    levels is refused by a scan before parsing (no ``RecursionError``), as
+    are unpaired surrogate escapes (``"\\ud800"``, which no database or
+    encoder takes), duplicate keys and NaN; numbers with a fraction are
+    :class:`~decimal.Decimal`, never float.
+
+    Raises :class:`ApiError` 400 ``malformed_json`` (``details``: the line
+    and column when the problem has a place) for any of those and for a
+    document that is not an object (``expected`` says what was wanted)."""
+    try:
+        body = parse_document(raw)
+    except MalformedDocument as exc:
+        where = [{"message": exc.message, "line": exc.line, "column": exc.column}] if exc.line else []
+        raise ApiError(400, "malformed_json", exc.message, where) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", f"the body must be {expected}")
+    return body
+
+
 def login_credentials(missing: str = "send your e-mail and password with HTTP Basic or as JSON") -> tuple[str, str]:
     """``(email, password)`` of the current ``POST /login``: from ``Authorization:
     Basic`` (RFC 7617, :func:`basic_credentials`) when it is sent, else from a
@@ -232,12 +257,7 @@ def login_credentials(missing: str = "send your e-mail and password with HTTP Ba
         raw = request.get_data(cache=True)
         if not raw.strip():
             raise challenge
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}') from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}')
+        body = json_object(raw, 'a JSON object {"email", "password"}')
         try:
             parsed = Credentials.model_validate(body)
         except ValidationError as exc:
@@ -531,6 +551,10 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         code = _HTTP_CODES.get(status, "http_error")
         # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
         headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
+        if status == 413:
+            # The rest of a refused body is not read: the connection cannot carry another
+            # request (RFC 9110 15.5.14); gunicorn closes it (invoicer.common.serving).
+            headers["Connection"] = "close"
         return error_response(status, code, exc.description or exc.name, headers=headers)
 
     def _dependency_down(what: str, exc: Exception) -> Response:

@@ -27,7 +27,7 @@ Totals always come from :func:`invoicer.invoice.model.compute_totals`.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json, version_matches
 from .clients import get_client
-from .documents import PARTY_FIELDS, check_lines_and_terms
+from .documents import PARTY_FIELDS, check_lines_and_terms, due_after
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 from .numbering import INVOICE_SERIES, next_number
@@ -339,7 +339,7 @@ def issue(
         )
     client = get_client(cur, member, row["client_id"])
     when = _date(issue_date, "/issue_date") or row["issue_date"] or today
-    due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
+    due = row["due_date"] or due_after(when, terms_days(cur, member, client))
     lines, totals, _ = check_lines_and_terms(
         currency=row["currency"],
         lines=row["lines"],

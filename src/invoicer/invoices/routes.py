@@ -28,7 +28,6 @@ speaks HTTP.
 from __future__ import annotations
 
 import io
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,7 +42,7 @@ from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
 from ..common.storage import BlobStore
-from ..common.web import bearer_claims, int_arg, json_document
+from ..common.web import bearer_claims, int_arg, json_document, json_object
 from ..invoice.errors import field_errors
 from ..invoice.formats import RenderOptions
 from ..invoice.logo import MAX_LOGO_BYTES, LogoError
@@ -155,27 +154,16 @@ def _link(path: str) -> str:
 
 def _body(*, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object; ``{}`` for an empty body when ``optional``.
-    400 ``malformed_json`` (with line and column) for bad JSON or a
-    non-object, 415 for a body that is not JSON."""
+    400 ``malformed_json`` (with line and column) for bad JSON, a non-object,
+    nesting deeper than 32 levels or a lone surrogate
+    (:func:`invoicer.common.web.json_object`), 415 for a body that is not JSON."""
     raw = request.get_data(cache=True)
     if not raw.strip() and optional:
         return {}
     mimetype = (request.mimetype or "").lower()
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", f"send the body as application/json, not {mimetype}")
-    try:
-        body = json.loads(raw)
-    except UnicodeDecodeError:
-        raise ApiError(400, "malformed_json", "the body is not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "malformed_json",
-            f"the body is not valid JSON: {exc.msg}",
-            [{"message": exc.msg, "line": exc.lineno, "column": exc.colno}],
-        ) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    body = json_object(raw)
     nul = _nul_pointer(body, "")
     if nul is not None:
         raise Unprocessable("text cannot hold the NUL character", code="invalid_text", pointer=nul)
