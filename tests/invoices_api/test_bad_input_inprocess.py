@@ -117,3 +117,29 @@ def test_only_ascii_digits_make_an_amount(billing_api, amount):
     error = _error(api("POST", f"/invoices/{invoice['id']}/payments", json={"amount": amount}), 422)
     assert any(detail.get("pointer") == "/amount" for detail in error["details"]), error
     assert api("GET", f"/invoices/{invoice['id']}").get_json()["totals"]["paid"] == "0.00"
+
+
+def test_dates_that_disagree_with_the_numbers_are_422_naming_the_field(billing_api):
+    """Issue 22 item 4, over HTTP: a future issue date, a payment of 1900 and a credit note of 2000."""
+    api = billing_api()
+    assert api("PATCH", "/organisation", json=SELLER).status_code == 200
+    client = api("POST", "/clients", json=BUYER).get_json()
+    draft = api("POST", "/invoices", json={"client_id": client["id"], "lines": LINES}).get_json()
+    for when in ("2999-01-01", "0001-01-01"):
+        error = _error(api("POST", f"/invoices/{draft['id']}/issue", json={"issue_date": when}), 422)
+        assert error["code"] == "invalid_date" and error["details"][0]["pointer"] == "/issue_date", error
+    invoice = _issued_draft(api, draft)
+    error = _error(
+        api("POST", f"/invoices/{invoice['id']}/payments", json={"amount": "1.00", "date": "1900-01-01"}), 422
+    )
+    assert error["code"] == "invalid_date" and error["details"][0]["pointer"] == "/date", error
+    reply = api("POST", f"/invoices/{invoice['id']}/credit-notes", json={"issue_date": "2000-01-01"})
+    error = _error(reply, 422)
+    assert error["code"] == "invalid_date" and error["details"][0]["pointer"] == "/issue_date", error
+    assert api("GET", f"/invoices/{invoice['id']}").get_json()["totals"]["balance_due"] == invoice["totals"]["gross"]
+
+
+def _issued_draft(api, draft: dict) -> dict:
+    reply = api("POST", f"/invoices/{draft['id']}/issue")
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()

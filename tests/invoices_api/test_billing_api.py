@@ -290,10 +290,11 @@ def test_the_dashboard_sums_a_known_set(seller):
             due_date=(today - timedelta(days=days_overdue)).isoformat(),
         )
 
-    not_due = issued(seller, client)
-    late_20 = dated(20)
-    late_45 = dated(45)
+    # Issued oldest first: numbers and dates agree (invoicer.invoices.dates).
     dated(100)
+    late_45 = dated(45)
+    late_20 = dated(20)
+    not_due = issued(seller, client)
     seller.ok("POST", f"/invoices/{late_45['id']}/payments", 201, json={"amount": "30.86"})
     seller.ok("POST", f"/invoices/{not_due['id']}/payments", 201, json={"amount": LINES_GROSS})
     seller.ok("POST", f"/invoices/{late_20['id']}/send")
