@@ -139,16 +139,21 @@ def gridfs_server(records_database, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def billing_api(offline_settings, records_database, gridfs_server):
     """Like ``records_api``, with GridFS, so that invoices can be issued in
-    this process (their documents are requested; no worker renders them)."""
+    this process (their documents are requested; no worker renders them).
+    ``billing_api(**overrides)`` changes settings of the app (one app per
+    set of overrides)."""
     from invoicer.invoices.app import create_app
 
-    settings = replace(
+    base = replace(
         offline_settings, database_url=records_database, mongodb_uri=gridfs_server, public_url="https://billing.example"
     )
-    app = create_app(settings)
+    apps: dict = {}
 
-    def _make(email: str | None = None) -> Caller:
-        return Caller(app.test_client(), token_for(settings, email=email))
+    def _make(email: str | None = None, **overrides) -> Caller:
+        key = tuple(sorted(overrides.items()))
+        if key not in apps:
+            apps[key] = create_app(replace(base, **overrides))
+        return Caller(apps[key].test_client(), token_for(base, email=email))
 
     return _make
 

@@ -310,3 +310,44 @@ def test_a_draft_form_whose_version_is_not_a_number_is_a_400_not_a_500(app_clien
     assert records.patched == [], "nothing was sent to the invoices service"
     reply = client.post(f"/app/invoices/{draft['id']}/edit", data={"csrf_token": token, "version": "3"})
     assert reply.status_code == 302 and records.patched == [{"If-Match": '"v3"'}]
+
+
+def test_every_form_carries_an_idempotency_key_and_a_double_submit_sends_it_twice(app_client, monkeypatch):
+    """Issue 22 item 2: a double submit or a retried form never makes a second
+    payment: both POSTs to the invoices service carry the form's key."""
+    import requests as real_requests
+
+    from invoicer.gateway.web import records as records_module
+
+    invoice = _invoice("sent", ["send", "record_payment", "credit"])
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    html = client.get(f"/app/invoices/{invoice['id']}").get_data(as_text=True)
+    forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S | re.I)
+    assert forms and all('name="idempotency_key"' in form for form in forms), "every form posts a key"
+    keys = re.findall(r'name="idempotency_key" value="([^"]+)"', html)
+    assert len(set(keys)) == len(keys), "each form has its own key"
+    payment_form = next(form for form in forms if "/payments" in form)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', payment_form).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', payment_form).group(1)
+
+    sent: list[dict] = []
+
+    def fake_request(method, url, **kwargs):  # the HTTP call only: Records itself runs for real
+        sent.append({"method": method, "url": url, **kwargs.get("headers", {})})
+        reply = real_requests.Response()
+        reply.status_code, reply._content = 201, b'{"payment": {}, "invoice": {}}'
+        reply.headers["Content-Type"] = "application/json"
+        return reply
+
+    monkeypatch.setattr(pages, "records", records_module.records)
+    monkeypatch.setattr(records_module.requests, "request", fake_request)
+    for _ in range(2):  # a double click
+        reply = client.post(
+            f"/app/invoices/{invoice['id']}/payments",
+            data={"csrf_token": csrf, "idempotency_key": key, "amount": "10.00"},
+        )
+        assert reply.status_code == 302
+    assert [entry["method"] for entry in sent] == ["POST", "POST"]
+    assert sent[0]["Idempotency-Key"] == sent[1]["Idempotency-Key"] and key in sent[0]["Idempotency-Key"]

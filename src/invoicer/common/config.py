@@ -96,6 +96,10 @@ class Settings:
     invoices_bind: str = "127.0.0.1:8082"
     web_workers: int = 2
     web_threads: int = 4
+    # Time limits: the services give up on PostgreSQL well before the gateway gives up on them
+    database_statement_timeout_ms: int = 20_000
+    database_lock_timeout_ms: int = 5_000
+    forward_timeout_seconds: int = 50
     # The bind and URL settings of registry components that have no field
     # above (a new service's <NAME>_BIND and <NAME>_URL), as (variable, value)
     # pairs; only the variables registry entries name are read.

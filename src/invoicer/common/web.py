@@ -22,8 +22,10 @@ and every such app then behaves the same way:
   with its own status, :class:`~invoicer.common.errors.DomainError` with its
   family's status, Werkzeug's HTTP errors with their status and headers (e.g.
   ``Allow`` on 405, RFC 9110 15.5.6), the exception types named in
-  ``unavailable`` as 503 with ``Retry-After``, and anything else as a logged
-  500 that reveals nothing.
+  ``unavailable`` as 503 with ``Retry-After``,
+  :class:`~invoicer.common.db.DatabaseBusy` (a statement or lock time limit:
+  rolled back) as 503 ``busy`` with ``Retry-After: 2``, and anything else as
+  a logged 500 that reveals nothing.
 * **Health**: ``GET /healthz`` answers 200 ``{"status": "ok"}`` while the
   process serves; ``GET /readyz`` runs every readiness check and answers 200
   ``{"status": "ready"}``, or 503 with ``Retry-After`` and an error body whose
@@ -77,6 +79,7 @@ from ..invoice.errors import MalformedDocument
 from ..invoice.parsing import parse_document
 from . import logging as logs
 from .config import Settings
+from .db import DatabaseBusy
 from .errors import (
     ApiError,
     Conflict,
@@ -133,6 +136,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 BASIC_CHALLENGE = 'Basic realm="invoicer", charset="UTF-8"'
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 RETRY_AFTER_SECONDS = 5
+#: Retry-After of a 503 ``busy``: a lock is usually let go within a second or two.
+BUSY_RETRY_AFTER_SECONDS = 2
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -568,6 +573,18 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
 
     for exc_type, what in unavailable.items():
         app.register_error_handler(exc_type, partial(_dependency_down, what))
+
+    @app.errorhandler(DatabaseBusy)
+    def _busy(exc: DatabaseBusy) -> Response:
+        # Cancelled by statement_timeout or lock_timeout: rolled back, so retrying is safe.
+        log.warning("database time limit", extra={"path": request.path, "error": str(exc)})
+        return error_response(
+            503,
+            "busy",
+            "the records are busy (another change holds them, or the database is slow); nothing was changed;"
+            " try again shortly",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
