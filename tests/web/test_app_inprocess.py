@@ -351,3 +351,32 @@ def test_every_form_carries_an_idempotency_key_and_a_double_submit_sends_it_twic
         assert reply.status_code == 302
     assert [entry["method"] for entry in sent] == ["POST", "POST"]
     assert sent[0]["Idempotency-Key"] == sent[1]["Idempotency-Key"] and key in sent[0]["Idempotency-Key"]
+
+
+def test_the_invoice_page_shows_a_refund_due_and_offers_to_record_the_refund(app_client, monkeypatch):
+    """Issue 22 item 6: paid, then credited: the page says what is owed back and takes the refund."""
+    invoice = _invoice("paid", ["send", "refund"])
+    invoice["totals"] = {**invoice["totals"], "paid": "119.00", "credited": "42.84", "balance_due": "0.00"}
+    invoice["totals"].update(refunded="0.00", refund_due="42.84")
+    invoice["refunds"] = []
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    html = client.get(f"/app/invoices/{invoice['id']}").get_data(as_text=True)
+    assert re.search(r"<dt>Refund due</dt><dd[^>]*>42.84 EUR</dd>", html), "the refund due is shown"
+    assert f'action="/app/invoices/{invoice["id"]}/refunds"' in html and "Record refund" in html
+
+    posted: list = []
+
+    class _Refunds(_Records):
+        def post(self, path, body=None):
+            posted.append((path, body))
+            return {}
+
+    monkeypatch.setattr(pages, "records", lambda: _Refunds(invoice))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    reply = client.post(
+        f"/app/invoices/{invoice['id']}/refunds", data={"csrf_token": token, "amount": "42.84", "method": "bank"}
+    )
+    assert reply.status_code == 302
+    assert posted == [(f"/invoices/{invoice['id']}/refunds", {"amount": "42.84", "method": "bank"})]

@@ -10,7 +10,7 @@ with RFC 6901 pointers into the request body.
 * ``GET|PATCH /organisation``; ``GET|PUT|DELETE /organisation/logo``; ``GET|POST /organisation/members``
 * ``GET|POST /clients``; ``GET|PATCH|DELETE /clients/<id>`` (DELETE archives)
 * ``GET|POST /invoices``; ``POST /invoices/import``; ``GET|PATCH|DELETE /invoices/<id>``;
-  ``POST /invoices/<id>/issue|send|payments|credit-notes``; ``GET /invoices/<id>/events``
+  ``POST /invoices/<id>/issue|send|payments|refunds|credit-notes``; ``GET /invoices/<id>/events``
 * ``GET|POST /orders``; ``GET /orders/<id>``; ``POST /orders/<id>/invoice``
 * ``GET /dashboard``
 
@@ -58,6 +58,7 @@ from . import (
     organisations,
     payments,
     queries,
+    refunds,
     rendering,
 )
 from . import invoices as drafts
@@ -79,6 +80,8 @@ from .models import (
     Page,
     PaymentCreate,
     PaymentRecorded,
+    RefundCreate,
+    RefundRecorded,
 )
 from .views import (
     client_view,
@@ -658,6 +661,33 @@ def record_payment(invoice_id: str) -> Response:
         return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
 
 
+@blueprint.post("/invoices/<invoice_id>/refunds")
+def record_refund(invoice_id: str) -> Response:
+    """``{"amount", "date", "method", "reference"}`` paid back to the client,
+    at most the refund due; 201 ``{"refund", "invoice"}``."""
+    body = parse(RefundCreate)
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            done = refunds.record_refund(
+                cur,
+                member,
+                invoice_id,
+                body["amount"],
+                refunded_on=body.get("date"),
+                method=body.get("method"),
+                reference=body.get("reference"),
+            )
+            return 201, dump(
+                RefundRecorded(
+                    refund=payment_view(done["refund"]),
+                    invoice=invoice_detail(cur, member, done["invoice"], _public()),
+                )
+            )
+
+        return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+
+
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
 def create_credit_note(invoice_id: str) -> Response:
     """``{"lines": [{"position", "quantity"}], "reason"}`` (no lines: the
@@ -778,4 +808,5 @@ def dashboard() -> Response:
     by status and the ageing of the unpaid balance (see :func:`.queries.dashboard`)."""
     with _session() as (cur, member):
         figures = queries.dashboard(cur, member)
-    return _answer(dashboard_view(figures))
+        refunds_due = refunds.refunds_due_by_currency(cur, member)
+    return _answer(dashboard_view(figures, refunds_due))

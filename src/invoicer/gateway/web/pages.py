@@ -518,6 +518,17 @@ def record_payment(invoice_id: str) -> ResponseReturnValue:
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 
+@blueprint.post("/invoices/<invoice_id>/refunds")
+@session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Refund not recorded: ")
+def record_refund(invoice_id: str) -> ResponseReturnValue:
+    """Record money paid back to the client (``amount``, ``date``, ``method``, ``reference``)."""
+    body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
+    records().post(f"/invoices/{invoice_id}/refunds", {k: v for k, v in body.items() if v is not None})
+    flash(f"Refund of {body['amount']} recorded.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
 @session.page_login_required
 @flash_refusal("web.invoice_page", prefix="Credit note not issued: ")
