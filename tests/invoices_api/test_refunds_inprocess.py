@@ -65,3 +65,31 @@ def test_an_invoice_with_nothing_to_refund_refuses_a_refund(billing_api):
     assert reply.status_code == 422 and reply.get_json()["error"]["code"] == "over_refund"
     dated = api("POST", f"/invoices/{invoice['id']}/refunds", json={"amount": "1.00", "date": "1900-01-01"})
     assert dated.status_code == 422
+
+
+def test_the_credit_can_be_kept_for_the_clients_next_invoice(billing_api):
+    api = billing_api()
+    invoice = _paid_then_credited(api)
+    draft = api("POST", "/invoices", json={"client_id": invoice["client_id"], "lines": LINES}).get_json()
+    following = api("POST", f"/invoices/{draft['id']}/issue").get_json()
+    applied = api("POST", f"/invoices/{invoice['id']}/refunds", json={"amount": "42.84", "applied_to": following["id"]})
+    assert applied.status_code == 201, applied.get_json()
+    assert applied.get_json()["invoice"]["totals"]["refund_due"] == "0.00"
+    assert following["number"] in applied.get_json()["refund"]["method"]
+    after = api("GET", f"/invoices/{following['id']}").get_json()
+    assert after["status"] == "partially_paid" and after["totals"]["paid"] == "42.84"
+    assert invoice["number"] in after["payments"][0]["method"]
+    assert after["totals"]["balance_due"] == f"{float(LINES_GROSS) - 42.84:.2f}"
+
+
+def test_the_credit_goes_only_to_an_open_invoice_of_the_same_client(billing_api):
+    api = billing_api()
+    invoice = _paid_then_credited(api)
+    other = api("POST", "/clients", json={**BUYER, "name": "Thomas Hardy"}).get_json()
+    draft = api("POST", "/invoices", json={"client_id": other["id"], "lines": LINES}).get_json()
+    foreign = api("POST", f"/invoices/{draft['id']}/issue").get_json()
+    for target in (foreign["id"], invoice["id"]):
+        reply = api("POST", f"/invoices/{invoice['id']}/refunds", json={"amount": "1.00", "applied_to": target})
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.get_json()["error"]["details"][0]["pointer"] == "/applied_to"
+    assert api("GET", f"/invoices/{invoice['id']}").get_json()["totals"]["refund_due"] == "42.84"

@@ -660,7 +660,13 @@ class PaymentCreate(InputModel):
 
 
 class RefundCreate(PaymentCreate):
-    """A refund paid back to the client: ``amount`` in the invoice currency, not above the refund due."""
+    """A refund: ``amount`` in the invoice currency, not above the refund due,
+    paid back to the client, or with ``applied_to`` kept as a payment of
+    another open invoice of the same client and currency."""
+
+    applied_to: Annotated[str, RecordId()] | None = Field(
+        default=None, description="An open invoice of the same client and currency the credit pays instead."
+    )
 
 
 class RefundRecorded(ReadModel):

@@ -20,12 +20,12 @@ from typing import Any
 from invoicer.common.db import Cursor, one_row
 from invoicer.invoice.model import quantize_money
 
-from . import events
+from . import events, payments
 from ._sql import fetch_invoice as fetch
 from .dates import check_since
-from .errors import Conflict, Unprocessable
+from .errors import Conflict, NotFound, Unprocessable
 from .identity import Member
-from .invoices import _date, invoice_view
+from .invoices import OPEN_STATUSES, _date, invoice_view
 from .payments import _amount
 
 __all__ = ["list_refunds", "record_refund", "refund_due", "refunds_due_by_currency"]
@@ -57,16 +57,23 @@ def record_refund(
     refunded_on: date | str | None = None,
     method: str | None = None,
     reference: str | None = None,
+    applied_to: Any = None,
     today: date | None = None,
 ) -> dict[str, Any]:
     """Record ``amount`` (decimal string or Decimal, the invoice's currency)
-    paid back to the client on ``refunded_on`` (default ``today``).
+    paid back to the client on ``refunded_on`` (default ``today``), or, with
+    ``applied_to`` (the id of another open invoice of the same client and
+    currency), kept for it: the same transaction records a payment of
+    ``amount`` on that invoice (:func:`invoicer.invoices.payments.record_payment`,
+    method "credit from <number>"), and the refund's method says where it went.
 
     Returns ``{"refund": {...}, "invoice": invoice_view}``. Raises
     :class:`NotFound`, :class:`Conflict` (``not_refundable``) for a draft or
     a credit note, :class:`Unprocessable` (``invalid_amount``,
-    ``over_refund`` at ``/amount``; ``invalid_date`` at ``/date``) and
-    :class:`Forbidden` for a viewer."""
+    ``over_refund`` at ``/amount``; ``invalid_date`` at ``/date``;
+    ``invalid_credit_target`` at ``/applied_to`` for an invoice that is not
+    another one of the same client and currency; the payment's own refusals,
+    e.g. ``overpayment``) and :class:`Forbidden` for a viewer."""
     member.require_write()
     today = today or date.today()
     row = fetch(cur, member, invoice_id, lock=True)
@@ -88,6 +95,20 @@ def record_refund(
         since=f"invoice {row['number']}",
         pointer="/date",
     )
+    if applied_to is not None:
+        target = _credit_target(cur, member, row, applied_to)
+        method = f"credit applied to {target['number']}"
+        reference = reference or target["number"]
+        payments.record_payment(
+            cur,
+            member,
+            target["id"],
+            value,
+            paid_on=max(when, target["issue_date"] or when),
+            method=f"credit from {row['number']}",
+            reference=row["number"],
+            today=today,
+        )
     cur.execute(
         f"INSERT INTO refunds (organisation_id, invoice_id, amount, date, method, reference, created_by)"
         f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
@@ -116,6 +137,29 @@ def record_refund(
         },
     )
     return {"refund": refund, "invoice": invoice}
+
+
+def _credit_target(cur: Cursor, member: Member, source: dict[str, Any], target_id: Any) -> dict[str, Any]:
+    """The invoice ``target_id`` if it may receive ``source``'s credit."""
+    try:
+        target = fetch(cur, member, target_id, lock=True)
+    except NotFound:
+        target = None
+    if (
+        target is None
+        or target["id"] == source["id"]
+        or target["kind"] != "invoice"
+        or target["status"] not in OPEN_STATUSES
+        or target["client_id"] != source["client_id"]
+        or target["currency"] != source["currency"]
+    ):
+        raise Unprocessable(
+            f"the credit of {source['number']} can only pay another open invoice of the same client in"
+            f" {source['currency']}",
+            code="invalid_credit_target",
+            pointer="/applied_to",
+        )
+    return target
 
 
 def list_refunds(cur: Cursor, member: Member, invoice_id: Any) -> list[dict[str, Any]]:

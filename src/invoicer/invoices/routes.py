@@ -677,6 +677,7 @@ def record_refund(invoice_id: str) -> Response:
                 refunded_on=body.get("date"),
                 method=body.get("method"),
                 reference=body.get("reference"),
+                applied_to=body.get("applied_to"),
             )
             return 201, dump(
                 RefundRecorded(
