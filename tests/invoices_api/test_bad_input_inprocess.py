@@ -143,3 +143,28 @@ def _issued_draft(api, draft: dict) -> dict:
     reply = api("POST", f"/invoices/{draft['id']}/issue")
     assert reply.status_code == 200, reply.get_json()
     return reply.get_json()
+
+
+@pytest.mark.parametrize(
+    "bank_account",
+    [
+        {"iban": ["DE02120300000000202051"]},
+        {"iban": "DE02120300000000202051", "account_name": "North\u001bwind"},
+        {"iban": "DE02120300000000202051", "bic": {"code": "BYLADEM1001"}},
+        {"iban": "DE02\u0661120300000000202051"},
+    ],
+)
+def test_bank_account_fields_are_validated_before_they_are_frozen_into_invoices(billing_api, bank_account):
+    api = billing_api()
+    error = _error(api("PATCH", "/organisation", json={"bank_account": bank_account}), 422)
+    assert all(detail["pointer"].startswith("/bank_account") for detail in error["details"]), error
+    assert api("GET", "/organisation").get_json().get("bank_account") is None
+
+
+@pytest.mark.parametrize("quantity", ["١٢", "１２", "1\u00b2"])
+def test_only_ascii_digits_make_a_line_amount(billing_api, quantity):
+    api = billing_api()
+    client = api("POST", "/clients", json=BUYER).get_json()
+    lines = [{**LINES[0], "quantity": quantity}]
+    error = _error(api("POST", "/invoices", json={"client_id": client["id"], "lines": lines}), 422)
+    assert any(detail["pointer"] == "/lines/0/quantity" for detail in error["details"]), error
