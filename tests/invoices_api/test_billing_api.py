@@ -45,6 +45,8 @@ def test_a_whole_life_client_draft_issue_send_payments_paid_and_a_credit_note(st
         "paid": "0.00",
         "credited": "0.00",
         "balance_due": LINES_GROSS,
+        "refunded": "0.00",
+        "refund_due": "0.00",
     }
     assert draft["buyer"]["company"] == "Alfreds Futterkiste" and draft["seller"]["name"] == "Northwind Traders Ltd"
     assert draft["lines"][0]["quantity"] == "12" and draft["payments"] == [] and draft["files"] == []

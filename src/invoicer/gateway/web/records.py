@@ -26,6 +26,7 @@ __all__ = ["Records", "RecordsError", "RecordsUnavailable", "records"]
 
 log = get_logger(__name__)
 
+#: The default wait for an answer; the app uses FORWARD_TIMEOUT_SECONDS, as the JSON API's forwarding does.
 TIMEOUT_SECONDS = 15
 #: The form field holding a form's idempotency key (templates/macros.html, csrf_field).
 IDEMPOTENCY_FIELD = "idempotency_key"
@@ -84,9 +85,10 @@ class Records:
     :class:`RecordsError` for a 4xx/5xx answer with an error body and
     :class:`RecordsUnavailable` when the service cannot be reached."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = TIMEOUT_SECONDS) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.timeout = timeout
 
     def request(
         self,
@@ -116,7 +118,7 @@ class Records:
                 json=json,
                 data=data,
                 headers=headers,
-                timeout=TIMEOUT_SECONDS,
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             log.warning("invoices service unreachable", extra={"error": repr(exc), "path": path})
@@ -186,4 +188,5 @@ class Records:
 def records() -> Records:
     """A :class:`Records` client for the signed-in user of this request."""
     settings = current_app.config["SETTINGS"]
-    return Records(settings.invoices_url, g.token)
+    # As long as the services' PostgreSQL time limits allow, so a form's write is answered, not guessed at.
+    return Records(settings.invoices_url, g.token, timeout=settings.forward_timeout_seconds)
