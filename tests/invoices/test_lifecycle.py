@@ -16,6 +16,8 @@ from invoicer.invoices.identity import invite, resolve_membership
 from .conftest import LINES, new_actor
 
 TODAY = date(2026, 3, 10)
+#: When the payments are recorded: a payment is not dated in the future (invoicer.invoices.dates).
+LATER = date(2026, 3, 20)
 
 
 def test_client_to_paid_to_credited_with_its_activity_log(db, owner, client):
@@ -32,7 +34,7 @@ def test_client_to_paid_to_credited_with_its_activity_log(db, owner, client):
         assert issued["number"] == "INV-2026-0001" and issued["gross"] == Decimal("330.86")
         sent = invoices.mark_sent(cur, accountant, draft["id"], today=TODAY)
         assert sent["status"] == "sent" and sent["sent_at"] is not None
-        part = payments.record_payment(cur, accountant, draft["id"], "100.00", paid_on="2026-03-12", today=TODAY)
+        part = payments.record_payment(cur, accountant, draft["id"], "100.00", paid_on="2026-03-12", today=LATER)
         assert part["invoice"]["status"] == "partially_paid"
         assert part["invoice"]["balance_due"] == Decimal("230.86")
 
@@ -42,7 +44,7 @@ def test_client_to_paid_to_credited_with_its_activity_log(db, owner, client):
 
     with db.transaction() as cur:
         rest = payments.record_payment(
-            cur, owner, draft["id"], Decimal("230.86"), paid_on=date(2026, 3, 20), today=TODAY
+            cur, owner, draft["id"], Decimal("230.86"), paid_on=date(2026, 3, 20), today=LATER
         )
         assert rest["invoice"]["status"] == "paid" and rest["invoice"]["balance_due"] == 0
         assert [p["amount"] for p in payments.list_payments(cur, owner, draft["id"])] == [

@@ -33,16 +33,17 @@ def book(db, owner, client):
     """A known book of invoices of one organisation (see the test for the figures)."""
     with db.transaction() as cur:
         other = clients.create_client(cur, owner, {"name": "Zed Corp", "currency": "USD"})
+        # Issued in date order: numbers and dates agree (invoicer.invoices.dates).
         made = {
-            "A": make(cur, owner, client, "100.00", "2026-06-20", "2026-07-10"),  # not due
-            "B": make(cur, owner, client, "200.00", "2026-05-15", "2026-06-15"),  # 15 days overdue
-            "C": make(cur, owner, client, "300.00", "2026-03-15", "2026-04-15"),  # 76 days overdue
-            "D": make(cur, owner, client, "400.00", "2026-01-01", "2026-02-01"),  # 149 days overdue
-            "E": make(cur, owner, client, "500.00", "2026-05-01", "2026-05-20"),  # paid in the window
-            "F": make(cur, owner, client, "80.00", "2026-04-01", "2026-04-20"),  # paid before the window
             "G": make(cur, owner, client, "999.00", None, None, issue=False),  # draft
-            "H": make(cur, owner, other, "1000.00", "2026-06-29", "2026-07-30"),  # USD, sent
+            "D": make(cur, owner, client, "400.00", "2026-01-01", "2026-02-01"),  # 149 days overdue
+            "C": make(cur, owner, client, "300.00", "2026-03-15", "2026-04-15"),  # 76 days overdue
+            "F": make(cur, owner, client, "80.00", "2026-04-01", "2026-04-20"),  # paid before the window
+            "E": make(cur, owner, client, "500.00", "2026-05-01", "2026-05-20"),  # paid in the window
+            "B": make(cur, owner, client, "200.00", "2026-05-15", "2026-06-15"),  # 15 days overdue
             "I": make(cur, owner, client, "60.00", "2026-06-01", "2026-06-05"),  # credited
+            "A": make(cur, owner, client, "100.00", "2026-06-20", "2026-07-10"),  # not due
+            "H": make(cur, owner, other, "1000.00", "2026-06-29", "2026-07-30"),  # USD, sent
         }
         payments.record_payment(cur, owner, made["B"]["id"], "50.00", paid_on="2026-06-25", today=TODAY)
         payments.record_payment(cur, owner, made["E"]["id"], "500.00", paid_on="2026-06-10", today=TODAY)

@@ -8,17 +8,21 @@ from __future__ import annotations
 import io
 import mailbox
 import secrets
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email import message_from_binary_file, policy
+from pathlib import Path
 
 import flask.testing
 import pypdf
 import pytest
 import requests
-from devstack import create_database, drop_database
+from devstack import create_database, drop_database, free_port
 
 from invoicer.common.components import migration_packages
 from invoicer.common.config import Settings
@@ -103,6 +107,53 @@ def records_api(offline_settings, records_database):
 
     def _make(email: str | None = None) -> Caller:
         return Caller(app.test_client(), token_for(settings, email=email))
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def gridfs_server(records_database, tmp_path_factory) -> Iterator[str]:
+    """A MongoDB wire server of this session (``nx-27017``, as ``make up``
+    runs it) on a free port, for in-process apps that keep documents:
+    its ``MONGODB_URI``. Stopped at the end of the session."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("gridfs")
+    command = [str(Path(sys.executable).parent / "nx-27017"), "--data-dir", str(data), "--host", "127.0.0.1"]
+    command += ["-p", str(port), "--pid-file", str(data / "pid"), "--log-file", str(data / "log")]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "nx-27017 did not start"
+                time.sleep(0.1)
+        yield f"mongodb://127.0.0.1:{port}/invoicer"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def billing_api(offline_settings, records_database, gridfs_server):
+    """Like ``records_api``, with GridFS, so that invoices can be issued in
+    this process (their documents are requested; no worker renders them).
+    ``billing_api(**overrides)`` changes settings of the app (one app per
+    set of overrides)."""
+    from invoicer.invoices.app import create_app
+
+    base = replace(
+        offline_settings, database_url=records_database, mongodb_uri=gridfs_server, public_url="https://billing.example"
+    )
+    apps: dict = {}
+
+    def _make(email: str | None = None, **overrides) -> Caller:
+        key = tuple(sorted(overrides.items()))
+        if key not in apps:
+            apps[key] = create_app(replace(base, **overrides))
+        return Caller(apps[key].test_client(), token_for(base, email=email))
 
     return _make
 

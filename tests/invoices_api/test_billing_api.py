@@ -45,6 +45,8 @@ def test_a_whole_life_client_draft_issue_send_payments_paid_and_a_credit_note(st
         "paid": "0.00",
         "credited": "0.00",
         "balance_due": LINES_GROSS,
+        "refunded": "0.00",
+        "refund_due": "0.00",
     }
     assert draft["buyer"]["company"] == "Alfreds Futterkiste" and draft["seller"]["name"] == "Northwind Traders Ltd"
     assert draft["lines"][0]["quantity"] == "12" and draft["payments"] == [] and draft["files"] == []
@@ -290,10 +292,11 @@ def test_the_dashboard_sums_a_known_set(seller):
             due_date=(today - timedelta(days=days_overdue)).isoformat(),
         )
 
-    not_due = issued(seller, client)
-    late_20 = dated(20)
-    late_45 = dated(45)
+    # Issued oldest first: numbers and dates agree (invoicer.invoices.dates).
     dated(100)
+    late_45 = dated(45)
+    late_20 = dated(20)
+    not_due = issued(seller, client)
     seller.ok("POST", f"/invoices/{late_45['id']}/payments", 201, json={"amount": "30.86"})
     seller.ok("POST", f"/invoices/{not_due['id']}/payments", 201, json={"amount": LINES_GROSS})
     seller.ok("POST", f"/invoices/{late_20['id']}/send")

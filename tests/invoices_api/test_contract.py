@@ -69,7 +69,7 @@ def test_operations_keep_their_ids_and_bodies_their_models():
     invoice = fragment["components"]["schemas"]["InvoiceRecord"]["properties"]
     assert invoice["actions"]["items"] == {
         "type": "string",
-        "enum": ["edit", "delete", "issue", "send", "record_payment", "credit"],
+        "enum": ["edit", "delete", "issue", "send", "record_payment", "credit", "refund"],
     }
     assert "role" in invoice["actions"]["description"]
 

@@ -68,3 +68,23 @@ def test_the_service_still_answers_after_refusing(stack, service_url):
     _exchange(service_url, GARBAGE)
     status, _, body = _exchange(service_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status == 200, body
+
+
+@pytest.mark.parametrize("service", ["gateway", "auth"])
+def test_a_413_closes_the_connection_instead_of_reading_the_rest(stack, client, service):
+    """Issue 22: after a 413 the server must not keep the connection open and
+    read (or parse as the next request) the rest of a body it refused."""
+    parts = urlsplit(stack.base_url if service == "gateway" else stack.auth_url)
+    path = b"/upload" if service == "gateway" else b"/login"
+    head = b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += f"Authorization: Bearer {client.token}\r\n".encode() if service == "gateway" else b""
+    head += b"Content-Length: 50000000\r\n\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(head + b"[" * 65536)
+        chunks = []
+        while chunk := sock.recv(65536):  # a socket.timeout here: the server kept it open
+            chunks.append(chunk)
+    head_text, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head_text.split()[1] == b"413", head_text
+    assert b"connection: close" in head_text.lower()
+    assert json.loads(body)["error"]["code"] == "payload_too_large"

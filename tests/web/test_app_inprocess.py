@@ -275,3 +275,108 @@ def test_a_refused_change_is_flashed_on_the_page_it_came_from(app_client, monkey
     monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(403, "read_only_role", "viewer")))
     reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
     assert reply.status_code == 403 and "text/html" in reply.content_type, "not a refusal to flash: the error page"
+
+
+class _DraftRecords(_Records):
+    """One draft; a PATCH is sent as ``requests`` sends it: header values
+    encoded as ISO-8859-1 (http.client), which refuses any other character."""
+
+    def __init__(self, invoice: dict) -> None:
+        super().__init__(invoice)
+        self.patched: list[dict] = []
+
+    def get(self, path: str, **params):
+        return {"items": [], "total": 0} if path == "/clients" else super().get(path, **params)
+
+    def request(self, method: str, path: str, *, json=None, headers=None, **kwargs):
+        for value in (headers or {}).values():
+            value.encode("latin-1")
+        self.patched.append(headers or {})
+        return self.invoice
+
+
+@pytest.mark.parametrize("version", ["v\u20ac", "\u0661", "3 ", "1,2"])
+def test_a_draft_form_whose_version_is_not_a_number_is_a_400_not_a_500(app_client, monkeypatch, version):
+    """Issue 22: a non-Latin-1 ``version`` in the editor's form made ``If-Match`` unencodable (500)."""
+    draft = _invoice("draft", ["edit", "delete", "issue"], version=3)
+    records = _DraftRecords(draft)
+    monkeypatch.setattr(pages, "records", lambda: records)
+    client = app_client(create_app)
+    token = _csrf(client)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    reply = client.post(f"/app/invoices/{draft['id']}/edit", data={"csrf_token": token, "version": version})
+    assert reply.status_code == 400, reply.status_code
+    assert "version" in reply.get_data(as_text=True)
+    assert records.patched == [], "nothing was sent to the invoices service"
+    reply = client.post(f"/app/invoices/{draft['id']}/edit", data={"csrf_token": token, "version": "3"})
+    assert reply.status_code == 302 and records.patched == [{"If-Match": '"v3"'}]
+
+
+def test_every_form_carries_an_idempotency_key_and_a_double_submit_sends_it_twice(app_client, monkeypatch):
+    """Issue 22 item 2: a double submit or a retried form never makes a second
+    payment: both POSTs to the invoices service carry the form's key."""
+    import requests as real_requests
+
+    from invoicer.gateway.web import records as records_module
+
+    invoice = _invoice("sent", ["send", "record_payment", "credit"])
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    html = client.get(f"/app/invoices/{invoice['id']}").get_data(as_text=True)
+    forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S | re.I)
+    assert forms and all('name="idempotency_key"' in form for form in forms), "every form posts a key"
+    keys = re.findall(r'name="idempotency_key" value="([^"]+)"', html)
+    assert len(set(keys)) == len(keys), "each form has its own key"
+    payment_form = next(form for form in forms if "/payments" in form)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', payment_form).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', payment_form).group(1)
+
+    sent: list[dict] = []
+
+    def fake_request(method, url, **kwargs):  # the HTTP call only: Records itself runs for real
+        sent.append({"method": method, "url": url, **kwargs.get("headers", {})})
+        reply = real_requests.Response()
+        reply.status_code, reply._content = 201, b'{"payment": {}, "invoice": {}}'
+        reply.headers["Content-Type"] = "application/json"
+        return reply
+
+    monkeypatch.setattr(pages, "records", records_module.records)
+    monkeypatch.setattr(records_module.requests, "request", fake_request)
+    for _ in range(2):  # a double click
+        reply = client.post(
+            f"/app/invoices/{invoice['id']}/payments",
+            data={"csrf_token": csrf, "idempotency_key": key, "amount": "10.00"},
+        )
+        assert reply.status_code == 302
+    assert [entry["method"] for entry in sent] == ["POST", "POST"]
+    assert sent[0]["Idempotency-Key"] == sent[1]["Idempotency-Key"] and key in sent[0]["Idempotency-Key"]
+
+
+def test_the_invoice_page_shows_a_refund_due_and_offers_to_record_the_refund(app_client, monkeypatch):
+    """Issue 22 item 6: paid, then credited: the page says what is owed back and takes the refund."""
+    invoice = _invoice("paid", ["send", "refund"])
+    invoice["totals"] = {**invoice["totals"], "paid": "119.00", "credited": "42.84", "balance_due": "0.00"}
+    invoice["totals"].update(refunded="0.00", refund_due="42.84")
+    invoice["refunds"] = []
+    monkeypatch.setattr(pages, "records", lambda: _Records(invoice))
+    client = app_client(create_app)
+    client.set_cookie(session.COOKIE, _token(), path="/app/")
+    html = client.get(f"/app/invoices/{invoice['id']}").get_data(as_text=True)
+    assert re.search(r"<dt>Refund due</dt><dd[^>]*>42.84 EUR</dd>", html), "the refund due is shown"
+    assert f'action="/app/invoices/{invoice["id"]}/refunds"' in html and "Record refund" in html
+
+    posted: list = []
+
+    class _Refunds(_Records):
+        def post(self, path, body=None):
+            posted.append((path, body))
+            return {}
+
+    monkeypatch.setattr(pages, "records", lambda: _Refunds(invoice))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    reply = client.post(
+        f"/app/invoices/{invoice['id']}/refunds", data={"csrf_token": token, "amount": "42.84", "method": "bank"}
+    )
+    assert reply.status_code == 302
+    assert posted == [(f"/invoices/{invoice['id']}/refunds", {"amount": "42.84", "method": "bank"})]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..common.config import Settings
-from ..common.db import Database, DatabaseUnavailable
+from ..common.db import DatabaseUnavailable, request_database
 from ..common.web import make_app
 from . import routes
 from .accounts import Accounts
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     unset or too short. Connects to nothing until a request needs it."""
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
-    accounts = Accounts(Database(settings.database_url), settings)
+    accounts = Accounts(request_database(settings), settings)
     return make_app(
         __name__,
         settings,

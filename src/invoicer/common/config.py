@@ -132,6 +132,10 @@ class Settings:
     # Traces (common/tracing.py): off unless one of these is set.
     otel_exporter_otlp_endpoint: str = ""
     traces_file: str = ""
+    # Time limits: the services give up on PostgreSQL well before the gateway gives up on them
+    database_statement_timeout_ms: int = 20_000
+    database_lock_timeout_ms: int = 5_000
+    forward_timeout_seconds: int = 50
     # The bind and URL settings of registry components that have no field
     # above (a new service's <NAME>_BIND and <NAME>_URL), as (variable, value)
     # pairs; only the variables registry entries name are read.

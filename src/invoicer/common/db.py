@@ -2,7 +2,12 @@
 
 Connections that break (server restarted, network cut) are dropped from the
 pool and the error surfaces as :class:`DatabaseUnavailable`, which HTTP
-services answer with 503 and consumers treat as transient.
+services answer with 503 and consumers treat as transient. A statement that
+outlives the pool's ``statement_timeout`` or waits for a lock longer than its
+``lock_timeout`` (PostgreSQL's settings of those names, set on each
+connection) is cancelled and its transaction rolled back:
+:class:`DatabaseBusy`, which HTTP services answer with 503 ``busy`` (nothing
+was changed; retry), before the gateway's own time limit runs out.
 """
 
 from __future__ import annotations
@@ -19,13 +24,24 @@ from importlib import resources
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 
+from .config import Settings
 from .logging import get_logger
 
-__all__ = ["Cursor", "Database", "DatabaseUnavailable", "jsonb", "migrate", "one_row"]
+__all__ = [
+    "Cursor",
+    "Database",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "jsonb",
+    "migrate",
+    "one_row",
+    "request_database",
+]
 
 log = get_logger(__name__)
 
@@ -38,6 +54,23 @@ Cursor = psycopg2.extras.RealDictCursor
 
 class DatabaseUnavailable(RuntimeError):
     """PostgreSQL did not answer or dropped the connection."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """A statement ran past ``statement_timeout`` or waited past
+    ``lock_timeout`` (SQLSTATE 57014 ``query_canceled``, 55P03
+    ``lock_not_available``): it was cancelled and the transaction rolled
+    back, so nothing of it was written. The connection stays usable."""
+
+
+def request_database(settings: Settings) -> Database:
+    """The pool of an HTTP service: ``DATABASE_URL`` with the time limits
+    ``DATABASE_STATEMENT_TIMEOUT_MS`` and ``DATABASE_LOCK_TIMEOUT_MS``."""
+    return Database(
+        settings.database_url,
+        statement_timeout_ms=settings.database_statement_timeout_ms,
+        lock_timeout_ms=settings.database_lock_timeout_ms,
+    )
 
 
 def one_row(cur: Cursor) -> dict[str, Any]:
@@ -54,10 +87,24 @@ class Database:
     """A lazily opened pool of at most ``max_connections`` connections to
     ``dsn`` (a libpq URI such as ``postgresql://user@host:5432/db``)."""
 
-    def __init__(self, dsn: str, max_connections: int = 4, connect_timeout: int = 5) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        max_connections: int = 4,
+        connect_timeout: int = 5,
+        *,
+        statement_timeout_ms: int = 0,
+        lock_timeout_ms: int = 0,
+    ) -> None:
+        """``statement_timeout_ms`` and ``lock_timeout_ms`` (0: none) are set
+        on every connection (PostgreSQL ``statement_timeout``, ``lock_timeout``):
+        HTTP services set them below the gateway's time limit, so a request
+        either finishes or is rolled back (:class:`DatabaseBusy`) before the
+        gateway stops waiting for it; migrations and consumers set none."""
         self.dsn = dsn
         self.max_connections = max_connections
         self.connect_timeout = connect_timeout
+        self.options = f"-c statement_timeout={int(statement_timeout_ms)} -c lock_timeout={int(lock_timeout_ms)}"
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -65,7 +112,7 @@ class Database:
         with self._lock:
             if self._pool is None:
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
-                    0, self.max_connections, self.dsn, connect_timeout=self.connect_timeout
+                    0, self.max_connections, self.dsn, connect_timeout=self.connect_timeout, options=self.options
                 )
             return self._pool
 
@@ -73,13 +120,16 @@ class Database:
     def transaction(self) -> Iterator[Cursor]:
         """A cursor (rows as dicts) in one transaction: committed when the
         block ends, rolled back if it raises. Raises
-        :class:`DatabaseUnavailable` when the server cannot be reached."""
+        :class:`DatabaseUnavailable` when the server cannot be reached,
+        :class:`DatabaseBusy` when a statement hit a time limit."""
         pool, conn = self._checkout()
         broken = False
         try:
             # `with conn` commits or rolls back; the cursor closes first.
             with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                 yield cur
+        except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable) as exc:
+            raise DatabaseBusy(str(exc).strip()) from exc
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             broken = True
             raise DatabaseUnavailable(str(exc).strip()) from exc

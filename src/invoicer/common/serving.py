@@ -44,7 +44,7 @@ from . import config, tracing
 from . import logging as logs
 from .config import Settings
 
-__all__ = ["JsonErrorWorker", "JsonLogger", "metrics_hooks", "options", "prepare_metrics", "refusal"]
+__all__ = ["JsonErrorWorker", "JsonLogger", "closing_on_request", "metrics_hooks", "options", "prepare_metrics", "refusal"]
 
 log = logs.get_logger(__name__)
 
@@ -182,9 +182,35 @@ def _trace_fields(environ: MutableMapping[str, Any]) -> dict[str, str]:
     return {"trace_id": ids[0], "span_id": ids[1]} if ids else {}
 
 
+def closing_on_request(app: Any) -> Any:
+    """The WSGI ``app`` wrapped so that an answer carrying ``Connection:
+    close`` (e.g. a 413, :mod:`invoicer.common.web`) makes gunicorn close
+    the connection after it. gunicorn drops hop-by-hop headers an app sends
+    (PEP 3333) and would otherwise keep the connection alive, reading and
+    discarding the rest of a refused body before the next request."""
+
+    def wrapped(environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if any(name.lower() == "connection" and value.lower() == "close" for name, value in headers):
+                response = getattr(start_response, "__self__", None)  # gunicorn's Response
+                if response is not None and hasattr(response, "force_close"):
+                    response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wrapped
+
+
 class JsonErrorWorker(ThreadWorker):
     """gunicorn's threaded worker (``gthread``), answering the errors
-    gunicorn handles itself with the JSON error body instead of HTML."""
+    gunicorn handles itself with the JSON error body instead of HTML, and
+    closing the connection after an answer that says ``Connection: close``
+    (:func:`closing_on_request`)."""
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = closing_on_request(self.wsgi)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Log, write the access line and answer ``exc`` as JSON; replaces

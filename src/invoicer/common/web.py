@@ -22,8 +22,10 @@ and every such app then behaves the same way:
   with its own status, :class:`~invoicer.common.errors.DomainError` with its
   family's status, Werkzeug's HTTP errors with their status and headers (e.g.
   ``Allow`` on 405, RFC 9110 15.5.6), the exception types named in
-  ``unavailable`` as 503 with ``Retry-After``, and anything else as a logged
-  500 that reveals nothing.
+  ``unavailable`` as 503 with ``Retry-After``,
+  :class:`~invoicer.common.db.DatabaseBusy` (a statement or lock time limit:
+  rolled back) as 503 ``busy`` with ``Retry-After: 2``, and anything else as
+  a logged 500 that reveals nothing.
 * **Health**: ``GET /healthz`` answers 200 ``{"status": "ok"}`` while the
   process serves; ``GET /readyz`` runs every readiness check and answers 200
   ``{"status": "ready"}``, or 503 with ``Retry-After`` and an error body whose
@@ -44,7 +46,9 @@ and every such app then behaves the same way:
   client address, scheme and host from that many ``X-Forwarded-*`` hops.
 * **Body size**: bodies over ``max_body`` are 413 however they are framed;
   a chunked body (no ``Content-Length``) is read up to the limit before any
-  route runs, and refused whole if it goes on.
+  route runs, and refused whole if it goes on. A 413 says ``Connection:
+  close`` and the connection is closed, so the unread rest of the body is
+  neither read nor taken for a next request.
 * **Links**: absolute URLs come from :func:`public_url_for`, built on
   ``PUBLIC_URL`` alone; the request's ``Host`` and ``X-Forwarded-Host`` are
   the client's to choose and never reach a link.
@@ -55,7 +59,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import re
 import time
 import uuid
@@ -73,9 +76,12 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as NoMatch
 
 from ..invoice import formats as output_formats
+from ..invoice.errors import MalformedDocument
+from ..invoice.parsing import parse_document
 from . import logging as logs
 from . import metrics, tracing
 from .config import Settings
+from .db import DatabaseBusy
 from .errors import (
     ApiError,
     Conflict,
@@ -101,6 +107,7 @@ __all__ = [
     "error_response",
     "int_arg",
     "json_document",
+    "json_object",
     "make_app",
     "public_url_for",
     "request_id",
@@ -131,6 +138,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 BASIC_CHALLENGE = 'Basic realm="invoicer", charset="UTF-8"'
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 RETRY_AFTER_SECONDS = 5
+#: Retry-After of a 503 ``busy``: a lock is usually let go within a second or two.
+BUSY_RETRY_AFTER_SECONDS = 2
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -216,6 +225,27 @@ class Credentials(BaseModel):
     password: str = Field(max_length=1024, description="Its password.")
 
 
+def json_object(raw: bytes, expected: str = "a JSON object") -> dict[str, Any]:
+    """``raw`` (a request body, UTF-8 JSON) as a dict, parsed by
+    :func:`invoicer.invoice.parsing.parse_document`: nesting deeper than 32
+    levels is refused by a scan before parsing (no ``RecursionError``), as
+    are unpaired surrogate escapes (``"\\ud800"``, which no database or
+    encoder takes), duplicate keys and NaN; numbers with a fraction are
+    :class:`~decimal.Decimal`, never float.
+
+    Raises :class:`ApiError` 400 ``malformed_json`` (``details``: the line
+    and column when the problem has a place) for any of those and for a
+    document that is not an object (``expected`` says what was wanted)."""
+    try:
+        body = parse_document(raw)
+    except MalformedDocument as exc:
+        where = [{"message": exc.message, "line": exc.line, "column": exc.column}] if exc.line else []
+        raise ApiError(400, "malformed_json", exc.message, where) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", f"the body must be {expected}")
+    return body
+
+
 def login_credentials(missing: str = "send your e-mail and password with HTTP Basic or as JSON") -> tuple[str, str]:
     """``(email, password)`` of the current ``POST /login``: from ``Authorization:
     Basic`` (RFC 7617, :func:`basic_credentials`) when it is sent, else from a
@@ -234,12 +264,7 @@ def login_credentials(missing: str = "send your e-mail and password with HTTP Ba
         raw = request.get_data(cache=True)
         if not raw.strip():
             raise challenge
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}') from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "malformed_json", 'the body must be a JSON object {"email", "password"}')
+        body = json_object(raw, 'a JSON object {"email", "password"}')
         try:
             parsed = Credentials.model_validate(body)
         except ValidationError as exc:
@@ -578,6 +603,10 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
         code = _HTTP_CODES.get(status, "http_error")
         # Keep what the exception says in headers, e.g. Allow on a 405 (RFC 9110 15.5.6).
         headers = {key: value for key, value in exc.get_headers() if key.lower() != "content-type"}
+        if status == 413:
+            # The rest of a refused body is not read: the connection cannot carry another
+            # request (RFC 9110 15.5.14); gunicorn closes it (invoicer.common.serving).
+            headers["Connection"] = "close"
         return error_response(status, code, exc.description or exc.name, headers=headers)
 
     def _dependency_down(what: str, exc: Exception) -> Response:
@@ -591,6 +620,18 @@ def _install_error_handlers(app: Flask, unavailable: Mapping[type[Exception], st
 
     for exc_type, what in unavailable.items():
         app.register_error_handler(exc_type, partial(_dependency_down, what))
+
+    @app.errorhandler(DatabaseBusy)
+    def _busy(exc: DatabaseBusy) -> Response:
+        # Cancelled by statement_timeout or lock_timeout: rolled back, so retrying is safe.
+        log.warning("database time limit", extra={"path": request.path, "error": str(exc)})
+        return error_response(
+            503,
+            "busy",
+            "the records are busy (another change holds them, or the database is slow); nothing was changed;"
+            " try again shortly",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -15,7 +15,13 @@ status, its body streamed through as is (PDF and XLSX included, never read
 into memory whole) and the headers that matter to a client
 (:data:`ANSWER_HEADERS`). A service that cannot be reached is 503 with
 ``Retry-After``; one that answers a 5xx that is not JSON is 502; both in the
-JSON error body.
+JSON error body. A request sent whose answer does not come within
+``FORWARD_TIMEOUT_SECONDS`` is 504 ``outcome_unknown``: it may have been
+carried out, and a retry with the same ``Idempotency-Key`` is answered, not
+done again. The services' PostgreSQL time limits
+(``DATABASE_STATEMENT_TIMEOUT_MS``, ``DATABASE_LOCK_TIMEOUT_MS``) are well
+below it, so a request held up in the database is rolled back and answered
+503 ``busy`` before the gateway stops waiting.
 
 :func:`forward` is the reusable part: any gateway route can hand a request
 to another service with it (the auth forwarding of :mod:`.routes` can too).
@@ -60,8 +66,8 @@ ANSWER_HEADERS = (
 INVOICES_PREFIXES = components.by_name("invoices").prefixes
 #: Methods forwarded (OPTIONS and HEAD are answered by Flask itself).
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-#: Seconds to connect and to wait for each chunk of the answer.
-TIMEOUT = (5, 60)
+#: Seconds to connect; the wait for the answer is FORWARD_TIMEOUT_SECONDS (Settings).
+CONNECT_TIMEOUT = 5
 CHUNK_BYTES = 64 * 1024
 
 
@@ -72,7 +78,9 @@ def forward(base_url: str, service: str, *, extra_headers: dict[str, str] | None
     errors and logs ("invoices service").
 
     Raises :class:`ApiError` 503 ``unavailable`` (``Retry-After: 5``) when
-    the service cannot be reached or times out; answers 502
+    the service cannot be reached (nothing was sent), 504 ``outcome_unknown``
+    when it was sent and no answer came within ``FORWARD_TIMEOUT_SECONDS``
+    (the client should retry with the same ``Idempotency-Key``); answers 502
     ``upstream_error`` for a 5xx whose body is not JSON."""
     headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
     headers[REQUEST_ID_HEADER] = request_id()
@@ -80,6 +88,7 @@ def forward(base_url: str, service: str, *, extra_headers: dict[str, str] | None
     # The path as received, percent-encoded again (RFC 3986 pchar): a "?" or "#" that the
     # client encoded in a path segment must not become the service's query or fragment.
     url = base_url.rstrip("/") + quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    read_timeout = current_app.config["SETTINGS"].forward_timeout_seconds
     try:
         reply = requests.request(
             request.method,
@@ -87,10 +96,21 @@ def forward(base_url: str, service: str, *, extra_headers: dict[str, str] | None
             params=request.query_string or None,
             data=request.get_data(cache=False) or None,
             headers=headers,
-            timeout=TIMEOUT,
+            timeout=(CONNECT_TIMEOUT, read_timeout),
             stream=True,
             allow_redirects=False,
         )
+    except requests.ReadTimeout:
+        # The request was sent and may have been carried out: say so, and how to find out safely.
+        log.warning("service did not answer in time", extra={"service": service, "timeout": read_timeout})
+        raise ApiError(
+            504,
+            "outcome_unknown",
+            f"the {service} did not answer within {read_timeout} s; the request may or may not have been"
+            " carried out. Retry it with the same Idempotency-Key: a change already made is answered again,"
+            " not made twice (without a key, look before you retry)",
+            headers={"Retry-After": "5"},
+        ) from None
     except requests.RequestException as exc:
         log.warning("service unreachable", extra={"service": service, "error": repr(exc)})
         raise ApiError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..common.config import Settings
-from ..common.db import Database
+from ..common.db import request_database
 from ..common.jobs import JobStore
 from ..common.storage import BlobStore
 
@@ -19,6 +19,6 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = request_database(settings)
         self.jobs = JobStore(self.db)
         self.blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)

@@ -15,6 +15,8 @@ The rules are the domain modules', read from the same view they check:
 * ``credit``: an issued invoice, not a credit note, with something left to
   credit, i.e. not ``credited``
   (:func:`invoicer.invoices.credit_notes.issue_credit_note`);
+* ``refund``: an issued invoice with a refund due, i.e. paid and credited
+  beyond its gross (:func:`invoicer.invoices.refunds.record_refund`);
 * none at all for a viewer (:meth:`~invoicer.invoices.principals.Member.require_write`)
   or for a credit note, which is final as issued.
 
@@ -30,11 +32,12 @@ from typing import Any
 
 from .invoices import OPEN_STATUSES
 from .principals import Member
+from .refunds import refund_due
 
 __all__ = ["ACTIONS", "allowed_actions"]
 
 #: Every action an invoice may allow, in the order :func:`allowed_actions` lists them.
-ACTIONS = ("edit", "delete", "issue", "send", "record_payment", "credit")
+ACTIONS = ("edit", "delete", "issue", "send", "record_payment", "credit", "refund")
 
 
 def allowed_actions(view: dict[str, Any], member: Member) -> list[str]:
@@ -56,4 +59,6 @@ def allowed_actions(view: dict[str, Any], member: Member) -> list[str]:
         allowed.append("record_payment")
     if status != "credited":
         allowed.append("credit")
+    if refund_due(view) > 0:
+        allowed.append("refund")
     return allowed

@@ -18,7 +18,7 @@ import psycopg2.errors
 from flask import Flask, Response
 
 from ..common.config import Settings
-from ..common.db import Database, DatabaseUnavailable
+from ..common.db import DatabaseUnavailable, request_database
 from ..common.storage import BlobStore, StorageUnavailable
 from ..common.web import error_response, make_app
 from . import routes
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     (``POST /invoices/import`` takes the same documents)."""
     settings = settings or Settings.from_env()
     settings.require_jwt_secret()
-    db = Database(settings.database_url)
+    db = request_database(settings)
     # Issuing stores the canonical document in GridFS for the worker, and the
     # kept PDF and XLSX are read from there (invoicer.invoices.rendering).
     blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)

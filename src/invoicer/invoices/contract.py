@@ -278,6 +278,12 @@ OPERATIONS: tuple[Operation, ...] = (
         body=m.PaymentCreate, parameters=(_INVOICE_ID,), write=True, creates=True,
     ),
     Operation(
+        "post", "/invoices/{invoice_id}/refunds", "recordRefund",
+        "Record money paid back to the client (above the refund due: 422 over_refund)",
+        {"201": (m.RefundRecorded, "Created"), "409": (None, "Not refundable")},
+        body=m.RefundCreate, parameters=(_INVOICE_ID,), write=True, creates=True,
+    ),
+    Operation(
         "post", "/invoices/{invoice_id}/credit-notes", "issueCreditNote",
         "Correct an issued invoice with a credit note (all or some lines)",
         {"201": (m.CreditNoteIssued, "Created"), "409": (None, "Nothing left to credit")},

@@ -27,6 +27,7 @@ from invoicer.common.storage import BlobStore
 from . import events, rendering
 from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json
+from .dates import check_in_sequence, check_since
 from .documents import check_lines_and_terms, lines_from_json, lines_to_json
 from .errors import Conflict, Unprocessable
 from .identity import Member
@@ -102,7 +103,9 @@ def issue_credit_note(
     :class:`NotFound`, :class:`Conflict` (``not_creditable``) for a draft, a
     credit note or an invoice with nothing left to credit,
     :class:`Unprocessable` with a pointer for a bad line or a quantity above
-    what is left (``over_credit``). Emits ``credit_note.issued``. With
+    what is left (``over_credit``), and ``invalid_date`` (``/issue_date``)
+    for a date before the invoice's, after today, or before the last credit
+    note of its series and year (:mod:`invoicer.invoices.dates`). Emits ``credit_note.issued``. With
     ``blobs`` the credit note's PDF and XLSX ("CREDIT NOTE", naming the
     invoice) are requested in the same transaction
     (:func:`invoicer.invoices.rendering.request_documents`).
@@ -127,10 +130,18 @@ def issue_credit_note(
     credit_lines = [
         {**lines_to_json([by_position[position]])[0], "quantity": str(quantity)} for position, quantity in wanted
     ]
-    when = _date(issue_date, "/issue_date") or today
+    when = check_since(
+        _date(issue_date, "/issue_date") or today,
+        invoice["issue_date"],
+        today,
+        what="a credit note",
+        since=f"invoice {invoice['number']}",
+        pointer="/issue_date",
+    )
     # Same checks and the same EN 16931 totals as any invoice content.
     stored, totals, _ = check_lines_and_terms(currency=invoice["currency"], lines=credit_lines, issue_date=when)
     number = next_number(cur, member.organisation_id, CREDIT_NOTE_SERIES, when.year)
+    check_in_sequence(cur, member.organisation_id, CREDIT_NOTE_SERIES, when, number)
     credits = [{"position": position, "quantity": str(quantity)} for position, quantity in wanted]
     cur.execute(
         "INSERT INTO invoices (organisation_id, kind, status, series, number, client_id, currency, issue_date,"

@@ -13,7 +13,7 @@ JSON pointer into the caller's own body (``/lines/0/quantity``, ``/name``).
 from __future__ import annotations
 
 from dataclasses import asdict, fields, is_dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from .errors import BadRequest, Unprocessable
 __all__ = [
     "check_lines_and_terms",
     "check_party",
+    "due_after",
     "lines_from_json",
     "lines_to_json",
     "load_document",
@@ -49,6 +50,20 @@ __all__ = [
 
 _PLACEHOLDER_PARTY = {"name": "-"}
 _PLACEHOLDER_LINE = {"description": "-", "quantity": "1", "unit_price": "0", "tax_rate": "0"}
+
+
+def due_after(issue_date: date, days: int, pointer: str = "/issue_date") -> date:
+    """``issue_date`` plus ``days`` of payment terms. Raises
+    :class:`Unprocessable` (``invalid_date`` at ``pointer``) when that is
+    past the last day Python's calendar has (9999-12-31)."""
+    try:
+        return issue_date + timedelta(days=days)
+    except OverflowError:
+        raise Unprocessable(
+            f"{issue_date.isoformat()} plus {days} days of payment terms is beyond the calendar",
+            code="invalid_date",
+            pointer=pointer,
+        ) from None
 
 
 def _load(

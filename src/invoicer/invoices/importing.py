@@ -2,9 +2,12 @@
 
 The document is loaded and validated by :mod:`invoicer.invoice` (through
 :mod:`invoicer.invoices.documents`) and becomes an ``issued`` invoice record
-that keeps its own number in the series ``imported``; the number is unique
-per organisation, so importing it twice is :class:`Conflict`
-(``duplicate_number``). Seller, buyer, dates, lines and the EN 16931 totals
+that keeps its own number in the series ``imported``. A number is unique in
+the organisation whatever its series and case: importing a number it has
+already issued, imported or will not issue again (``INV-2026-0001``,
+``inv-2026-0001``) is :class:`Conflict` (``duplicate_number``); one the
+counter has not reached yet is skipped by the counter later
+(:mod:`invoicer.invoices.numbering`). Seller, buyer, dates, lines and the EN 16931 totals
 (recomputed, never taken from the document) come from the document.
 """
 
@@ -23,7 +26,7 @@ from .documents import lines_to_json, load_document, party_to_json
 from .errors import Conflict
 from .identity import Member
 from .invoices import _active_client, invoice_view
-from .numbering import IMPORTED_SERIES
+from .numbering import IMPORTED_SERIES, lock_numbering, number_taken
 
 __all__ = ["import_invoice"]
 
@@ -52,11 +55,20 @@ def import_invoice(
     member.require_write()
     invoice = load_document(document, max_lines=max_lines, legacy_currency=legacy_currency)
     client = _active_client(cur, member, client_id) if client_id is not None else None
+    lock_numbering(cur, member.organisation_id)
+    taken = number_taken(cur, member.organisation_id, invoice.invoice_number)
+    if taken is not None:
+        raise Conflict(
+            f"the organisation already has an invoice numbered {taken}; a number identifies one invoice,"
+            " whatever its case",
+            code="duplicate_number",
+            pointer="/invoice_number",
+        )
     cur.execute(
         "INSERT INTO invoices (organisation_id, kind, status, series, number, client_id, currency, issue_date,"
         " due_date, payment_terms, notes, lines, seller, buyer, ship_to, totals, created_by, issued_at)"
         " VALUES (%s, 'invoice', 'issued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
-        " ON CONFLICT (organisation_id, series, number) DO NOTHING RETURNING *",
+        " ON CONFLICT DO NOTHING RETURNING *",
         (
             member.organisation_id,
             IMPORTED_SERIES,

@@ -27,7 +27,7 @@ Totals always come from :func:`invoicer.invoice.model.compute_totals`.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,8 @@ from . import einvoicing, events, rendering
 from ._sql import fetch_invoice as fetch
 from ._sql import jsonb, totals_json, version_matches
 from .clients import get_client
-from .documents import PARTY_FIELDS, check_lines_and_terms
+from .dates import check_in_sequence, check_issue_date
+from .documents import PARTY_FIELDS, check_lines_and_terms, due_after
 from .errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from .identity import Member
 from .numbering import INVOICE_SERIES, next_number
@@ -313,7 +314,9 @@ def issue(
 
     Raises :class:`Conflict` (``invoice_frozen``) if it is not a draft,
     :class:`Unprocessable` if it has no line (``no_lines``), its due date is
-    before its issue date, or the organisation has no name
+    before its issue date, its issue date is outside the window of
+    :func:`invoicer.invoices.dates.check_issue_date` or before the last
+    issued of its series and year (``invalid_date``, ``/issue_date``), or the organisation has no name
     (``seller_incomplete``), :class:`PreconditionFailed` for a stale version.
     The client's e-invoice choice is applied before the number is taken
     (:func:`invoicer.invoices.einvoicing.decide`): raises :class:`Unprocessable`
@@ -338,8 +341,8 @@ def issue(
             pointer="/seller/name",
         )
     client = get_client(cur, member, row["client_id"])
-    when = _date(issue_date, "/issue_date") or row["issue_date"] or today
-    due = row["due_date"] or when + timedelta(days=terms_days(cur, member, client))
+    when = check_issue_date(_date(issue_date, "/issue_date") or row["issue_date"] or today, today)
+    due = row["due_date"] or due_after(when, terms_days(cur, member, client))
     lines, totals, _ = check_lines_and_terms(
         currency=row["currency"],
         lines=row["lines"],
@@ -370,6 +373,7 @@ def issue(
         client.get("e_invoice") or "auto",
     )
     number = next_number(cur, member.organisation_id, INVOICE_SERIES, when.year)
+    check_in_sequence(cur, member.organisation_id, INVOICE_SERIES, when, number)
     payment_reference = creditor_reference(number) if organisation.get("payment_reference") == "rf" else number
     cur.execute(
         "UPDATE invoices SET status = 'issued', series = %s, number = %s, issue_date = %s, due_date = %s,"

@@ -90,6 +90,8 @@ __all__ = [
     "PaymentCreate",
     "PaymentRead",
     "PaymentRecorded",
+    "RefundCreate",
+    "RefundRecorded",
     "SellerRead",
     "TotalsRead",
     "WebhookAttemptRead",
@@ -511,7 +513,11 @@ class TotalsRead(ReadModel):
     gross: Money
     paid: Money
     credited: Money
-    balance_due: Money
+    balance_due: Money = Field(description="What the client still owes; never below 0")
+    refunded: Money = Field(default=Decimal(0), description="Paid back to the client (refunds)")
+    refund_due: Money = Field(
+        default=Decimal(0), description="Owed back to the client: paid + credited - gross - refunded, never below 0"
+    )
 
 
 class PaymentRead(ReadModel):
@@ -595,6 +601,7 @@ class InvoiceRead(_RecordFields):
     charges: list[AllowanceChargeRead] = Field(default=[], description="BG-21, in the totals")
     e_invoice: EInvoiceRead | None = Field(default=None, description="Set at issue (null for a draft)")
     payments: list[PaymentRead]
+    refunds: list[PaymentRead] = Field(default=[], description="Money paid back to the client, oldest first")
     credit_notes: list[CreditNoteRef]
     files: list[FileRead] = Field(description="The kept documents of an issued record (none for a draft)")
     corrects_invoice_id: uuid.UUID | None = None
@@ -602,7 +609,7 @@ class InvoiceRead(_RecordFields):
     version: int
     updated_at: Moment | None = None
     sent_at: Moment | None = None
-    actions: list[Literal["edit", "delete", "issue", "send", "record_payment", "credit"]] = Field(
+    actions: list[Literal["edit", "delete", "issue", "send", "record_payment", "credit", "refund"]] = Field(
         default=[],
         description="What the caller's role may do with this invoice now (invoicer.invoices.actions): "
         "the pages offer exactly these",
@@ -657,6 +664,23 @@ class PaymentCreate(InputModel):
     date: Annotated[Day, IsoDate()] | None = Field(default=None, description="YYYY-MM-DD; default today.")
     method: Annotated[str, Text(200)] | None = Field(default=None, description="e.g. bank transfer.")
     reference: Annotated[str, Text(200)] | None = Field(default=None, description="e.g. the transfer's reference.")
+
+
+class RefundCreate(PaymentCreate):
+    """A refund: ``amount`` in the invoice currency, not above the refund due,
+    paid back to the client, or with ``applied_to`` kept as a payment of
+    another open invoice of the same client and currency."""
+
+    applied_to: Annotated[str, RecordId()] | None = Field(
+        default=None, description="An open invoice of the same client and currency the credit pays instead."
+    )
+
+
+class RefundRecorded(ReadModel):
+    """The refund and the invoice after it."""
+
+    refund: PaymentRead
+    invoice: InvoiceRead
 
 
 class PaymentRecorded(ReadModel):
@@ -760,6 +784,7 @@ class CurrencyFigures(ReadModel):
     outstanding: Money
     overdue: Money
     paid_last_30_days: Money
+    refunds_due: Money = Field(default=Decimal(0), description="Owed back to clients on issued invoices")
     counts: dict[str, int] = Field(description="By status; an overdue invoice counts only as overdue")
     ageing: AgeingRead
 

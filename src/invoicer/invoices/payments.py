@@ -19,6 +19,7 @@ from invoicer.invoice.model import minor_unit, quantize_money
 
 from . import events
 from ._sql import fetch_invoice as fetch
+from .dates import check_since
 from .errors import Conflict, Unprocessable
 from .identity import Member
 from .invoices import OPEN_STATUSES, _date, invoice_view, settled_status
@@ -68,7 +69,9 @@ def record_payment(
     Returns ``{"payment": {...}, "invoice": invoice_view}``. Raises
     :class:`NotFound`, :class:`Conflict` (``not_payable``) for a draft or a
     credit note, :class:`Unprocessable` (``invalid_amount`` or
-    ``overpayment``, pointer ``/amount``) and :class:`Forbidden` for a viewer.
+    ``overpayment``, pointer ``/amount``; ``invalid_date``, pointer ``/date``,
+    for a date before the invoice's issue date or after today,
+    :mod:`invoicer.invoices.dates`) and :class:`Forbidden` for a viewer.
     """
     member.require_write()
     today = today or date.today()
@@ -83,7 +86,14 @@ def record_payment(
             code="overpayment",
             pointer="/amount",
         )
-    when = _date(paid_on, "/date") or today
+    when = check_since(
+        _date(paid_on, "/date") or today,
+        row["issue_date"],
+        today,
+        what="a payment",
+        since=f"invoice {row['number']}",
+        pointer="/date",
+    )
     for name, text in (("method", method), ("reference", reference)):
         if text is not None and (not isinstance(text, str) or len(text) > 200):
             raise Unprocessable("must be a text of at most 200 characters", code="invalid_text", pointer=f"/{name}")

@@ -33,7 +33,7 @@ import base64
 import hashlib
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, cast
 
 from invoicer.common.db import Cursor, Database
@@ -48,7 +48,7 @@ from invoicer.invoice.render import output_filename, render_formats
 from . import events
 from ._sql import fetch_invoice
 from .clients import get_client
-from .documents import PARTY_FIELDS, lines_from_json, load_document, party_from_json, structured_party
+from .documents import PARTY_FIELDS, due_after, lines_from_json, load_document, party_from_json, structured_party
 from .errors import BadRequest, Conflict, NotFound, RenderFailed
 from .identity import Member
 from .organisations import get_logo, get_organisation, seller_party
@@ -323,7 +323,7 @@ def preview(
     invoice = Invoice(
         invoice_number="",
         issue_date=issued,
-        due_date=row["due_date"] or issued + timedelta(days=terms),
+        due_date=row["due_date"] or due_after(issued, terms),
         currency=row["currency"],
         seller=party_from_json(seller_party(organisation)),
         buyer=party_from_json(client),

@@ -10,7 +10,7 @@ with RFC 6901 pointers into the request body.
 * ``GET|PATCH /organisation``; ``GET|PUT|DELETE /organisation/logo``; ``GET|POST /organisation/members``
 * ``GET|POST /clients``; ``GET|PATCH|DELETE /clients/<id>`` (DELETE archives)
 * ``GET|POST /invoices``; ``POST /invoices/import``; ``GET|PATCH|DELETE /invoices/<id>``;
-  ``POST /invoices/<id>/issue|send|payments|credit-notes``; ``GET /invoices/<id>/events``
+  ``POST /invoices/<id>/issue|send|payments|refunds|credit-notes``; ``GET /invoices/<id>/events``
 * ``GET|POST /orders``; ``GET /orders/<id>``; ``POST /orders/<id>/invoice``
 * ``GET /dashboard``
 * ``GET|POST /webhooks``; ``PATCH|DELETE /webhooks/<id>``; ``POST /webhooks/<id>/rotate-secret``;
@@ -30,7 +30,6 @@ speaks HTTP.
 from __future__ import annotations
 
 import io
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,7 +46,7 @@ from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
 from ..common.storage import BlobStore
-from ..common.web import bearer_claims, int_arg, json_document
+from ..common.web import bearer_claims, int_arg, json_document, json_object
 from ..invoice.errors import field_errors
 from ..invoice.formats import RenderOptions
 from ..invoice.logo import MAX_LOGO_BYTES, LogoError
@@ -63,6 +62,7 @@ from . import (
     organisations,
     payments,
     queries,
+    refunds,
     rendering,
     webhooks,
 )
@@ -85,6 +85,8 @@ from .models import (
     Page,
     PaymentCreate,
     PaymentRecorded,
+    RefundCreate,
+    RefundRecorded,
     WebhookCreate,
     WebhookCreated,
     WebhookDeliveryRead,
@@ -165,27 +167,16 @@ def _link(path: str) -> str:
 
 def _body(*, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object; ``{}`` for an empty body when ``optional``.
-    400 ``malformed_json`` (with line and column) for bad JSON or a
-    non-object, 415 for a body that is not JSON."""
+    400 ``malformed_json`` (with line and column) for bad JSON, a non-object,
+    nesting deeper than 32 levels or a lone surrogate
+    (:func:`invoicer.common.web.json_object`), 415 for a body that is not JSON."""
     raw = request.get_data(cache=True)
     if not raw.strip() and optional:
         return {}
     mimetype = (request.mimetype or "").lower()
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", f"send the body as application/json, not {mimetype}")
-    try:
-        body = json.loads(raw)
-    except UnicodeDecodeError:
-        raise ApiError(400, "malformed_json", "the body is not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "malformed_json",
-            f"the body is not valid JSON: {exc.msg}",
-            [{"message": exc.msg, "line": exc.lineno, "column": exc.colno}],
-        ) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    body = json_object(raw)
     nul = _nul_pointer(body, "")
     if nul is not None:
         raise Unprocessable("text cannot hold the NUL character", code="invalid_text", pointer=nul)
@@ -694,6 +685,34 @@ def record_payment(invoice_id: str) -> Response:
     return response
 
 
+@blueprint.post("/invoices/<invoice_id>/refunds")
+def record_refund(invoice_id: str) -> Response:
+    """``{"amount", "date", "method", "reference"}`` paid back to the client,
+    at most the refund due; 201 ``{"refund", "invoice"}``."""
+    body = parse(RefundCreate)
+    with _session() as (cur, member):
+
+        def action() -> tuple[int, Any]:
+            done = refunds.record_refund(
+                cur,
+                member,
+                invoice_id,
+                body["amount"],
+                refunded_on=body.get("date"),
+                method=body.get("method"),
+                reference=body.get("reference"),
+                applied_to=body.get("applied_to"),
+            )
+            return 201, dump(
+                RefundRecorded(
+                    refund=payment_view(done["refund"]),
+                    invoice=invoice_detail(cur, member, done["invoice"], _public()),
+                )
+            )
+
+        return _create(cur, member, action, lambda body: f"/invoices/{body['invoice']['id']}")
+
+
 @blueprint.post("/invoices/<invoice_id>/credit-notes")
 def create_credit_note(invoice_id: str) -> Response:
     """``{"lines": [{"position", "quantity"}], "reason"}`` (no lines: the
@@ -816,6 +835,8 @@ def dashboard() -> Response:
     by status and the ageing of the unpaid balance (see :func:`.queries.dashboard`)."""
     with _session() as (cur, member):
         figures = queries.dashboard(cur, member)
+        refunds_due = refunds.refunds_due_by_currency(cur, member)
+    return _answer(dashboard_view(figures, refunds_due))
     return _answer(dashboard_view(figures))
 
 

@@ -40,6 +40,7 @@ from .models import (
 )
 from .organisations import get_organisation, seller_party
 from .payments import list_payments
+from .refunds import list_refunds, refund_due
 
 __all__ = [
     "client_view",
@@ -139,9 +140,11 @@ def client_view(row: dict[str, Any]) -> ClientRead:
 
 
 def _totals(view: dict[str, Any]) -> dict[str, Any]:
-    """``{currency, net, tax, gross, paid, credited, balance_due}`` (EN 16931
-    BT-109, BT-110, BT-112; paid, credited and the balance due BT-115 as
-    kept by the payments and credit notes). A credit note has nothing to pay."""
+    """``{currency, net, tax, gross, paid, credited, balance_due, refunded,
+    refund_due}`` (EN 16931 BT-109, BT-110, BT-112; paid, credited and the
+    balance due BT-115 as kept by the payments and credit notes, never below
+    0; refunded and refund due: :mod:`invoicer.invoices.refunds`). A credit
+    note has nothing to pay."""
     currency = view["currency"]
     stored = view.get("totals") or {}
 
@@ -156,7 +159,10 @@ def _totals(view: dict[str, Any]) -> dict[str, Any]:
         "gross": money(view["gross"]),
         "paid": money(0 if note else view["amount_paid"]),
         "credited": money(0 if note else view["amount_credited"]),
-        "balance_due": money(0 if note else view["balance_due"]),
+        # What the client owes, never below 0: money owed to the client is the refund due.
+        "balance_due": money(0 if note else max(Decimal(view["balance_due"] or 0), Decimal(0))),
+        "refunded": money(0 if note else view.get("amount_refunded")),
+        "refund_due": money(refund_due(view)),
     }
 
 
@@ -294,6 +300,10 @@ def invoice_detail(cur: Cursor, member: Member, view: dict[str, Any], public_url
             {key: payment[key] for key in ("id", "amount", "date", "method", "reference", "created_at")}
             for payment in payments
         ],
+        "refunds": [
+            {key: refund[key] for key in ("id", "amount", "date", "method", "reference", "created_at")}
+            for refund in (list_refunds(cur, member, view["id"]) if view["kind"] == "invoice" else [])
+        ],
         "credit_notes": _credit_notes(cur, member, view["id"]) if view["kind"] == "invoice" else [],
         "files": _files(cur, view, public_url),
         "actions": allowed_actions(view, member),  # what member may do now (invoicer.invoices.actions)
@@ -318,9 +328,16 @@ def event_view(row: dict[str, Any]) -> EventRead:
     return EventRead.model_validate({**row, "data": jsonable(row["data"])})
 
 
-def dashboard_view(figures: dict[str, Any]) -> DashboardRead:
-    """The figures of :func:`invoicer.invoices.queries.dashboard`."""
-    return DashboardRead.model_validate(figures)
+def dashboard_view(figures: dict[str, Any], refunds_due: dict[str, Any] | None = None) -> DashboardRead:
+    """The figures of :func:`invoicer.invoices.queries.dashboard`, with each
+    currency's ``refunds_due`` from ``refunds_due`` (currency -> amount,
+    :func:`invoicer.invoices.refunds.refunds_due_by_currency`; 0 where absent)."""
+    due = refunds_due or {}
+    currencies = {
+        currency: {**values, "refunds_due": quantize_money(Decimal(due.get(currency, 0)), currency)}
+        for currency, values in figures["currencies"].items()
+    }
+    return DashboardRead.model_validate({**figures, "currencies": currencies})
 
 
 def order_view(row: dict[str, Any]) -> OrderRead:

@@ -216,6 +216,10 @@ def invoices() -> ResponseReturnValue:
     )
 
 
+#: A draft's version as the editor's hidden field holds it: ASCII digits.
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
 def _int(raw: str | None, default: int) -> int:
     try:
         return int(raw) if raw is not None else default
@@ -261,8 +265,12 @@ def edit_invoice(invoice_id: str) -> ResponseReturnValue:
     clients = [client for client in api.get("/clients", per_page=100)["items"] if not client.get("archived")]
     if request.method == "GET":
         return _editor(invoice, clients, errors={}, invoice=invoice)
-    body, lines = _draft_body()
     version = request.form.get("version", "")
+    if not _VERSION.fullmatch(version):
+        # The form's own hidden field, changed by hand: never put into a header unchecked
+        # (If-Match holds ISO-8859-1 only, RFC 9110 section 5.5).
+        abort(400, description="the form's version must be the draft's version number; reload the draft")
+    body, lines = _draft_body()
     try:
         api.request("PATCH", f"/invoices/{invoice_id}", json=body, headers={"If-Match": f'"v{version}"'})
     except RecordsError as exc:
@@ -507,6 +515,17 @@ def record_payment(invoice_id: str) -> ResponseReturnValue:
     body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
     records().post(f"/invoices/{invoice_id}/payments", {k: v for k, v in body.items() if v is not None})
     flash(f"Payment of {body['amount']} recorded.", "success")
+    return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+
+
+@blueprint.post("/invoices/<invoice_id>/refunds")
+@session.page_login_required
+@flash_refusal("web.invoice_page", prefix="Refund not recorded: ")
+def record_refund(invoice_id: str) -> ResponseReturnValue:
+    """Record money paid back to the client (``amount``, ``date``, ``method``, ``reference``)."""
+    body = {key: (request.form.get(key) or "").strip() or None for key in ("amount", "date", "method", "reference")}
+    records().post(f"/invoices/{invoice_id}/refunds", {k: v for k, v in body.items() if v is not None})
+    flash(f"Refund of {body['amount']} recorded.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
 

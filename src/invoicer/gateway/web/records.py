@@ -10,20 +10,44 @@ bodies are those of issue 10's HTTP API.
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 
 from ...common.logging import get_logger
 from ...common.web import REQUEST_ID_HEADER, request_id
+from .blueprint import blueprint
 
 __all__ = ["Records", "RecordsError", "RecordsUnavailable", "records"]
 
 log = get_logger(__name__)
 
+#: The default wait for an answer; the app uses FORWARD_TIMEOUT_SECONDS, as the JSON API's forwarding does.
 TIMEOUT_SECONDS = 15
+#: The form field holding a form's idempotency key (templates/macros.html, csrf_field).
+IDEMPOTENCY_FIELD = "idempotency_key"
+_FORM_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+@blueprint.app_context_processor
+def _idempotency_keys() -> dict[str, Any]:
+    """``idempotency_key()`` for the templates: a new random key per form drawn."""
+    return {"idempotency_key": lambda: uuid.uuid4().hex}
+
+
+def form_idempotency_key(path: str) -> str | None:
+    """The ``Idempotency-Key`` of a ``POST`` to ``path`` made for the form
+    being submitted: ``web-<form key>-<path>`` (the path in it, so that one
+    form that makes two different calls does not reuse a key), or None when
+    the request carries no well-formed form key."""
+    if not has_request_context() or request.method != "POST":
+        return None
+    key = request.form.get(IDEMPOTENCY_FIELD, "")
+    return f"web-{key}-{path}"[:255] if _FORM_KEY.fullmatch(key) else None
 
 
 class RecordsUnavailable(Exception):
@@ -61,9 +85,10 @@ class Records:
     :class:`RecordsError` for a 4xx/5xx answer with an error body and
     :class:`RecordsUnavailable` when the service cannot be reached."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = TIMEOUT_SECONDS) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.timeout = timeout
 
     def request(
         self,
@@ -78,8 +103,12 @@ class Records:
         """One call: ``method`` ``path`` (e.g. ``"/invoices"``) with query
         ``params`` (``None`` values left out), a JSON body (or raw ``data``,
         whose ``Content-Type`` goes in ``headers``) and extra ``headers``
-        (e.g. ``If-Match``)."""
+        (e.g. ``If-Match``). A ``POST`` made for a submitted form carries
+        the form's ``Idempotency-Key`` (:func:`form_idempotency_key`)."""
         headers = {**(headers or {}), "Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        form_key = form_idempotency_key(path) if method == "POST" else None
+        if form_key is not None:
+            headers.setdefault("Idempotency-Key", form_key)
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         try:
             reply = requests.request(
@@ -89,7 +118,7 @@ class Records:
                 json=json,
                 data=data,
                 headers=headers,
-                timeout=TIMEOUT_SECONDS,
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             log.warning("invoices service unreachable", extra={"error": repr(exc), "path": path})
@@ -159,4 +188,5 @@ class Records:
 def records() -> Records:
     """A :class:`Records` client for the signed-in user of this request."""
     settings = current_app.config["SETTINGS"]
-    return Records(settings.invoices_url, g.token)
+    # As long as the services' PostgreSQL time limits allow, so a form's write is answered, not guessed at.
+    return Records(settings.invoices_url, g.token, timeout=settings.forward_timeout_seconds)
