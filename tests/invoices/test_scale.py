@@ -280,3 +280,26 @@ def test_search_by_number_and_client_name(db, owner, client):
         ] == ["SRCH-0000042"]
         assert ids(list_invoices(cur, owner, q="xotic widg")) == [draft["id"]]  # a draft, by its client
         assert list_invoices(cur, owner, q="bulk buyer 17")["total"] == 1
+
+
+def test_rebuild_summary_command(db, owner, client, monkeypatch, capsys):
+    from invoicer.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db.dsn)
+    org = str(owner.organisation_id)
+    with db.transaction() as cur:
+        make(cur, owner, client, "10.00", "2026-06-01", "2026-06-30")
+        cur.execute("SET LOCAL session_replication_role = replica")
+        bulk_load(cur, owner, client, 12, first_day=date(2026, 2, 1))
+    assert main(["records", "rebuild-summary", "--organisation", org, "--check"]) == 1
+    assert main(["records", "rebuild-summary", "--organisation", org]) == 0
+    assert main(["records", "rebuild-summary", "--organisation", org, "--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("key(s) differ from the invoices") and not out[0].endswith(
+        " 0 key(s) differ from the invoices"
+    )
+    assert out[-1] == f"summary of organisation {org}: 0 key(s) differ from the invoices"
+    with db.transaction() as cur:
+        assert_exact(cur, owner)
+    with pytest.raises(SystemExit, match="not an organisation id"):
+        main(["records", "rebuild-summary", "--organisation", "nope"])

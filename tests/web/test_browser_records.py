@@ -143,6 +143,10 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("[data-figure=outstanding]")).to_contain_text("0.00")
     expect(page.locator("[data-figure=paid]")).to_contain_text("291.51")
+    # The 12-month chart draws the service's series: this month invoiced 291.51 and paid 291.51.
+    months = page.locator("figure[aria-labelledby='months-EUR-title'] tbody tr")
+    expect(months).to_have_count(12)
+    expect(months.last.locator("td.num")).to_have_text(["291.51", "291.51"])
 
     # The list: search, filters and badges.
     page.get_by_role("link", name="Invoices", exact=True).click()
