@@ -7,7 +7,7 @@ invoices are being added."""
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -109,19 +109,26 @@ def recomputed(cur, member, today):
             month = currency["months"].setdefault(row["issue_date"].strftime("%Y-%m"), [Decimal(0), Decimal(0)])
             month[0] += row["gross"]
             month[1] += row["amount_paid"]
-    return figures
+    cur.execute(
+        "SELECT i.currency, sum(p.amount) AS paid FROM payments p JOIN invoices i ON i.id = p.invoice_id"
+        " WHERE p.organisation_id = %s AND p.date BETWEEN %s AND %s GROUP BY 1",
+        (org, today - timedelta(days=29), today),
+    )
+    paid = {row["currency"]: row["paid"] for row in cur.fetchall()}
+    return figures, paid
 
 
 def assert_exact(cur, member, today=TODAY):
     """The service's dashboard equals the recomputation, figure for figure."""
     served = dashboard(cur, member, today=today)["currencies"]
-    expected = recomputed(cur, member, today)
+    expected, paid = recomputed(cur, member, today)
     assert set(served) == set(expected)
     for code, want in expected.items():
         got = served[code]
         assert got["outstanding"] == want["outstanding"] and got["overdue"] == want["overdue"], code
         assert got["counts"] == want["counts"], code
         assert got["ageing"] == want["ageing"], code
+        assert got["paid_last_30_days"] == paid.get(code, 0), code
         months = {m["month"]: [m["invoiced"], m["paid"]] for m in got["months"] if m["invoiced"] or m["paid"]}
         assert months == want["months"], code
         assert len(got["months"]) == 12
@@ -176,9 +183,15 @@ def test_bulk_load_and_rebuild_give_the_same_figures(db, owner, client, book):
     with db.transaction() as cur:
         cur.execute("SET LOCAL session_replication_role = replica")
         bulk_load(cur, owner, client, 30, first_day=date(2026, 1, 1), prefix="R")
+        cur.execute(
+            "INSERT INTO payments (organisation_id, invoice_id, amount, date)"
+            " SELECT organisation_id, id, 1.50, %s FROM invoices WHERE organisation_id = %s AND number = 'R-0000001'",
+            (TODAY, owner.organisation_id),
+        )
     with db.transaction() as cur:
         wrong = summary_differences(cur, owner.organisation_id)
         assert wrong and all(row["rows_n"] > (row["kept_n"] or 0) for row in wrong)
+        assert {row["table"] for row in wrong} == {"invoice_summary", "payment_summary"}
         assert rebuild_summary(cur, owner.organisation_id) == len(wrong)
     with db.transaction() as cur:
         assert summary_differences(cur, owner.organisation_id) == []

@@ -308,8 +308,8 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
 
     Exact and independent of history: outstanding, overdue and ageing sum the
     open invoices through the partial index ``invoices_open``; counts and
-    months come from ``invoice_summary`` (kept by triggers, see migration 0006);
-    payments of the last 30 days through ``payments_organisation_date``.
+    months come from ``invoice_summary``, payments of the last 30 days from
+    ``payment_summary`` (both kept by triggers, see migration 0006).
     """
     today = today or date.today()
     months = _month_keys(today)
@@ -360,10 +360,9 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
             total[name] = total.get(name, Decimal(0)) + Decimal(row[name] or 0)
     cur.execute(
         """
-        SELECT i.currency, sum(p.amount) AS paid
-          FROM payments p JOIN invoices i ON i.id = p.invoice_id
-         WHERE p.organisation_id = %(org)s AND p.date BETWEEN %(since)s AND %(today)s
-         GROUP BY i.currency
+        SELECT currency, sum(amount) AS paid FROM payment_summary
+         WHERE organisation_id = %(org)s AND date BETWEEN %(since)s AND %(today)s
+         GROUP BY currency HAVING sum(n) > 0
         """,
         params,
     )
@@ -403,38 +402,47 @@ def dashboard(cur: Cursor, member: Member, *, today: date | None = None) -> dict
     return {"today": today, "currencies": figures}
 
 
-_DIFFERENCES = """
-    SELECT COALESCE(s.organisation_id, r.organisation_id) AS organisation_id,
-           COALESCE(s.kind, r.kind) AS kind, COALESCE(s.currency, r.currency) AS currency,
-           COALESCE(s.status, r.status) AS status, COALESCE(s.month, r.month) AS month,
-           s.n AS kept_n, r.n AS rows_n, s.gross AS kept_gross, r.gross AS rows_gross,
-           s.paid AS kept_paid, r.paid AS rows_paid, s.credited AS kept_credited, r.credited AS rows_credited
-      FROM (SELECT * FROM invoice_summary WHERE %(org)s::uuid IS NULL OR organisation_id = %(org)s::uuid) AS s
-      FULL JOIN invoice_summary_recompute(%(org)s::uuid) AS r
-        ON (s.organisation_id, s.kind, s.currency, s.status, s.month)
-         = (r.organisation_id, r.kind, r.currency, r.status, r.month)
-     WHERE (COALESCE(s.n, 0), COALESCE(s.gross, 0), COALESCE(s.paid, 0), COALESCE(s.credited, 0))
-           IS DISTINCT FROM (COALESCE(r.n, 0), COALESCE(r.gross, 0), COALESCE(r.paid, 0), COALESCE(r.credited, 0))
-"""
+_KEYS = {
+    "invoice_summary": (("organisation_id", "kind", "currency", "status", "month"), ("n", "gross", "paid", "credited")),
+    "payment_summary": (("organisation_id", "currency", "date"), ("n", "amount")),
+}
 
 
 def summary_differences(cur: Cursor, organisation_id: Any = None) -> list[dict[str, Any]]:
-    """Where ``invoice_summary`` differs from a full recomputation from the
-    invoices (of one organisation, or all with None): one dict per key
-    (``organisation_id``, ``kind``, ``currency``, ``status``, ``month``) with
-    ``kept_*`` and ``rows_*`` figures (``n``, ``gross``, ``paid``,
-    ``credited``). Empty when the summary is right."""
-    cur.execute(_DIFFERENCES, {"org": organisation_id})
-    return [dict(row) for row in cur.fetchall()]
+    """Where the summaries (``invoice_summary``, ``payment_summary``) differ
+    from a full recomputation from the invoices and payments (of one
+    organisation, or all with None): one dict per key with ``table``, the
+    key's columns (``organisation_id``, ``kind``, ``currency``, ``status``,
+    ``month``; or ``organisation_id``, ``currency``, ``date``) and
+    ``kept_<figure>`` / ``rows_<figure>`` for each figure (``n``, ``gross``,
+    ``paid``, ``credited``; or ``n``, ``amount``). Empty when both are right."""
+    found: list[dict[str, Any]] = []
+    for table, (keys, figures) in _KEYS.items():
+        key_list = ", ".join(f"COALESCE(s.{k}, r.{k}) AS {k}" for k in keys)
+        kept = ", ".join(f"s.{f} AS kept_{f}, r.{f} AS rows_{f}" for f in figures)
+        join = " AND ".join(f"s.{k} = r.{k}" for k in keys)
+        left = ", ".join(f"COALESCE(s.{f}, 0)" for f in figures)
+        right = ", ".join(f"COALESCE(r.{f}, 0)" for f in figures)
+        cur.execute(
+            f"SELECT %(table)s AS table, {key_list}, {kept}"
+            f"  FROM (SELECT * FROM {table} WHERE %(org)s::uuid IS NULL OR organisation_id = %(org)s::uuid) AS s"
+            f"  FULL JOIN {table}_recompute(%(org)s::uuid) AS r ON {join}"
+            f" WHERE ({left}) IS DISTINCT FROM ({right})",
+            {"org": organisation_id, "table": table},
+        )
+        found += [dict(row) for row in cur.fetchall()]
+    return found
 
 
 def rebuild_summary(cur: Cursor, organisation_id: Any = None) -> int:
-    """Recompute ``invoice_summary`` from the invoices (of one organisation,
-    or all with None), holding writes to invoices off meanwhile (``SHARE``
-    lock; reads go on). Returns how many keys were wrong before."""
-    cur.execute("LOCK TABLE invoices IN SHARE MODE")
+    """Recompute ``invoice_summary`` and ``payment_summary`` from the rows (of
+    one organisation, or all with None), holding writes to invoices and
+    payments off meanwhile (``SHARE`` locks; reads go on). Returns how many
+    keys were wrong before."""
+    cur.execute("LOCK TABLE invoices, payments IN SHARE MODE")
     wrong = len(summary_differences(cur, organisation_id))
     params = {"org": organisation_id}
-    cur.execute("DELETE FROM invoice_summary WHERE %(org)s::uuid IS NULL OR organisation_id = %(org)s::uuid", params)
-    cur.execute("INSERT INTO invoice_summary SELECT * FROM invoice_summary_recompute(%(org)s::uuid)", params)
+    for table in _KEYS:
+        cur.execute(f"DELETE FROM {table} WHERE %(org)s::uuid IS NULL OR organisation_id = %(org)s::uuid", params)
+        cur.execute(f"INSERT INTO {table} SELECT * FROM {table}_recompute(%(org)s::uuid)", params)
     return wrong

@@ -2,7 +2,7 @@
 -- indexed rows or a summary kept by the database itself, so that their cost
 -- does not grow with an organisation's history.
 
--- 1. The summary: per organisation, kind, currency, stored status and month of
+-- 1. The summaries. invoice_summary: per organisation, kind, currency, stored status and month of
 -- issue (-infinity for a document without an issue date), how many documents
 -- and the sums of their gross, amount_paid and amount_credited. Statement-level
 -- triggers with transition tables keep it in the same transaction as the change,
@@ -87,6 +87,67 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 INSERT INTO invoice_summary SELECT * FROM invoice_summary_recompute(NULL);
+
+-- Payments per organisation, currency (the invoice's) and day, kept the same
+-- way: "paid in the last 30 days" sums at most 30 rows per currency instead of
+-- joining every payment of the window to its invoice.
+CREATE TABLE payment_summary (
+    organisation_id uuid NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+    currency        char(3) NOT NULL,
+    date            date NOT NULL,
+    n               bigint NOT NULL DEFAULT 0,
+    amount          numeric NOT NULL DEFAULT 0,
+    PRIMARY KEY (organisation_id, currency, date)
+);
+
+CREATE FUNCTION payment_summary_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO payment_summary AS s (organisation_id, currency, date, n, amount)
+        SELECT p.organisation_id, i.currency, p.date, count(*), sum(p.amount)
+          FROM new_rows p JOIN invoices i ON i.id = p.invoice_id
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (organisation_id, currency, date) DO UPDATE
+           SET n = s.n + EXCLUDED.n, amount = s.amount + EXCLUDED.amount;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO payment_summary AS s (organisation_id, currency, date, n, amount)
+        SELECT organisation_id, currency, date, sum(n), sum(amount)
+          FROM (SELECT p.organisation_id, i.currency, p.date, 1 AS n, p.amount
+                  FROM new_rows p JOIN invoices i ON i.id = p.invoice_id
+                UNION ALL
+                SELECT p.organisation_id, i.currency, p.date, -1, -p.amount
+                  FROM old_rows p JOIN invoices i ON i.id = p.invoice_id) AS delta
+         GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (organisation_id, currency, date) DO UPDATE
+           SET n = s.n + EXCLUDED.n, amount = s.amount + EXCLUDED.amount;
+    ELSE
+        INSERT INTO payment_summary AS s (organisation_id, currency, date, n, amount)
+        SELECT p.organisation_id, i.currency, p.date, -count(*), -sum(p.amount)
+          FROM old_rows p JOIN invoices i ON i.id = p.invoice_id
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (organisation_id, currency, date) DO UPDATE
+           SET n = s.n + EXCLUDED.n, amount = s.amount + EXCLUDED.amount;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER payment_summary_insert AFTER INSERT ON payments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION payment_summary_apply();
+CREATE TRIGGER payment_summary_update AFTER UPDATE ON payments
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION payment_summary_apply();
+CREATE TRIGGER payment_summary_delete AFTER DELETE ON payments
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION payment_summary_apply();
+
+CREATE FUNCTION payment_summary_recompute(org uuid)
+RETURNS TABLE (organisation_id uuid, currency char(3), date date, n bigint, amount numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT p.organisation_id, i.currency, p.date, count(*), sum(p.amount)
+      FROM payments p JOIN invoices i ON i.id = p.invoice_id
+     WHERE org IS NULL OR p.organisation_id = org
+     GROUP BY 1, 2, 3
+$$;
+
+INSERT INTO payment_summary SELECT * FROM payment_summary_recompute(NULL);
 
 -- 2. Open invoices, the only ones outstanding, overdue and ageing need: a partial
 -- index holding everything those figures read (index-only scans).
