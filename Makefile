@@ -13,7 +13,7 @@ LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CO
 PIP_COMPILE := $(LOCK_ENV) $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: help install up down status demo lint lock test test-unit test-faults test-security test-k8s render bench bench-intake schema clean
+.PHONY: help install up down status demo lint lock test test-unit test-faults test-security test-k8s render bench bench-intake bench-records schema clean
 
 help:
 	@echo "make demo   - start the local stack, upload the example invoice, download PDF and XLSX into out/"
@@ -22,6 +22,7 @@ help:
 	@echo "make status - what of the local stack is running"
 	@echo "make bench  - benchmarks: render ratio vs the legacy worker, scaling, e-invoice cost, end to end (bench/RESULTS.md)"
 	@echo "make bench-intake - reading received invoices: accuracy, calibration, s/page, memory (bench/RESULTS-intake.md)"
+	@echo "make bench-records - one organisation with 10k/100k/1M invoices through the gateway (SIZES=; bench/RESULTS-records.md)"
 	@echo "make lint   - ruff (lint and format), mypy and the import contracts; make test runs it first"
 	@echo "make lock   - re-resolve requirements.lock and requirements-dev.lock (LOCK_ARGS=--upgrade for newer)"
 	@echo "make schema - regenerate src/invoicer/invoice/invoice.schema.json from the invoice input models"
@@ -165,6 +166,11 @@ bench: $(STAMP)
 INTAKE_DOCS ?=
 bench-intake: $(STAMP)
 	$(PY) bench/bench_intake.py $(INTAKE_DOCS)
+
+# Records at scale: one organisation with SIZES invoices (seeded by COPY), timed through the gateway.
+SIZES ?= 10000,100000,1000000
+bench-records: $(STAMP)
+	$(PY) bench/bench_records.py --sizes $(SIZES)
 
 # invoice.schema.json is generated from the pydantic input models; a unit test fails while it is stale.
 schema: $(STAMP)

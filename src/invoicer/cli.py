@@ -8,6 +8,7 @@ invoicer auth | gateway | invoices [--bind HOST:PORT]   (HTTP services, under gu
 invoicer worker | notification                          (queue consumers)
 invoicer outbox-relay [--batch-size N] [--idle-seconds S]   (the outbox to RabbitMQ)
 invoicer einvoice validate FILE... [--xrechnung]       (EN 16931 rules; exit 1 on a fatal one)
+invoicer records rebuild-summary [--organisation ID] [--check]   (the dashboard's summary, from the invoices)
 invoicer --version
 
 One command per HTTP service and per consumer of the component registry
@@ -76,6 +77,38 @@ def cmd_migrate(args: argparse.Namespace | None = None) -> int:
     except DatabaseUnavailable as exc:
         _database_down(settings, exc)
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def cmd_records_rebuild_summary(args: argparse.Namespace) -> int:
+    """Recompute everything derived from the invoices (``invoice_summary``)
+    for one organisation or all; with ``--check`` only compare, exiting 1
+    when something differs. Needed after rows reached the table without its
+    triggers (``TRUNCATE``, ``session_replication_role = replica``, a
+    data-only restore with ``--disable-triggers``)."""
+    import uuid
+
+    from .common.db import Database, DatabaseUnavailable
+    from .invoices.queries import rebuild_summary, summary_differences
+
+    organisation = None
+    if args.organisation:
+        try:
+            organisation = uuid.UUID(args.organisation)
+        except ValueError:
+            sys.exit(f"invoicer: --organisation {args.organisation!r} is not an organisation id (a UUID)")
+    settings = _settings()
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as cur:
+            wrong = len(summary_differences(cur, organisation)) if args.check else rebuild_summary(cur, organisation)
+    except DatabaseUnavailable as exc:
+        _database_down(settings, exc)
+    scope = f"organisation {organisation}" if organisation else "every organisation"
+    if args.check:
+        print(f"summary of {scope}: {wrong} key(s) differ from the invoices")
+        return 1 if wrong else 0
+    print(f"summary of {scope} rebuilt from the invoices; {wrong} key(s) were wrong")
     return 0
 
 
@@ -350,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xrechnung", action="store_true", help="also apply the XRechnung and Peppol rules")
     p.add_argument("--verbose", action="store_true", help="also print findings of level information")
     p.set_defaults(func=cmd_einvoice_validate)
+
+    p = sub.add_parser("records", help="the invoices service's records")
+    records = p.add_subparsers(dest="records_command", required=True)
+    p = records.add_parser(
+        "rebuild-summary", help="recompute the dashboard's summary from the invoices (after a load behind the triggers)"
+    )
+    p.add_argument("--organisation", metavar="ID", help="only this organisation (default: all)")
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 when the summary differs")
+    p.set_defaults(func=cmd_records_rebuild_summary)
 
     p = sub.add_parser("extract", help="read received invoices and receipts (e-invoice XML, text PDF, OCR)")
     p.add_argument("files", nargs="+", metavar="FILE", help="PDF, PNG, JPEG, TIFF or CII/UBL XML files")

@@ -44,3 +44,24 @@ def test_unknown_query_parameters_are_400(client):
 
 def test_a_repeated_parameter_is_400(client):
     _error(client.get("/jobs?status=done&status=failed"), "status")
+
+
+def test_cursors_walk_the_jobs_while_new_ones_arrive(client, example_bytes):
+    made = [client.upload(example_bytes, formats="pdf").json()["job_id"] for _ in range(5)]
+    newest_first = list(reversed(made))
+    seen, pages, cursor = [], [], None
+    while True:
+        params = {"per_page": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/jobs", params=params).json()
+        pages.append(page)
+        seen += [item["job_id"] for item in page["items"]]
+        client.upload(example_bytes, formats="pdf")  # a new job lands before the page we read next
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == newest_first  # nothing skipped, nothing twice: the new jobs are before the first page
+    assert pages[0]["total"] == 5 and pages[0]["total_exact"] is True and pages[0]["prev"] is None
+    assert pages[1]["page"] is None
+    back = client.get("/jobs", params={"per_page": 2, "cursor": pages[2]["prev"]}).json()
+    assert [item["job_id"] for item in back["items"]] == [item["job_id"] for item in pages[1]["items"]]
+    _error(client.get("/jobs", params={"cursor": "bm90LWEtY3Vyc29y"}), "cursor")

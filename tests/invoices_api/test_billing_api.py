@@ -275,6 +275,16 @@ def test_list_filters_sort_and_pages(seller):
     assert ids("sort=issue_date&order=asc&status=issued") == [overdue["id"], current["id"]]
     page = seller.ok("GET", "/invoices?per_page=2&page=2")
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (3, 2, 2, 1)
+    # Keyset cursors: next of the first page is the page after it, prev brings the first back.
+    first = seller.ok("GET", "/invoices?per_page=2")
+    assert first["total_exact"] is True and first["prev"] is None and first["next"]
+    after = seller.ok("GET", f"/invoices?per_page=2&cursor={first['next']}")
+    assert [item["id"] for item in after["items"]] == [item["id"] for item in page["items"]]
+    assert after["next"] is None and after["page"] is None
+    back = seller.ok("GET", f"/invoices?per_page=2&cursor={after['prev']}")
+    assert [item["id"] for item in back["items"]] == [item["id"] for item in first["items"]]
+    assert_error(seller("GET", "/invoices?cursor=not-a-cursor"), 422, "invalid_cursor")
+    assert_error(seller("GET", f"/invoices?sort=gross&cursor={first['next']}"), 422, "invalid_cursor")
     assert_error(seller("GET", "/invoices?status=lost"), 400, "invalid_parameter")
     assert_error(seller("GET", "/invoices?per_page=1000"), 400, "invalid_parameter")
     assert_error(seller("GET", "/invoices?issued_from=yesterday"), 400, "invalid_parameter")
@@ -325,6 +335,23 @@ def test_the_dashboard_sums_a_known_set(seller):
         "credited": 0,
         "overdue": 3,
     }
+    # The 12 months up to this one, from the service: by month of issue, what was
+    # invoiced and what has been paid of it so far.
+    months = eur["months"]
+    assert len(months) == 12 and months[-1]["month"] == today.strftime("%Y-%m")
+    expected: dict[str, list[Decimal]] = {}
+    for issued_on, paid in (
+        (today, gross),
+        (today - timedelta(days=50), Decimal(0)),
+        (today - timedelta(days=75), Decimal("30.86")),
+        (today - timedelta(days=130), Decimal(0)),
+    ):
+        entry = expected.setdefault(issued_on.strftime("%Y-%m"), [Decimal(0), Decimal(0)])
+        entry[0] += gross
+        entry[1] += paid
+    assert {m["month"]: [Decimal(m["invoiced"]), Decimal(m["paid"])] for m in months if m["invoiced"] != "0.00"} == (
+        expected
+    )
 
 
 def test_orders_become_drafts(seller):

@@ -143,6 +143,10 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("[data-figure=outstanding]")).to_contain_text("0.00")
     expect(page.locator("[data-figure=paid]")).to_contain_text("291.51")
+    # The 12-month chart draws the service's series: this month invoiced 291.51 and paid 291.51.
+    months = page.locator("figure[aria-labelledby='months-EUR-title'] tbody tr")
+    expect(months).to_have_count(12)
+    expect(months.last.locator("td.num")).to_have_text(["291.51", "291.51"])
 
     # The list: search, filters and badges.
     page.get_by_role("link", name="Invoices", exact=True).click()
@@ -201,3 +205,24 @@ def test_a_viewers_write_is_a_403_page(page, stack, web_user, make_client):
     check_page(page, "error-403")
     page.get_by_role("link", name="Clients", exact=True).click()
     expect(page.get_by_text("Not allowed Ltd")).to_have_count(0)
+
+
+def test_the_invoice_list_pages_by_cursor_and_keeps_its_place(signed_in, stack, web_user):
+    client = web_user.post("/clients", json={"name": "Ada Pager", "currency": "EUR"}).json()
+    line = {"description": "Hour", "quantity": "1", "unit_price": "10", "tax_rate": "0"}
+    for _ in range(23):
+        assert web_user.post("/invoices", json={"client_id": client["id"], "lines": [line]}).status_code == 201
+    page = signed_in
+    page.get_by_role("link", name="Invoices", exact=True).click()
+    rows = page.locator("#invoice-rows tbody tr")
+    expect(rows).to_have_count(20)
+    expect(page.locator(".pager")).to_contain_text("23 in all")
+    expect(page.get_by_role("link", name="Previous")).to_have_count(0)
+    # A draft made meanwhile does not push an invoice of the first page onto the next one.
+    web_user.post("/invoices", json={"client_id": client["id"], "lines": [line]})
+    page.get_by_role("link", name="Next").click()
+    expect(rows).to_have_count(3)
+    expect(page.get_by_role("link", name="Next")).to_have_count(0)
+    page.get_by_role("link", name="Previous").click()
+    expect(rows).to_have_count(20)
+    expect(page.locator(".pager")).to_contain_text("24 in all")

@@ -52,6 +52,11 @@ psycopg2.extras.register_uuid()
 Cursor = psycopg2.extras.RealDictCursor
 
 
+#: Connections each pool keeps open between transactions (per process; the
+#: PostgreSQL server is shared, so not all of ``max_connections``).
+KEEP_IDLE = 1
+
+
 class DatabaseUnavailable(RuntimeError):
     """PostgreSQL did not answer or dropped the connection."""
 
@@ -114,6 +119,12 @@ class Database:
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
                     0, self.max_connections, self.dsn, connect_timeout=self.connect_timeout, options=self.options
                 )
+                # Opened lazily (none at start, so a process starts while the database is
+                # down), but KEEP_IDLE of them are kept for the next transaction: psycopg2
+                # closes every connection beyond `minconn` when it is put back, and with 0
+                # each transaction paid for a new server process (issue 21: 5-25 ms a
+                # transaction on this machine, several per request).
+                self._pool.minconn = min(KEEP_IDLE, self.max_connections)
             return self._pool
 
     @contextmanager

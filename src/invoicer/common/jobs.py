@@ -27,11 +27,14 @@ from .db import Database, one_row
 if TYPE_CHECKING:
     from .db import Cursor
 
-__all__ = ["STATUSES", "Job", "JobStore", "insert_job", "output_fid"]
+__all__ = ["COUNT_CAP", "STATUSES", "Job", "JobStore", "insert_job", "output_fid"]
 
 #: Every status a job can have, in the order a job moves through them
 #: (the ``jobs_status_known`` constraint of migration 0002).
 STATUSES = ("queued", "processing", "done", "failed")
+
+#: Job lists count exactly up to this many rows, then say "more than".
+COUNT_CAP = 10_000
 
 _NAMESPACE = uuid.UUID("6f6e0c1e-3d43-4b8e-9a55-2b1f3c9a7d10")
 
@@ -218,24 +221,68 @@ class JobStore:
         return _job(row) if row else None
 
     def list_for_owner(
-        self, owner_id: str, *, limit: int, offset: int, status: str | None = None
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        status: str | None = None,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        before: tuple[datetime, uuid.UUID] | None = None,
     ) -> tuple[list[Job], int]:
-        """``owner_id``'s jobs, newest first, and how many there are in all;
-        only those whose status is ``status`` (one of :data:`STATUSES`) when
-        it is given."""
-        where = "owner_id = %s AND (%s::text IS NULL OR status = %s)"
-        params = (_uuid(owner_id), status, status)
+        """``owner_id``'s jobs, newest first, and how many there are in all
+        (exact up to :data:`COUNT_CAP`, else the cap); only those whose status
+        is ``status`` (one of :data:`STATUSES`) when it is given. See
+        :meth:`page_for_owner` for ``after`` and ``before``."""
+        jobs, total, _exact, _more = self.page_for_owner(
+            owner_id, limit=limit, offset=offset, status=status, after=after, before=before
+        )
+        return jobs, total
+
+    def page_for_owner(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        status: str | None = None,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        before: tuple[datetime, uuid.UUID] | None = None,
+    ) -> tuple[list[Job], int, bool, bool]:
+        """A page of ``owner_id``'s jobs, newest first, by keyset: ``after``
+        the position ``(created_at, id)`` of a job (the jobs older than it),
+        or ``before`` one (the newer ones, still answered newest first), else
+        from the newest, skipping ``offset``. Returns ``(jobs, total,
+        total_exact, more)``: ``total`` counts at most :data:`COUNT_CAP` rows
+        (``total_exact`` false beyond), ``more`` says whether jobs lie further
+        in the direction walked. Served by the indexes ``(owner_id,
+        created_at, id)`` and ``(owner_id, status, created_at, id)``."""
+        where = "owner_id = %(owner)s AND (%(status)s::text IS NULL OR status = %(status)s)"
+        params: dict[str, Any] = {"owner": _uuid(owner_id), "status": status, "cap": COUNT_CAP + 1}
         with self.db.transaction() as cur:
             cur.execute(
-                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM jobs WHERE {where}"
-                " ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
-                (*params, limit, offset),
+                f"SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT %(cap)s) AS counted", params
+            )
+            counted = int(one_row(cur)["n"])
+            order = "DESC"
+            if after is not None:
+                where += " AND (created_at, id) < (%(at)s, %(id)s)"
+                params.update(at=after[0], id=after[1])
+            elif before is not None:
+                where += " AND (created_at, id) > (%(at)s, %(id)s)"
+                params.update(at=before[0], id=before[1])
+                order = "ASC"
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE {where}"
+                f" ORDER BY created_at {order}, id {order} LIMIT %(limit)s OFFSET %(offset)s",
+                {**params, "limit": limit + 1, "offset": 0 if (after or before) else offset},
             )
             rows = cur.fetchall()
-            if rows:
-                return [_job(row) for row in rows], int(rows[0]["total"])
-            cur.execute(f"SELECT count(*) AS total FROM jobs WHERE {where}", params)
-            return [], int(one_row(cur)["total"])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if before is not None:
+            rows.reverse()
+        return [_job(row) for row in rows], min(counted, COUNT_CAP), counted <= COUNT_CAP, more
 
     def delete(self, job_id: str) -> None:
         """Remove a job that was never queued (the broker refused it)."""

@@ -168,12 +168,17 @@ class JobRead(BaseModel):
 
 
 class JobPage(BaseModel):
-    """A page of your jobs, newest first."""
+    """A page of your jobs, newest first: ``next`` and ``prev`` are cursors to
+    pass back as ``?cursor=`` (null at either end); ``total`` is exact up to
+    10 000, beyond which it is 10 000 and ``total_exact`` is false."""
 
     items: list[JobRead]
-    page: int
+    page: int | None
     per_page: int
     total: int
+    total_exact: bool
+    next: str | None
+    prev: str | None
 
 
 class _Generator(GenerateJsonSchema):

@@ -223,6 +223,13 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                             "description": "Only jobs with this status",
                             "schema": {"enum": list(STATUSES)},
                         },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "The next or prev of a page: the page after or before it, "
+                            "stable under inserts",
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "responses": {
                         "200": {

@@ -21,10 +21,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -360,7 +364,13 @@ def list_jobs() -> Response:
     """The caller's jobs, newest first, a page at a time; ``?status=`` keeps
     those with that status. Any other query parameter, a parameter given
     twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
-    is 400 naming the parameter, so that no filter is silently ignored."""
+    is 400 naming the parameter, so that no filter is silently ignored.
+
+    Pages are walked by keyset: the answer's ``next`` and ``prev`` (or null)
+    go back as ``?cursor=``, and the page they name does not shift while new
+    jobs arrive; ``?page=`` still skips rows (an OFFSET). ``total`` is exact
+    up to :data:`~invoicer.common.jobs.COUNT_CAP`; beyond it is the cap and
+    ``total_exact`` is false."""
     _only_parameters(JOBS_PARAMETERS)
     page = int_arg("page", 1, 1, 1_000_000)
     per_page = int_arg("per_page", 20, 1, 100)
@@ -372,14 +382,57 @@ def list_jobs() -> Response:
             f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}",
             [{"parameter": "status", "message": f"unknown status: {status or '(empty)'}"}],
         )
-    jobs, total = services().jobs.list_for_owner(
-        g.claims.sub, limit=per_page, offset=(page - 1) * per_page, status=status
+    raw_cursor = request.args.get("cursor")
+    direction, position = _job_cursor(raw_cursor) if raw_cursor is not None else ("next", None)
+    jobs, total, exact, more = services().jobs.page_for_owner(
+        g.claims.sub,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+        status=status,
+        after=position if direction == "next" else None,
+        before=position if direction == "prev" else None,
     )
-    return jsonify({"items": [job_view(job) for job in jobs], "page": page, "per_page": per_page, "total": total})
+    has_next, has_prev = (more, raw_cursor is not None or page > 1) if direction == "next" else (True, more)
+    return jsonify(
+        {
+            "items": [job_view(job) for job in jobs],
+            "page": None if raw_cursor is not None else page,
+            "per_page": per_page,
+            "total": total,
+            "total_exact": exact,
+            "next": _encode_job_cursor("next", jobs[-1]) if jobs and has_next else None,
+            "prev": _encode_job_cursor("prev", jobs[0]) if jobs and has_prev else None,
+        }
+    )
+
+
+def _encode_job_cursor(direction: str, job: Job) -> str:
+    raw = json.dumps({"d": direction, "c": job.created_at.isoformat(), "i": job.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _job_cursor(raw: str) -> tuple[str, tuple[datetime, uuid.UUID]]:
+    """``(direction, (created_at, id))`` of a ``GET /jobs`` cursor; 400
+    ``invalid_parameter`` naming ``cursor`` for anything this route did not hand out."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(data, dict) or data.get("d") not in ("next", "prev"):
+            raise ValueError(raw)
+        at = datetime.fromisoformat(str(data["c"]))
+        if at.tzinfo is None:
+            raise ValueError(raw)
+        return str(data["d"]), (at, uuid.UUID(str(data["i"])))
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "cursor is not one this list handed out",
+            [{"parameter": "cursor", "message": "unknown cursor"}],
+        ) from None
 
 
 #: The query parameters ``GET /jobs`` takes.
-JOBS_PARAMETERS = ("page", "per_page", "status")
+JOBS_PARAMETERS = ("cursor", "page", "per_page", "status")
 
 
 def _only_parameters(known: tuple[str, ...]) -> None:

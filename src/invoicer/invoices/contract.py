@@ -51,7 +51,7 @@ COMPONENT_NAMES: dict[type[BaseModel], str] = {
     m.IssueRequest: "IssueInput",
     m.InvoiceSummary: "InvoiceRecordSummary",
     m.InvoiceRead: "InvoiceRecord",
-    m.Page[m.InvoiceSummary]: "InvoiceRecordPage",
+    m.InvoicePage: "InvoiceRecordPage",
     m.CreditNoteCreate: "CreditNoteInput",
     m.EventRead: "Event",
     m.Page[m.EventRead]: "EventPage",
@@ -125,6 +125,12 @@ _LIST_FILTERS = (
         "schema": {"enum": ["created_at", "issue_date", "due_date", "number", "gross"], "default": "created_at"},
     },
     {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"], "default": "desc"}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "The next or prev of a page: the page after or before it, stable under inserts",
+        "schema": {"type": "string"},
+    },
     *_PAGE,
 )
 _STALE = (None, "Stale If-Match")
@@ -207,7 +213,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get", "/invoices", "listInvoices", "Invoices and credit notes, filtered and paginated",
-        {"200": (m.Page[m.InvoiceSummary], "OK")}, parameters=_LIST_FILTERS,
+        {"200": (m.InvoicePage, "OK")}, parameters=_LIST_FILTERS,
     ),
     Operation(
         "post", "/invoices", "createDraft", "A new draft invoice",

@@ -778,6 +778,15 @@ class AgeingRead(ReadModel):
     over_90: Money
 
 
+class MonthFigures(ReadModel):
+    """One calendar month of the series: the gross of the invoices issued in it,
+    and what has been paid of those invoices so far."""
+
+    month: str = Field(description="YYYY-MM", examples=["2026-01"])
+    invoiced: Money
+    paid: Money
+
+
 class CurrencyFigures(ReadModel):
     """The figures of one currency."""
 
@@ -787,10 +796,13 @@ class CurrencyFigures(ReadModel):
     refunds_due: Money = Field(default=Decimal(0), description="Owed back to clients on issued invoices")
     counts: dict[str, int] = Field(description="By status; an overdue invoice counts only as overdue")
     ageing: AgeingRead
+    months: list[MonthFigures] = Field(
+        description="The 12 calendar months up to today's, oldest first; exact, computed by the service"
+    )
 
 
 class DashboardRead(ReadModel):
-    """Per currency: outstanding, overdue, paid in the last 30 days, counts and ageing."""
+    """Per currency: outstanding, overdue, paid in the last 30 days, counts, ageing and the monthly series."""
 
     today: date
     currencies: dict[str, CurrencyFigures]
@@ -881,3 +893,18 @@ class Page(BaseModel, typing.Generic[T]):
     page: int
     per_page: int
     total: int
+
+
+class InvoicePage(BaseModel):
+    """A page of the invoice list, reached by keyset: ``next`` and ``prev`` are
+    cursors (opaque strings) to pass back as ``?cursor=`` with the same filters,
+    sort and order, or null at either end. ``total`` is exact up to 10 000;
+    beyond, it is 10 000 and ``total_exact`` is false ("10 000+")."""
+
+    items: list[InvoiceSummary]
+    page: int | None = Field(description="The page number when reached by ?page=, null when by ?cursor=")
+    per_page: int
+    total: int
+    total_exact: bool
+    next: str | None
+    prev: str | None

@@ -21,7 +21,8 @@ replay the first answer, with ``Idempotent-Replayed: true``; the key with
 another body is 409). ``GET`` of a record answers ``ETag: "v<version>"``;
 ``PATCH /invoices/<id>`` needs ``If-Match`` with it (stale: 412, missing:
 428), other PATCHes and DELETEs take it optionally. Lists answer ``{"items",
-"page", "per_page", "total"}`` (``?page=`` from 1, ``?per_page=`` 1-100).
+"page", "per_page", "total"}`` (``?page=`` from 1, ``?per_page=`` 1-100); the
+invoice list also ``total_exact``, ``next`` and ``prev`` (keyset cursors, ``?cursor=``).
 Links (``Location``) are built from ``PUBLIC_URL``, never from the request.
 The rules live in the domain modules of this package; this module only
 speaks HTTP.
@@ -76,6 +77,7 @@ from .models import (
     CreditNoteIssued,
     InputModel,
     InvoiceCreate,
+    InvoicePage,
     InvoiceUpdate,
     IssueRequest,
     MemberCreate,
@@ -539,8 +541,10 @@ def list_invoices() -> Response:
             order=order,
             page=page,
             per_page=per_page,
+            cursor=_text_arg("cursor"),
         )
-    return _answer(_page([invoice_summary(view) for view in found["items"]], page, per_page, found["total"]))
+    found["items"] = [invoice_summary(view) for view in found["items"]]
+    return _answer(dump(InvoicePage.model_validate(found)))
 
 
 @blueprint.post("/invoices")

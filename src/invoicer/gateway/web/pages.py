@@ -110,17 +110,17 @@ blueprint.add_app_template_filter(_status, "shown_status")
 @session.page_login_required
 def dashboard() -> ResponseReturnValue:
     """Outstanding, overdue and paid in 30 days per currency, the ageing
-    and 12-month charts, and the overdue invoices, oldest first."""
+    and 12-month charts, and the overdue invoices, oldest first. Every figure
+    is the invoices service's (``GET /dashboard``, its ``months`` included):
+    this page only draws them."""
     api = records()
     unavailable = False
     figures: dict[str, Any] = {}
     overdue: list[dict[str, Any]] = []
-    months: dict[str, list[dict[str, Any]]] = {}
     try:
         answer = api.get("/dashboard")
         figures = answer.get("currencies", {})
         overdue = api.get("/invoices", status="overdue", sort="due_date", order="asc", per_page=10)["items"]
-        months = _last_months(api, figures)
     except RecordsUnavailable:
         unavailable = True
     currencies = []
@@ -130,45 +130,10 @@ def dashboard() -> ResponseReturnValue:
                 "code": code,
                 "numbers": numbers,
                 "ageing_chart": charts.ageing_chart(numbers.get("ageing", {}), code),
-                "months_chart": charts.months_chart(months.get(code, []), code),
+                "months_chart": charts.months_chart(numbers.get("months", []), code),
             }
         )
     return render_template("dashboard/dashboard.html", currencies=currencies, overdue=overdue, unavailable=unavailable)
-
-
-def _last_months(api: Any, figures: dict[str, Any], today: date | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Per currency, the 12 calendar months up to this one, oldest first:
-    ``[{"month": "2026-01", "invoiced": Decimal, "paid": Decimal}]``, where
-    ``invoiced`` is the gross of the invoices issued in the month and
-    ``paid`` what has been paid of those invoices so far. Read from the
-    invoice list (issued in the window, at most 1000 invoices), summing the
-    amounts the service computed."""
-    today = today or date.today()
-    year, month = (today.year - 1, today.month + 1) if today.month < 12 else (today.year, 1)
-    first = date(year, month, 1)
-    keys = []
-    for _ in range(12):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-
-    def empty() -> dict[str, dict[str, Any]]:
-        return {key: {"month": key, "invoiced": Decimal(0), "paid": Decimal(0)} for key in keys}
-
-    series = {code: empty() for code in figures}
-    for page in range(1, 11):
-        answer = api.get(
-            "/invoices", kind="invoice", issued_from=first.isoformat(), sort="issue_date", page=page, per_page=100
-        )
-        for item in answer["items"]:
-            if item.get("status") == "draft" or not item.get("issue_date"):
-                continue
-            bucket = series.setdefault(item["currency"], empty()).get(item["issue_date"][:7])
-            if bucket is not None:
-                bucket["invoiced"] += Decimal(item["totals"]["gross"])
-                bucket["paid"] += Decimal(item["totals"].get("paid") or 0)
-        if page * 100 >= int(answer.get("total", 0)):
-            break
-    return {code: list(months.values()) for code, months in series.items()}
 
 
 # --- invoices -------------------------------------------------------------------------
@@ -188,24 +153,32 @@ def invoices() -> ResponseReturnValue:
         "sort": request.args.get("sort") or "created_at",
         "order": request.args.get("order") or "desc",
     }
+    # Pages are walked by the service's keyset cursors (Previous / Next); ?page=
+    # still works for links made before, at the cost of an OFFSET.
+    cursor = request.args.get("cursor") or None
     page = max(1, _int(request.args.get("page"), 1))
+    position: dict[str, Any] = {"cursor": cursor} if cursor else {"page": page}
     error = None
     try:
-        answer = api.get("/invoices", page=page, per_page=PER_PAGE, **filters)
+        answer = api.get("/invoices", per_page=PER_PAGE, **position, **filters)
     except RecordsError as exc:
         form_errors(exc, (400, 422))  # a bad filter is shown above the list; anything else is the error page's
         error, answer = exc.message, {"items": [], "total": 0}
     clients = api.get("/clients", per_page=100)["items"]
-    pages = max(1, -(-int(answer.get("total", 0)) // PER_PAGE))
+    total = int(answer.get("total", 0))
+    pages = max(1, -(-total // PER_PAGE))
     args = {key: value for key, value in filters.items() if value}
     filtered = any(filters[key] for key in ("status", "client_id", "issued_from", "issued_to", "q"))
     template = "invoices/_invoice_rows.html" if request.headers.get("HX-Request") else "invoices/invoices.html"
     return render_template(
         template,
         items=answer["items"],
-        total=answer.get("total", 0),
-        page=page,
+        total=total,
+        total_exact=answer.get("total_exact", True),
+        page=answer.get("page"),
         pages=pages,
+        next_cursor=answer.get("next"),
+        prev_cursor=answer.get("prev"),
         filters=filters,
         args=args,
         filtered=filtered,
