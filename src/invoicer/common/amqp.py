@@ -46,10 +46,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from . import components
 from . import logging as logs
-from .components import MAIL, READY, RENDER
+from .components import ACCOUNT_MAIL, MAIL, READY, RENDER
 from .config import Settings
 
 __all__ = [
+    "ACCOUNT_MAIL",
     "MAIL",
     "READY",
     "RENDER",

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "ACCOUNT_MAIL",
     "COMPONENTS",
     "INFRASTRUCTURE_MIGRATIONS",
     "MAIL",
@@ -58,6 +59,7 @@ Kind = Literal["http", "consumer", "job"]
 RENDER = "invoice.render"
 READY = "invoice.ready"
 MAIL = "invoice.mail"
+ACCOUNT_MAIL = "account.mail"
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -170,7 +172,7 @@ COMPONENTS: list[Component] = [
         bind_setting="INVOICES_BIND",
         url_setting="INVOICES_URL",
         migrations="invoicer.invoices.migrations",
-        prefixes=("organisation", "clients", "invoices", "orders", "dashboard"),
+        prefixes=("organisation", "organisations", "invitations", "clients", "invoices", "orders", "dashboard"),
         contract="invoicer.invoices.contract:openapi_fragment",
     ),
     Component(
@@ -196,6 +198,7 @@ COMPONENTS: list[Component] = [
         queues=(
             Queue(READY, "notify_max_retries", 'mail the uploader "your invoice is ready"'),
             Queue(MAIL, "notify_max_retries", "mail an issued invoice to its client"),
+            Queue(ACCOUNT_MAIL, "notify_max_retries", "mail an account link: verification, reset, invitation"),
         ),
     ),
     Component(
