@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import current_app, g
+from flask import current_app, g, session
 
 from ...common.logging import get_logger
 from ...common.web import REQUEST_ID_HEADER, request_id
@@ -61,9 +61,17 @@ class Records:
     :class:`RecordsError` for a 4xx/5xx answer with an error body and
     :class:`RecordsUnavailable` when the service cannot be reached."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, organisation_id: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.organisation_id = organisation_id
+
+    def _identity(self) -> dict[str, str]:
+        """Who asks, for which organisation (``X-Organisation``, checked by the service), and the request id."""
+        headers = {"Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        if self.organisation_id:
+            headers["X-Organisation"] = self.organisation_id
+        return headers
 
     def request(
         self,
@@ -79,7 +87,7 @@ class Records:
         ``params`` (``None`` values left out), a JSON body (or raw ``data``,
         whose ``Content-Type`` goes in ``headers``) and extra ``headers``
         (e.g. ``If-Match``)."""
-        headers = {**(headers or {}), "Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        headers = {**(headers or {}), **self._identity()}
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         try:
             reply = requests.request(
@@ -134,7 +142,7 @@ class Records:
         """A document (PDF, XLSX): ``(content, content_type, filename)``;
         raises like :meth:`request`, and :class:`RecordsError` with code
         ``rendering`` (503) while an issued document is still being rendered."""
-        headers = {"Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        headers = self._identity()
         try:
             reply = requests.get(f"{self.base_url}{path}", headers=headers, timeout=60)
         except requests.RequestException as exc:
@@ -157,6 +165,7 @@ class Records:
 
 
 def records() -> Records:
-    """A :class:`Records` client for the signed-in user of this request."""
+    """A :class:`Records` client for the signed-in user of this request,
+    acting for the organisation chosen in the web session (if any)."""
     settings = current_app.config["SETTINGS"]
-    return Records(settings.invoices_url, g.token)
+    return Records(settings.invoices_url, g.token, session.get("organisation_id"))
