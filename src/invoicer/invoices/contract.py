@@ -446,6 +446,19 @@ _IDEMPOTENCY = {
 }
 
 
+_ORGANISATION = {
+    "name": "X-Organisation",
+    "in": "header",
+    "required": False,
+    "description": "The organisation the request acts for (an organisation_id of GET /organisations); "
+    "checked against your memberships on every request, any other is 404 organisation_not_found. "
+    "Without it: your oldest membership.",
+    "schema": {"type": "string", "format": "uuid"},
+}
+#: Routes about the caller as a person, not acting for one organisation.
+_PERSONAL = ("/invitations", "/organisations")
+
+
 def _document_answer() -> dict[str, Any]:
     media_types = dict.fromkeys(output_formats.get(name).media_type for name in output_formats.kept_names())
     return {
@@ -500,6 +513,8 @@ def _operation(operation: Operation, names: dict[type[BaseModel], str]) -> dict[
         "responses": responses,
     }
     parameters = list(operation.parameters)
+    if not operation.path.startswith(_PERSONAL):
+        parameters.append(_ORGANISATION)
     if any(parameter["in"] == "query" for parameter in parameters):
         responses.setdefault("400", _error("Bad query parameter"))
     if operation.creates:
