@@ -83,7 +83,10 @@ def live_bearer_claims() -> Claims:
     when the token's session was signed out (or reset, or is past its
     limit): a token stops working when its session ends, not at its ``exp``."""
     claims = bearer_claims()
-    if not session_active(services().db, claims):
+    db = services().db
+    if not session_active(db, claims):
+        if not account_exists(db, claims.sub):  # the account is gone (and its sessions with it)
+            raise ApiError(401, "invalid_token", "the account of this token no longer exists")
         raise ApiError(
             401, "session_ended", "this session has ended; sign in again", headers={"WWW-Authenticate": "Bearer"}
         )

@@ -215,6 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 "403": (None, "email_not_verified, or invitation_for_another_address"),
                 "404": (None, "invitation_not_found"),
                 "409": (None, "invitation_closed: answered, revoked or expired"),
+                **({"400": (None, "Malformed JSON"), "422": (None, "No token")} if body is not None else {}),
             },
             body=body, parameters=parameters,
         )
