@@ -18,6 +18,7 @@ from invoicer.invoices.identity import (
     list_members,
     list_organisations,
     my_invitations,
+    preview_invitation,
     remove_member,
     resolve_membership,
     revoke_invitation,
@@ -141,7 +142,16 @@ def test_the_mailed_link_carries_a_single_use_token_stored_only_hashed(db, owner
     with pytest.raises(NotFound), db.transaction() as cur:
         answer_invitation(cur, invited, accept=True, token=token[:-1] + ("A" if token[-1] != "A" else "B"))
     with db.transaction() as cur:
+        shown = preview_invitation(cur, invited, token)  # what the link's page shows; changes nothing
+    assert (shown["organisation_name"], shown["role"], shown["status"]) == (
+        "Northwind Traders Ltd",
+        "viewer",
+        "pending",
+    )
+    with db.transaction() as cur:
         assert answer_invitation(cur, invited, accept=True, token=token)["organisation_id"] == owner.organisation_id
+    with db.transaction() as cur:
+        assert preview_invitation(cur, invited, token)["status"] == "accepted"
     with pytest.raises(Conflict), db.transaction() as cur:
         answer_invitation(cur, invited, accept=True, token=token)
 

@@ -63,6 +63,7 @@ def test_an_invitee_accepts_from_the_mail_switches_and_the_owner_manages_members
 
     sign_in(page, stack.base_url, email, password)
     page.goto(_app_url(stack, mailed_link(stack, email, "invitation")))
+    expect(page.get_by_text("You are invited to join Owner Books Ltd as accountant")).to_be_visible()
     check_page(page, "account-invitation-answer")
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_text("You joined Owner Books Ltd")).to_be_visible()

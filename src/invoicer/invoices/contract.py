@@ -220,6 +220,9 @@ OPERATIONS: tuple[Operation, ...] = (
             body=body, parameters=parameters,
         )
         for verb, path, suffix, summary, body, parameters in (
+            ("preview", "/invitations/preview", "ByToken",
+             "The invitation of a mailed link, to show before answering it (changes nothing)",
+             m.InvitationAnswer, ()),
             ("accept", "/invitations/accept", "ByToken", "Accept the invitation of a mailed link",
              m.InvitationAnswer, ()),
             ("decline", "/invitations/decline", "ByToken", "Decline the invitation of a mailed link",

@@ -49,6 +49,7 @@ __all__ = [
     "list_members",
     "list_organisations",
     "my_invitations",
+    "preview_invitation",
     "remove_member",
     "resolve_membership",
     "revoke_invitation",
@@ -254,6 +255,51 @@ def my_invitations(cur: Cursor, actor: Actor) -> list[dict[str, Any]]:
     return [dict(row) for row in cur.fetchall()]
 
 
+def preview_invitation(cur: Cursor, actor: Actor, token: Any) -> dict[str, Any]:
+    """The invitation whose mailed link carried ``token``, to show before
+    answering it (which organisation, which role, its state); read only.
+    Raises as :func:`answer_invitation` does, except that one answered,
+    revoked or expired is returned with its ``status`` (``expired`` for a
+    pending one past its time)."""
+    row = _invitation_for(cur, actor, token=token, invitation_id=None, lock=False)
+    result = {key: value for key, value in row.items() if key != "expired"}
+    if row["status"] == "pending" and row["expired"]:
+        result["status"] = "expired"
+    return result
+
+
+def _invitation_for(cur: Cursor, actor: Actor, *, token: Any, invitation_id: Any, lock: bool) -> dict[str, Any]:
+    """The invitation by ``token`` or id, checked to be the actor's (see :func:`answer_invitation`)."""
+    _require_verified(actor)
+    key: bytes | uuid.UUID
+    if token is not None:
+        if not isinstance(token, str) or not token:
+            raise NotFound("no such invitation", code="invitation_not_found")
+        where, key = "i.token_hash = %s", token_hash(token)
+    else:
+        found = _uuid(invitation_id)
+        if found is None:
+            raise NotFound("no such invitation", code="invitation_not_found")
+        where, key = "i.id = %s", found
+    cur.execute(
+        "SELECT i.id, i.organisation_id, o.name AS organisation_name, i.email, i.role, i.created_at,"
+        " i.expires_at, i.status, i.expires_at <= now() AS expired FROM invitations i"
+        f" JOIN organisations o ON o.id = i.organisation_id WHERE {where}" + (" FOR UPDATE OF i" if lock else ""),
+        (key,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound("no such invitation", code="invitation_not_found")
+    if row["email"].lower() != actor.email.lower():
+        if token is None:
+            raise NotFound("no such invitation", code="invitation_not_found")
+        raise Forbidden(
+            "this invitation is for another e-mail address; sign in with that one",
+            code="invitation_for_another_address",
+        )
+    return dict(row)
+
+
 def answer_invitation(
     cur: Cursor, actor: Actor, *, accept: bool, invitation_id: Any = None, token: Any = None
 ) -> dict[str, Any]:
@@ -269,33 +315,7 @@ def answer_invitation(
     actor a member with the invitation's role (a member already keeps
     theirs). Returns the invitation with its new ``status`` and
     ``organisation_name``."""
-    _require_verified(actor)
-    key: bytes | uuid.UUID
-    if token is not None:
-        if not isinstance(token, str) or not token:
-            raise NotFound("no such invitation", code="invitation_not_found")
-        where, key = "i.token_hash = %s", token_hash(token)
-    else:
-        found = _uuid(invitation_id)
-        if found is None:
-            raise NotFound("no such invitation", code="invitation_not_found")
-        where, key = "i.id = %s", found
-    cur.execute(
-        "SELECT i.id, i.organisation_id, o.name AS organisation_name, i.email, i.role, i.created_at,"
-        " i.expires_at, i.status, i.expires_at <= now() AS expired FROM invitations i"
-        f" JOIN organisations o ON o.id = i.organisation_id WHERE {where} FOR UPDATE OF i",
-        (key,),
-    )
-    row = cur.fetchone()
-    if row is None:
-        raise NotFound("no such invitation", code="invitation_not_found")
-    if row["email"].lower() != actor.email.lower():
-        if token is None:
-            raise NotFound("no such invitation", code="invitation_not_found")
-        raise Forbidden(
-            "this invitation is for another e-mail address; sign in with that one",
-            code="invitation_for_another_address",
-        )
+    row = _invitation_for(cur, actor, token=token, invitation_id=invitation_id, lock=True)
     if row["status"] != "pending" or row["expired"]:
         state = "expired" if row["status"] == "pending" else row["status"]
         raise Conflict(f"this invitation is {state}", code="invitation_closed")

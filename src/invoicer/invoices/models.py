@@ -388,7 +388,7 @@ class InvitationRead(ReadModel):
     organisation_name: str = Field(description="The inviting organisation's name ('' until it is set).")
     email: str
     role: Literal["owner", "accountant", "viewer"]
-    status: Literal["pending", "accepted", "declined", "revoked"]
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"]
     created_at: Moment | None = None
     expires_at: Moment | None = None
 

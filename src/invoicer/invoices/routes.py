@@ -545,6 +545,15 @@ def _answer_invitation(accept: bool, invitation_id: str | None) -> Response:
     return _answer(InvitationRead.model_validate(row))
 
 
+@blueprint.post("/invitations/preview")
+def preview_invitation() -> Response:
+    """The invitation of a mailed link, ``{"token"}``, to show before answering it (nothing changes)."""
+    token = parse(InvitationAnswer)["token"]
+    with _personal() as (cur, actor):
+        row = identity.preview_invitation(cur, actor, token)
+    return _answer(InvitationRead.model_validate(row))
+
+
 @blueprint.post("/invitations/accept")
 def accept_invitation_by_token() -> Response:
     """Accept the invitation of a mailed link: ``{"token"}``."""

@@ -156,8 +156,23 @@ def invitations() -> ResponseReturnValue:
 @blueprint.get("/invitations/answer")
 @session.page_login_required
 def invitation_link() -> ResponseReturnValue:
-    """The mailed link's page: accept or decline (posting the link's token)."""
-    return render_template("account/invitation_answer.html", token=request.args.get("token", ""))
+    """The mailed link's page: who invites to what, then accept or decline
+    (posting the link's token); nothing changes by opening it."""
+    token = request.args.get("token", "")
+    try:
+        invitation, problem = records().post("/invitations/preview", {"token": token}), None
+    except RecordsError as exc:
+        if exc.status not in (403, 404, 422):
+            raise
+        invitation, problem = None, exc
+    return render_template(
+        "account/invitation_answer.html",
+        token=token,
+        invitation=invitation,
+        unverified=problem is not None and problem.code == "email_not_verified",
+        problem=problem.message if problem is not None else None,
+        roles=labels.ROLES,
+    )
 
 
 @blueprint.post("/invitations/answer")
