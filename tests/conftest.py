@@ -6,6 +6,7 @@ apps (``app_client``) for fast route tests that need no stack."""
 from __future__ import annotations
 
 import fcntl
+import mailbox
 import os
 import secrets
 import shutil
@@ -14,7 +15,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from email import message_from_binary_file, policy
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import flask.testing
 import pytest
@@ -201,6 +205,56 @@ class Client:
             if time.monotonic() > deadline:
                 pytest.fail(f"job {job_id} still {job['status']} after {timeout}s")
             time.sleep(0.2)
+
+
+# --- account mails (issue 22): what the notification service delivered into the Maildir ---
+def account_mails(stack, recipient: str, kind: str, *, at_least: int = 1, timeout: float = 30.0) -> list[EmailMessage]:
+    """The account mails of ``kind`` to ``recipient``, waiting up to ``timeout`` s for ``at_least``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        box = mailbox.Maildir(stack.mail_dir, create=False)
+        found = []
+        for key in box.iterkeys():
+            with box.get_file(key) as handle:
+                message = message_from_binary_file(handle, policy=policy.default)
+            if message["X-Invoicer-Mail-Kind"] == kind and str(message["To"]).lower() == recipient.lower():
+                found.append(message)
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def mailed_link(stack, recipient: str, kind: str, *, index: int = -1) -> str:
+    """The link of the ``index``-th mail of ``kind`` to ``recipient`` (the last by default)."""
+    mails = account_mails(stack, recipient, kind, at_least=1 if index == -1 else index + 1)
+    if not mails:
+        pytest.fail(f"no {kind} mail to {recipient}")
+    body = mails[index].get_body(preferencelist=("plain",)).get_content()
+    return next(line.strip() for line in body.splitlines() if "token=" in line)
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def verify_address(stack, email: str) -> None:
+    """Confirm ``email`` with the link of its latest verification mail, as its owner would."""
+    link = mailed_link(stack, email, "verify_email")
+    reply = requests.post(f"{stack.base_url}/verify-email", json={"token": token_of(link)}, timeout=30)
+    assert reply.status_code == 200, reply.text
+
+
+def accept_invitation(stack, email: str, token: str) -> None:
+    """``email`` (signed in with ``token``) verifies its address and accepts its latest invitation's link."""
+    verify_address(stack, email)
+    link = mailed_link(stack, email, "invitation")
+    reply = requests.post(
+        f"{stack.base_url}/invitations/accept",
+        json={"token": token_of(link)},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
 
 
 def register(base_url: str, email: str, password: str) -> None:

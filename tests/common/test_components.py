@@ -89,7 +89,10 @@ def test_migrations_run_infrastructure_first_then_in_registry_order():
 def test_the_gateway_forwards_the_invoices_prefixes_to_the_invoices_url():
     prefixes = components.forwarded_prefixes()
     assert {prefix: c.name for prefix, c in prefixes.items()} == {
-        **dict.fromkeys(("organisation", "clients", "invoices", "orders", "dashboard", "webhooks"), "invoices"),
+        **dict.fromkeys(
+            ("organisation", "organisations", "invitations", "clients", "invoices", "orders", "dashboard", "webhooks"),
+            "invoices",
+        ),
         **dict.fromkeys(("expenses", "expenses.csv"), "expenses"),
     }
     settings = Settings(invoices_url="http://records:8082")

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import psycopg2
 import pytest
@@ -16,7 +17,7 @@ from psycopg2 import sql
 from invoicer.common.components import migration_packages
 from invoicer.common.db import Database, migrate
 from invoicer.invoices import clients
-from invoicer.invoices.identity import Actor, Member, resolve_membership
+from invoicer.invoices.identity import Actor, Member, answer_invitation, invite, resolve_membership
 from invoicer.invoices.organisations import update_organisation
 
 
@@ -59,7 +60,18 @@ def db(postgres_server) -> Iterator[Database]:
 
 
 def new_actor(name: str = "user") -> Actor:
-    return Actor(uuid.uuid4(), f"{name}-{secrets.token_hex(4)}@example.test")
+    return Actor(uuid.uuid4(), f"{name}-{secrets.token_hex(4)}@example.com")
+
+
+def join(db: Database, owner: Member, actor: Actor, role: str) -> Member:
+    """Invite ``actor`` into ``owner``'s organisation and let them accept
+    (with their address verified); their membership there."""
+    with db.transaction() as cur:
+        invitation = invite(cur, owner, actor.email, role, public_url="https://invoicer.example")
+    verified = replace(actor, email_verified=True)
+    with db.transaction() as cur:
+        answer_invitation(cur, verified, accept=True, invitation_id=invitation["id"])
+        return resolve_membership(cur, verified, owner.organisation_id)
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import pytest
 
 from invoicer.invoices import credit_notes, invoices, payments
 from invoicer.invoices.actions import ACTIONS, allowed_actions
-from invoicer.invoices.identity import invite, resolve_membership
 from invoicer.invoices.principals import Actor, Member
 
-from .conftest import LINES, new_actor
+from .conftest import LINES, join, new_actor
 
 TODAY = date(2026, 3, 10)
 
@@ -50,11 +49,7 @@ def test_an_open_invoice_with_nothing_left_to_pay_takes_no_payment():
 
 
 def test_the_actions_offered_are_the_ones_the_domain_accepts(db, owner, client):
-    viewer_actor = new_actor("viewer")
-    with db.transaction() as cur:
-        invite(cur, owner, viewer_actor.email, "viewer")
-    with db.transaction() as cur:
-        viewer = resolve_membership(cur, viewer_actor)
+    viewer = join(db, owner, new_actor("viewer"), "viewer")
 
     def actions(invoice_id) -> list[str]:
         with db.transaction() as cur:

@@ -19,6 +19,7 @@ from email import message_from_binary_file, policy
 from pathlib import Path
 
 import flask.testing
+import jwt
 import pypdf
 import pytest
 import requests
@@ -108,6 +109,26 @@ def records_api(offline_settings, records_database):
     def _make(email: str | None = None) -> Caller:
         return Caller(app.test_client(), token_for(settings, email=email))
 
+    def _join(owner: Caller, email: str, role: str) -> Caller:
+        """``owner`` invites ``email`` as ``role``; its user (address verified) accepts. The new member."""
+        invited = owner("POST", "/organisation/members", json={"email": email, "role": role})
+        assert invited.status_code == 201, invited.get_json()
+        caller = _make(email=email)
+        sub = jwt.decode(caller.token, options={"verify_signature": False})["sub"]
+        db = Database(records_database)
+        try:
+            with db.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO users (id, email, password_hash, email_verified_at) VALUES (%s, %s, 'x', now())",
+                    (sub, email),
+                )
+        finally:
+            db.close()
+        pending = caller("GET", "/invitations").get_json()["items"]
+        assert caller("POST", f"/invitations/{pending[0]['id']}/accept").status_code == 200
+        return caller
+
+    _make.join = _join
     return _make
 
 

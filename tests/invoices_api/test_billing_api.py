@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
+from ..conftest import accept_invitation
 from .conftest import (
     BUYER,
     LINES,
@@ -233,6 +234,7 @@ def test_a_viewer_reads_but_cannot_write(stack, seller):
     invited = seller.ok("POST", "/organisation/members", 201, json={"email": email, "role": "viewer"})
     assert invited["status"] == "invited"
     viewer = sign_up(stack.base_url, email)
+    accept_invitation(stack, email, viewer.token)  # nobody joins without consent (issue 22)
     assert viewer.ok("GET", f"/invoices/{invoice['id']}")["number"] == invoice["number"]
     members = {m["email"]: m for m in seller.ok("GET", "/organisation/members")["items"]}
     assert members[email]["role"] == "viewer" and members[email]["status"] == "active"

@@ -109,10 +109,8 @@ def test_a_decompression_bomb_is_refused_without_decoding_it(records_api):
 
 def test_a_viewer_cannot_set_or_remove_the_logo(records_api):
     owner = records_api()
-    email = f"viewer-{id(owner):x}@example.test"
-    assert owner("POST", "/organisation/members", json={"email": email, "role": "viewer"}).status_code == 201
+    viewer = records_api.join(owner, f"viewer-{id(owner):x}@example.com", "viewer")
     assert owner("PUT", "/organisation/logo", data=_png(), headers={"Content-Type": "image/png"}).status_code == 200
-    viewer = records_api(email=email)
     assert viewer("PUT", "/organisation/logo", data=_png(), headers={"Content-Type": "image/png"}).status_code == 403
     assert viewer("DELETE", "/organisation/logo").status_code == 403
     assert viewer("GET", "/organisation/logo").status_code == 200, "a viewer reads it"

@@ -131,9 +131,7 @@ def test_an_invoice_says_what_its_caller_may_do(records_api):
     assert draft["actions"] == ["edit", "delete", "issue"]
     assert owner("GET", f"/invoices/{draft['id']}").get_json()["actions"] == ["edit", "delete", "issue"]
 
-    email = f"viewer-{draft['id'][:8]}@example.test"
-    assert owner("POST", "/organisation/members", json={"email": email, "role": "viewer"}).status_code == 201
-    viewer = records_api(email=email)
+    viewer = records_api.join(owner, f"viewer-{draft['id'][:8]}@example.com", "viewer")
     seen = viewer("GET", f"/invoices/{draft['id']}").get_json()
     assert seen["id"] == draft["id"] and seen["actions"] == []
     assert viewer("DELETE", f"/invoices/{draft['id']}").status_code == 403, "not offered, and refused"

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from ..conftest import register
+from ..conftest import accept_invitation, login, register
 from .conftest import check_page, sign_in
 
 pytestmark = pytest.mark.integration
@@ -196,6 +196,7 @@ def test_a_viewers_write_is_a_403_page(page, stack, web_user, make_client):
     invited = web_user.post("/organisation/members", json={"email": email, "role": "viewer"})
     assert invited.status_code == 201, invited.text
     register(stack.base_url, email, "viewer-password-123")
+    accept_invitation(stack, email, login(stack.base_url, email, "viewer-password-123"))  # consent (issue 22)
     sign_in(page, stack.base_url, email, "viewer-password-123")
     page.get_by_role("link", name="Clients", exact=True).click()
     page.get_by_role("button", name="Add a client").click()

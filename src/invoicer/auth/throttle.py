@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ..common.db import Database
 
-__all__ = ["LoginThrottle", "account_tag", "client_network"]
+__all__ = ["LoginThrottle", "RequestLimit", "account_tag", "client_network", "request_keys"]
 
 #: IPv6 clients are counted per network of this prefix length.
 IPV6_PREFIX = 64
@@ -113,8 +113,10 @@ class LoginThrottle:
         keys = self.keys(account, address)
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO login_failures (key) VALUES (%s), (%s)", (keys["pair"], keys["address"]))
+            # Only the login keys: other limits (RequestLimit) keep their own, longer windows.
             cur.execute(
-                "DELETE FROM login_failures WHERE failed_at < clock_timestamp() - make_interval(secs => %s)",
+                "DELETE FROM login_failures WHERE failed_at < clock_timestamp() - make_interval(secs => %s)"
+                " AND (key LIKE 'pair:%%' OR key LIKE 'address:%%')",
                 (self.window_seconds,),
             )
 
@@ -123,3 +125,51 @@ class LoginThrottle:
         count across accounts stays)."""
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM login_failures WHERE key = %s", (self.keys(account, address)["pair"],))
+
+
+@dataclass
+class RequestLimit:
+    """At most ``limit`` requests per key within ``window_seconds`` (the
+    same table and sliding window as the login failures, under keys of
+    their own, e.g. ``reset:address:<hash>``): what keeps password-reset
+    mails from being sent to one address, or from one client, in bulk."""
+
+    db: Database
+    window_seconds: int
+
+    def take(self, limits: dict[str, int]) -> int:
+        """Count one request under every key of ``limits`` (key -> the most
+        allowed in the window) and return 0, or, when a key has had its
+        ``limit`` already, count nothing and return the seconds until the
+        oldest of them leaves the window. Every caller gets the same answer
+        for the same counts, whoever the key names."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 22))", (min(limits),))
+            cur.execute(
+                "SELECT key, count(*) AS used,"
+                " extract(epoch FROM min(failed_at) + make_interval(secs => %s) - clock_timestamp()) AS wait"
+                " FROM login_failures WHERE key = ANY(%s)"
+                " AND failed_at > clock_timestamp() - make_interval(secs => %s) GROUP BY key",
+                (self.window_seconds, list(limits), self.window_seconds),
+            )
+            waits = [
+                max(1, math.ceil(float(row["wait"]))) for row in cur.fetchall() if row["used"] >= limits[row["key"]]
+            ]
+            if waits:
+                return max(waits)
+            for key in limits:
+                cur.execute("INSERT INTO login_failures (key) VALUES (%s)", (key,))
+            prefixes = sorted({key.split(":", 1)[0] + ":%" for key in limits})
+            cur.execute(
+                "DELETE FROM login_failures WHERE failed_at < clock_timestamp() - make_interval(secs => %s)"
+                " AND key LIKE ANY(%s)",
+                (self.window_seconds, prefixes),
+            )
+        return 0
+
+
+def request_keys(kind: str, account: str, address: str | None) -> tuple[str, str]:
+    """The keys of one request of ``kind`` (e.g. ``reset``) for ``account``
+    (a normalised address, stored hashed) from client ``address``:
+    ``(per account, per client network)``."""
+    return f"{kind}:account:{_account_hash(account)}", f"{kind}:client:{client_network(address)}"

@@ -59,10 +59,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from . import components, metrics, tracing
 from . import logging as logs
-from .components import INTAKE, MAIL, READY, RENDER
+from .components import ACCOUNT_MAIL, INTAKE, MAIL, READY, RENDER
 from .config import Settings
 
 __all__ = [
+    "ACCOUNT_MAIL",
     "INTAKE",
     "MAIL",
     "READY",

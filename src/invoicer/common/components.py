@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "ACCOUNT_MAIL",
     "COMPONENTS",
     "INFRASTRUCTURE_MIGRATIONS",
     "MAIL",
@@ -84,6 +85,7 @@ WEBHOOK_EVENTS = (
     "expense.paid",
     "expense.failed",
 )
+ACCOUNT_MAIL = "account.mail"
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -223,7 +225,16 @@ COMPONENTS: list[Component] = [
         bind_setting="INVOICES_BIND",
         url_setting="INVOICES_URL",
         migrations="invoicer.invoices.migrations",
-        prefixes=("organisation", "clients", "invoices", "orders", "dashboard", "webhooks"),
+        prefixes=(
+            "organisation",
+            "organisations",
+            "invitations",
+            "clients",
+            "invoices",
+            "orders",
+            "dashboard",
+            "webhooks",
+        ),
         contract="invoicer.invoices.contract:openapi_fragment",
     ),
     Component(
@@ -261,6 +272,7 @@ COMPONENTS: list[Component] = [
         queues=(
             Queue(READY, "notify_max_retries", 'mail the uploader "your invoice is ready"'),
             Queue(MAIL, "notify_max_retries", "mail an issued invoice to its client"),
+            Queue(ACCOUNT_MAIL, "notify_max_retries", "mail an account link: verification, reset, invitation"),
         ),
     ),
     Component(

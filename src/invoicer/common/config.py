@@ -80,6 +80,13 @@ class Settings:
     login_max_failures_per_address: int = 20
     login_window_seconds: int = 300
     trusted_proxy_hops: int = 0
+    session_max_seconds: int = 12 * 3600
+    email_verification_ttl_seconds: int = 48 * 3600
+    password_reset_ttl_seconds: int = 3600
+    invitation_ttl_seconds: int = 14 * 24 * 3600
+    password_reset_max_per_address: int = 3
+    password_reset_max_per_client: int = 10
+    password_reset_window_seconds: int = 3600
     # Uploads and rendering
     max_upload_bytes: int = 1024 * 1024
     max_lines: int = 10_000

@@ -7,6 +7,9 @@ by the producer and the consumer alike.
   notification service that a job is done.
 * :class:`InvoiceMail` (routing key ``invoice.mail``): the invoices service
   asks the notification service to mail an issued invoice to its client.
+* :class:`AccountMail` (routing key ``account.mail``): auth or the invoices
+  service asks the notification service to mail a link of an account
+  (verify the address, reset the password, answer an invitation).
 
 Each is a pydantic model (frozen; one definition of the shape for the
 producer and the consumer). On the wire each is a JSON object with
@@ -26,10 +29,11 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, StringConstraints, ValidationError, field_validator
 
-from .amqp import INTAKE, MAIL, READY, RENDER, Permanent
+from .amqp import ACCOUNT_MAIL, INTAKE, MAIL, READY, RENDER, Permanent
 
 __all__ = [
     "BY_ROUTING_KEY",
+    "AccountMail",
     "DomainEvent",
     "ExpenseRead",
     "InvoiceMail",
@@ -362,11 +366,40 @@ class ExpenseRead(_Message):
         )
 
 
+class AccountMail(_Message):
+    """Mail ``recipient`` a link of their account: ``kind`` is
+    ``verify_email`` (confirm the address), ``password_reset`` (choose a new
+    password) or ``invitation`` (join ``organisation`` as ``role``, invited
+    by ``inviter``). ``link`` is absolute, built from ``PUBLIC_URL`` by the
+    sender, and carries a single-use token; ``expires_at`` (ISO 8601 with
+    offset) says until when it works. ``id`` is the command's id: the
+    notification service mails each id once."""
+
+    ROUTING_KEY: ClassVar[str] = ACCOUNT_MAIL
+
+    id: Text
+    kind: Annotated[StrictStr, StringConstraints(pattern="^(verify_email|password_reset|invitation)$")]
+    recipient: Text
+    link: Text
+    expires_at: Text
+    organisation: StrictStr | None = None
+    role: StrictStr | None = None
+    inviter: StrictStr | None = None
+
+    def to_bytes(self) -> bytes:
+        """The JSON body: ``{"version", "id", "kind", "recipient", "link",
+        "expires_at", "organisation", "role", "inviter"}``."""
+        return _encode({"version": self.VERSION, **self.model_dump()})
+
+
 #: The message class of each work queue's routing key (the relay re-encodes
 #: an outbox command with it; a test checks every registered queue has one).
-BY_ROUTING_KEY: dict[str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail] | type[ExpenseRead]] = {
+BY_ROUTING_KEY: dict[
+    str, type[RenderRequest] | type[InvoiceReady] | type[InvoiceMail] | type[ExpenseRead] | type[AccountMail]
+] = {
     RenderRequest.ROUTING_KEY: RenderRequest,
     InvoiceReady.ROUTING_KEY: InvoiceReady,
     InvoiceMail.ROUTING_KEY: InvoiceMail,
     ExpenseRead.ROUTING_KEY: ExpenseRead,
+    AccountMail.ROUTING_KEY: AccountMail,
 }

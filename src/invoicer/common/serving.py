@@ -44,7 +44,15 @@ from . import config, tracing
 from . import logging as logs
 from .config import Settings
 
-__all__ = ["JsonErrorWorker", "JsonLogger", "closing_on_request", "metrics_hooks", "options", "prepare_metrics", "refusal"]
+__all__ = [
+    "JsonErrorWorker",
+    "JsonLogger",
+    "closing_on_request",
+    "metrics_hooks",
+    "options",
+    "prepare_metrics",
+    "refusal",
+]
 
 log = logs.get_logger(__name__)
 

@@ -1,7 +1,9 @@
 """Access tokens: JWTs signed with HS256 (RFC 7519, RFC 7518 section 3.2).
 
 Claims: ``sub`` (user id, a UUID), ``email``, ``roles`` (list), ``iss``, ``aud``,
-``iat``, ``exp`` and ``jti``. Verification pins the algorithm to HS256 (so
+``iat``, ``exp``, ``jti`` and ``sid`` (the server-side session the token
+belongs to, :mod:`invoicer.common.sessions`: signing out ends it, and with it
+every token it was given). Verification pins the algorithm to HS256 (so
 ``alg: none`` or a switched algorithm is refused) and requires every claim.
 
 The auth service issues tokens; every service that serves users (the gateway
@@ -35,24 +37,40 @@ class Claims:
     email: str
     roles: tuple[str, ...]
     expires_at: int
+    session_id: str | None = None
+    issued_at: int = 0
 
 
 def issue_token(
-    *, secret: str, issuer: str, audience: str, ttl_seconds: int, sub: str, email: str, roles: list[str]
+    *,
+    secret: str,
+    issuer: str,
+    audience: str,
+    ttl_seconds: int,
+    sub: str,
+    email: str,
+    roles: list[str],
+    session_id: str | None = None,
+    not_after: int | None = None,
 ) -> str:
     """A signed JWT (compact serialisation, ``str``) for the user ``sub``,
-    valid for ``ttl_seconds`` from now, signed with ``secret`` (HS256)."""
+    valid for ``ttl_seconds`` from now but not past ``not_after`` (Unix
+    seconds, the session's absolute limit) when given, signed with
+    ``secret`` (HS256); ``session_id`` becomes the ``sid`` claim."""
     now = int(time.time())
-    payload = {
+    expires = now + ttl_seconds if not_after is None else min(now + ttl_seconds, not_after)
+    payload: dict[str, object] = {
         "iss": issuer,
         "aud": audience,
         "sub": sub,
         "email": email,
         "roles": list(roles),
         "iat": now,
-        "exp": now + ttl_seconds,
+        "exp": expires,
         "jti": uuid.uuid4().hex,
     }
+    if session_id is not None:
+        payload["sid"] = session_id
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -85,9 +103,17 @@ def verify_token(token: str, *, secret: str, issuer: str, audience: str, leeway:
     roles = payload.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken("invalid token: roles must be a list of strings")
+    sid = payload.get("sid")
+    if sid is not None:
+        try:
+            sid = str(uuid.UUID(str(sid)))
+        except ValueError:
+            raise InvalidToken("invalid token: sid is not a session id") from None
     return Claims(
         sub=sub,
         email=str(payload.get("email", "")),
         roles=tuple(roles),
         expires_at=int(payload["exp"]),
+        session_id=sid,
+        issued_at=int(payload["iat"]),
     )

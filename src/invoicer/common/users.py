@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 
-from .db import Database
+from .db import Cursor, Database
 
-__all__ = ["account_exists"]
+__all__ = ["account_exists", "email_verified"]
 
 
 def account_exists(db: Database, user_id: str) -> bool:
@@ -24,3 +24,17 @@ def account_exists(db: Database, user_id: str) -> bool:
     with db.transaction() as cur:
         cur.execute("SELECT 1 FROM users WHERE id = %s", (key,))
         return cur.fetchone() is not None
+
+
+def email_verified(cur: Cursor, user_id: str | uuid.UUID) -> bool:
+    """True when the account ``user_id`` confirmed its e-mail address by the
+    mailed link (``users.email_verified_at``, set by auth); False for an
+    unverified, unknown or deleted account. Runs in the caller's
+    transaction ``cur``."""
+    try:
+        key = uuid.UUID(str(user_id))
+    except ValueError:
+        return False
+    cur.execute("SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = %s", (key,))
+    row = cur.fetchone()
+    return bool(row and row["verified"])

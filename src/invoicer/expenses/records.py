@@ -112,11 +112,30 @@ class Member:
             raise Forbidden(f"the {self.role} role can read but not change expenses", code="read_only_role")
 
 
-def resolve_member(cur: Cursor, user_id: uuid.UUID, email: str) -> Member:
+def resolve_member(cur: Cursor, user_id: uuid.UUID, email: str, organisation_id: str | None = None) -> Member:
     """The caller's membership (the invoices service's ``memberships``, which makes
-    organisations). Raises :class:`Forbidden` (``no_organisation``) for a user who belongs
-    to none yet."""
-    cur.execute("SELECT organisation_id, role FROM memberships WHERE user_id = %s", (user_id,))
+    organisations): of ``organisation_id`` when the request names one (``X-Organisation``;
+    :class:`NotFound` ``organisation_not_found`` unless the caller is a member of it, so a
+    member of A never reaches B by naming it), else their oldest. Raises :class:`Forbidden`
+    (``no_organisation``) for a user who belongs to none yet."""
+    if organisation_id is not None:
+        try:
+            wanted = uuid.UUID(organisation_id)
+        except ValueError:
+            raise NotFound("you are not a member of this organisation", code="organisation_not_found") from None
+        cur.execute(
+            "SELECT organisation_id, role FROM memberships WHERE user_id = %s AND organisation_id = %s",
+            (user_id, wanted),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound("you are not a member of this organisation", code="organisation_not_found")
+        return Member(user_id, email, row["organisation_id"], row["role"])
+    cur.execute(
+        "SELECT organisation_id, role FROM memberships WHERE user_id = %s"
+        " ORDER BY joined_at NULLS LAST, created_at, organisation_id LIMIT 1",
+        (user_id,),
+    )
     row = cur.fetchone()
     if row is None:
         raise Forbidden(

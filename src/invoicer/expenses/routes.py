@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from ..common.config import Settings
 from ..common.db import Cursor, Database
 from ..common.errors import ApiError
+from ..common.sessions import session_active
 from ..common.storage import BlobStore
 from ..common.web import bearer_claims, int_arg
 from ..invoice.errors import field_errors
@@ -82,16 +83,26 @@ def services() -> Services:
     return found
 
 
+#: The request header naming the organisation a request acts for (a person may belong to several).
+ORGANISATION_HEADER = "X-Organisation"
+
+
 @blueprint.before_request
 def _authenticate() -> None:
+    """401 unless the request carries a valid Bearer JWT of a session that has not ended."""
     claims = bearer_claims()
+    if not session_active(services().db, claims):  # signed out: its tokens die with it
+        raise ApiError(401, "session_ended", "this session has ended; sign in again")
     g.user_id, g.email = uuid.UUID(claims.sub), claims.email
 
 
 @contextmanager
 def _session() -> Iterator[tuple[Cursor, Member]]:
+    """One transaction and the caller's membership of the organisation ``X-Organisation``
+    names (else their first), checked on every request."""
+    chosen = request.headers.get(ORGANISATION_HEADER) or None
     with services().db.transaction() as cur:
-        yield cur, records.resolve_member(cur, g.user_id, g.email)
+        yield cur, records.resolve_member(cur, g.user_id, g.email, chosen)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -48,7 +48,15 @@ log = get_logger(__name__)
 blueprint = Blueprint("forward", __name__)
 
 #: Request headers passed to the service (besides X-Request-ID, which is the gateway's own).
-PASSED_HEADERS = ("Authorization", "Idempotency-Key", "If-Match", "If-None-Match", "Content-Type", "Accept")
+PASSED_HEADERS = (
+    "Authorization",
+    "X-Organisation",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "Content-Type",
+    "Accept",
+)
 #: Answer headers passed back to the client.
 ANSWER_HEADERS = (
     "Content-Type",

@@ -29,8 +29,14 @@ __all__ = [
     "JobPage",
     "JobRead",
     "JobTotals",
+    "LinkToken",
+    "Me",
     "Registration",
+    "ResetConfirmation",
+    "ResetRequest",
+    "Status",
     "Token",
+    "Verified",
     "component_schemas",
 ]
 
@@ -72,6 +78,48 @@ class Account(BaseModel):
     id: str
     email: str
     roles: list[str]
+
+
+class Me(BaseModel):
+    """``GET /me``'s answer: the signed-in account, and whether its address is verified."""
+
+    id: str
+    email: str
+    roles: list[str]
+    email_verified: bool = Field(description="Confirmed by the mailed link; answering invitations needs it.")
+
+
+class LinkToken(BaseModel):
+    """The token of a mailed link (``POST /verify-email``)."""
+
+    token: str = Field(max_length=200)
+
+
+class Verified(BaseModel):
+    """``POST /verify-email``'s answer."""
+
+    email: str
+    email_verified: Literal[True]
+
+
+class ResetRequest(BaseModel):
+    """``POST /password-reset``'s body."""
+
+    email: str = Field(json_schema_extra={"format": "email"})
+
+
+class ResetConfirmation(BaseModel):
+    """``POST /password-reset/confirm``'s body: the link's token and the new password."""
+
+    token: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+
+
+class Status(BaseModel):
+    """A request taken: ``status`` (``accepted``, ``sent``) and, for people, a ``message``."""
+
+    status: str
+    message: str | None = None
 
 
 class Accepted(BaseModel):
@@ -198,6 +246,12 @@ _COMPONENTS: dict[str, tuple[type[BaseModel], Literal["validation", "serializati
     "Token": (Token, "serialization"),
     "Registration": (Registration, "validation"),
     "Account": (Account, "serialization"),
+    "Me": (Me, "serialization"),
+    "LinkToken": (LinkToken, "validation"),
+    "Verified": (Verified, "serialization"),
+    "ResetRequest": (ResetRequest, "validation"),
+    "ResetConfirmation": (ResetConfirmation, "validation"),
+    "Status": (Status, "serialization"),
     "Accepted": (Accepted, "serialization"),
     "Job": (JobRead, "serialization"),
     "JobPage": (JobPage, "serialization"),

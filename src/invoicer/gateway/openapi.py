@@ -72,6 +72,102 @@ _URI_TOO_LONG = _error("Request line too long (answered by the HTTP server)")
 _UNAUTHORIZED = _error("Missing, invalid or expired token")
 
 
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _account_paths() -> dict[str, Any]:
+    """Sessions, e-mail verification and password reset (issue 22), all answered by auth."""
+    session_ended = _error("Missing or invalid token, or its session ended (session_ended)")
+    return {
+        "/logout": {
+            "post": {
+                "operationId": "logout",
+                "summary": "End this token's session: every token of it is refused from now on",
+                "security": _BEARER,
+                "responses": {"204": {"description": "Signed out"}, "401": session_ended, "503": _UNAVAILABLE},
+            }
+        },
+        "/refresh": {
+            "post": {
+                "operationId": "refreshToken",
+                "summary": "A fresh token of the same session (never past SESSION_MAX_SECONDS after sign-in)",
+                "security": _BEARER,
+                "responses": {"200": _json("Token", "Token"), "401": session_ended, "503": _UNAVAILABLE},
+            }
+        },
+        "/me": {
+            "get": {
+                "operationId": "getMe",
+                "summary": "The signed-in account, and whether its e-mail address is verified",
+                "security": _BEARER,
+                "responses": {"200": _json("Me", "OK"), "401": session_ended, "503": _UNAVAILABLE},
+            }
+        },
+        "/verify-email": {
+            "post": {
+                "operationId": "verifyEmail",
+                "summary": "Confirm an address with the token of its mailed link (single use, 48 h)",
+                "requestBody": _body("LinkToken"),
+                "responses": {
+                    "200": _json("Verified", "Verified"),
+                    "400": _error("Body is not a JSON object"),
+                    "422": _error("invalid_token: unknown, used or expired"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/verify-email/resend": {
+            "post": {
+                "operationId": "resendVerification",
+                "summary": "Mail a new verification link to the signed-in account",
+                "security": _BEARER,
+                "responses": {
+                    "202": _json("Status", "Sent"),
+                    "401": session_ended,
+                    "409": _error("already_verified"),
+                    "429": {**_error("Too many mails asked for"), "headers": _RETRY_AFTER},
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/password-reset": {
+            "post": {
+                "operationId": "requestPasswordReset",
+                "summary": "Mail a reset link (single use, 1 h) if the address has an account; same answer either way",
+                "requestBody": _body("ResetRequest"),
+                "responses": {
+                    "202": _json("Status", "Accepted (whether or not the address has an account)"),
+                    "400": _error("Body is not a JSON object"),
+                    "422": _error("Not an e-mail address"),
+                    "429": {**_error("Too many requests for the address or from the client"), "headers": _RETRY_AFTER},
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/password-reset/confirm": {
+            "post": {
+                "operationId": "confirmPasswordReset",
+                "summary": "Set a new password with the link's token; every session of the account ends",
+                "requestBody": _body("ResetConfirmation"),
+                "responses": {
+                    "204": {"description": "Password changed"},
+                    "400": _error("Body is not a JSON object"),
+                    "422": _error("invalid_token, or weak_password"),
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+    }
+
+
 def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str, Any]:
     """The OpenAPI 3.1 document with ``server_url`` as its only server."""
     schemas = {**_SCHEMAS, **component_schemas(password_min_length), **invoice_schemas()}
@@ -141,6 +237,7 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                     },
                 }
             },
+            **_account_paths(),
             "/upload": {
                 "post": {
                     "operationId": "uploadInvoice",

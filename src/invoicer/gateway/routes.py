@@ -42,6 +42,7 @@ from ..common.errors import ApiError
 from ..common.jobs import STATUSES, Job, insert_job
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
+from ..common.sessions import session_active
 from ..common.storage import StorageUnavailable
 from ..common.tokens import Claims
 from ..common.users import account_exists
@@ -81,13 +82,28 @@ def services() -> Services:
     return found
 
 
+def live_bearer_claims() -> Claims:
+    """:func:`~invoicer.common.web.bearer_claims`, and 401 ``session_ended``
+    when the token's session was signed out (or reset, or is past its
+    limit): a token stops working when its session ends, not at its ``exp``."""
+    claims = bearer_claims()
+    db = services().db
+    if not session_active(db, claims):
+        if not account_exists(db, claims.sub):  # the account is gone (and its sessions with it)
+            raise ApiError(401, "invalid_token", "the account of this token no longer exists")
+        raise ApiError(
+            401, "session_ended", "this session has ended; sign in again", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return claims
+
+
 def require_user(view: Callable[P, R]) -> Callable[P, R]:
-    """Reject the request with 401 unless it carries a valid Bearer JWT;
-    the claims are in ``g.claims``."""
+    """Reject the request with 401 unless it carries a valid Bearer JWT of
+    a live session; the claims are in ``g.claims``."""
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        g.claims = bearer_claims()
+        g.claims = live_bearer_claims()
         return view(*args, **kwargs)
 
     return wrapper
@@ -159,7 +175,7 @@ def job_view(job: Job) -> dict[str, Any]:
 
 
 def ask_auth(
-    path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    path: str, headers: dict[str, str] | None = None, *, method: str = "POST", **kwargs: Any
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """POST ``path`` to the auth service with this request's id; returns its
     status, its JSON body and the headers worth passing on
@@ -170,12 +186,16 @@ def ask_auth(
     # The same request id, so that the auth service's log lines carry it too.
     headers = {**(headers or {}), REQUEST_ID_HEADER: request_id()}
     try:
-        reply = requests.post(f"{settings.auth_url.rstrip('/')}{path}", headers=headers, timeout=10, **kwargs)
+        reply = requests.request(
+            method, f"{settings.auth_url.rstrip('/')}{path}", headers=headers, timeout=10, **kwargs
+        )
     except requests.RequestException as exc:
         log.warning("auth service unreachable", extra={"error": repr(exc)})
         raise ApiError(
             503, "unavailable", "the auth service is unavailable; try again shortly", headers={"Retry-After": "5"}
         ) from None
+    if reply.status_code == 204:
+        return 204, {}, {}
     try:
         body = reply.json()
     except ValueError:
@@ -186,7 +206,69 @@ def ask_auth(
 
 def _forward_to_auth(path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> ResponseReturnValue:
     status, body, passed = ask_auth(path, headers, **kwargs)
+    if status == 204:
+        return Response(status=204)
     return jsonify(body), status, passed
+
+
+def _json_body(shape: str) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", f"the body must be a JSON object {shape}")
+    return body
+
+
+def _bearer_to_auth(path: str, *, method: str = "POST") -> ResponseReturnValue:
+    """Pass the caller's Bearer token to auth's ``path`` (401 here first without a valid one)."""
+    bearer_claims()
+    headers = {"Authorization": request.headers["Authorization"], "X-Client-Address": request.remote_addr or ""}
+    return _forward_to_auth(path, headers=headers, method=method)
+
+
+@blueprint.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End the Bearer token's session (asks auth): 204, and every token of
+    that session is refused from now on, by the API and the web app."""
+    return _bearer_to_auth("/logout")
+
+
+@blueprint.post("/refresh")
+def refresh() -> ResponseReturnValue:
+    """A fresh token of the same session (sliding renewal, never past
+    ``SESSION_MAX_SECONDS`` after sign-in); 401 once the session ended."""
+    return _bearer_to_auth("/refresh")
+
+
+@blueprint.get("/me")
+def me() -> ResponseReturnValue:
+    """The signed-in account, with whether its address is verified."""
+    return _bearer_to_auth("/me", method="GET")
+
+
+@blueprint.post("/verify-email")
+def verify_email() -> ResponseReturnValue:
+    """Confirm an address with the token of its mailed link: ``{"token"}``."""
+    return _forward_to_auth("/verify-email", json=_json_body('{"token"}'))
+
+
+@blueprint.post("/verify-email/resend")
+def resend_verification() -> ResponseReturnValue:
+    """Mail the signed-in account a new verification link: 202; 409 when verified already; 429."""
+    return _bearer_to_auth("/verify-email/resend")
+
+
+@blueprint.post("/password-reset")
+def request_password_reset() -> ResponseReturnValue:
+    """Mail a reset link to ``{"email"}``: 202 whether or not it has an
+    account; 429 with ``Retry-After`` past the limits per address and client."""
+    headers = {"X-Client-Address": request.remote_addr or ""}
+    return _forward_to_auth("/password-reset", headers=headers, json=_json_body('{"email"}'))
+
+
+@blueprint.post("/password-reset/confirm")
+def confirm_password_reset() -> ResponseReturnValue:
+    """Set a new password with the link's token: ``{"token", "password"}``; 204."""
+    return _forward_to_auth("/password-reset/confirm", json=_json_body('{"token", "password"}'))
 
 
 @blueprint.post("/login")

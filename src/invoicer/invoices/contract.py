@@ -40,6 +40,8 @@ COMPONENT_NAMES: dict[type[BaseModel], str] = {
     m.MemberRead: "Member",
     m.MemberCreate: "Invitation",
     m.Page[m.MemberRead]: "MemberPage",
+    m.Page[m.OrganisationMembership]: "OrganisationMembershipPage",
+    m.Page[m.InvitationRead]: "InvitationPage",
     m.ClientRead: "Client",
     m.Page[m.ClientRead]: "ClientPage",
     m.LineRead: "RecordLine",
@@ -182,8 +184,61 @@ OPERATIONS: tuple[Operation, ...] = (
         {"200": (m.Page[m.MemberRead], "OK")}, parameters=_PAGE,
     ),
     Operation(
-        "post", "/organisation/members", "inviteMember", "Invite an e-mail with a role (owner only)",
-        {"201": (m.MemberRead, "Created")}, body=m.MemberCreate, write=True, creates=True,
+        "post", "/organisation/members", "inviteMember",
+        "Invite an e-mail with a role (owner only): pending, and mailed, until its person accepts",
+        {"201": (m.MemberRead, "Created: the open invitation"), "409": (None, "already_member or already_invited")},
+        body=m.MemberCreate, write=True, creates=True,
+    ),
+    Operation(
+        "patch", "/organisation/members/{membership_id}", "changeMemberRole", "Change a member's role (owner only)",
+        {"200": (m.MemberRead, "OK"), "404": (None, "member_not_found"), "409": (None, "last_owner")},
+        body=m.MemberUpdate, parameters=(_path_id("membership_id"),), write=True,
+    ),
+    Operation(
+        "delete", "/organisation/members/{membership_id}", "removeMember", "Remove a member (owner only)",
+        {"204": (None, "Removed"), "404": (None, "member_not_found"), "409": (None, "last_owner")},
+        parameters=(_path_id("membership_id"),), write=True,
+    ),
+    Operation(
+        "delete", "/organisation/invitations/{invitation_id}", "revokeInvitation",
+        "Withdraw an open invitation (owner only); its link stops working",
+        {"204": (None, "Revoked"), "404": (None, "invitation_not_found")},
+        parameters=(_path_id("invitation_id"),), write=True,
+    ),
+    Operation(
+        "get", "/organisations", "listOrganisations",
+        "The organisations you belong to (act for one with the X-Organisation header)",
+        {"200": (m.Page[m.OrganisationMembership], "OK")}, parameters=_PAGE,
+    ),
+    Operation(
+        "get", "/invitations", "listInvitations", "Open invitations to your (verified) address",
+        {"200": (m.Page[m.InvitationRead], "OK"), "403": (None, "email_not_verified")}, parameters=_PAGE,
+    ),
+    *(
+        Operation(
+            "post", path, f"{verb}Invitation{suffix}", summary,
+            {
+                "200": (m.InvitationRead, "OK: the invitation, answered"),
+                "403": (None, "email_not_verified, or invitation_for_another_address"),
+                "404": (None, "invitation_not_found"),
+                "409": (None, "invitation_closed: answered, revoked or expired"),
+                **({"400": (None, "Malformed JSON"), "422": (None, "No token")} if body is not None else {}),
+            },
+            body=body, parameters=parameters,
+        )
+        for verb, path, suffix, summary, body, parameters in (
+            ("preview", "/invitations/preview", "ByToken",
+             "The invitation of a mailed link, to show before answering it (changes nothing)",
+             m.InvitationAnswer, ()),
+            ("accept", "/invitations/accept", "ByToken", "Accept the invitation of a mailed link",
+             m.InvitationAnswer, ()),
+            ("decline", "/invitations/decline", "ByToken", "Decline the invitation of a mailed link",
+             m.InvitationAnswer, ()),
+            ("accept", "/invitations/{invitation_id}/accept", "", "Accept an invitation to your address",
+             None, (_path_id("invitation_id"),)),
+            ("decline", "/invitations/{invitation_id}/decline", "", "Decline an invitation to your address",
+             None, (_path_id("invitation_id"),)),
+        )
     ),
     Operation(
         "get", "/clients", "listClients", "Clients by name",
@@ -445,6 +500,19 @@ _IDEMPOTENCY = {
 }
 
 
+_ORGANISATION = {
+    "name": "X-Organisation",
+    "in": "header",
+    "required": False,
+    "description": "The organisation the request acts for (an organisation_id of GET /organisations); "
+    "checked against your memberships on every request, any other is 404 organisation_not_found. "
+    "Without it: your oldest membership.",
+    "schema": {"type": "string", "format": "uuid"},
+}
+#: Routes about the caller as a person, not acting for one organisation.
+_PERSONAL = ("/invitations", "/organisations")
+
+
 def _document_answer() -> dict[str, Any]:
     media_types = dict.fromkeys(output_formats.get(name).media_type for name in output_formats.kept_names())
     return {
@@ -499,6 +567,8 @@ def _operation(operation: Operation, names: dict[type[BaseModel], str]) -> dict[
         "responses": responses,
     }
     parameters = list(operation.parameters)
+    if not operation.path.startswith(_PERSONAL):
+        parameters.append(_ORGANISATION)
     if any(parameter["in"] == "query" for parameter in parameters):
         responses.setdefault("400", _error("Bad query parameter"))
     if operation.creates:

@@ -72,6 +72,8 @@ __all__ = [
     "EventRead",
     "FileRead",
     "InputModel",
+    "InvitationAnswer",
+    "InvitationRead",
     "InvoiceCreate",
     "InvoiceRead",
     "InvoiceSummary",
@@ -80,9 +82,11 @@ __all__ = [
     "LineRead",
     "MemberCreate",
     "MemberRead",
+    "MemberUpdate",
     "OrderCreate",
     "OrderInvoiced",
     "OrderRead",
+    "OrganisationMembership",
     "OrganisationRead",
     "OrganisationUpdate",
     "Page",
@@ -359,14 +363,15 @@ class OrganisationRead(_PartyFieldsRead):  # type: ignore[valid-type,misc]
 
 
 class MemberCreate(InputModel):
-    """An invitation (owner only): the e-mail joins with ``role`` when its user signs up or logs in."""
+    """An invitation (owner only): mailed to the address, which joins with ``role`` only once its
+    person, signed in with that address verified, accepts it."""
 
     email: Annotated[str, Text(254, required=True, email=True)] = Field(description="The invitee's e-mail address.")
     role: Annotated[str, Role()] = Field(description="owner, accountant or viewer.")
 
 
 class MemberRead(ReadModel):
-    """A membership or an open invitation (``user_id`` null, ``status`` invited)."""
+    """A membership or an open invitation (``user_id`` null, ``status`` invited, ``expires_at`` set)."""
 
     id: uuid.UUID
     email: str
@@ -374,6 +379,41 @@ class MemberRead(ReadModel):
     user_id: uuid.UUID | None = None
     status: Literal["invited", "active"]
     created_at: Moment | None = None
+    joined_at: Moment | None = None
+    expires_at: Moment | None = Field(default=None, description="When an open invitation's link stops working.")
+
+
+class MemberUpdate(InputModel):
+    """A member's new role (owner only; the last owner keeps theirs)."""
+
+    role: Annotated[str, Role()] = Field(description="owner, accountant or viewer.")
+
+
+class InvitationRead(ReadModel):
+    """An invitation to the caller's address: which organisation, which role, its state."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_name: str = Field(description="The inviting organisation's name ('' until it is set).")
+    email: str
+    role: Literal["owner", "accountant", "viewer"]
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"]
+    created_at: Moment | None = None
+    expires_at: Moment | None = None
+
+
+class InvitationAnswer(InputModel):
+    """The token of an invitation's mailed link (the ``token`` of its query string)."""
+
+    token: Annotated[str, Text(200, required=True)] = Field(description="The token from the invitation's link.")
+
+
+class OrganisationMembership(ReadModel):
+    """One organisation the caller belongs to, and their role there (send its id as ``X-Organisation``)."""
+
+    organisation_id: uuid.UUID
+    name: str
+    role: Literal["owner", "accountant", "viewer"]
     joined_at: Moment | None = None
 
 

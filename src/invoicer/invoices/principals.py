@@ -23,10 +23,13 @@ WRITERS = frozenset({"owner", "accountant"})
 @dataclass(frozen=True)
 class Actor:
     """The authenticated user: ``user_id`` (the JWT ``sub``, a UUID; a string
-    is converted, ValueError if it is not a UUID) and ``email``."""
+    is converted, ValueError if it is not a UUID), ``email`` (normalised at
+    registration) and ``email_verified`` (whether the address was confirmed
+    by its mailed link: what answering an invitation needs)."""
 
     user_id: uuid.UUID
     email: str
+    email_verified: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.user_id, uuid.UUID):

@@ -35,6 +35,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -46,7 +47,9 @@ from ..common import metrics
 from ..common.config import Settings
 from ..common.db import Database
 from ..common.errors import ApiError
+from ..common.sessions import session_active
 from ..common.storage import BlobStore
+from ..common.users import email_verified
 from ..common.web import bearer_claims, int_arg, json_document, json_object
 from ..invoice.errors import field_errors
 from ..invoice.formats import RenderOptions
@@ -76,13 +79,17 @@ from .models import (
     CreditNoteCreate,
     CreditNoteIssued,
     InputModel,
+    InvitationAnswer,
+    InvitationRead,
     InvoiceCreate,
     InvoicePage,
     InvoiceUpdate,
     IssueRequest,
     MemberCreate,
+    MemberUpdate,
     OrderCreate,
     OrderInvoiced,
+    OrganisationMembership,
     OrganisationUpdate,
     Page,
     PaymentCreate,
@@ -143,15 +150,38 @@ def services() -> Services:
 def _authenticate() -> None:
     """401 unless the request carries a valid Bearer JWT; the actor is ``g.actor``."""
     claims = bearer_claims()
+    if not session_active(services().db, claims):  # signed out: its tokens die with it
+        raise ApiError(401, "session_ended", "this session has ended; sign in again")
     g.actor = Actor(uuid.UUID(claims.sub), claims.email)  # verify_token has checked sub is a UUID
+
+
+#: The request header naming the organisation a request acts for (a person may belong to several).
+ORGANISATION_HEADER = "X-Organisation"
+
+
+def _actor(cur: Any) -> Actor:
+    """``g.actor`` with whether its address is verified (read in ``cur``'s transaction)."""
+    actor: Actor = g.actor
+    return replace(actor, email_verified=email_verified(cur, actor.user_id))
 
 
 @contextmanager
 def _session() -> Iterator[tuple[Any, Member]]:
-    """One transaction and the caller's membership in it; commits when the
-    block ends, rolls back if it raises."""
+    """One transaction and the caller's membership in it, of the
+    organisation ``X-Organisation`` names (checked on every request: 404
+    ``organisation_not_found`` unless the caller is a member of it), else
+    of their first; commits when the block ends, rolls back if it raises."""
+    chosen = request.headers.get(ORGANISATION_HEADER) or None
     with services().db.transaction() as cur:
-        yield cur, identity.resolve_membership(cur, g.actor)
+        yield cur, identity.resolve_membership(cur, g.actor, chosen)
+
+
+@contextmanager
+def _personal() -> Iterator[tuple[Any, Actor]]:
+    """One transaction and the caller as a person (not acting for an
+    organisation), with ``email_verified`` read from the accounts table."""
+    with services().db.transaction() as cur:
+        yield cur, _actor(cur)
 
 
 # --- request and response helpers -------------------------------------------------
@@ -456,11 +486,107 @@ def invite_member() -> Response:
     """Invite ``{"email", "role"}`` (owner only); 201 with the invitation."""
     body = parse(MemberCreate)
     with _session() as (cur, member):
+        settings = services().settings
 
         def action() -> tuple[int, Any]:
-            return 201, dump(member_view(identity.invite(cur, member, body["email"], body["role"])))
+            row = identity.invite(
+                cur,
+                member,
+                body["email"],
+                body["role"],
+                public_url=settings.public_url,
+                ttl_seconds=settings.invitation_ttl_seconds,
+            )
+            return 201, dump(member_view({**row, "user_id": None}))
 
         return _create(cur, member, action, lambda _: None)
+
+
+@blueprint.patch("/organisation/members/<membership_id>")
+def change_member_role(membership_id: str) -> Response:
+    """``{"role"}`` for a member (owner only); 409 ``last_owner`` for the last owner's demotion."""
+    body = parse(MemberUpdate)
+    with _session() as (cur, member):
+        row = identity.change_role(cur, member, membership_id, body["role"])
+    return _answer(member_view(row))
+
+
+@blueprint.delete("/organisation/members/<membership_id>")
+def remove_member(membership_id: str) -> Response:
+    """Remove a member (owner only); 204; 409 ``last_owner`` for the last owner."""
+    with _session() as (cur, member):
+        identity.remove_member(cur, member, membership_id)
+    return Response(status=204)
+
+
+@blueprint.delete("/organisation/invitations/<invitation_id>")
+def revoke_invitation(invitation_id: str) -> Response:
+    """Withdraw an open invitation (owner only); 204; its link stops working."""
+    with _session() as (cur, member):
+        identity.revoke_invitation(cur, member, invitation_id)
+    return Response(status=204)
+
+
+# --- the caller's organisations and invitations ----------------------------------------
+
+
+@blueprint.get("/organisations")
+def list_organisations() -> Response:
+    """The organisations the caller belongs to, with their role in each (a
+    request acts for one of them with ``X-Organisation: <organisation_id>``)."""
+    page, per_page = _page_args()
+    with _session() as (cur, member):  # a person with none gets their own first
+        rows = identity.list_organisations(cur, member.actor)
+    return _answer(_page([OrganisationMembership.model_validate(row) for row in rows], page, per_page))
+
+
+@blueprint.get("/invitations")
+def list_invitations() -> Response:
+    """The open invitations to the caller's address (403 ``email_not_verified`` before it is verified)."""
+    page, per_page = _page_args()
+    with _personal() as (cur, actor):
+        rows = identity.my_invitations(cur, actor)
+    return _answer(_page([InvitationRead.model_validate(row) for row in rows], page, per_page))
+
+
+def _answer_invitation(accept: bool, invitation_id: str | None) -> Response:
+    token = parse(InvitationAnswer)["token"] if invitation_id is None else None
+    with _personal() as (cur, actor):
+        row = identity.answer_invitation(cur, actor, accept=accept, invitation_id=invitation_id, token=token)
+    return _answer(InvitationRead.model_validate(row))
+
+
+@blueprint.post("/invitations/preview")
+def preview_invitation() -> Response:
+    """The invitation of a mailed link, ``{"token"}``, to show before answering it (nothing changes)."""
+    token = parse(InvitationAnswer)["token"]
+    with _personal() as (cur, actor):
+        row = identity.preview_invitation(cur, actor, token)
+    return _answer(InvitationRead.model_validate(row))
+
+
+@blueprint.post("/invitations/accept")
+def accept_invitation_by_token() -> Response:
+    """Accept the invitation of a mailed link: ``{"token"}``."""
+    return _answer_invitation(True, None)
+
+
+@blueprint.post("/invitations/decline")
+def decline_invitation_by_token() -> Response:
+    """Decline the invitation of a mailed link: ``{"token"}``."""
+    return _answer_invitation(False, None)
+
+
+@blueprint.post("/invitations/<invitation_id>/accept")
+def accept_invitation(invitation_id: str) -> Response:
+    """Accept one of :func:`list_invitations`."""
+    return _answer_invitation(True, invitation_id)
+
+
+@blueprint.post("/invitations/<invitation_id>/decline")
+def decline_invitation(invitation_id: str) -> Response:
+    """Decline one of :func:`list_invitations`."""
+    return _answer_invitation(False, invitation_id)
 
 
 # --- clients --------------------------------------------------------------------------

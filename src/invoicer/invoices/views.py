@@ -114,6 +114,7 @@ def member_view(row: dict[str, Any]) -> MemberRead:
             "status": "active" if row.get("user_id") else "invited",
             "created_at": row.get("created_at"),
             "joined_at": row.get("joined_at"),
+            "expires_at": row.get("expires_at"),
         }
     )
 

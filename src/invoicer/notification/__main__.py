@@ -1,21 +1,23 @@
 """The notification process: ``invoicer notification`` or ``python -m invoicer.notification``.
 
-One process consumes both of the notification service's queues, each with a
+One process consumes the notification service's queues, each with a
 consumer (and connection) of its own on its own thread: ``invoice.ready``
-(the uploader's "your invoice is ready" mail) and ``invoice.mail`` (an issued
-invoice mailed to its client with its PDF). One process rather than a second
+(the uploader's "your invoice is ready" mail), ``invoice.mail`` (an issued
+invoice mailed to its client with its PDF) and ``account.mail`` (a link of
+an account: confirm the address, reset the password, answer an invitation). One process rather than a second
 command: both need the same SMTP settings and secrets, and the service keeps
 one Deployment, one set of probes and one place in the chart.
 """
 
 from __future__ import annotations
 
-from ..common.amqp import MAIL, READY
+from ..common.amqp import ACCOUNT_MAIL, MAIL, READY
 from ..common.config import Settings
 from ..common.consumer_main import run_consumers
 from ..common.db import Database
 from ..common.jobs import JobStore
 from ..common.storage import BlobStore
+from .account_mail import AccountMailHandler, AccountMailLog
 from .handler import NotificationHandler
 from .invoice_mail import InvoiceMailHandler, MailLog
 
@@ -30,7 +32,14 @@ def main() -> None:
         blobs = BlobStore(settings.mongodb_uri, settings.mongodb_database)
         return InvoiceMailHandler(MailLog(Database(settings.database_url, max_connections=2)), blobs, settings)
 
-    run_consumers("notification", {READY: build_ready, MAIL: build_mail}, prefetch_setting="worker_prefetch")
+    def build_account_mail(settings: Settings) -> AccountMailHandler:
+        return AccountMailHandler(AccountMailLog(Database(settings.database_url, max_connections=2)), settings)
+
+    run_consumers(
+        "notification",
+        {READY: build_ready, MAIL: build_mail, ACCOUNT_MAIL: build_account_mail},
+        prefetch_setting="worker_prefetch",
+    )
 
 
 if __name__ == "__main__":

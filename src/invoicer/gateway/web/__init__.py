@@ -26,13 +26,13 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 
 from ...common.config import Settings
-from . import expenses, pages, session, views
+from . import account_pages, expenses, pages, session, views
 from .blueprint import blueprint
 
 __all__ = ["blueprint", "init_app"]
 
 # The modules that add routes to the blueprint; imported for that alone.
-_ROUTES = (views, pages, expenses)
+_ROUTES = (views, pages, expenses, account_pages)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -21,10 +21,10 @@ from urllib.parse import quote
 import pypdfium2 as pdfium
 import requests
 from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask.typing import ResponseReturnValue
 from PIL import Image, ImageOps
 
-from ...common.web import REQUEST_ID_HEADER, request_id
 from . import session
 from .blueprint import blueprint
 from .records import Records, RecordsError, RecordsUnavailable
@@ -70,7 +70,9 @@ PAGE_PIXELS = 1400
 def expenses_api() -> Records:
     """A client of the expenses service for the signed-in user of this request."""
     settings = current_app.config["SETTINGS"]
-    return Records(settings.expenses_url, g.token)
+    return Records(
+        settings.expenses_url, g.token, web_session.get("organisation_id"), timeout=settings.forward_timeout_seconds
+    )
 
 
 @blueprint.app_template_filter("expense_status")
@@ -156,7 +158,7 @@ def upload_expenses() -> ResponseReturnValue:
 def _post_document(name: str, data: bytes, content_type: str) -> dict[str, Any]:
     """``POST /expenses`` with the document as the multipart field ``file``."""
     api = expenses_api()
-    headers = {"Authorization": f"Bearer {api.token}", REQUEST_ID_HEADER: request_id()}
+    headers = api.identity()
     try:
         reply = requests.post(
             f"{api.base_url}/expenses", headers=headers, files={"file": (name, data, content_type)}, timeout=60

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...invoice import formats as output_formats
@@ -629,6 +629,12 @@ def organisation() -> ResponseReturnValue:
         "organisation/organisation.html",
         profile=profile,
         members=members,
+        is_owner=any(
+            item.get("status") == "active"
+            and item.get("user_id") == (g.claims.sub if g.claims else None)
+            and item.get("role") == "owner"
+            for item in members
+        ),
         errors=errors,
         roles=labels.ROLES,
         roles_help=labels.ROLES_HELP,

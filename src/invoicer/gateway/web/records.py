@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request, session
 
 from ...common.logging import get_logger
 from ...common.web import REQUEST_ID_HEADER, request_id
@@ -85,10 +85,20 @@ class Records:
     :class:`RecordsError` for a 4xx/5xx answer with an error body and
     :class:`RecordsUnavailable` when the service cannot be reached."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, base_url: str, token: str, organisation_id: str | None = None, timeout: float = TIMEOUT_SECONDS
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.organisation_id = organisation_id
         self.timeout = timeout
+
+    def identity(self) -> dict[str, str]:
+        """Who asks, for which organisation (``X-Organisation``, checked by the service), and the request id."""
+        headers = {"Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        if self.organisation_id:
+            headers["X-Organisation"] = self.organisation_id
+        return headers
 
     def request(
         self,
@@ -105,7 +115,7 @@ class Records:
         whose ``Content-Type`` goes in ``headers``) and extra ``headers``
         (e.g. ``If-Match``). A ``POST`` made for a submitted form carries
         the form's ``Idempotency-Key`` (:func:`form_idempotency_key`)."""
-        headers = {**(headers or {}), "Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        headers = {**(headers or {}), **self.identity()}
         form_key = form_idempotency_key(path) if method == "POST" else None
         if form_key is not None:
             headers.setdefault("Idempotency-Key", form_key)
@@ -163,7 +173,7 @@ class Records:
         """A document (PDF, XLSX): ``(content, content_type, filename)``;
         raises like :meth:`request`, and :class:`RecordsError` with code
         ``rendering`` (503) while an issued document is still being rendered."""
-        headers = {"Authorization": f"Bearer {self.token}", REQUEST_ID_HEADER: request_id()}
+        headers = self.identity()
         try:
             reply = requests.get(f"{self.base_url}{path}", headers=headers, timeout=60)
         except requests.RequestException as exc:
@@ -186,7 +196,10 @@ class Records:
 
 
 def records() -> Records:
-    """A :class:`Records` client for the signed-in user of this request."""
+    """A :class:`Records` client for the signed-in user of this request,
+    acting for the organisation chosen in the web session (if any)."""
     settings = current_app.config["SETTINGS"]
     # As long as the services' PostgreSQL time limits allow, so a form's write is answered, not guessed at.
-    return Records(settings.invoices_url, g.token, timeout=settings.forward_timeout_seconds)
+    return Records(
+        settings.invoices_url, g.token, session.get("organisation_id"), timeout=settings.forward_timeout_seconds
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from flask import (
     Response,
     abort,
+    flash,
     g,
     redirect,
     render_template,
@@ -19,6 +20,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask import session as flask_session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -72,6 +74,7 @@ def _before() -> None:
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
+    session.renew_cookie(response)
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["Cache-Control"] = "no-store"
@@ -108,6 +111,10 @@ def _any_error(exc: Exception) -> ResponseReturnValue:
         }
         return error_page(status, messages.get(status, exc.description or ""))
     if isinstance(exc, RecordsError):
+        if exc.code == "organisation_not_found" and flask_session.pop("organisation_id", None):
+            # The organisation chosen in this browser is no longer one of the person's (removed meanwhile).
+            flash("You are no longer a member of that organisation; back to your first one.", "error")
+            return redirect(url_for("web.dashboard"))
         if exc.status == 401:
             # The session was valid here (page_login_required checked it): the
             # invoices service refusing it is a configuration fault, not a sign-in.
@@ -167,6 +174,7 @@ def login() -> ResponseReturnValue:
         return render_template(
             "account/login.html", next=next_url, email=email, error=message
         ), 401 if status == 401 else status
+    session.rotate_csrf()
     return session.start_session(redirect(next_url), body["access_token"])
 
 
@@ -192,12 +200,21 @@ def register() -> ResponseReturnValue:
     body, status = _auth_login(email, password)
     if status != 200:
         return redirect(url_for("web.login"))
+    session.rotate_csrf()
     return session.start_session(redirect(url_for("web.dashboard")), body["access_token"])
 
 
 @blueprint.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session: the cookie and the CSRF secret are deleted."""
+    """End the session at auth (every token of it is refused from now on,
+    also a copy of the cookie), then delete the cookie and the CSRF secret."""
+    token = request.cookies.get(session.COOKIE, "")
+    claims = session.current_claims()
+    if token and claims is not None and claims.session_id is not None:
+        # Auth unreachable: ApiError 503, an error page, and the cookie stays until sign-out reaches it.
+        routes.ask_auth("/logout", headers={"Authorization": f"Bearer {g.token or token}"})
+    session.rotate_csrf()
+    g.pop("renewed_token", None)
     return session.end_session(redirect(url_for("web.login", signed_out=1)))
 
 
