@@ -275,3 +275,14 @@ def test_a_refused_change_is_flashed_on_the_page_it_came_from(app_client, monkey
     monkeypatch.setattr(pages, "records", lambda: _Refusing(RecordsError(403, "read_only_role", "viewer")))
     reply = client.post(path.format(id=ident), data={"csrf_token": token, "amount": "9"})
     assert reply.status_code == 403 and "text/html" in reply.content_type, "not a refusal to flash: the error page"
+
+
+def test_every_page_names_its_icon_and_favicon_ico_leads_there(app_client):
+    client = app_client(create_app)
+    html = client.get("/app/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', html).group(1)
+    svg = client.get(icon)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    # Browsers ask /favicon.ico for what has no <link rel=icon> (a PDF opened alone).
+    reply = client.get("/favicon.ico")
+    assert reply.status_code == 302 and reply.headers["Location"].endswith(icon)

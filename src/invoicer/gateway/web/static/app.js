@@ -62,6 +62,39 @@
     }
   });
 
+  // A form that htmx also posts in the background (the editor's totals, as you
+  // type): saving it while such a request is in flight would abort that
+  // request (htmx logs an abort as an error) and lose nothing but noise, so
+  // the save waits for the answer and then goes; once saving, no new
+  // background request starts.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.dataset) return;
+    if (form.dataset.saving) { event.preventDefault(); return; }
+    form.dataset.busy = "1";
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.dataset) return;
+    delete form.dataset.busy;
+    if (form.pendingSave) {
+      var submitter = form.pendingSave.submitter;
+      form.pendingSave = null;
+      if (submitter) form.requestSubmit(submitter); else form.requestSubmit();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("hx-post") || form.hasAttribute("data-htmx-submit")) return;
+    if (form.dataset.busy) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      form.pendingSave = { submitter: event.submitter || null };
+      return;
+    }
+    form.dataset.saving = "1";
+  }, true);
+
   // Forms marked data-confirm ask first.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
@@ -82,6 +115,27 @@
     if (event.detail.xhr.status === 422) { event.detail.shouldSwap = true; event.detail.isError = false; }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { initDropzones(document); });
-  document.addEventListener("htmx:load", function (event) { initDropzones(event.detail.elt); });
+  // A table too wide for a phone scrolls inside its .table-wrap; the wrap is
+  // then a named region that takes the keyboard focus, so that arrow keys can
+  // scroll it (WCAG 2.1.1; axe's scrollable-region-focusable). Named after the
+  // table's caption, else the heading before it.
+  function initTableWraps(root) {
+    var wraps = root.matches && root.matches(".table-wrap") ? [root] : root.querySelectorAll(".table-wrap");
+    Array.prototype.forEach.call(wraps, function (wrap) {
+      if (wrap.hasAttribute("tabindex")) return;
+      var caption = wrap.querySelector("caption");
+      var heading = wrap.closest("section, article, main");
+      heading = heading && heading.querySelector("h1, h2, h3");
+      var name = (caption || heading || {}).textContent;
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", (name || "Table").trim());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { initDropzones(document); initTableWraps(document); });
+  document.addEventListener("htmx:load", function (event) {
+    initDropzones(event.detail.elt);
+    initTableWraps(event.detail.elt);
+  });
 })();
