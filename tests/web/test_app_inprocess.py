@@ -117,13 +117,54 @@ def test_editor_totals_come_from_the_en16931_model():
             {"quantity": "x", "unit_price": "1", "tax_rate": "7"},
         ]
     )
-    totals = pages.preview_totals(lines, "eur")
+    totals = pages.preview_totals(lines[:2], "eur")
     assert totals["currency"] == "EUR"
     labels = [label for label, _ in totals["rows"]]
     assert any("19%" in label for label in labels) and any("7%" in label for label in labels)
     # 200.01 + 50.00 net; VAT 38.00 (19% of 200.01, rounded once per rate) + 3.50
     assert totals["total"][1].replace("\u00a0", " ").endswith("291.51")
-    assert totals["problems"] == ["Line 3: quantity, price and VAT must be numbers"]
+    assert totals["complete"] and totals["problems"] == [] and totals["invalid"] == []
+    # A line that cannot be counted is never left out silently: its field is
+    # named, and the total waits for it (the rows show what is counted).
+    totals = pages.preview_totals(lines, "eur")
+    assert totals["problems"] == ["Line 3: quantity must be a number"]
+    assert totals["invalid"] == ["lines-2-quantity"]
+    assert not totals["complete"] and totals["total"][1] == "—"
+    assert totals["rows"][0][1].replace("\u00a0", " ").endswith("250.01")
+
+
+@pytest.mark.parametrize(
+    ("row", "problems"),
+    [
+        ({"quantity": "", "unit_price": "1", "tax_rate": "7"}, ["Line 1: quantity is missing"]),
+        ({"quantity": "0", "unit_price": "1", "tax_rate": "7"}, ["Line 1: quantity must be more than 0"]),
+        ({"quantity": "1", "unit_price": "-1", "tax_rate": "7"}, ["Line 1: unit price must be 0 or more"]),
+        ({"quantity": "1", "unit_price": "1,50", "tax_rate": "7"}, ["Line 1: unit price must be a number"]),
+        ({"quantity": "1", "unit_price": "1", "tax_rate": "120"}, ["Line 1: VAT % must be at most 100"]),
+        ({"quantity": "1", "unit_price": "1"}, ["Line 1: VAT % is missing"]),
+        (
+            {"quantity": "NaN", "unit_price": "x", "tax_rate": "7"},
+            ["Line 1: quantity must be a number", "Line 1: unit price must be a number"],
+        ),
+    ],
+)
+def test_each_bad_editor_value_is_named_in_words(row, problems):
+    totals = pages.preview_totals(pages.editor_lines([{**row, "_index": "4"}]), "EUR")
+    assert totals["problems"] == problems
+    assert len(totals["invalid"]) == len(problems) and all(i.startswith("lines-4-") for i in totals["invalid"])
+    assert totals["total"][1] == "—"
+
+
+def test_the_editor_discount_is_an_allowance_in_the_totals():
+    lines = pages.editor_lines([{"quantity": "2", "unit_price": "100", "tax_rate": "19"}])
+    totals = pages.preview_totals(lines, "EUR", {"amount": "20", "reason": "Loyalty", "tax_rate": ""})
+    labels = [label for label, _ in totals["rows"]]
+    assert "Allowance: Loyalty" in labels
+    # 200 - 20 = 180 net, 19% VAT (the first line's rate) = 34.20
+    assert totals["total"][1].replace("\u00a0", " ").endswith("214.20")
+    bad = pages.preview_totals(lines, "EUR", {"amount": "ten", "reason": "", "tax_rate": ""})
+    assert bad["problems"] == ["Discount must be a number"] and bad["invalid"] == ["discount_amount"]
+    assert bad["total"][1] == "—"
 
 
 def test_ageing_chart_scales_bars_to_the_largest_bucket():

@@ -133,9 +133,40 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { initDropzones(document); initTableWraps(document); });
+  // The editor's totals name the inputs whose values they cannot count
+  // (data-invalid: their ids); each is marked invalid and described by the
+  // problems under the totals, and unmarked once it is fixed.
+  function markInvalid(root) {
+    var totals = root.id === "totals" ? root : root.querySelector && root.querySelector("#totals");
+    if (!totals) return;
+    var form = totals.closest("form");
+    if (!form) return;
+    var ids = (totals.getAttribute("data-invalid") || "").split(" ").filter(Boolean);
+    form.querySelectorAll("[data-marked-invalid]").forEach(function (input) {
+      if (ids.indexOf(input.id) >= 0) return;
+      input.removeAttribute("data-marked-invalid");
+      input.removeAttribute("aria-invalid");
+      input.setAttribute("aria-describedby", input.getAttribute("data-described") || "");
+      if (!input.getAttribute("aria-describedby")) input.removeAttribute("aria-describedby");
+    });
+    ids.forEach(function (id) {
+      var input = document.getElementById(id);
+      if (!input || input.hasAttribute("data-marked-invalid")) return;
+      input.setAttribute("data-marked-invalid", "1");
+      input.setAttribute("data-described", input.getAttribute("aria-describedby") || "");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "") + " totals-problems").trim());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initDropzones(document);
+    initTableWraps(document);
+    markInvalid(document);
+  });
   document.addEventListener("htmx:load", function (event) {
     initDropzones(event.detail.elt);
     initTableWraps(event.detail.elt);
+    markInvalid(event.detail.elt);
   });
 })();
