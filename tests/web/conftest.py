@@ -94,6 +94,7 @@ def check_page(page, name: str) -> None:
     page must pass: no horizontal scroll at 390 px and no serious or
     critical axe-core violation (WCAG 2.0/2.1 A and AA rules)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
     # From the app's own static files: the page's CSP refuses inline scripts, injected ones included.
     origin = re.match(r"https?://[^/]+", page.url).group(0)
     page.add_script_tag(url=f"{origin}/app/static/vendor/{AXE.name}")

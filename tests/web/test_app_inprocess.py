@@ -14,7 +14,7 @@ from flask import Response
 
 from invoicer.common.tokens import issue_token
 from invoicer.gateway.app import create_app
-from invoicer.gateway.web import charts, pages, session
+from invoicer.gateway.web import charts, labels, pages, session
 
 from ..conftest import TEST_JWT_SECRET
 
@@ -327,3 +327,26 @@ def test_every_page_names_its_icon_and_favicon_ico_leads_there(app_client):
     # Browsers ask /favicon.ico for what has no <link rel=icon> (a PDF opened alone).
     reply = client.get("/favicon.ico")
     assert reply.status_code == 302 and reply.headers["Location"].endswith(icon)
+
+
+@pytest.mark.parametrize(
+    ("event", "sentence"),
+    [
+        (
+            {"type": "invoice.issued", "data": {"number": "INV-2026-0001"}, "actor": {"email": "ana@example.com"}},
+            "Issued as INV-2026-0001 by ana@example.com",
+        ),
+        (
+            {"type": "invoice.issued", "data": {"number": "X-7", "imported": True}, "actor": {"email": "a@b.eu"}},
+            "Imported as X-7 by a@b.eu",
+        ),
+        (
+            {"type": "payment.recorded", "data": {"amount": "10.00", "currency": "EUR"}, "actor": {}},
+            "Payment of 10.00 EUR recorded",
+        ),
+        ({"type": "client.archived", "data": {}, "actor": None}, "Client archived"),
+        ({"type": "credit_note.issued", "data": {"number": "CN-1"}, "actor": None}, "Credit note issued"),
+    ],
+)
+def test_the_activity_log_is_in_words(event, sentence):
+    assert labels.event_sentence(event) == sentence

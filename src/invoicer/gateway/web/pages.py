@@ -28,6 +28,8 @@ from .refusals import flash_refusal, form_errors
 __all__ = ["EditorLine", "editor_discount", "editor_lines", "preview_totals"]
 
 PER_PAGE = 20
+#: A quantity to credit on the invoice page: ``credit-<line position>``.
+_CREDIT_FIELD = re.compile(r"^credit-([1-9][0-9]{0,4})$")
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
 _CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency", "buyer_reference", "locale")
 _ORG_FIELDS = (
@@ -94,6 +96,7 @@ def form_address() -> dict[str, str] | None:
 
 
 blueprint.add_app_template_filter(labels.status_label, "status_label")
+blueprint.add_app_template_filter(labels.event_sentence, "event_sentence")
 
 
 def _status(item: dict[str, Any]) -> str:
@@ -647,9 +650,22 @@ def record_payment(invoice_id: str) -> ResponseReturnValue:
 @session.page_login_required
 @flash_refusal("web.invoice_page", prefix="Credit note not issued: ")
 def credit_note(invoice_id: str) -> ResponseReturnValue:
-    """Issue a credit note for the whole invoice, with a reason."""
+    """Issue a credit note, with a reason: for the whole invoice (``scope=all``:
+    all that is left), or for the quantities typed per line (``credit-<position>``
+    inputs; blank ones are not credited)."""
     reason = (request.form.get("reason") or "").strip() or None
-    done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
+    body: dict[str, Any] = {"reason": reason} if reason else {}
+    if request.form.get("scope") == "lines":
+        lines = [
+            {"position": int(match.group(1)), "quantity": value.strip()}
+            for key, value in request.form.items()
+            if (match := _CREDIT_FIELD.match(key)) and value.strip()
+        ]
+        if not lines:
+            flash("Credit note not issued: type the quantity to credit on at least one line.", "error")
+            return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+        body["lines"] = sorted(lines, key=lambda line: int(line["position"]))
+    done = records().post(f"/invoices/{invoice_id}/credit-notes", body)
     flash(f"Credit note {done['credit_note'].get('number') or ''} issued.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 

@@ -1,0 +1,51 @@
+"""The invoice page in a real browser: a credit note for some lines."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from .conftest import check_page
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_credit_note_for_some_lines_with_its_reason(signed_in, stack, web_user):
+    page = signed_in
+    seller = {"name": "Nordwind Studio", "address": "Hafenstraße 1\n20457 Hamburg\nDE"}
+    profile = requests.patch(f"{stack.base_url}/organisation", json=seller, headers=web_user.headers, timeout=30)
+    assert profile.status_code == 200, profile.text
+    client = web_user.post("/clients", json={"name": "Barbara Liskov", "currency": "EUR"}).json()
+    lines = [
+        {"description": "Consulting", "quantity": "10", "unit_price": "100", "tax_rate": "19"},
+        {"description": "Travel", "quantity": "1", "unit_price": "50", "tax_rate": "19"},
+    ]
+    draft = web_user.post("/invoices", json={"client_id": client["id"], "lines": lines})
+    assert draft.status_code == 201, draft.text
+    issued = web_user.post(f"/invoices/{draft.json()['id']}/issue")
+    assert issued.status_code == 200, issued.text
+    page.goto(f"{stack.base_url}/app/invoices/{draft.json()['id']}")
+    check_page(page, "invoice-credit-form")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("Reason").fill("Two days not worked")
+    page.get_by_label("Quantity to credit of line 1").fill("2")
+    page.get_by_role("button", name="Issue a credit note for these quantities").click()
+    expect(page.locator(".notice-success")).to_have_text(re.compile(r"Credit note CN-\d{4}-\d{4} issued"))
+
+    invoice = web_user.get(f"/invoices/{draft.json()['id']}").json()
+    (note,) = invoice["credit_notes"]
+    assert note["gross"] == "238.00"  # 2 x 100.00 + 19 % VAT; the travel line is kept
+    assert invoice["totals"]["balance_due"] == "1011.50"  # 1249.50 - 238.00
+    credit = web_user.get(f"/invoices/{note['id']}").json()
+    assert [(line["description"], line["quantity"]) for line in credit["lines"]] == [("Consulting", "2")]
+    assert credit["reason"] == "Two days not worked"
+    expect(page.get_by_role("region", name="Activity")).to_contain_text(f"by {web_user.email}")
+
+    # Nothing typed: nothing credited, and the page says why.
+    page.get_by_role("button", name="Issue a credit note for these quantities").click()
+    expect(page.get_by_text("type the quantity to credit on at least one line")).to_be_visible()
+    assert len(web_user.get(f"/invoices/{draft.json()['id']}").json()["credit_notes"]) == 1
