@@ -350,3 +350,18 @@ def test_every_page_names_its_icon_and_favicon_ico_leads_there(app_client):
 )
 def test_the_activity_log_is_in_words(event, sentence):
     assert labels.event_sentence(event) == sentence
+
+
+@pytest.mark.parametrize(
+    ("pointer", "message", "sentence"),
+    [
+        ("/lines/0/quantity", "must be a number", "Line 1: quantity must be a number"),
+        ("/lines/0/quantity", "lines/0/quantity must be a number", "Line 1: quantity must be a number"),
+        ("/lines/11/unit_price", "must be 0 or more", "Line 12: unit price must be 0 or more"),
+        ("/seller/vat_id", "fails its check digits", "Seller vat id fails its check digits"),
+        ("/currency", "is not an ISO 4217 code", "Currency is not an ISO 4217 code"),
+        ("", "is not valid JSON", "is not valid JSON"),
+    ],
+)
+def test_upload_problems_are_in_words(pointer, message, sentence):
+    assert labels.pointer_sentence(pointer, message) == sentence

@@ -3,13 +3,14 @@ against the stack the test session starts: what a person sees and does."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from .conftest import check_page, sign_in
+from .conftest import ROOT, check_page, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,22 @@ def test_sign_in_upload_a_legacy_file_and_sign_out(page, stack, web_user, legacy
     legacy.write_bytes(legacy_bytes)
     broken = tmp_path / "broken.json"
     broken.write_text('{"invoice_number": ')
-    page.get_by_label("Drop JSON files here").set_input_files([str(legacy), str(broken)])
+    bad_line = tmp_path / "bad-line.json"
+    document = json.loads((ROOT / "examples" / "invoice.json").read_text())
+    document["lines"][0]["quantity"] = "three"
+    bad_line.write_text(json.dumps(document))
+    page.get_by_label("Drop JSON files here").set_input_files([str(legacy), str(broken), str(bad_line)])
+    # One way to upload: choosing sends nothing; the button says what it will send.
+    expect(page.get_by_text("3 files chosen")).to_be_visible()
+    expect(page.get_by_text("No uploads yet")).to_be_visible()
+    page.get_by_role("button", name="Upload 3 files").click()
+
+    # A refusal in words, not JSON pointers.
+    bad = page.locator(".job", has_text="bad-line.json")
+    expect(bad).to_contain_text("Refused")
+    expect(bad.locator(".details li").first).to_contain_text(re.compile(r"^Line 1: quantity "))
+    expect(bad).not_to_contain_text("lines/0")
+    expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()  # the chooser is empty again
 
     refused = page.locator(".job", has_text="broken.json")
     expect(refused).to_contain_text("Refused")

@@ -19,6 +19,7 @@ __all__ = [
     "SORT_LABELS",
     "STATUS_LABELS",
     "event_sentence",
+    "pointer_sentence",
     "status_label",
 ]
 
@@ -94,3 +95,29 @@ def event_sentence(event: dict[str, Any]) -> str:
     actor = event.get("actor")
     who = actor.get("email") if isinstance(actor, dict) else actor
     return f"{sentence} by {who}" if who else sentence
+
+
+def pointer_sentence(pointer: str | None, message: str) -> str:
+    """A problem at an RFC 6901 JSON pointer of an uploaded document, in
+    words: ``("/lines/0/quantity", "must be a number")`` -> ``"Line 1:
+    quantity must be a number"``, ``("/seller/vat_id", "…")`` -> ``"Seller
+    vat id: …"``; without a pointer, the message alone."""
+    # The service's messages may begin with the path itself ("lines/0/quantity must be ...").
+    path = (pointer or "").lstrip("/")
+    if path and message.startswith(path + " "):
+        message = message[len(path) + 1 :]
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in (pointer or "").split("/")[1:]]
+    where: list[str] = []
+    prefix = ""
+    for index, part in enumerate(parts):
+        if part.isdigit() and index > 0 and not prefix and parts[index - 1] == "lines":
+            where.pop()
+            prefix = f"Line {int(part) + 1}"
+        elif part.isdigit():
+            where.append(f"{int(part) + 1}")
+        else:
+            where.append(part.replace("_", " "))
+    words = " ".join(where)
+    if prefix:
+        return f"{prefix}: {words} {message}".replace(":  ", ": ").strip()
+    return f"{words[:1].upper()}{words[1:]} {message}" if words else message

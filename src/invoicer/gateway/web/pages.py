@@ -97,6 +97,7 @@ def form_address() -> dict[str, str] | None:
 
 blueprint.add_app_template_filter(labels.status_label, "status_label")
 blueprint.add_app_template_filter(labels.event_sentence, "event_sentence")
+blueprint.add_app_template_global(labels.pointer_sentence, "pointer_sentence")
 
 
 def _status(item: dict[str, Any]) -> str:

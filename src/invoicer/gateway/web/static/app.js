@@ -3,7 +3,9 @@
 (function () {
   "use strict";
 
-  // Drop zone: files dropped on it go into its file input and are uploaded.
+  // Drop zone: files dropped on it go into its file input, like files chosen
+  // with it; the Upload button says how many it will send and sends them (one
+  // way to upload: nothing leaves before the button is pressed).
   function initDropzones(root) {
     root.querySelectorAll("[data-dropzone]").forEach(function (zone) {
       if (zone.dataset.ready) return;
@@ -21,10 +23,16 @@
         input.files = event.dataTransfer.files;
         input.dispatchEvent(new Event("change", { bubbles: true }));
       });
-      input.addEventListener("change", function () {
+      function show() {
         var count = input.files.length;
-        zone.querySelector("span").textContent = count ? count + " file(s) chosen" : "or choose them";
-        if (count && window.htmx) window.htmx.trigger(input.form, "submit");
+        var button = input.form.querySelector("[data-upload-button]");
+        zone.querySelector("span").textContent = count ? count + (count === 1 ? " file chosen" : " files chosen") : "or choose them";
+        if (button) button.textContent = count > 1 ? "Upload " + count + " files" : "Upload";
+      }
+      input.addEventListener("change", show);
+      // Once sent, the files are the jobs' below: the chooser starts empty again.
+      input.form.addEventListener("htmx:afterRequest", function (event) {
+        if (event.detail.successful) { input.value = ""; show(); }
       });
     });
   }
