@@ -49,3 +49,29 @@ def test_a_credit_note_for_some_lines_with_its_reason(signed_in, stack, web_user
     page.get_by_role("button", name="Issue a credit note for these quantities").click()
     expect(page.get_by_text("type the quantity to credit on at least one line")).to_be_visible()
     assert len(web_user.get(f"/invoices/{draft.json()['id']}").json()["credit_notes"]) == 1
+
+
+def test_an_order_taken_in_the_web_app_becomes_a_draft(signed_in, stack, web_user):
+    page = signed_in
+    web_user.post("/clients", json={"name": "Frances Allen", "currency": "EUR"}).raise_for_status()
+    page.get_by_role("link", name="Orders", exact=True).click()
+    page.get_by_role("link", name="New order").first.click()
+    page.get_by_label("Client", exact=True).select_option(label="Frances Allen")
+    page.locator("#lines-0-description").fill("Optimising compiler")
+    page.locator("#lines-0-unit_price").fill("abc")
+    page.locator("#lines-0-tax_rate").fill("19")
+    page.get_by_role("button", name="Save order").click()
+    expect(page.get_by_role("heading", name="New order")).to_be_visible()  # refused, shown again
+    expect(page.locator("#lines-0-unit_price")).to_have_attribute("aria-invalid", "true")
+    check_page(page, "order-form-refused")
+    page.locator("#lines-0-unit_price").fill("1200")
+    page.get_by_role("button", name="Add a line").click()
+    page.locator("#lines-1-description").fill("Support")
+    page.locator("#lines-1-unit_price").fill("100")
+    page.locator("#lines-1-tax_rate").fill("19")
+    page.get_by_role("button", name="Save order").click()
+    expect(page.get_by_text("Order saved.")).to_be_visible()
+    (order,) = web_user.get("/orders").json()["items"]
+    assert [line["description"] for line in order["lines"]] == ["Optimising compiler", "Support"]
+    page.get_by_role("button", name="Make invoice").click()
+    expect(page.locator("#totals [data-total]")).to_have_text("€1,547.00")

@@ -742,6 +742,51 @@ def orders() -> ResponseReturnValue:
     return render_template("orders/orders.html", orders=items, names=names)
 
 
+@blueprint.route("/orders/new", methods=["GET", "POST"])
+@session.page_login_required
+def new_order() -> ResponseReturnValue:
+    """Take a customer's order by hand (``POST /orders``: a client, its lines,
+    currency and notes); it then waits, open, for "Make invoice"."""
+    api = records()
+    clients = [client for client in api.get("/clients", per_page=100)["items"] if not client.get("archived")]
+    order: dict[str, Any] = {
+        "client_id": request.args.get("client_id", ""),
+        "currency": "",
+        "notes": "",
+        "lines": [{"description": "", "quantity": "1", "unit_price": "", "tax_rate": ""}],
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        lines = _form_lines()
+        body: dict[str, Any] = {
+            "client_id": request.form.get("client_id") or "",
+            "currency": (request.form.get("currency") or "").strip().upper() or None,
+            "notes": (request.form.get("notes") or "").strip() or None,
+            "lines": [
+                {
+                    "description": line.get("description", ""),
+                    "quantity": line.get("quantity", ""),
+                    "unit_price": line.get("unit_price", ""),
+                    "tax_rate": line.get("tax_rate", ""),
+                    **({"unit": line["unit"]} if line.get("unit") else {}),
+                }
+                for line in lines
+            ],
+        }
+        try:
+            api.post("/orders", {key: value for key, value in body.items() if value is not None})
+        except RecordsError as exc:
+            errors = form_errors(exc)
+            order = {**order, **body, "lines": lines or order["lines"]}
+        else:
+            flash("Order saved.", "success")
+            return redirect(url_for("web.orders"))
+    body_html = render_template(
+        "orders/order_form.html", order=order, lines=order["lines"], clients=clients, errors=errors
+    )
+    return body_html, 422 if errors else 200
+
+
 @blueprint.post("/orders/<order_id>/invoice")
 @session.page_login_required
 @flash_refusal("web.orders", statuses=(409, 422))
