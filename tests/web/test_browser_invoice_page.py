@@ -63,6 +63,7 @@ def test_an_order_taken_in_the_web_app_becomes_a_draft(signed_in, stack, web_use
     page.get_by_role("button", name="Save order").click()
     expect(page.get_by_role("heading", name="New order")).to_be_visible()  # refused, shown again
     expect(page.locator("#lines-0-unit_price")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#lines-0-unit_price-error")).to_have_text(re.compile(r"^must be a decimal number"))
     check_page(page, "order-form-refused")
     page.locator("#lines-0-unit_price").fill("1200")
     page.get_by_role("button", name="Add a line").click()
