@@ -112,3 +112,20 @@ def test_another_users_job_and_file_are_404_pages(signed_in, stack, make_client,
 def test_dashboard_page(signed_in):
     expect(signed_in.get_by_role("heading", name="Dashboard")).to_be_visible()
     check_page(signed_in, "dashboard")
+
+
+def test_an_upload_can_be_kept_as_an_invoice_record(signed_in, stack, web_user, example_bytes, tmp_path):
+    page = signed_in
+    example = tmp_path / "invoice.json"
+    example.write_bytes(example_bytes)
+    page.goto(f"{stack.base_url}/app/upload")
+    page.get_by_label("Drop JSON files here").set_input_files([str(example)])
+    page.get_by_label("Also keep each file as an invoice record").check()
+    page.get_by_role("button", name="Upload").click()
+    kept = page.locator("[data-status=imported]")
+    expect(kept).to_contain_text("is kept as invoice record INV-2026-0001")
+    check_page(page, "upload-imported")
+    kept.get_by_role("link", name="INV-2026-0001").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("INV-2026-0001")
+    (record,) = web_user.get("/invoices").json()["items"]
+    assert record["number"] == "INV-2026-0001" and record["status"] != "draft"
