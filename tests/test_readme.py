@@ -68,3 +68,47 @@ def test_the_curl_block_works_when_pasted(stack, tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF-"), sorted(p.name for p in work.iterdir())
     assert '"status": "done"' in result.stdout
     assert '"gross": "330.86"' in result.stdout
+
+
+def test_it_says_how_to_run_the_invoicer_command():
+    section = README[README.index("## The `invoicer` command") :]
+    assert ".venv/bin/invoicer" in section and ". .venv/bin/activate" in section
+    assert (ROOT / ".venv" / "bin" / "invoicer").exists() or not (ROOT / ".venv").exists()
+
+
+def _layout_entries() -> dict[str, str]:
+    """The Development section's tree: package folder -> what its entry says."""
+    start = README.index("```\nsrc/invoicer/\n")
+    block = README[start : README.index("```", start + 4)]
+    entries: dict[str, str] = {}
+    current, parent = None, ""
+    for line in block.splitlines()[1:]:
+        match = re.match(r"^( {2}| {4})([a-z_]+)/\s+(.*)$", line)
+        if match:
+            nested = len(match.group(1)) == 4
+            current = f"{parent}/{match.group(2)}" if nested else match.group(2)
+            parent = parent if nested else match.group(2)
+            entries[current] = match.group(3)
+        elif current and line.startswith(" " * 6):
+            entries[current] += " " + line.strip()
+        else:
+            current = None
+    return entries
+
+
+def test_the_package_layout_names_every_package_module_and_migrations_folder():
+    entries = _layout_entries()
+    package = ROOT / "src" / "invoicer"
+    folders = {p.name for p in package.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    assert folders <= set(entries), folders - set(entries)
+    for name, text in entries.items():
+        folder = package / name
+        assert folder.is_dir(), f"the layout names {name}/, which does not exist"
+        words = set(re.findall(r"[a-z0-9_]+", text))
+        missing = [p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem not in words]
+        missing += [
+            f"{p.name}/"
+            for p in folder.iterdir()
+            if p.is_dir() and not p.name.startswith("__") and p.name not in words and f"{name}/{p.name}" not in entries
+        ]
+        assert not missing, f"README's layout of {name}/ does not name {missing}"

@@ -407,10 +407,30 @@ def readme(chart_dir: Path, doc: Doc) -> str:
 # --- main ---------------------------------------------------------------------------
 
 
+def with_dependencies(chart_dir: Path, root: dict) -> dict:
+    """``root`` (the chart's schema) with each dependency's values accepted under
+    the dependency's key. Helm merges a dependency's defaults into the parent's
+    values under that key before it checks them against the parent's schema, so
+    the parent's object (e.g. ``postgresql``: where the app connects) also takes
+    every value of the dependency (e.g. ``postgresql.auth.password``), checked by
+    the dependency's own schema and not required (it has its defaults). A
+    dependency is read from ``charts/<name>`` (a directory or a link to one)."""
+    meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text())
+    for dependency in meta.get("dependencies") or []:
+        key = dependency.get("alias") or dependency["name"]
+        sub_dir = chart_dir / "charts" / dependency["name"]
+        own = root["properties"].get(key)
+        if not own or "properties" not in own or not (sub_dir / "values.yaml").exists():
+            continue
+        for name, sub_schema in schema(read(sub_dir))["properties"].items():
+            own["properties"].setdefault(name, sub_schema)
+    return root
+
+
 def generate(chart_dir: Path) -> dict[Path, str]:
     """The files this script owns in one chart, by path, with their new text."""
     doc = read(chart_dir)
-    text = json.dumps(schema(doc), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(with_dependencies(chart_dir, schema(doc)), indent=2, ensure_ascii=False) + "\n"
     return {chart_dir / "values.schema.json": text, chart_dir / "README.md": readme(chart_dir, doc)}
 
 

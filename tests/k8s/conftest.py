@@ -156,6 +156,40 @@ CASES: dict[str, dict] = {
             },
         },
     },
+    # The app installed as a subchart would be (Helm hands it `global:`), with the
+    # three development charts as its dependencies, and a component scheduled on
+    # nodes of its own.
+    "bundled": {
+        "invoicer": {
+            "release": "invoicer",
+            "values": {
+                "global": {"imageRegistry": "registry.example.com", "storageClass": "fast"},
+                "postgresql": {"enabled": True},
+                "mongodb": {"enabled": True},
+                "rabbitmq": {"enabled": True},
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "components": {
+                    "worker": {
+                        "nodeSelector": {"example.com/pool": "render"},
+                        "tolerations": [{"key": "render", "operator": "Exists", "effect": "NoSchedule"}],
+                        "affinity": {
+                            "podAntiAffinity": {
+                                "preferredDuringSchedulingIgnoredDuringExecution": [
+                                    {
+                                        "weight": 100,
+                                        "podAffinityTerm": {
+                                            "topologyKey": "kubernetes.io/hostname",
+                                            "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "worker"}},
+                                        },
+                                    }
+                                ]
+                            }
+                        },
+                    }
+                },
+            },
+        },
+    },
     # Everything optional off.
     "minimal": {
         "invoicer": {
@@ -341,6 +375,15 @@ class Bundle:
     def objects(self, case: str, chart: str | None = None) -> list[dict]:
         charts = [chart] if chart else list(self.renders[case])
         return [item["object"] for name in charts for item in self.render(case, name)["objects"]]
+
+    @staticmethod
+    def from_dependency(item: dict) -> bool:
+        """Whether a rendered object comes from a dependency (invoicer/charts/...)."""
+        return "/charts/" in item["template"]
+
+    def own_objects(self, case: str, chart: str = "invoicer") -> list[dict]:
+        """The objects of the chart's own templates, without its dependencies'."""
+        return [item["object"] for item in self.render(case, chart)["objects"] if not self.from_dependency(item)]
 
     def manifest_objects(self) -> list[dict]:
         """The Kubernetes objects of manifests/ (kustomization.yaml is not one)."""

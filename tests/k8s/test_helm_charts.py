@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+from pathlib import Path
 
 from invoicer.cli import build_parser
 from invoicer.common.amqp import RENDER, Topology
 from invoicer.common.config import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 CHARTS = {"invoicer", "postgresql", "mongodb", "rabbitmq"}
 # Settings the chart sets itself; every other one may be given in config. Besides
 # these, each HTTP component's bind and URL settings (components.*.http).
@@ -169,7 +171,7 @@ def test_settings_reach_the_processes_under_their_names(bundle, good_case):
     (or a password spliced into a URL), and every $(VAR) is defined before it
     is used, as Kubernetes requires for the expansion to happen."""
     names = set(Settings.names())
-    objects = bundle.objects(good_case, "invoicer")
+    objects = bundle.own_objects(good_case)
     for configmap in bundle.find(objects, "ConfigMap"):
         if configmap["metadata"]["labels"].get("grafana_dashboard") == "1":
             continue  # metrics.grafanaDashboard: a dashboard for Grafana, not settings
@@ -215,6 +217,11 @@ def test_migration_runs_as_a_pre_install_and_pre_upgrade_hook(bundle, good_case)
         return
     (job,) = jobs
     annotations = job["metadata"]["annotations"]
+    if good_case == "bundled":
+        # The database is an object of the release (postgresql.enabled), made after
+        # pre-install hooks: the first migration runs once it exists.
+        assert set(annotations["helm.sh/hook"].split(",")) == {"post-install", "pre-upgrade"}
+        return
     assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
     (container,) = bundle.containers(job)
     assert container["args"] == ["migrate"]
@@ -245,7 +252,7 @@ def test_probes_on_every_long_running_container(bundle, good_case, components):
                 name = workload["metadata"]["name"]
                 assert container.get("livenessProbe"), f"{name}: no liveness probe"
                 assert container.get("readinessProbe"), f"{name}: no readiness probe"
-                if chart != "invoicer":
+                if chart != "invoicer" or bundle.from_dependency(item):
                     continue
                 component = workload["metadata"]["labels"]["app.kubernetes.io/component"]
                 live, ready = container["livenessProbe"]["httpGet"], container["readinessProbe"]["httpGet"]
@@ -555,3 +562,53 @@ def test_a_new_component_is_one_entry_in_the_map(bundle, k8s):
             assert after[key]["spec"]["template"]["spec"] == before[key]["spec"]["template"]["spec"], key
         else:
             assert after[key] == before[key], key
+
+
+# --- use as a subchart, dependencies, scheduling, icon --------------------------------
+
+
+def test_global_values_are_accepted_by_every_chart(bundle):
+    # Helm hands `global:` to a chart used as a subchart; a closed schema must take it.
+    for name, chart in bundle.charts.items():
+        assert "global" in chart["schema"]["properties"], name
+    bundle.render("bundled")
+
+
+def test_database_charts_are_dependencies_switched_by_enabled(bundle):
+    dependencies = {d["name"]: d for d in bundle.charts["invoicer"]["metadata"]["dependencies"]}
+    assert {name: d["condition"] for name, d in dependencies.items()} == {
+        "postgresql": "postgresql.enabled",
+        "mongodb": "mongodb.enabled",
+        "rabbitmq": "rabbitmq.enabled",
+    }
+    # Off by default: the README's flow installs them as releases of their own.
+    assert not bundle.find(bundle.objects("default", "invoicer"), "StatefulSet")
+    objects = bundle.objects("bundled", "invoicer")
+    statefulsets = {obj["metadata"]["name"] for obj in bundle.find(objects, "StatefulSet")}
+    assert statefulsets == {"invoicer-postgresql", "invoicer-mongodb", "invoicer-rabbitmq"}
+    # The app connects to them with the same default values as to separate releases.
+    (container,) = bundle.containers(_deployment(bundle, "bundled", "gateway"))
+    env = _env(container)
+    assert "@invoicer-postgresql:5432/" in env["DATABASE_URL"]["value"]
+    secrets = {obj["metadata"]["name"]: _secret_data(obj) for obj in bundle.find(objects, "Secret")}
+    for helper in URL_HELPERS:
+        ref = env[helper]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] in secrets[ref["name"]], ref
+
+
+def test_scheduling_per_component_over_the_chart_wide_values(bundle):
+    worker = bundle.pod_spec(_deployment(bundle, "bundled", "worker"))
+    assert worker["nodeSelector"] == {"example.com/pool": "render"}
+    assert worker["tolerations"][0]["key"] == "render"
+    assert "podAntiAffinity" in worker["affinity"]
+    gateway = bundle.pod_spec(_deployment(bundle, "bundled", "gateway"))
+    assert gateway["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert "tolerations" not in gateway and "affinity" not in gateway
+
+
+def test_chart_icon_is_the_web_app_favicon(bundle):
+    icon = bundle.charts["invoicer"]["metadata"]["icon"]
+    prefix = "data:image/svg+xml;base64,"
+    assert icon.startswith(prefix)
+    favicon = ROOT / "src/invoicer/gateway/web/static/favicon.svg"
+    assert base64.b64decode(icon[len(prefix) :]) == favicon.read_bytes()

@@ -103,7 +103,7 @@ def test_mail_goes_out_once_per_job(body):
     assert len(outbox.messages) == 1
     message = outbox.messages[0]
     assert message["To"] == "maria@example.com"
-    assert "http://gw/download?fid=f1" in message.get_content()
+    assert "http://gw/app/files/f1" in message.get_content()  # the web app, not the token-only API
 
 
 def test_smtp_failures_are_retried_then_dead_lettered(body):

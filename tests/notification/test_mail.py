@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import mailbox
+import re
 import time
 from email import policy
 
 import pytest
+import requests
 
 
 def _mails_for(stack, job_id: str, timeout: float = 30.0, at_least: int = 1):
@@ -35,10 +37,30 @@ def test_uploader_gets_a_mail_with_the_jobs_links(client, stack, example_bytes):
     assert mail["To"] == client.email
     assert "INV-2026-0001" in mail["Subject"]
     body = mail.get_body(preferencelist=("plain",)).get_content()
-    assert job["status_url"] in body
-    for item in job["files"]:
-        assert item["download_url"] in body
     assert "330.86 EUR" in body
+    # The links open the web app (a browser's session, or its sign-in page and
+    # back), not API URLs that need a Bearer token.
+    assert f"{stack.base_url}/app/upload" in body
+    assert "/download?fid=" not in body and job["status_url"] not in body
+    for item in job["files"]:
+        link = f"{stack.base_url}/app/files/{item['fid']}"
+        assert link in body
+        signed_out = requests.get(link, allow_redirects=False, timeout=10)
+        assert signed_out.status_code == 302
+        assert signed_out.headers["Location"].endswith(f"/app/login?next=/app/files/{item['fid']}")
+    # Signed in, the same link is the file.
+    browser = requests.Session()
+    form = browser.get(f"{stack.base_url}/app/login", timeout=10).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = browser.post(
+        f"{stack.base_url}/app/login",
+        data={"csrf_token": csrf, "email": client.email, "password": client.password},
+        timeout=10,
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    pdf = next(item for item in job["files"] if item["format"] == "pdf")
+    reply = browser.get(f"{stack.base_url}/app/files/{pdf['fid']}", timeout=10)
+    assert reply.status_code == 200 and reply.content.startswith(b"%PDF")
 
 
 def test_the_job_shows_its_mail_as_sent(client, stack, example_bytes):

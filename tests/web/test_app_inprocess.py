@@ -14,7 +14,7 @@ from flask import Response
 
 from invoicer.common.tokens import issue_token
 from invoicer.gateway.app import create_app
-from invoicer.gateway.web import charts, pages, session
+from invoicer.gateway.web import charts, labels, pages, session
 
 from ..conftest import TEST_JWT_SECRET
 
@@ -117,13 +117,54 @@ def test_editor_totals_come_from_the_en16931_model():
             {"quantity": "x", "unit_price": "1", "tax_rate": "7"},
         ]
     )
-    totals = pages.preview_totals(lines, "eur")
+    totals = pages.preview_totals(lines[:2], "eur")
     assert totals["currency"] == "EUR"
     labels = [label for label, _ in totals["rows"]]
     assert any("19%" in label for label in labels) and any("7%" in label for label in labels)
     # 200.01 + 50.00 net; VAT 38.00 (19% of 200.01, rounded once per rate) + 3.50
     assert totals["total"][1].replace("\u00a0", " ").endswith("291.51")
-    assert totals["problems"] == ["Line 3: quantity, price and VAT must be numbers"]
+    assert totals["complete"] and totals["problems"] == [] and totals["invalid"] == []
+    # A line that cannot be counted is never left out silently: its field is
+    # named, and the total waits for it (the rows show what is counted).
+    totals = pages.preview_totals(lines, "eur")
+    assert totals["problems"] == ["Line 3: quantity must be a number"]
+    assert totals["invalid"] == ["lines-2-quantity"]
+    assert not totals["complete"] and totals["total"][1] == "—"
+    assert totals["rows"][0][1].replace("\u00a0", " ").endswith("250.01")
+
+
+@pytest.mark.parametrize(
+    ("row", "problems"),
+    [
+        ({"quantity": "", "unit_price": "1", "tax_rate": "7"}, ["Line 1: quantity is missing"]),
+        ({"quantity": "0", "unit_price": "1", "tax_rate": "7"}, ["Line 1: quantity must be more than 0"]),
+        ({"quantity": "1", "unit_price": "-1", "tax_rate": "7"}, ["Line 1: unit price must be 0 or more"]),
+        ({"quantity": "1", "unit_price": "1,50", "tax_rate": "7"}, ["Line 1: unit price must be a number"]),
+        ({"quantity": "1", "unit_price": "1", "tax_rate": "120"}, ["Line 1: VAT % must be at most 100"]),
+        ({"quantity": "1", "unit_price": "1"}, ["Line 1: VAT % is missing"]),
+        (
+            {"quantity": "NaN", "unit_price": "x", "tax_rate": "7"},
+            ["Line 1: quantity must be a number", "Line 1: unit price must be a number"],
+        ),
+    ],
+)
+def test_each_bad_editor_value_is_named_in_words(row, problems):
+    totals = pages.preview_totals(pages.editor_lines([{**row, "_index": "4"}]), "EUR")
+    assert totals["problems"] == problems
+    assert len(totals["invalid"]) == len(problems) and all(i.startswith("lines-4-") for i in totals["invalid"])
+    assert totals["total"][1] == "—"
+
+
+def test_the_editor_discount_is_an_allowance_in_the_totals():
+    lines = pages.editor_lines([{"quantity": "2", "unit_price": "100", "tax_rate": "19"}])
+    totals = pages.preview_totals(lines, "EUR", {"amount": "20", "reason": "Loyalty", "tax_rate": ""})
+    labels = [label for label, _ in totals["rows"]]
+    assert "Allowance: Loyalty" in labels
+    # 200 - 20 = 180 net, 19% VAT (the first line's rate) = 34.20
+    assert totals["total"][1].replace("\u00a0", " ").endswith("214.20")
+    bad = pages.preview_totals(lines, "EUR", {"amount": "ten", "reason": "", "tax_rate": ""})
+    assert bad["problems"] == ["Discount must be a number"] and bad["invalid"] == ["discount_amount"]
+    assert bad["total"][1] == "—"
 
 
 def test_ageing_chart_scales_bars_to_the_largest_bucket():
@@ -380,3 +421,50 @@ def test_the_invoice_page_shows_a_refund_due_and_offers_to_record_the_refund(app
     )
     assert reply.status_code == 302
     assert posted == [(f"/invoices/{invoice['id']}/refunds", {"amount": "42.84", "method": "bank"})]
+def test_every_page_names_its_icon_and_favicon_ico_leads_there(app_client):
+    client = app_client(create_app)
+    html = client.get("/app/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', html).group(1)
+    svg = client.get(icon)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    # Browsers ask /favicon.ico for what has no <link rel=icon> (a PDF opened alone).
+    reply = client.get("/favicon.ico")
+    assert reply.status_code == 302 and reply.headers["Location"].endswith(icon)
+
+
+@pytest.mark.parametrize(
+    ("event", "sentence"),
+    [
+        (
+            {"type": "invoice.issued", "data": {"number": "INV-2026-0001"}, "actor": {"email": "ana@example.com"}},
+            "Issued as INV-2026-0001 by ana@example.com",
+        ),
+        (
+            {"type": "invoice.issued", "data": {"number": "X-7", "imported": True}, "actor": {"email": "a@b.eu"}},
+            "Imported as X-7 by a@b.eu",
+        ),
+        (
+            {"type": "payment.recorded", "data": {"amount": "10.00", "currency": "EUR"}, "actor": {}},
+            "Payment of 10.00 EUR recorded",
+        ),
+        ({"type": "client.archived", "data": {}, "actor": None}, "Client archived"),
+        ({"type": "credit_note.issued", "data": {"number": "CN-1"}, "actor": None}, "Credit note issued"),
+    ],
+)
+def test_the_activity_log_is_in_words(event, sentence):
+    assert labels.event_sentence(event) == sentence
+
+
+@pytest.mark.parametrize(
+    ("pointer", "message", "sentence"),
+    [
+        ("/lines/0/quantity", "must be a number", "Line 1: quantity must be a number"),
+        ("/lines/0/quantity", "lines/0/quantity must be a number", "Line 1: quantity must be a number"),
+        ("/lines/11/unit_price", "must be 0 or more", "Line 12: unit price must be 0 or more"),
+        ("/seller/vat_id", "fails its check digits", "Seller vat id fails its check digits"),
+        ("/currency", "is not an ISO 4217 code", "Currency is not an ISO 4217 code"),
+        ("", "is not valid JSON", "is not valid JSON"),
+    ],
+)
+def test_upload_problems_are_in_words(pointer, message, sentence):
+    assert labels.pointer_sentence(pointer, message) == sentence

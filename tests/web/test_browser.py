@@ -3,13 +3,14 @@ against the stack the test session starts: what a person sees and does."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from .conftest import check_page, sign_in
+from .conftest import ROOT, check_page, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,22 @@ def test_sign_in_upload_a_legacy_file_and_sign_out(page, stack, web_user, legacy
     legacy.write_bytes(legacy_bytes)
     broken = tmp_path / "broken.json"
     broken.write_text('{"invoice_number": ')
-    page.get_by_label("Drop JSON files here").set_input_files([str(legacy), str(broken)])
+    bad_line = tmp_path / "bad-line.json"
+    document = json.loads((ROOT / "examples" / "invoice.json").read_text())
+    document["lines"][0]["quantity"] = "three"
+    bad_line.write_text(json.dumps(document))
+    page.get_by_label("Drop JSON files here").set_input_files([str(legacy), str(broken), str(bad_line)])
+    # One way to upload: choosing sends nothing; the button says what it will send.
+    expect(page.get_by_text("3 files chosen")).to_be_visible()
+    expect(page.get_by_text("No uploads yet")).to_be_visible()
+    page.get_by_role("button", name="Upload 3 files").click()
+
+    # A refusal in words, not JSON pointers.
+    bad = page.locator(".job", has_text="bad-line.json")
+    expect(bad).to_contain_text("Refused")
+    expect(bad.locator(".details li").first).to_contain_text(re.compile(r"^Line 1: quantity "))
+    expect(bad).not_to_contain_text("lines/0")
+    expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()  # the chooser is empty again
 
     refused = page.locator(".job", has_text="broken.json")
     expect(refused).to_contain_text("Refused")
@@ -96,3 +112,20 @@ def test_another_users_job_and_file_are_404_pages(signed_in, stack, make_client,
 def test_dashboard_page(signed_in):
     expect(signed_in.get_by_role("heading", name="Dashboard")).to_be_visible()
     check_page(signed_in, "dashboard")
+
+
+def test_an_upload_can_be_kept_as_an_invoice_record(signed_in, stack, web_user, example_bytes, tmp_path):
+    page = signed_in
+    example = tmp_path / "invoice.json"
+    example.write_bytes(example_bytes)
+    page.goto(f"{stack.base_url}/app/upload")
+    page.get_by_label("Drop JSON files here").set_input_files([str(example)])
+    page.get_by_label("Also keep each file as an invoice record").check()
+    page.get_by_role("button", name="Upload").click()
+    kept = page.locator("[data-status=imported]")
+    expect(kept).to_contain_text("is kept as invoice record INV-2026-0001")
+    check_page(page, "upload-imported")
+    kept.get_by_role("link", name="INV-2026-0001").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("INV-2026-0001")
+    (record,) = web_user.get("/invoices").json()["items"]
+    assert record["number"] == "INV-2026-0001" and record["status"] != "draft"

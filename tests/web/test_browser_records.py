@@ -39,7 +39,7 @@ def _framed_pdf_text(page, timeout: float = 60.0) -> str:
         time.sleep(0.5)
 
 
-def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
+def test_client_draft_issue_payments_and_dashboard(signed_in, stack, web_user):
     page = signed_in
 
     # Empty states say what to do next.
@@ -137,7 +137,10 @@ def test_client_draft_issue_payments_and_dashboard(signed_in, stack):
     page.get_by_role("button", name="Record payment").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Paid")
     expect(page.locator("[data-amount=balance]")).to_have_text("0.00 EUR")
-    expect(page.get_by_role("region", name="Activity")).to_contain_text("payment.recorded")
+    activity = page.get_by_role("region", name="Activity")
+    expect(activity).to_contain_text(f"Issued as INV-{year}-0001 by {web_user.email}")
+    expect(activity).to_contain_text(f"Payment of 191.51 EUR recorded by {web_user.email}")
+    expect(activity).not_to_contain_text("payment.recorded")
     check_page(page, "invoice-paid")
 
     page.get_by_role("link", name="Dashboard").click()

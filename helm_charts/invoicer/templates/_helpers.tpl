@@ -273,30 +273,38 @@ annotations:
   {{- end }}
 {{- end }}
 
+{{/*
+Call with (dict "root" $ "component" "gateway"). Scheduling (nodeSelector,
+tolerations, affinity) is the component's own when it sets one, else the
+chart-wide value.
+*/}}
 {{- define "invoicer.podSpecCommon" -}}
-{{- with .Values.imagePullSecrets }}
+{{- $c := index .root.Values.components .component | default dict }}
+{{- with .root.Values }}
+{{- with .imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 automountServiceAccountToken: false
 securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.nodeSelector }}
+  {{- toYaml .podSecurityContext | nindent 2 }}
+{{- with $c.nodeSelector | default .nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $c.affinity | default .affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $c.tolerations | default .tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 volumes:
   - name: tmp
     emptyDir:
-      sizeLimit: {{ .Values.tmpSizeLimit }}
+      sizeLimit: {{ .tmpSizeLimit }}
+{{- end }}
 {{- end }}
 
 {{/* Container-level pieces shared by every container. */}}

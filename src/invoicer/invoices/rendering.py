@@ -109,6 +109,10 @@ def _party_fields(party: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (structured_party(party) or {}).items() if key in _PARTY_FIELDS and value}
 
 
+#: The longest notes (BT-22) of the canonical format (invoice/schema.py, InvoiceDocument.notes).
+_MAX_NOTES = 4000
+
+
 def canonical_document(row: dict[str, Any], logo: bytes | None = None) -> dict[str, Any]:
     """An issued invoice or credit note row as a document in the canonical
     ``/upload`` format (``invoice.schema.json``): ``invoice_number``,
@@ -117,7 +121,9 @@ def canonical_document(row: dict[str, Any], logo: bytes | None = None) -> dict[s
     ``buyer_reference``, ``order_reference``, ``delivery_date``, ``logo``
     (base64 of the seller's logo when ``logo`` is given: the organisation's
     at issue, which the document then keeps) (absent ones left out). Amounts
-    stay decimal strings."""
+    stay decimal strings. A credit note's ``reason`` leads its notes (BT-22,
+    "Reason: ..."), so that the document says why it credits; the notes then
+    keep at most the 4000 characters the format takes."""
     document: dict[str, Any] = {
         "invoice_number": row["number"],
         "issue_date": row["issue_date"].isoformat(),
@@ -133,6 +139,9 @@ def canonical_document(row: dict[str, Any], logo: bytes | None = None) -> dict[s
     for key in ("payment_terms", "notes", "buyer_reference", "order_reference", "payment_reference"):
         if row.get(key):
             document[key] = row[key]
+    if row.get("kind") == "credit_note" and row.get("reason"):
+        notes = f"Reason: {row['reason']}" + (f"\n{document['notes']}" if document.get("notes") else "")
+        document["notes"] = notes if len(notes) <= _MAX_NOTES else notes[: _MAX_NOTES - 1] + "…"
     if row.get("delivery_date") is not None:
         document["delivery_date"] = row["delivery_date"].isoformat()
     for key in ("allowances", "charges", "invoicing_period"):

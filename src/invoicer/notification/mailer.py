@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate, parseaddr
 from typing import Protocol, cast
+from urllib.parse import quote
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -49,6 +50,17 @@ def mailbox_address(address: str) -> tuple[str, bool]:
     return f"{info.local_part}@{info.ascii_domain}", True
 
 
+def web_base(status_url: str) -> str:
+    """The gateway's public address (``PUBLIC_URL``) from a job's
+    ``status_url`` (``<PUBLIC_URL>/jobs/<id>``, built by the worker from
+    ``PUBLIC_URL`` alone), so that the mail's links open the web app
+    (``/app/files/<fid>``, ``/app/upload``: a browser's session, or the
+    sign-in page that leads back there) instead of API URLs that need a
+    Bearer token."""
+    head, found, _ = status_url.rpartition("/jobs/")
+    return head if found else status_url.rstrip("/")
+
+
 def build_ready_mail(event: InvoiceReady, sender: str) -> EmailMessage:
     """The "invoice ready" mail for an ``invoice.ready`` event. Plain text;
     user text is only ever text here. The Message-ID is derived from the job
@@ -63,10 +75,11 @@ def build_ready_mail(event: InvoiceReady, sender: str) -> EmailMessage:
     ]
     if totals:
         lines.append(f"Total: {totals.get('gross')} {totals.get('currency')}")
-    lines += ["", "Downloads (log in first; the links need your token):"]
+    base = web_base(event.status_url)
+    lines += ["", "Downloads (they open in the web app; sign in if it asks):"]
     for item in event.files:
-        lines.append(f"  {item.format.upper()}: {item.download_url}")
-    lines += ["", f"Job status: {event.status_url}", f"Job id: {event.job_id}", "", "-- invoicer"]
+        lines.append(f"  {item.format.upper()}: {base}/app/files/{quote(item.fid, safe='')}")
+    lines += ["", f"Your uploads: {base}/app/upload", f"Job id: {event.job_id}", "", "-- invoicer"]
     message = EmailMessage()
     message["Subject"] = f"Invoice {number} is ready"
     message["From"] = sender

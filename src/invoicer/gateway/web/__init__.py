@@ -37,7 +37,12 @@ _ROUTES = (views, pages, expenses, account_pages)
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Register the web app on the gateway ``app``: the blueprint under
-    ``/app/``, ``/`` redirecting to it, its session cookie and CSRF keys."""
+    ``/app/``, ``/`` redirecting to it, ``/favicon.ico`` to the icon (asked by
+    browsers for any page without a ``<link rel=icon>``, a PDF opened alone
+    included), its session cookie and CSRF keys."""
     session.configure(app, settings)
     app.register_blueprint(blueprint)
     app.add_url_rule("/", "web_root", lambda: redirect(url_for("web.dashboard")), methods=["GET"])
+    app.add_url_rule(
+        "/favicon.ico", "favicon", lambda: redirect(url_for("web.static", filename="favicon.svg")), methods=["GET"]
+    )

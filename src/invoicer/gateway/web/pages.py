@@ -18,16 +18,18 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 
 from ...invoice import formats as output_formats
-from ...invoice.model import Line, compute_totals
+from ...invoice.model import AllowanceCharge, Line, compute_totals
 from ...invoice.presentation import Formatter, parse_locale, totals_rows
 from . import charts, labels, session
 from .blueprint import blueprint
 from .records import RecordsError, RecordsUnavailable, records
 from .refusals import flash_refusal, form_errors
 
-__all__ = ["editor_lines", "preview_totals"]
+__all__ = ["EditorLine", "editor_discount", "editor_lines", "preview_totals"]
 
 PER_PAGE = 20
+#: A quantity to credit on the invoice page: ``credit-<line position>``.
+_CREDIT_FIELD = re.compile(r"^credit-([1-9][0-9]{0,4})$")
 _LINE_FIELD = re.compile(r"^lines-(\d+)-(description|quantity|unit_price|tax_rate|unit)$")
 _CLIENT_FIELDS = ("name", "company", "email", "phone", "vat_id", "currency", "buyer_reference", "locale")
 _ORG_FIELDS = (
@@ -94,6 +96,8 @@ def form_address() -> dict[str, str] | None:
 
 
 blueprint.add_app_template_filter(labels.status_label, "status_label")
+blueprint.add_app_template_filter(labels.event_sentence, "event_sentence")
+blueprint.add_app_template_global(labels.pointer_sentence, "pointer_sentence")
 
 
 def _status(item: dict[str, Any]) -> str:
@@ -266,14 +270,19 @@ def _editor(
     status: int = 200,
 ) -> ResponseReturnValue:
     lines = draft.get("lines") or [{}]
+    allowances = draft.get("allowances") or []
+    discount = {key: str(allowances[0].get(key) or "") for key in _DISCOUNT_FIELDS} if allowances else {}
+    currency = draft.get("currency") or _default_currency(clients, draft)
     body = render_template(
         "invoices/editor.html",
         draft=draft,
         lines=lines,
+        discount=discount,
+        ship_to=draft.get("ship_to") or {},
         clients=clients,
         errors=errors,
         invoice=invoice,
-        totals=preview_totals(editor_lines(lines), draft.get("currency") or _default_currency(clients, draft)),
+        totals=preview_totals(editor_lines(lines), currency, discount),
     )
     return body, status
 
@@ -287,18 +296,43 @@ def _default_currency(clients: list[dict[str, Any]], draft: dict[str, Any]) -> s
 
 def _form_lines() -> list[dict[str, str]]:
     """The editor's lines in the order they stand on the page (the
-    ``lines-<n>-<field>`` inputs, ``n`` increasing), blank lines dropped."""
+    ``lines-<n>-<field>`` inputs, ``n`` increasing), blank lines dropped;
+    each row keeps its ``n`` as ``"_index"`` (the ids of its inputs)."""
     rows: dict[int, dict[str, str]] = {}
     for key, value in request.form.items():
         match = _LINE_FIELD.match(key)
         if match:
-            rows.setdefault(int(match.group(1)), {})[match.group(2)] = value.strip()
+            rows.setdefault(int(match.group(1)), {"_index": match.group(1)})[match.group(2)] = value.strip()
     return [row for _, row in sorted(rows.items()) if any(row.get(k) for k in ("description", "unit_price"))]
+
+
+#: The editor's discount: one document-level allowance (EN 16931 BG-20), its form fields.
+_DISCOUNT_FIELDS = ("amount", "reason", "tax_rate")
+#: The ship-to party's form fields besides its address (``ship_to_address_<field>``).
+_SHIP_TO_FIELDS = ("name", "company")
+
+
+def _form_discount() -> dict[str, str]:
+    """The discount as typed: ``{"amount", "reason", "tax_rate"}`` (stripped)."""
+    return {key: (request.form.get(f"discount_{key}") or "").strip() for key in _DISCOUNT_FIELDS}
+
+
+def _form_ship_to() -> dict[str, Any] | None:
+    """The ship-to party (BG-13) from the editor: ``{"name", "company",
+    "address"}`` with its non-empty fields, or None when all are empty."""
+    party: dict[str, Any] = {key: (request.form.get(f"ship_to_{key}") or "").strip() for key in _SHIP_TO_FIELDS}
+    address = {field: (request.form.get(f"ship_to_address_{field}") or "").strip() for field, _, _ in ADDRESS_INPUTS}
+    address["country_code"] = address["country_code"].upper()
+    party["address"] = {field: value for field, value in address.items() if value} or None
+    kept = {key: value for key, value in party.items() if value}
+    return kept or None
 
 
 def _draft_body() -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The API body of ``POST``/``PATCH /invoices`` from the editor form,
-    and the lines as typed (to show them again next to their errors)."""
+    and the lines as typed (to show them again next to their errors). The
+    discount and the ship-to party are always sent (``[]`` and ``null``
+    clear them on a draft that had them)."""
     lines = _form_lines()
     body: dict[str, Any] = {
         "client_id": request.form.get("client_id") or None,
@@ -318,50 +352,154 @@ def _draft_body() -> tuple[dict[str, Any], list[dict[str, str]]]:
             for line in lines
         ],
     }
-    return {key: value for key, value in body.items() if value is not None}, lines
+    body = {key: value for key, value in body.items() if value is not None}
+    discount = _form_discount()
+    body["allowances"] = (
+        [
+            {
+                "amount": discount["amount"],
+                "reason": discount["reason"] or "Discount",
+                "tax_rate": discount["tax_rate"] or _first_rate(lines),
+            }
+        ]
+        if discount["amount"]
+        else []
+    )
+    body["ship_to"] = _form_ship_to()
+    return body, lines
 
 
-def editor_lines(lines: list[dict[str, Any]]) -> list[tuple[Line | None, str | None]]:
-    """Each editor line as a model :class:`Line`, or ``None`` with the reason
-    it cannot be counted yet (a number that does not parse)."""
-    parsed: list[tuple[Line | None, str | None]] = []
+def _first_rate(lines: list[dict[str, str]]) -> str:
+    """The VAT rate a discount takes when none is typed: the first line's, else 0."""
+    return next((line["tax_rate"] for line in lines if line.get("tax_rate")), "0")
+
+
+#: What each editor number must be, as the invoices service checks it
+#: (invoice/schema.py, LineDocument): (field, label, lowest, highest, lowest allowed).
+_LINE_NUMBERS = (
+    ("quantity", "quantity", Decimal(0), None, False),
+    ("unit_price", "unit price", Decimal(0), None, True),
+    ("tax_rate", "VAT %", Decimal(0), Decimal(100), True),
+)
+
+
+def _editor_number(raw: Any, label: str, low: Decimal, high: Decimal | None, low_ok: bool) -> Decimal | str:
+    """``raw`` as a Decimal, or what is wrong with it in words ("must be a number")."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return f"{label} is missing"
+    try:
+        number = Decimal(text)
+        if not number.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        return f"{label} must be a number"
+    if number < low or (number == low and not low_ok):
+        return f"{label} must be {'0 or more' if low_ok else 'more than 0'}"
+    if high is not None and number > high:
+        return f"{label} must be at most {high}"
+    return number
+
+
+class EditorLine:
+    """One editor line checked for the totals: ``line`` (the model
+    :class:`Line`, or None when a number is missing or wrong), ``index`` (the
+    ``n`` of its ``lines-<n>-<field>`` inputs) and ``problems``:
+    ``[(field, "Line 2: quantity must be a number")]``."""
+
+    def __init__(self, line: Line | None, index: str, problems: list[tuple[str, str]]) -> None:
+        self.line = line
+        self.index = index
+        self.problems = problems
+
+
+def editor_lines(lines: list[dict[str, Any]]) -> list[EditorLine]:
+    """Each editor line as an :class:`EditorLine`: the model :class:`Line`,
+    or the problem of each field that keeps it from being counted (missing,
+    not a number, or outside what the invoices service takes: quantity above
+    0, unit price 0 or more, VAT 0 to 100 %)."""
+    parsed: list[EditorLine] = []
     for position, row in enumerate(lines, start=1):
-        try:
-            quantity = Decimal(str(row.get("quantity") or "0"))
-            price = Decimal(str(row.get("unit_price") or "0"))
-            rate = Decimal(str(row.get("tax_rate") or "0"))
-            if not (quantity.is_finite() and price.is_finite() and rate.is_finite()):
-                raise InvalidOperation
-        except InvalidOperation:
-            parsed.append((None, f"Line {position}: quantity, price and VAT must be numbers"))
+        index = str(row.get("_index", position - 1))
+        numbers: dict[str, Decimal] = {}
+        problems: list[tuple[str, str]] = []
+        for field, label, low, high, low_ok in _LINE_NUMBERS:
+            value = _editor_number(row.get(field), label, low, high, low_ok)
+            if isinstance(value, str):
+                problems.append((field, f"Line {position}: {value}"))
+            else:
+                numbers[field] = value
+        if problems:
+            parsed.append(EditorLine(None, index, problems))
             continue
-        parsed.append((Line(position, str(row.get("description") or ""), quantity, price, rate), None))
+        line = Line(
+            position,
+            str(row.get("description") or ""),
+            numbers["quantity"],
+            numbers["unit_price"],
+            numbers["tax_rate"],
+            unit=str(row.get("unit") or "") or None,
+        )
+        parsed.append(EditorLine(line, index, []))
     return parsed
 
 
-def preview_totals(lines: list[tuple[Line | None, str | None]], currency: str) -> dict[str, Any]:
+def editor_discount(discount: dict[str, Any], lines: list[EditorLine]) -> tuple[AllowanceCharge | None, list[str]]:
+    """The editor's discount as a document-level allowance (BG-20: amount
+    above 0, its VAT rate defaulting to the first line's), or the problems
+    with it in words; ``(None, [])`` when no amount is typed."""
+    if not str(discount.get("amount") or "").strip():
+        return None, []
+    amount = _editor_number(discount.get("amount"), "Discount", Decimal(0), None, False)
+    first = next((item.line.tax_rate for item in lines if item.line is not None), Decimal(0))
+    rate = (
+        _editor_number(discount.get("tax_rate"), "Discount VAT %", Decimal(0), Decimal(100), True)
+        if str(discount.get("tax_rate") or "").strip()
+        else first
+    )
+    problems = [value for value in (amount, rate) if isinstance(value, str)]
+    if problems or isinstance(amount, str) or isinstance(rate, str):
+        return None, problems
+    return AllowanceCharge(amount, str(discount.get("reason") or "").strip() or "Discount", rate), []
+
+
+def preview_totals(lines: list[EditorLine], currency: str, discount: dict[str, Any] | None = None) -> dict[str, Any]:
     """The totals box of the editor: ``{"currency", "rows": [(label,
-    text)], "total": (label, text), "problems": [str], "line_nets": [text or ""]}``,
-    computed by the EN 16931 model (:func:`compute_totals`, BR-CO-10, -14,
-    -15, -17) and worded as on the PDF (:func:`totals_rows`)."""
+    text)], "total": (label, text), "complete": bool, "problems": [str],
+    "invalid": [input id], "line_nets": [text or ""]}``, computed by the
+    EN 16931 model (:func:`compute_totals`, BR-CO-10, -11, -13, -14, -15,
+    -17) and worded as on the PDF (:func:`totals_rows`). A line that cannot
+    be counted is never left out silently: its fields are named in
+    ``invalid`` and ``problems``, and the total reads "—" (``complete``
+    false) until it is fixed, beside the subtotal of the others."""
     currency = (currency or "EUR").strip().upper()[:3] or "EUR"
-    good = [line for line, _ in lines if line is not None]
-    problems = [problem for _, problem in lines if problem]
+    good = [item.line for item in lines if item.line is not None]
+    problems = [message for item in lines for _, message in item.problems]
+    invalid = [f"lines-{item.index}-{field}" for item in lines for field, _ in item.problems]
+    allowance, discount_problems = editor_discount(discount or {}, lines)
+    problems += discount_problems
+    if discount_problems:
+        invalid.append("discount_amount")
+    allowances = [allowance] if allowance else []
     try:
         fmt = Formatter(currency, parse_locale("en_GB"))
-        totals = compute_totals(good, currency)
+        totals = compute_totals(good, currency, allowances=allowances)
     except (ValueError, KeyError, InvalidOperation):
         fmt = Formatter("EUR", parse_locale("en_GB"))
-        totals = compute_totals(good, "EUR")
+        totals = compute_totals(good, "EUR", allowances=allowances)
         problems.append(f"{currency} is not a currency code; totals shown in EUR")
-    rows, total = totals_rows(totals, fmt)
+        invalid.append("currency")
+    rows, total = totals_rows(totals, fmt, allowances=allowances)
     nets = iter(totals.line_nets)
-    line_nets = [fmt.money(next(nets)) if line is not None else "" for line, _ in lines]
+    line_nets = [fmt.money(next(nets)) if item.line is not None else "" for item in lines]
+    complete = not any(item.problems for item in lines) and not discount_problems
     return {
         "currency": totals.currency,
         "rows": [(label, fmt.money(amount)) for label, amount in rows],
-        "total": (total[0], fmt.money(total[1])),
+        "total": (total[0], fmt.money(total[1]) if complete else "—"),
+        "complete": complete,
         "problems": problems,
+        "invalid": invalid,
         "line_nets": line_nets,
     }
 
@@ -371,9 +509,8 @@ def preview_totals(lines: list[tuple[Line | None, str | None]], currency: str) -
 def totals_preview() -> ResponseReturnValue:
     """The editor's totals, recomputed by the server as the user types (htmx)."""
     lines = _form_lines()
-    return render_template(
-        "invoices/_totals.html", totals=preview_totals(editor_lines(lines), request.form.get("currency", ""))
-    )
+    totals = preview_totals(editor_lines(lines), request.form.get("currency", ""), _form_discount())
+    return render_template("invoices/_totals.html", totals=totals)
 
 
 @blueprint.get("/invoices/<invoice_id>")
@@ -506,9 +643,22 @@ def record_refund(invoice_id: str) -> ResponseReturnValue:
 @session.page_login_required
 @flash_refusal("web.invoice_page", prefix="Credit note not issued: ")
 def credit_note(invoice_id: str) -> ResponseReturnValue:
-    """Issue a credit note for the whole invoice, with a reason."""
+    """Issue a credit note, with a reason: for the whole invoice (``scope=all``:
+    all that is left), or for the quantities typed per line (``credit-<position>``
+    inputs; blank ones are not credited)."""
     reason = (request.form.get("reason") or "").strip() or None
-    done = records().post(f"/invoices/{invoice_id}/credit-notes", {"reason": reason} if reason else {})
+    body: dict[str, Any] = {"reason": reason} if reason else {}
+    if request.form.get("scope") == "lines":
+        lines = [
+            {"position": int(match.group(1)), "quantity": value.strip()}
+            for key, value in request.form.items()
+            if (match := _CREDIT_FIELD.match(key)) and value.strip()
+        ]
+        if not lines:
+            flash("Credit note not issued: type the quantity to credit on at least one line.", "error")
+            return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
+        body["lines"] = sorted(lines, key=lambda line: int(line["position"]))
+    done = records().post(f"/invoices/{invoice_id}/credit-notes", body)
     flash(f"Credit note {done['credit_note'].get('number') or ''} issued.", "success")
     return redirect(url_for("web.invoice_page", invoice_id=invoice_id))
 
@@ -582,6 +732,51 @@ def orders() -> ResponseReturnValue:
     items = api.get("/orders", per_page=100)["items"]
     names = {client["id"]: client.get("name", "") for client in api.get("/clients", per_page=100)["items"]}
     return render_template("orders/orders.html", orders=items, names=names)
+
+
+@blueprint.route("/orders/new", methods=["GET", "POST"])
+@session.page_login_required
+def new_order() -> ResponseReturnValue:
+    """Take a customer's order by hand (``POST /orders``: a client, its lines,
+    currency and notes); it then waits, open, for "Make invoice"."""
+    api = records()
+    clients = [client for client in api.get("/clients", per_page=100)["items"] if not client.get("archived")]
+    order: dict[str, Any] = {
+        "client_id": request.args.get("client_id", ""),
+        "currency": "",
+        "notes": "",
+        "lines": [{"description": "", "quantity": "1", "unit_price": "", "tax_rate": ""}],
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        lines = _form_lines()
+        body: dict[str, Any] = {
+            "client_id": request.form.get("client_id") or "",
+            "currency": (request.form.get("currency") or "").strip().upper() or None,
+            "notes": (request.form.get("notes") or "").strip() or None,
+            "lines": [
+                {
+                    "description": line.get("description", ""),
+                    "quantity": line.get("quantity", ""),
+                    "unit_price": line.get("unit_price", ""),
+                    "tax_rate": line.get("tax_rate", ""),
+                    **({"unit": line["unit"]} if line.get("unit") else {}),
+                }
+                for line in lines
+            ],
+        }
+        try:
+            api.post("/orders", {key: value for key, value in body.items() if value is not None})
+        except RecordsError as exc:
+            errors = form_errors(exc)
+            order = {**order, **body, "lines": lines or order["lines"]}
+        else:
+            flash("Order saved.", "success")
+            return redirect(url_for("web.orders"))
+    body_html = render_template(
+        "orders/order_form.html", order=order, lines=order["lines"], clients=clients, errors=errors
+    )
+    return body_html, 422 if errors else 200
 
 
 @blueprint.post("/orders/<order_id>/invoice")

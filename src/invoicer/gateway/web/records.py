@@ -70,12 +70,18 @@ class RecordsError(Exception):
 
     def field_errors(self) -> dict[str, str]:
         """The 422 details as ``{"/lines/0/quantity": "message"}``, so a
-        form can show each message beside its field (JSON pointers, RFC 6901)."""
+        form can show each message beside its field (JSON pointers, RFC 6901).
+        A message that begins with its own path ("lines/0/quantity must be
+        ...") loses it: beside the field, the field is known."""
         errors: dict[str, str] = {}
         for detail in self.details:
             if isinstance(detail, dict):
                 pointer = str(detail.get("pointer") or detail.get("path") or detail.get("parameter") or "")
-                errors.setdefault(pointer, str(detail.get("message", "")))
+                message = str(detail.get("message", ""))
+                path = pointer.lstrip("/")
+                if path and message.startswith(path + " "):
+                    message = message[len(path) + 1 :]
+                errors.setdefault(pointer, message)
         return errors
 
 

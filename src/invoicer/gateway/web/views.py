@@ -36,7 +36,7 @@ from ...invoice import formats as output_formats
 from .. import routes
 from . import session
 from .blueprint import blueprint
-from .records import RecordsError, RecordsUnavailable
+from .records import RecordsError, RecordsUnavailable, records
 
 __all__ = ["CONTENT_SECURITY_POLICY", "error_page", "job_files"]
 
@@ -236,17 +236,22 @@ def upload_page() -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     """Queue each uploaded file as its own job (through
     :func:`invoicer.gateway.routes.submit_upload`, the API's own logic); a
-    file that is refused shows why, beside the ones that were queued."""
+    file that is refused shows why, beside the ones that were queued. With
+    ``import`` checked, each queued file is also kept as an issued invoice
+    record numbered as in the document (``POST /invoices/import``), or says
+    why it could not be."""
     received = time.time()
     known = output_formats.names()
     chosen = [name for name in known if name in request.form.getlist("formats")] or ["pdf"]
+    keep = bool(request.form.get("import"))
     results: list[dict[str, Any]] = []
     for upload_file in request.files.getlist("files"):
         if not upload_file.filename and not upload_file.content_length:
             continue
         name = upload_file.filename or "upload.json"
+        raw = upload_file.read()
         try:
-            job = routes.submit_upload(upload_file.read(), chosen, g.claims, received=received)
+            job = routes.submit_upload(raw, chosen, g.claims, received=received)
         except ApiError as exc:
             results.append({"filename": name, "job": None, "error": exc.message, "details": exc.details[:10]})
         except tuple(_UNAVAILABLE) as exc:
@@ -255,13 +260,27 @@ def upload() -> ResponseReturnValue:
                 {"filename": name, "job": None, "error": f"the {what} is unavailable; try again shortly", "details": []}
             )
         else:
-            results.append({"filename": name, "job": job, "error": None, "details": []})
+            results.append({"filename": name, "job": job, "error": None, "details": [], **_imported(raw, keep)})
     if not results:
         results.append({"filename": "", "job": None, "error": "Choose at least one JSON file.", "details": []})
     if request.headers.get("HX-Request"):
         return render_template("uploads/_upload_results.html", results=results)
     jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0)
     return render_template("uploads/upload.html", results=results, jobs=jobs, formats=_format_choices(), chosen=chosen)
+
+
+def _imported(raw: bytes, keep: bool) -> dict[str, Any]:
+    """``{"record": the imported invoice}`` or ``{"record_error": why}`` for an
+    upload kept as a record (``keep``); ``{}`` when it is not to be kept."""
+    if not keep:
+        return {}
+    try:
+        record = records().request("POST", "/invoices/import", data=raw, headers={"Content-Type": "application/json"})
+    except RecordsError as exc:
+        return {"record_error": exc.message}
+    except RecordsUnavailable:
+        return {"record_error": "the invoices service is unavailable; the document was rendered only"}
+    return {"record": record}
 
 
 def _format_choices() -> list[tuple[str, str]]:
