@@ -203,6 +203,8 @@ CASES: dict[str, dict] = {
                     "invoices": {"pdb": {"enabled": False}, "replicaCount": 1},
                     "outbox-relay": {"pdb": {"enabled": False}},
                     "webhook": {"pdb": {"enabled": False}},
+                    "expenses": {"pdb": {"enabled": False}, "replicaCount": 1},
+                    "intake": {"pdb": {"enabled": False}},
                     "migrate": {"enabled": False},
                 },
                 "networkPolicy": {"enabled": False},

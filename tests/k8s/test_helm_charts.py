@@ -245,9 +245,10 @@ def test_probes_on_every_long_running_container(bundle, good_case, components):
     """HTTP /healthz and /readyz for the HTTP components (auth, gateway), the
     consumers' /healthz on HEALTH_PORT; the databases probe themselves."""
     for chart, result in bundle.renders[good_case].items():
-        for workload in bundle.workloads([item["object"] for item in result["objects"]]):
-            if workload["kind"] in ("Job", "CronJob", "Pod"):  # they run to completion
-                continue
+        for item in result["objects"]:
+            workload = item["object"]
+            if workload["kind"] not in bundle.WORKLOAD_KINDS or workload["kind"] in ("Job", "CronJob", "Pod"):
+                continue  # not a workload, or one that runs to completion
             for container in bundle.containers(workload):
                 name = workload["metadata"]["name"]
                 assert container.get("livenessProbe"), f"{name}: no liveness probe"

@@ -180,5 +180,15 @@ def test_the_build_context_builds_a_complete_wheel(tools, k8s, tmp_path):
     # Every migration of every service's history (invoicer/migrations, invoicer/invoices/migrations, ...).
     sql_in_tree = sorted(str(p.relative_to(k8s.root / "src")) for p in (k8s.root / "src").rglob("migrations/*.sql"))
     assert sorted(n for n in names if n.endswith(".sql")) == sql_in_tree
+    # Every file of the web app (templates, scripts, styles, the icon) ships: a page asking for one
+    # that is missing answers 404 in the image while it works from the tree.
+    web = k8s.root / "src" / "invoicer" / "gateway" / "web"
+    web_files = sorted(
+        str(p.relative_to(k8s.root / "src"))
+        for folder in ("templates", "static")
+        for p in (web / folder).rglob("*")
+        if p.is_file()
+    )
+    assert sorted(n for n in names if n.startswith("invoicer/gateway/web/") and not n.endswith(".py")) == web_files
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert re.search(r"^invoicer = invoicer\.cli:run$", entry_points, re.MULTILINE)

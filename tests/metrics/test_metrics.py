@@ -143,6 +143,9 @@ def test_stack_env_of_an_older_stack_gets_the_metrics_urls(tmp_path):
     assert names == {"METRICS_URL_AUTH", "METRICS_URL_INVOICES", "METRICS_URL_GATEWAY", "METRICS_URL_WORKER"} | {
         "METRICS_URL_NOTIFICATION",
         "METRICS_URL_OUTBOX_RELAY",
+        "METRICS_URL_EXPENSES",
+        "METRICS_URL_INTAKE",
+        "METRICS_URL_WEBHOOK",
     }
     assert names <= set(env)
     ports = {env[name] for name in names}

@@ -85,7 +85,7 @@ _OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, str, type[Ba
         "/expenses/categories",
         "setExpenseCategories",
         "Replace the expense categories",
-        m.CategoriesUpdate,
+        m.ExpenseCategories,
         "200",
         None,
         [],
@@ -125,7 +125,7 @@ _OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, str, type[Ba
         "/expenses/{expense_id}/submit",
         "submitExpense",
         "Submit for approval (confirming warnings)",
-        m.SubmitRequest,
+        m.ExpenseSubmit,
         "200",
         m.ExpenseRead,
         [_ID],
@@ -145,7 +145,7 @@ _OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, str, type[Ba
         "/expenses/{expense_id}/reject",
         "rejectExpense",
         "Reject, with a reason",
-        m.RejectRequest,
+        m.ExpenseReject,
         "200",
         m.ExpenseRead,
         [_ID],
@@ -155,7 +155,7 @@ _OPERATIONS: list[tuple[str, str, str, str, type[BaseModel] | None, str, type[Ba
         "/expenses/{expense_id}/payments",
         "payExpense",
         "Record a payment to the supplier",
-        m.PaymentCreate,
+        m.ExpensePaymentCreate,
         "201",
         m.ExpenseRead,
         [_ID],
@@ -215,8 +215,13 @@ def openapi_fragment() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("ExpenseRead")}},
                 }
                 responses["413"] = _error("The document is larger than 10 MB")
-                responses["415"] = _error("Not a PDF, an image or an e-invoice XML")
+                responses["415"] = _error(
+                    "Not a PDF, an image or an e-invoice XML, or a body neither JSON nor multipart"
+                )
             operation["requestBody"] = {"required": operation_id != "submitExpense", "content": content}
+        if body is not None:
+            responses.setdefault("400", _error("Malformed JSON (or, for a document, no multipart field 'file')"))
+            responses.setdefault("415", _error("The body is neither JSON nor, for a document, multipart"))
         if method != "get":
             responses["403"] = _error("Your role cannot do this (viewers read; nobody approves their own)")
             responses["409"] = _error("Not in a state that allows this, or warnings to confirm")

@@ -18,14 +18,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 __all__ = [
     "EXPENSE_STATUSES",
     "WARNINGS",
-    "CategoriesUpdate",
+    "ExpenseCategories",
     "ExpenseCreate",
+    "ExpensePaymentCreate",
     "ExpenseRead",
+    "ExpenseReject",
+    "ExpenseSubmit",
     "ExpenseUpdate",
     "InputModel",
-    "PaymentCreate",
-    "RejectRequest",
-    "SubmitRequest",
 ]
 
 #: The lifecycle (issue 19): processing -> needs_review | submitted -> approved | rejected -> paid; failed.
@@ -88,20 +88,20 @@ class ExpenseUpdate(_ExpenseFields):
     ``person`` and confidence 1.0; ``null`` clears one), ``category``, ``notes``."""
 
 
-class SubmitRequest(InputModel):
+class ExpenseSubmit(InputModel):
     """``POST /expenses/{id}/submit``: ``confirm`` lists the warnings
     (:data:`WARNINGS`) the submitter has seen and accepts."""
 
     confirm: list[Literal["duplicate", "bank_details_changed"]] = Field(default_factory=list)
 
 
-class RejectRequest(InputModel):
+class ExpenseReject(InputModel):
     """``POST /expenses/{id}/reject``: why (shown to the submitter)."""
 
     reason: Reason
 
 
-class PaymentCreate(InputModel):
+class ExpensePaymentCreate(InputModel):
     """``POST /expenses/{id}/payments``: money paid to the supplier."""
 
     amount: PositiveMoney
@@ -110,7 +110,7 @@ class PaymentCreate(InputModel):
     reference: ShortText | None = None
 
 
-class CategoriesUpdate(InputModel):
+class ExpenseCategories(InputModel):
     """``PUT /expenses/categories``: the organisation's whole list."""
 
     categories: list[ShortText] = Field(min_length=1, max_length=100)
@@ -119,7 +119,7 @@ class CategoriesUpdate(InputModel):
 # --- answers -------------------------------------------------------------------------
 
 
-class FieldRead(BaseModel):
+class ExpenseFieldRead(BaseModel):
     """One field: ``value``, ``confidence`` 0-1, ``source`` (xml, text, ocr, person),
     ``page`` (1-based) and ``bbox`` (x0, top, x1, bottom as fractions of the page) when read
     from a page."""
@@ -131,7 +131,7 @@ class FieldRead(BaseModel):
     bbox: list[float] | None = None
 
 
-class CheckRead(BaseModel):
+class ExpenseCheckRead(BaseModel):
     """A check on the fields: ``ok`` True/False, or None when what it needs is missing."""
 
     name: str
@@ -139,7 +139,7 @@ class CheckRead(BaseModel):
     detail: str
 
 
-class PaymentRead(BaseModel):
+class ExpensePaymentRead(BaseModel):
     id: str
     amount: str
     paid_on: date
@@ -155,9 +155,9 @@ class ExpenseRead(BaseModel):
     id: str
     status: Literal["processing", "needs_review", "submitted", "approved", "rejected", "paid", "failed"]
     version: int
-    fields: dict[str, FieldRead]
+    fields: dict[str, ExpenseFieldRead]
     lines: list[dict[str, Any]]
-    checks: list[CheckRead]
+    checks: list[ExpenseCheckRead]
     warnings: list[str]
     confirmed: list[str]
     duplicate_of: str | None
@@ -172,7 +172,7 @@ class ExpenseRead(BaseModel):
     created_by: str
     submitted_by: str | None
     decided_by: str | None
-    payments: list[PaymentRead]
+    payments: list[ExpensePaymentRead]
     paid: str | None
     balance: str | None
     created_at: str

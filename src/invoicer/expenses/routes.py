@@ -41,14 +41,14 @@ from ..invoice.schema import problems
 from . import records
 from .models import (
     EXPENSE_STATUSES,
-    CategoriesUpdate,
+    ExpenseCategories,
     ExpenseCreate,
+    ExpensePaymentCreate,
     ExpenseRead,
+    ExpenseReject,
+    ExpenseSubmit,
     ExpenseUpdate,
     InputModel,
-    PaymentCreate,
-    RejectRequest,
-    SubmitRequest,
 )
 from .records import Member
 
@@ -352,7 +352,7 @@ def get_categories() -> Response:
 
 @blueprint.put("/expenses/categories")
 def put_categories() -> Response:
-    values = _parse(CategoriesUpdate)
+    values = _parse(ExpenseCategories)
     with _session() as (cur, member):
         return jsonify({"categories": records.set_categories(cur, member, values["categories"])})
 
@@ -397,7 +397,7 @@ def patch_expense(expense_id: str) -> Response:
 
 @blueprint.post("/expenses/<expense_id>/submit")
 def submit_expense(expense_id: str) -> Response:
-    values = _parse(SubmitRequest, optional=True)
+    values = _parse(ExpenseSubmit, optional=True)
     with _session() as (cur, member):
         return _answer(cur, records.submit(cur, member, expense_id, values.get("confirm", [])))
 
@@ -410,13 +410,13 @@ def approve_expense(expense_id: str) -> Response:
 
 @blueprint.post("/expenses/<expense_id>/reject")
 def reject_expense(expense_id: str) -> Response:
-    values = _parse(RejectRequest)
+    values = _parse(ExpenseReject)
     with _session() as (cur, member):
         return _answer(cur, records.reject(cur, member, expense_id, values["reason"]))
 
 
 @blueprint.post("/expenses/<expense_id>/payments")
 def pay_expense(expense_id: str) -> Response:
-    values = _parse(PaymentCreate)
+    values = _parse(ExpensePaymentCreate)
     with _session() as (cur, member):
         return _answer(cur, records.record_payment(cur, member, expense_id, values), 201)
