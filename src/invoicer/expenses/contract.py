@@ -222,6 +222,9 @@ def openapi_fragment() -> dict[str, Any]:
         if body is not None:
             responses.setdefault("400", _error("Malformed JSON (or, for a document, no multipart field 'file')"))
             responses.setdefault("415", _error("The body is neither JSON nor, for a document, multipart"))
+        if method == "patch":
+            responses["412"] = _error("If-Match names another version: reload the expense")
+            responses["428"] = _error("If-Match is missing")
         if method != "get":
             responses["403"] = _error("Your role cannot do this (viewers read; nobody approves their own)")
             responses["409"] = _error("Not in a state that allows this, or warnings to confirm")

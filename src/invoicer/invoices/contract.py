@@ -268,7 +268,8 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get", "/invoices", "listInvoices", "Invoices and credit notes, filtered and paginated",
-        {"200": (m.InvoicePage, "OK")}, parameters=_LIST_FILTERS,
+        {"200": (m.InvoicePage, "OK"), "422": (None, "A filter or cursor that cannot be used: details point at it")},
+        parameters=_LIST_FILTERS,
     ),
     Operation(
         "post", "/invoices", "createDraft", "A new draft invoice",
