@@ -11,7 +11,7 @@ import json
 import time
 
 #: The consumers of each process, by the queue they name in their lines.
-CONSUMERS = {"worker": ["invoice.render"], "notification": ["invoice.ready", "invoice.mail"]}
+CONSUMERS = {"worker": ["invoice.render"], "notification": ["invoice.ready", "invoice.mail", "account.mail"]}
 
 
 def _records(stack, name: str, offset: int) -> list[dict]:

@@ -97,7 +97,9 @@ def test_the_upload_page_shows_a_jobs_warnings_in_words(offline_settings):
         clean = render_template("uploads/_job.html", job=job.__class__(**{**job.__dict__, "warnings": []}))
     assert "2 warnings" in html
     assert "seller.vat_id: &#39;DE1&#39; is not valid" in html
-    assert "<code>/lines/1/unit_code</code>" in html
+    # in words, not a JSON pointer (issue 22: "Line 1: quantity must be a number")
+    assert "Line 2: unit code &#39;BOX&#39; is not a unit code" in html
+    assert "<code>/lines/1/unit_code</code>" not in html
     assert "warning" not in clean
 
 

@@ -140,14 +140,15 @@ def book(db, owner, client):
     """A mixed history of one organisation, made through the domain functions."""
     with db.transaction() as cur:
         other = clients.create_client(cur, owner, {"name": "Zed Corp", "currency": "USD"})
-        made = [
-            make(cur, owner, client, "100.00", "2026-06-20", "2026-07-10"),
-            make(cur, owner, client, "200.00", "2026-05-15", "2026-06-15"),
-            make(cur, owner, client, "300.00", "2026-03-15", "2026-04-15"),
-            make(cur, owner, client, "80.00", "2025-04-01", "2025-04-20"),
-            make(cur, owner, other, "1000.00", "2026-06-29", "2026-07-30"),
-            make(cur, owner, client, "60.00", "2026-06-01", "2026-06-05"),
-        ]
+        # Issued in date order: numbers and dates agree (issue 22); the oldest is as far back
+        # as issuing allows, outside the twelve months of the monthly series.
+        oldest = make(cur, owner, client, "80.00", "2025-06-30", "2025-07-20")
+        march = make(cur, owner, client, "300.00", "2026-03-15", "2026-04-15")
+        may = make(cur, owner, client, "200.00", "2026-05-15", "2026-06-15")
+        june = make(cur, owner, client, "60.00", "2026-06-01", "2026-06-05")
+        late_june = make(cur, owner, client, "100.00", "2026-06-20", "2026-07-10")
+        other_client = make(cur, owner, other, "1000.00", "2026-06-29", "2026-07-30")
+        made = [late_june, may, march, oldest, other_client, june]
         doomed = make(cur, owner, client, "5.00", None, None, issue=False)
         make(cur, owner, client, "999.00", None, None, issue=False)
         payments.record_payment(cur, owner, made[1]["id"], "50.00", paid_on="2026-06-25", today=TODAY)
@@ -230,7 +231,8 @@ def ids(page):
 def test_cursors_neither_skip_nor_repeat_while_invoices_are_added(db, owner, client, sort, order):
     with db.transaction() as cur:
         for n in range(23):
-            make(cur, owner, client, f"{n + 1}.00", f"2026-05-{n % 9 + 1:02d}", None, issue=n % 5 != 0)
+            # dates with ties, never earlier than the last issued (numbers and dates agree)
+            make(cur, owner, client, f"{n + 1}.00", f"2026-05-{n // 3 + 1:02d}", None, issue=n % 5 != 0)
         everything = ids(list_invoices(cur, owner, sort=sort, order=order, per_page=200, today=TODAY))
     assert len(everything) == 23
 
@@ -239,7 +241,7 @@ def test_cursors_neither_skip_nor_repeat_while_invoices_are_added(db, owner, cli
     def keep_adding():  # another member's session issuing invoices the whole time
         while not stop.is_set():
             with db.transaction() as cur:
-                make(cur, owner, client, "1.00", "2026-05-05", None)
+                make(cur, owner, client, "1.00", "2026-05-20", None)
 
     writer = threading.Thread(target=keep_adding)
     writer.start()

@@ -43,8 +43,8 @@ def test_the_chosen_organisation_goes_with_every_records_call(app_client):
     without = Records("http://records", "token")
     with app_client(create_app).application.test_request_context("/app/"):
         flask.g.request_id = "trace-1"
-        assert with_choice._identity()["X-Organisation"] == MINE
-        assert "X-Organisation" not in without._identity()
+        assert with_choice.identity()["X-Organisation"] == MINE
+        assert "X-Organisation" not in without.identity()
 
 
 def test_a_sign_in_replaces_the_csrf_secret(app_client, monkeypatch):

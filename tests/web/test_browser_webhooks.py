@@ -13,7 +13,7 @@ import requests
 import standardwebhooks
 from playwright.sync_api import expect
 
-from ..conftest import register
+from ..conftest import accept_invitation, login, register
 from ..webhook.conftest import serve_receiver
 from .conftest import check_page, sign_in
 
@@ -99,6 +99,7 @@ def test_a_member_who_is_not_an_owner_gets_the_403_page(page, stack, web_user):
     invited = web_user.post("/organisation/members", json={"email": email, "role": "accountant"})
     assert invited.status_code == 201, invited.text
     register(stack.base_url, email, "accountant-password-123")
+    accept_invitation(stack, email, login(stack.base_url, email, "accountant-password-123"))  # consent (issue 22)
     sign_in(page, stack.base_url, email, "accountant-password-123")
     reply = page.goto(f"{stack.base_url}/app/organisation/webhooks")
     assert reply is not None and reply.status == 403
