@@ -60,6 +60,14 @@ def test_an_owner_sets_the_prefix_and_the_series_continues_without_a_gap(billing
     )
     assert cn.status_code == 200, cn.get_json()
     assert (cn.get_json()["next_number"], cn.get_json()["next"]) == (42, f"CR{YEAR}-42")
+    invoice = _issue(api)
+    assert invoice["number"] == f"INV-{YEAR}-0003"
+    credited = api(
+        "POST", f"/invoices/{invoice['id']}/credit-notes", json={"lines": [{"position": 1, "quantity": "1"}]}
+    )
+    assert credited.status_code == 201, credited.get_json()
+    assert credited.get_json()["credit_note"]["number"] == f"CR{YEAR}-42"
+    assert api("GET", "/organisation/numbering/credit_notes").get_json()["next"] == f"CR{YEAR}-43"
     # Invoices have: moving their counter would leave a gap (or repeat).
     moved = api(
         "PUT",
@@ -70,7 +78,7 @@ def test_an_owner_sets_the_prefix_and_the_series_continues_without_a_gap(billing
     same = api(
         "PUT",
         "/organisation/numbering/invoices",
-        json={"prefix": "INV", "format": "{prefix}-{year}-{seq:04d}", "next_number": 3},
+        json={"prefix": "INV", "format": "{prefix}-{year}-{seq:04d}", "next_number": 4},
     )
     assert same.status_code == 200, "the current value is no change"
 
