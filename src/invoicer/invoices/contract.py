@@ -205,6 +205,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "409": (
                 None,
                 "number_taken: the series would issue a number the organisation already has (any case); "
+                "series_overlap: another series writes numbers of this shape; "
                 "sequence_started: next_number changed after the series numbered documents this year",
             ),
             "422": (None, "invalid_numbering: a bad prefix, format or next_number (the pointer names it)"),

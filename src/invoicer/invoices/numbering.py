@@ -191,6 +191,34 @@ def next_number(cur: Cursor, organisation_id: uuid.UUID, series: str, year: int)
     return format_number(series, year, value, prefix=prefix, fmt=fmt)
 
 
+#: Counter values at which two series' formats are compared (:func:`_refuse_overlap`).
+_PROBES = (1, 7, 42, 999, 1000, 12345)
+
+
+def _refuse_overlap(cur: Cursor, organisation_id: uuid.UUID, name: str, prefix: str, fmt: str, year: int) -> None:
+    """Refuse (409 ``series_overlap``) a format whose numbers another series
+    of the organisation writes too, ignoring case (invoices prefixed ``CN``
+    beside credit notes ``CN-…``): the two counters would come to the same
+    number, and the later one would have to skip it, leaving a gap. Compared
+    on a few counter values of ``year`` either way round."""
+    mine = re.compile(_pattern(fmt, prefix), re.IGNORECASE)
+    for other, code in SERIES.items():
+        if other == name:
+            continue
+        other_prefix, other_fmt = numbering_of(cur, organisation_id, code)
+        theirs = re.compile(_pattern(other_fmt, other_prefix), re.IGNORECASE)
+        for value in _PROBES:
+            written = format_number(code, year, value, prefix=other_prefix, fmt=other_fmt)
+            own = format_number(SERIES[name], year, value, prefix=prefix, fmt=fmt)
+            if mine.match(written) or theirs.match(own):
+                example = written if mine.match(written) else own
+                raise Conflict(
+                    f"the {other} series writes numbers of this shape too (e.g. {example}):"
+                    " choose a prefix or format of its own",
+                    code="series_overlap",
+                )
+
+
 def _counters(cur: Cursor, organisation_id: uuid.UUID, series: str) -> dict[int, int]:
     cur.execute(
         "SELECT year, next_value FROM number_series WHERE organisation_id = %s AND series = %s",
@@ -248,6 +276,8 @@ def set_numbering(
     :class:`Conflict` ``sequence_started`` when ``next_value`` differs from the
     counter of a year in which the series has already numbered a document (it
     would leave a gap or repeat, EU VAT Directive 2006/112/EC art. 226(2));
+    :class:`Conflict` ``series_overlap`` when another series writes numbers
+    of the same shape (:func:`_refuse_overlap`);
     :class:`Conflict` ``number_taken`` when the series would come to issue a
     number the organisation already holds in any series, ignoring case (for
     every year a document can still be dated in, :data:`~.dates.MAX_BACKDATING`,
@@ -269,6 +299,7 @@ def set_numbering(
                 code="sequence_started",
             )
         counters[year] = next_value
+    _refuse_overlap(cur, member.organisation_id, name, prefix, fmt, year)
     order = _fields_order(fmt)
     cur.execute(
         "SELECT number FROM invoices WHERE organisation_id = %s AND number ~* %s ORDER BY number",
