@@ -588,7 +588,7 @@ def demo(stack: Stack, invoice: Path, out: Path, gateway_port: int = 8080) -> li
     totals = job["totals"]
     _say(
         f"job done: {job['invoice_number']} net {totals['net']} VAT {totals['tax']}"
-        f" gross {totals['gross']} {totals['currency']}"
+        f" gross {totals['gross']} {totals['currency']} (a rendering of the uploaded JSON, with its own number)"
     )
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -655,9 +655,16 @@ def _kept_document(base: str, headers: dict[str, str], path: str, timeout: float
         time.sleep(0.5)
 
 
+#: The demo organisation's invoice series (``NW-2026-0001``), so that the billed invoice is
+#: not numbered like the uploaded ``examples/invoice.json`` (``INV-2026-0001``).
+DEMO_PREFIX = "NW"
+DEMO_FORMAT = "{prefix}-{year}-{seq:04d}"
+
+
 def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = None) -> dict:
     """The billing life through the API: the seller profile and a client from
-    ``document``'s parties (a German client that takes Factur-X), a draft of
+    ``document``'s parties (a German client that takes Factur-X), the invoice
+    series prefixed :data:`DEMO_PREFIX`, a draft of
     its lines, issued (its Factur-X PDF and CII XML written into ``out``),
     sent and paid in two payments; prints each step and the dashboard, and
     returns the dashboard."""
@@ -676,13 +683,21 @@ def bill(base: str, headers: dict[str, str], document: dict, out: Path | None = 
         "bank_account", {"iban": "GB33BUKB20201555555555", "bic": "BUKBGB22", "account_name": seller["name"]}
     )
     call("PATCH", "/organisation", json={**seller, "currency": document["currency"]})
+    # The billed invoice gets the organisation's number, not the uploaded document's own
+    # (examples/invoice.json says INV-2026-0001): the demo's series writes NW-2026-0001.
+    series = call("PUT", "/organisation/numbering/invoices", json={"prefix": DEMO_PREFIX, "format": DEMO_FORMAT})
+    _say(f"invoices are numbered {series['format']}, prefix {series['prefix']}: next {series['next']}")
     replay = {"Idempotency-Key": "demo-client"}  # a second make demo reuses the client
     # A German client that takes Factur-X e-invoices, in German.
     buyer = {**document["buyer"], "e_invoice": "factur-x", "locale": "de_DE"}
     client = call("POST", "/clients", 201, json=buyer, headers=replay)
     draft = call("POST", "/invoices", 201, json={"client_id": client["id"], "lines": document["lines"]})
     issued = call("POST", f"/invoices/{draft['id']}/issue")
-    _say(f"issued {issued['number']} to {client['name']}: gross {issued['totals']['gross']} {issued['currency']}")
+    _say(
+        f"issued {issued['number']} to {client['name']}: gross {issued['totals']['gross']} {issued['currency']}"
+        f" (a billed record, numbered by the organisation's series; the upload's {document['invoice_number']}"
+        " is the number written in the uploaded JSON, rendered and kept only as a job)"
+    )
     if out is not None:
         for kind in ("pdf", "cii"):
             path = out / f"{issued['number']}.{'cii.xml' if kind == 'cii' else 'facturx.pdf'}"

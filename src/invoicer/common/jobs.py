@@ -27,11 +27,16 @@ from .db import Database, one_row
 if TYPE_CHECKING:
     from .db import Cursor
 
-__all__ = ["COUNT_CAP", "STATUSES", "Job", "JobStore", "insert_job", "output_fid"]
+__all__ = ["COUNT_CAP", "KINDS", "STATUSES", "Job", "JobStore", "insert_job", "output_fid"]
 
 #: Every status a job can have, in the order a job moves through them
 #: (the ``jobs_status_known`` constraint of migration 0002).
 STATUSES = ("queued", "processing", "done", "failed")
+
+#: What made a job (the ``jobs_kind_known`` constraint of migration 0011): ``upload`` a
+#: document a user sent to ``POST /upload``, ``record`` the kept documents of an issued
+#: invoice or credit note, which the invoices service has rendered.
+KINDS = ("upload", "record")
 
 #: Job lists count exactly up to this many rows, then say "more than".
 COUNT_CAP = 10_000
@@ -55,7 +60,7 @@ class Job:
     or ``{"status": "failed", "error": {"code", "message"}}``; ``warnings``
     a list of ``{"pointer", "code", "message"}``: what the checks of an
     uploaded document found that does not stop it rendering (empty when
-    none)."""
+    none); ``kind`` one of :data:`KINDS`."""
 
     id: str
     owner_id: str
@@ -73,6 +78,7 @@ class Job:
     timings: dict[str, float] = field(default_factory=dict)
     notification: dict[str, Any] | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)
+    kind: str = "upload"
 
     @property
     def final(self) -> bool:
@@ -81,7 +87,7 @@ class Job:
 
 _COLUMNS = (
     "id, owner_id, owner_email, status, formats, input_fid, invoice_number, totals, files,"
-    " error, attempts, created_at, updated_at, timings, notification, warnings"
+    " error, attempts, created_at, updated_at, timings, notification, warnings, kind"
 )
 
 
@@ -103,6 +109,7 @@ def _job(row: dict[str, Any]) -> Job:
         timings=row["timings"] or {},
         notification=row["notification"],
         warnings=row["warnings"] or [],
+        kind=row["kind"],
     )
 
 
@@ -118,14 +125,15 @@ def insert_job(
     totals: dict[str, Any],
     timings: dict[str, float] | None = None,
     warnings: list[dict[str, str]] | None = None,
+    kind: str = "upload",
 ) -> Job:
     """Insert a ``queued`` job with the cursor ``cur`` of the caller's
     transaction (the invoices service inserts the render job of an issued
-    invoice in the issuing transaction) and return it. ``warnings``: see
-    :class:`Job`."""
+    invoice in the issuing transaction, ``kind="record"``) and return it.
+    ``warnings``, ``kind``: see :class:`Job`."""
     cur.execute(
-        "INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings, warnings)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        "INSERT INTO jobs (id, owner_id, owner_email, formats, input_fid, invoice_number, totals, timings, warnings,"
+        f" kind) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (
             uuid.UUID(job_id),
             uuid.UUID(owner_id),
@@ -136,6 +144,7 @@ def insert_job(
             json.dumps(totals),
             json.dumps(timings or {}),
             json.dumps(warnings or []),
+            kind,
         ),
     )
     return _job(one_row(cur))
@@ -229,13 +238,14 @@ class JobStore:
         status: str | None = None,
         after: tuple[datetime, uuid.UUID] | None = None,
         before: tuple[datetime, uuid.UUID] | None = None,
+        kind: str | None = None,
     ) -> tuple[list[Job], int]:
         """``owner_id``'s jobs, newest first, and how many there are in all
         (exact up to :data:`COUNT_CAP`, else the cap); only those whose status
         is ``status`` (one of :data:`STATUSES`) when it is given. See
         :meth:`page_for_owner` for ``after`` and ``before``."""
         jobs, total, _exact, _more = self.page_for_owner(
-            owner_id, limit=limit, offset=offset, status=status, after=after, before=before
+            owner_id, limit=limit, offset=offset, status=status, after=after, before=before, kind=kind
         )
         return jobs, total
 
@@ -248,6 +258,7 @@ class JobStore:
         status: str | None = None,
         after: tuple[datetime, uuid.UUID] | None = None,
         before: tuple[datetime, uuid.UUID] | None = None,
+        kind: str | None = None,
     ) -> tuple[list[Job], int, bool, bool]:
         """A page of ``owner_id``'s jobs, newest first, by keyset: ``after``
         the position ``(created_at, id)`` of a job (the jobs older than it),
@@ -255,10 +266,15 @@ class JobStore:
         from the newest, skipping ``offset``. Returns ``(jobs, total,
         total_exact, more)``: ``total`` counts at most :data:`COUNT_CAP` rows
         (``total_exact`` false beyond), ``more`` says whether jobs lie further
-        in the direction walked. Served by the indexes ``(owner_id,
-        created_at, id)`` and ``(owner_id, status, created_at, id)``."""
-        where = "owner_id = %(owner)s AND (%(status)s::text IS NULL OR status = %(status)s)"
-        params: dict[str, Any] = {"owner": _uuid(owner_id), "status": status, "cap": COUNT_CAP + 1}
+        in the direction walked; only jobs of ``kind`` (one of :data:`KINDS`)
+        when it is given. Served by the indexes ``(owner_id, created_at,
+        id)``, ``(owner_id, status, created_at, id)`` and ``(owner_id, kind,
+        created_at, id)``."""
+        where = (
+            "owner_id = %(owner)s AND (%(status)s::text IS NULL OR status = %(status)s)"
+            " AND (%(kind)s::text IS NULL OR kind = %(kind)s)"
+        )
+        params: dict[str, Any] = {"owner": _uuid(owner_id), "status": status, "kind": kind, "cap": COUNT_CAP + 1}
         with self.db.transaction() as cur:
             cur.execute(
                 f"SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE {where} LIMIT %(cap)s) AS counted", params

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
-from ..common.jobs import STATUSES
+from ..common.jobs import KINDS, STATUSES
 
 __all__ = [
     "Accepted",
@@ -198,6 +198,10 @@ class JobRead(BaseModel):
 
     job_id: str = Field(json_schema_extra={"format": "uuid"})
     status: Literal[STATUSES]  # type: ignore[valid-type]
+    kind: Literal[KINDS] = Field(  # type: ignore[valid-type]
+        description="upload: a document you sent to POST /upload; record: the kept documents of an invoice "
+        "or credit note you issued (rendered by the invoices service)"
+    )
     invoice_number: str | None
     formats: list[str]
     created_at: Moment

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..common import contracts
-from ..common.jobs import STATUSES
+from ..common.jobs import KINDS, STATUSES
 from ..common.web import Credentials
 from ..invoice import formats as output_formats
 from ..invoice.loader import committed_json_schema
@@ -319,6 +319,13 @@ def openapi_document(server_url: str, password_min_length: int = 12) -> dict[str
                             "in": "query",
                             "description": "Only jobs with this status",
                             "schema": {"enum": list(STATUSES)},
+                        },
+                        {
+                            "name": "kind",
+                            "in": "query",
+                            "description": "Only your uploads (upload) or only the documents of issued invoices "
+                            "and credit notes (record)",
+                            "schema": {"enum": list(KINDS)},
                         },
                         {
                             "name": "cursor",

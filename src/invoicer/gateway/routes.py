@@ -39,7 +39,7 @@ from flask.typing import ResponseReturnValue
 from ..common import metrics, outbox
 from ..common.db import DatabaseUnavailable
 from ..common.errors import ApiError
-from ..common.jobs import STATUSES, Job, insert_job
+from ..common.jobs import KINDS, STATUSES, Job, insert_job
 from ..common.logging import get_logger
 from ..common.messages import RenderRequest
 from ..common.sessions import session_active
@@ -149,6 +149,7 @@ def job_view(job: Job) -> dict[str, Any]:
     view = JobRead(
         job_id=job.id,
         status=job.status,
+        kind=job.kind,
         invoice_number=job.invoice_number,
         formats=job.formats,
         created_at=job.created_at,
@@ -377,6 +378,7 @@ def submit_upload(raw: bytes, formats: list[str], claims: Claims, *, received: f
                 totals=invoice.totals.as_strings(),
                 timings={"received": received},
                 warnings=warnings,
+                kind="upload",
             )
             outbox.send(
                 cur,
@@ -444,9 +446,12 @@ def _forget_blob(svc: Services, fid: str) -> None:
 @require_user
 def list_jobs() -> Response:
     """The caller's jobs, newest first, a page at a time; ``?status=`` keeps
-    those with that status. Any other query parameter, a parameter given
-    twice, or a status that is not one of :data:`~invoicer.common.jobs.STATUSES`
-    is 400 naming the parameter, so that no filter is silently ignored.
+    those with that status, ``?kind=`` those of that kind (``upload``: sent
+    to ``POST /upload``; ``record``: the kept documents of an issued invoice).
+    Any other query parameter, a parameter given twice, or a status or kind
+    that is not one of :data:`~invoicer.common.jobs.STATUSES` or
+    :data:`~invoicer.common.jobs.KINDS` is 400 naming the parameter, so that
+    no filter is silently ignored.
 
     Pages are walked by keyset: the answer's ``next`` and ``prev`` (or null)
     go back as ``?cursor=``, and the page they name does not shift while new
@@ -464,10 +469,19 @@ def list_jobs() -> Response:
             f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}",
             [{"parameter": "status", "message": f"unknown status: {status or '(empty)'}"}],
         )
+    kind = request.args.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"kind must be {' or '.join(KINDS)}",
+            [{"parameter": "kind", "message": f"unknown kind: {kind or '(empty)'}"}],
+        )
     raw_cursor = request.args.get("cursor")
     direction, position = _job_cursor(raw_cursor) if raw_cursor is not None else ("next", None)
     jobs, total, exact, more = services().jobs.page_for_owner(
         g.claims.sub,
+        kind=kind,
         limit=per_page,
         offset=(page - 1) * per_page,
         status=status,
@@ -514,7 +528,7 @@ def _job_cursor(raw: str) -> tuple[str, tuple[datetime, uuid.UUID]]:
 
 
 #: The query parameters ``GET /jobs`` takes.
-JOBS_PARAMETERS = ("cursor", "page", "per_page", "status")
+JOBS_PARAMETERS = ("cursor", "kind", "page", "per_page", "status")
 
 
 def _only_parameters(known: tuple[str, ...]) -> None:

@@ -96,6 +96,13 @@ def _path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+_SERIES = {
+    "name": "series",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": ["invoices", "credit_notes"]},
+}
+
 _PAGE = (
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
@@ -178,6 +185,32 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "delete", "/organisation/logo", "deleteOrganisationLogo", "Remove the logo (owner only)",
         {"204": (None, "Removed (or there was none)")}, write=True,
+    ),
+    Operation(
+        "get", "/organisation/numbering", "listNumbering",
+        "How each series (invoices, credit_notes) numbers its documents, and the number it gives next",
+        {"200": (m.NumberingList, "OK")},
+    ),
+    Operation(
+        "get", "/organisation/numbering/{series}", "getNumbering", "One series' numbering",
+        {"200": (m.NumberingRead, "OK"), "404": (None, "series_not_found: not invoices or credit_notes")},
+        parameters=(_SERIES,),
+    ),
+    Operation(
+        "put", "/organisation/numbering/{series}", "setNumbering",
+        "Set a series' prefix and format (owner only); never to numbers the organisation already has",
+        {
+            "200": (m.NumberingRead, "OK: the series and the number it gives next"),
+            "404": (None, "series_not_found: not invoices or credit_notes"),
+            "409": (
+                None,
+                "number_taken: the series would issue a number the organisation already has (any case); "
+                "series_overlap: another series writes numbers of this shape; "
+                "sequence_started: next_number changed after the series numbered documents this year",
+            ),
+            "422": (None, "invalid_numbering: a bad prefix, format or next_number (the pointer names it)"),
+        },
+        body=m.NumberingUpdate, parameters=(_SERIES,), write=True,
     ),
     Operation(
         "get", "/organisation/members", "listMembers", "Members and invitations",

@@ -83,6 +83,9 @@ __all__ = [
     "MemberCreate",
     "MemberRead",
     "MemberUpdate",
+    "NumberingList",
+    "NumberingRead",
+    "NumberingUpdate",
     "OrderCreate",
     "OrderInvoiced",
     "OrderRead",
@@ -406,6 +409,50 @@ class InvitationAnswer(InputModel):
     """The token of an invitation's mailed link (the ``token`` of its query string)."""
 
     token: Annotated[str, Text(200, required=True)] = Field(description="The token from the invitation's link.")
+
+
+class NumberingUpdate(InputModel):
+    """A series' numbering (owner only; issue 22): its prefix, its format and,
+    while the series has numbered nothing this year, the counter's next value."""
+
+    error_codes: ClassVar[dict[str, str]] = {
+        "prefix": "invalid_numbering",
+        "format": "invalid_numbering",
+        "next_number": "invalid_numbering",
+    }
+
+    prefix: Annotated[str, Text(20)] = Field(
+        description="Up to 20 letters, digits, '.', '_', '/' or '-' (may be empty), put where the format says {prefix}."
+    )
+    format: Annotated[str, Text(60, required=True)] = Field(
+        description="The number's shape: {prefix}, {year} and {seq} (the counter, optionally zero-padded as "
+        "{seq:04d}) between letters, digits, '.', '_', '/' or '-'; {year} and {seq} are required. "
+        "Default {prefix}-{year}-{seq:04d}."
+    )
+    next_number: int | None = Field(
+        default=None,
+        ge=1,
+        le=999_999_999,
+        description="The counter's next value this year; only while the series has numbered nothing this year "
+        "(else 409 sequence_started unless it is the current value).",
+    )
+
+
+class NumberingRead(ReadModel):
+    """A series' numbering and the number it gives next."""
+
+    series: Literal["invoices", "credit_notes"]
+    code: str = Field(description="The series' code on its documents (invoices.series): INV or CN.")
+    prefix: str
+    format: str
+    next_number: int = Field(description="The counter's next value this year.")
+    next: str = Field(description="The number the series issues next, e.g. INV-2026-0003 (unless imported first).")
+
+
+class NumberingList(ReadModel):
+    """Every series' numbering."""
+
+    items: list[NumberingRead]
 
 
 class OrganisationMembership(ReadModel):

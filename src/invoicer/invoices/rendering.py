@@ -203,6 +203,7 @@ def request_documents(cur: Cursor, blobs: BlobStore, member: Member, invoice_id:
         input_fid=fid,
         invoice_number=row["number"],
         totals=totals,
+        kind="record",
     )
     cur.execute("UPDATE invoices SET render_job_id = %s WHERE id = %s", (uuid.UUID(job_id), row["id"]))
     preceding = _preceding(cur, row)

@@ -7,7 +7,8 @@ so another organisation's record is 404 and a viewer's write 403. Bodies and
 answers are JSON, money as decimal strings; errors are the JSON error body
 with RFC 6901 pointers into the request body.
 
-* ``GET|PATCH /organisation``; ``GET|PUT|DELETE /organisation/logo``; ``GET|POST /organisation/members``
+* ``GET|PATCH /organisation``; ``GET|PUT|DELETE /organisation/logo``; ``GET|POST /organisation/members``;
+  ``GET /organisation/numbering``; ``GET|PUT /organisation/numbering/<series>``
 * ``GET|POST /clients``; ``GET|PATCH|DELETE /clients/<id>`` (DELETE archives)
 * ``GET|POST /invoices``; ``POST /invoices/import``; ``GET|PATCH|DELETE /invoices/<id>``;
   ``POST /invoices/<id>/issue|send|payments|refunds|credit-notes``; ``GET /invoices/<id>/events``
@@ -62,6 +63,7 @@ from . import (
     idempotency,
     identity,
     importing,
+    numbering,
     orders,
     organisations,
     payments,
@@ -87,6 +89,9 @@ from .models import (
     IssueRequest,
     MemberCreate,
     MemberUpdate,
+    NumberingList,
+    NumberingRead,
+    NumberingUpdate,
     OrderCreate,
     OrderInvoiced,
     OrganisationMembership,
@@ -470,6 +475,33 @@ def delete_organisation_logo() -> Response:
     with _session() as (cur, member):
         organisations.delete_logo(cur, member)
     return Response(status=204)
+
+
+@blueprint.get("/organisation/numbering")
+def list_numbering() -> Response:
+    """Every series' numbering: ``{"items": [NumberingRead, ...]}``."""
+    with _session() as (cur, member):
+        rows = numbering.list_numbering(cur, member)
+    return _answer(NumberingList.model_validate({"items": rows}))
+
+
+@blueprint.get("/organisation/numbering/<series>")
+def get_numbering(series: str) -> Response:
+    """One series' numbering (``invoices`` or ``credit_notes``; else 404 ``series_not_found``)."""
+    with _session() as (cur, member):
+        row = numbering.get_numbering(cur, member, series)
+    return _answer(NumberingRead.model_validate(row))
+
+
+@blueprint.put("/organisation/numbering/<series>")
+def set_numbering(series: str) -> Response:
+    """``{"prefix", "format", "next_number"?}`` for a series (owner only):
+    422 ``invalid_numbering`` naming the field, 409 ``number_taken`` or
+    ``sequence_started`` (:func:`invoicer.invoices.numbering.set_numbering`)."""
+    body = parse(NumberingUpdate)
+    with _session() as (cur, member):
+        row = numbering.set_numbering(cur, member, series, body["prefix"], body["format"], body.get("next_number"))
+    return _answer(NumberingRead.model_validate(row))
 
 
 @blueprint.get("/organisation/members")

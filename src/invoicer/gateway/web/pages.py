@@ -799,6 +799,7 @@ def organisation() -> ResponseReturnValue:
     api = records()
     profile = api.get("/organisation")
     members = api.get("/organisation/members", per_page=100)["items"]
+    numbering = api.get("/organisation/numbering")["items"]
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -824,6 +825,8 @@ def organisation() -> ResponseReturnValue:
         "organisation/organisation.html",
         profile=profile,
         members=members,
+        numbering=numbering,
+        series_labels=_SERIES_LABELS,
         is_owner=any(
             item.get("status") == "active"
             and item.get("user_id") == (g.claims.sub if g.claims else None)
@@ -834,8 +837,30 @@ def organisation() -> ResponseReturnValue:
         roles=labels.ROLES,
         roles_help=labels.ROLES_HELP,
         default_role=labels.DEFAULT_ROLE,
-        year=date.today().year,
     ), status
+
+
+#: The series of ``GET /organisation/numbering``, as the Organisation page names them.
+_SERIES_LABELS = {"invoices": "Invoices", "credit_notes": "Credit notes"}
+
+
+@blueprint.post("/organisation/numbering/<series>")
+@session.page_login_required
+@flash_refusal("web.organisation", prefix="Numbering not saved: ", statuses=(403, 404, 409, 422))
+def set_numbering(series: str) -> ResponseReturnValue:
+    """Set a series' prefix, format and (optionally) next number; the
+    invoices service refuses a bad format (422) or one that would repeat a
+    number the organisation holds (409), and the page says why."""
+    body: dict[str, Any] = {
+        "prefix": (request.form.get("prefix") or "").strip(),
+        "format": (request.form.get("format") or "").strip(),
+    }
+    next_number = (request.form.get("next_number") or "").strip()
+    if next_number:
+        body["next_number"] = int(next_number) if next_number.isdigit() else next_number
+    saved = records().put(f"/organisation/numbering/{series}", body)
+    flash(f"{_SERIES_LABELS.get(series, series)} are numbered {saved['format']}: next {saved['next']}.", "success")
+    return redirect(url_for("web.organisation"))
 
 
 @blueprint.get("/organisation/logo")

@@ -224,8 +224,9 @@ def logout() -> ResponseReturnValue:
 @blueprint.get("/upload")
 @session.page_login_required
 def upload_page() -> ResponseReturnValue:
-    """The upload form and the user's recent jobs."""
-    jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0)
+    """The upload form and the user's recent uploads (the documents of issued
+    invoices, also jobs, are on each invoice's page, not here)."""
+    jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0, kind="upload")
     return render_template(
         "uploads/upload.html", results=[], jobs=jobs, formats=_format_choices(), chosen=["pdf", "xlsx"]
     )
@@ -265,7 +266,7 @@ def upload() -> ResponseReturnValue:
         results.append({"filename": "", "job": None, "error": "Choose at least one JSON file.", "details": []})
     if request.headers.get("HX-Request"):
         return render_template("uploads/_upload_results.html", results=results)
-    jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0)
+    jobs, _total = routes.services().jobs.list_for_owner(g.claims.sub, limit=10, offset=0, kind="upload")
     return render_template("uploads/upload.html", results=results, jobs=jobs, formats=_format_choices(), chosen=chosen)
 
 
