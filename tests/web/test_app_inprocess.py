@@ -421,6 +421,8 @@ def test_the_invoice_page_shows_a_refund_due_and_offers_to_record_the_refund(app
     )
     assert reply.status_code == 302
     assert posted == [(f"/invoices/{invoice['id']}/refunds", {"amount": "42.84", "method": "bank"})]
+
+
 def test_every_page_names_its_icon_and_favicon_ico_leads_there(app_client):
     client = app_client(create_app)
     html = client.get("/app/login").get_data(as_text=True)

@@ -106,6 +106,40 @@ def _status(item: dict[str, Any]) -> str:
 
 blueprint.add_app_template_filter(_status, "shown_status")
 
+#: The locale of amounts when the organisation has none (the service's default, 0001_records.sql).
+DEFAULT_LOCALE = "en_GB"
+
+
+def money(amount: str | Decimal | None, currency: str | None, locale: str | None, *, credit: bool = False) -> str:
+    """An amount of the API (a decimal string, already rounded to the
+    currency's minor unit) as ``locale`` writes it with its currency and
+    grouping (Babel, CLDR): ``"165000"``, ``"JPY"``, ``"en_US"`` ->
+    ``"¥165,000"``; ``"1234.50"``, ``"EUR"``, ``"de_DE"`` -> ``"1.234,50 €"``.
+    ``credit`` signs it negative: a credit note takes money off what the client
+    owes (EN 16931 BT-3 type 381). An amount that is not a number, a missing
+    currency or an unknown locale shows the amount as given; None shows "—"."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        value = Decimal(str(amount))
+        formatter = Formatter(str(currency or ""), parse_locale(locale or DEFAULT_LOCALE))
+        return formatter.money(-value if credit and value else value) if currency else str(amount)
+    except (InvalidOperation, ValueError):
+        return f"{'-' if credit else ''}{amount} {currency or ''}".strip()
+
+
+blueprint.add_app_template_filter(money, "money")
+
+
+def organisation_locale(api: Any) -> str:
+    """The signed-in organisation's locale (``GET /organisation``), the one its
+    lists write amounts in; :data:`DEFAULT_LOCALE` if it has none or the
+    service does not answer it."""
+    try:
+        return str(api.get("/organisation").get("locale") or DEFAULT_LOCALE)
+    except RecordsError:
+        return DEFAULT_LOCALE
+
 
 # --- dashboard ------------------------------------------------------------------------
 
@@ -190,6 +224,7 @@ def invoices() -> ResponseReturnValue:
         statuses=labels.STATUS_LABELS,
         sorts=labels.SORT_LABELS,
         error=error,
+        locale=organisation_locale(api),
     )
 
 

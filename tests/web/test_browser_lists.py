@@ -1,0 +1,60 @@
+"""The lists in a real browser (issue 22, "Lists"): the invoice and client
+lists on a phone, amounts as the organisation's locale writes them, credit
+notes labelled and signed, the client search."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from .conftest import check_page
+
+pytestmark = pytest.mark.integration
+
+
+def _set_organisation(stack, web_user, **profile: str) -> None:
+    answer = requests.patch(f"{stack.base_url}/organisation", json=profile, headers=web_user.headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+def _issued(web_user, client_id: str, unit_price: str) -> dict:
+    lines = [{"description": "Consulting", "quantity": "1", "unit_price": unit_price, "tax_rate": "10"}]
+    draft = web_user.post("/invoices", json={"client_id": client_id, "lines": lines})
+    assert draft.status_code == 201, draft.text
+    issued = web_user.post(f"/invoices/{draft.json()['id']}/issue")
+    assert issued.status_code == 200, issued.text
+    return issued.json()
+
+
+def test_the_invoice_list_on_a_phone_with_amounts_in_the_locale_and_signed_credit_notes(signed_in, stack, web_user):
+    page = signed_in
+    _set_organisation(stack, web_user, name="Kaizen Works", locale="en_US")
+    client = web_user.post("/clients", json={"name": "Yukihiro Matsumoto", "currency": "JPY"}).json()
+    invoice = _issued(web_user, client["id"], "150000")  # + 10 % VAT = ¥165,000
+    credited = web_user.post(f"/invoices/{invoice['id']}/credit-notes", json={"reason": "Cancelled"})
+    assert credited.status_code in (200, 201), credited.text
+    note_number = credited.json()["credit_note"]["number"]
+
+    page.goto(f"{stack.base_url}/app/invoices")
+    invoice_row = page.get_by_role("row").filter(has_text=invoice["number"])
+    note_row = page.get_by_role("row").filter(has_text=note_number)
+    # JPY has no minor unit; en_US groups by thousands and writes the yen sign first.
+    expect(invoice_row.locator("td[data-label=Total]")).to_have_text("¥165,000")
+    expect(note_row.locator("td[data-label=Number]")).to_contain_text("Credit note")
+    expect(note_row.locator("td[data-label=Total]")).to_have_text("-¥165,000")
+    check_page(page, "invoices-list")
+
+    # At 390 px every row is a card: status, total and balance are in sight without scrolling sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for label in ("Status", "Total", "Balance"):
+        cell = invoice_row.locator(f"td[data-label={label}]")
+        expect(cell).to_be_visible()
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
+        assert cell.evaluate("el => el.closest('.table-wrap').scrollWidth <= el.closest('.table-wrap').clientWidth")
+
+    # Another locale writes the same amount its own way.
+    _set_organisation(stack, web_user, locale="de_DE")
+    page.reload()
+    expect(invoice_row.locator("td[data-label=Total]")).to_have_text("165.000\u00a0¥")
