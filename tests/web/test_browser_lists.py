@@ -58,3 +58,30 @@ def test_the_invoice_list_on_a_phone_with_amounts_in_the_locale_and_signed_credi
     _set_organisation(stack, web_user, locale="de_DE")
     page.reload()
     expect(invoice_row.locator("td[data-label=Total]")).to_have_text("165.000\u00a0¥")
+
+
+def test_the_client_list_is_searched_by_name_or_company_and_is_cards_on_a_phone(signed_in, stack, web_user):
+    page = signed_in
+    for name, company in (("Ada Lovelace", "Analytical Engines"), ("Grace Hopper", "Cobol Ltd"), ("Alan Kay", None)):
+        body = {"name": name, "currency": "EUR", **({"company": company} if company else {})}
+        assert web_user.post("/clients", json=body).status_code == 201
+    page.get_by_role("link", name="Clients", exact=True).click()
+    rows = page.locator("#client-rows tbody tr")
+    expect(rows).to_have_count(3)
+
+    page.get_by_label("Search clients").fill("cobol")  # the company finds the client
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Grace Hopper")
+    expect(page).to_have_url(f"{stack.base_url}/app/clients?q=cobol")
+    check_page(page, "clients-search")
+
+    page.get_by_label("Search clients").fill("nobody")
+    expect(page.get_by_text("No client matches “nobody”")).to_be_visible()
+    page.goto(f"{stack.base_url}/app/clients?q=a")  # a link with a search shows it, searched
+    expect(page.get_by_label("Search clients")).to_have_value("a")
+    expect(rows).to_have_count(3)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for label in ("Name", "E-mail", "Currency", "Terms"):
+        box = rows.first.locator(f"td[data-label={label}]").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)

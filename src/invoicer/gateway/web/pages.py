@@ -704,9 +704,18 @@ def credit_note(invoice_id: str) -> ResponseReturnValue:
 @blueprint.get("/clients")
 @session.page_login_required
 def clients() -> ResponseReturnValue:
-    """The organisation's clients."""
-    items = records().get("/clients", per_page=100)["items"]
-    return render_template("clients/clients.html", clients=items)
+    """The organisation's clients, by name; ``?q=`` finds them by name or
+    company (the service's search, ``GET /clients?q=``)."""
+    q = (request.args.get("q") or "").strip() or None
+    error = None
+    try:
+        answer = records().get("/clients", per_page=100, q=q)
+    except RecordsError as exc:
+        form_errors(exc, (400, 422))  # a search the service refuses is said above the list
+        error, answer = exc.message, {"items": [], "total": 0}
+    return render_template(
+        "clients/clients.html", clients=answer["items"], total=answer.get("total", 0), q=q, error=error
+    )
 
 
 @blueprint.route("/clients/new", methods=["GET", "POST"])
