@@ -4,6 +4,10 @@ notes labelled and signed, the client search."""
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -11,6 +15,15 @@ from playwright.sync_api import expect
 from .conftest import check_page
 
 pytestmark = pytest.mark.integration
+
+
+def _downloaded_rows(page, link_name: str) -> tuple[str, list[dict[str, str]]]:
+    """Click the link ``link_name``; the downloaded CSV's file name and rows."""
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_name).click()
+    download = info.value
+    text = Path(download.path()).read_bytes().decode("utf-8-sig")
+    return download.suggested_filename, list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def _set_organisation(stack, web_user, **profile: str) -> None:
@@ -54,9 +67,16 @@ def test_the_invoice_list_on_a_phone_with_amounts_in_the_locale_and_signed_credi
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
         assert cell.evaluate("el => el.closest('.table-wrap').scrollWidth <= el.closest('.table-wrap').clientWidth")
 
+    # The list as CSV, with the list's filters: issued and not credited is the credit note only.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{stack.base_url}/app/invoices?status=issued")
+    name, rows = _downloaded_rows(page, "Download these as CSV")
+    assert name == "invoices.csv"
+    assert [(row["number"], row["gross"]) for row in rows] == [(note_number, "-165000")]
+
     # Another locale writes the same amount its own way.
     _set_organisation(stack, web_user, locale="de_DE")
-    page.reload()
+    page.goto(f"{stack.base_url}/app/invoices")
     expect(invoice_row.locator("td[data-label=Total]")).to_have_text("165.000\u00a0¥")
 
 
@@ -85,3 +105,13 @@ def test_the_client_list_is_searched_by_name_or_company_and_is_cards_on_a_phone(
     for label in ("Name", "E-mail", "Currency", "Terms"):
         box = rows.first.locator(f"td[data-label={label}]").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    name, rows = _downloaded_rows(page, "Download these as CSV")
+    assert name == "clients.csv"
+    assert [row["name"] for row in rows] == ["Ada Lovelace", "Alan Kay", "Grace Hopper"]
+    page.get_by_label("Search clients").fill("engines")
+    expect(rows_shown := page.locator("#client-rows tbody tr")).to_have_count(1)
+    expect(rows_shown.first).to_contain_text("Ada Lovelace")
+    _, rows = _downloaded_rows(page, "Download these as CSV")
+    assert [(row["name"], row["company"]) for row in rows] == [("Ada Lovelace", "Analytical Engines")]

@@ -13,6 +13,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -226,6 +227,36 @@ def invoices() -> ResponseReturnValue:
         error=error,
         locale=organisation_locale(api),
     )
+
+
+#: The invoice list's query parameters that ``GET /invoices.csv`` takes (all but the page).
+_INVOICE_EXPORT_ARGS = ("status", "client_id", "issued_from", "issued_to", "q", "sort", "order")
+
+
+@blueprint.get("/invoices.csv")
+@session.page_login_required
+def invoices_csv() -> ResponseReturnValue:
+    """Every invoice the list's filters match, as CSV: the service's ``GET /invoices.csv``."""
+    return _csv_download("/invoices.csv", _INVOICE_EXPORT_ARGS)
+
+
+@blueprint.get("/clients.csv")
+@session.page_login_required
+def clients_csv() -> ResponseReturnValue:
+    """Every client the search finds, as CSV: the service's ``GET /clients.csv``."""
+    return _csv_download("/clients.csv", ("q",))
+
+
+def _csv_download(path: str, names: tuple[str, ...]) -> Response:
+    """The invoices service's CSV at ``path`` with the query parameters
+    ``names`` of this request, for the signed-in organisation, as an
+    attachment named like ``path``; its refusals are the error pages'."""
+    query = urlencode({name: value for name in names if (value := request.args.get(name))})
+    content, content_type, _ = records().file(path + (f"?{query}" if query else ""))
+    response = Response(content, mimetype=content_type.split(";")[0])
+    response.headers["Content-Disposition"] = f'attachment; filename="{path.lstrip("/")}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 #: A draft's version as the editor's hidden field holds it: ASCII digits.
