@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,46 @@ def test_the_client_list_is_searched_by_name_or_company_and_is_cards_on_a_phone(
     expect(rows_shown.first).to_contain_text("Ada Lovelace")
     _, rows = _downloaded_rows(page, "Download these as CSV")
     assert [(row["name"], row["company"]) for row in rows] == [("Ada Lovelace", "Analytical Engines")]
+
+
+def _wait_for_pdf(web_user, invoice_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while web_user.get(f"/invoices/{invoice_id}/pdf").status_code != 200:
+        assert time.monotonic() < deadline, f"the PDF of {invoice_id} was not rendered"
+        time.sleep(0.5)
+
+
+def test_several_invoices_are_downloaded_as_one_zip_and_sent_each_with_what_happened(signed_in, stack, web_user):
+    page = signed_in
+    _set_organisation(stack, web_user, name="Kaizen Works", email="billing@kaizen.example")
+    mailed = web_user.post("/clients", json={"name": "Barbara Liskov", "email": "b@clu.example", "currency": "EUR"})
+    silent = web_user.post("/clients", json={"name": "Niklaus Wirth", "currency": "EUR"})
+    first = _issued(web_user, mailed.json()["id"], "100")
+    second = _issued(web_user, silent.json()["id"], "200")
+    draft = web_user.post("/invoices", json={"client_id": mailed.json()["id"], "lines": []})
+    assert draft.status_code == 201, draft.text
+    for invoice in (first, second):
+        _wait_for_pdf(web_user, invoice["id"])
+
+    page.goto(f"{stack.base_url}/app/invoices")
+    check_page(page, "invoices-bulk")
+    page.get_by_role("button", name="Download PDFs as ZIP").click()
+    expect(page.get_by_text("Tick at least one issued invoice first.")).to_be_visible()
+
+    page.get_by_label(f"Select {first['number']}").check()
+    page.get_by_label(f"Select {second['number']}").check()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download PDFs as ZIP").click()
+    archive = zipfile.ZipFile(Path(info.value.path()))
+    names = sorted(archive.namelist())
+    assert len(names) == 2 and all(name.endswith(".pdf") for name in names), names
+    assert all(archive.read(name).startswith(b"%PDF") for name in names)
+    assert any(first["number"] in name for name in names) and any(second["number"] in name for name in names)
+
+    page.get_by_label(f"Select {first['number']}").check()
+    page.get_by_label(f"Select {second['number']}").check()
+    page.get_by_role("button", name="Send to their clients").click()
+    expect(page.get_by_text(f"{first['number']}: sent to the client.")).to_be_visible()
+    expect(page.get_by_text(f"{second['number']}: not sent.")).to_contain_text("no e-mail address")
+    assert web_user.get(f"/invoices/{first['id']}").json()["status"] == "sent"
+    assert web_user.get(f"/invoices/{second['id']}").json()["status"] == "issued"

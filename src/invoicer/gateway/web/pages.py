@@ -9,7 +9,9 @@ service and the renderers use, never from arithmetic in the browser.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -257,6 +259,102 @@ def _csv_download(path: str, names: tuple[str, ...]) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{path.lstrip("/")}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+#: How many invoices one bulk action takes (one call to the service each).
+BULK_LIMIT = 50
+_INVOICE_ID = re.compile(r"[0-9a-fA-F-]{36}")
+
+
+@blueprint.post("/invoices/bulk")
+@session.page_login_required
+def invoices_bulk() -> ResponseReturnValue:
+    """What the invoice list's bulk bar does with the ticked invoices
+    (``invoice_id``, at most :data:`BULK_LIMIT`): ``action=download`` answers
+    one ZIP of their PDFs (``GET /invoices/{id}/pdf`` each, issued ones
+    only); ``action=send`` mails each issued one to its client (``POST
+    /invoices/{id}/send`` each) and says per invoice what happened. Nothing
+    ticked, or too many, is said above the list."""
+    ids = list(dict.fromkeys(value for value in request.form.getlist("invoice_id") if _INVOICE_ID.fullmatch(value)))
+    action = request.form.get("action")
+    back = redirect(url_for("web.invoices"))
+    if not ids:
+        flash("Tick at least one issued invoice first.", "error")
+        return back
+    if len(ids) > BULK_LIMIT:
+        flash(f"At most {BULK_LIMIT} invoices at once; {len(ids)} were ticked.", "error")
+        return back
+    if action == "send":
+        for invoice_id in ids:
+            category, message = _send_one(invoice_id)
+            flash(message, category)
+        return back
+    if action != "download":
+        abort(400)
+    archive, missing = _pdf_archive(ids)
+    if archive is None:
+        for message in missing:
+            flash(message, "error")
+        return back
+    response = Response(archive, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="invoices-{date.today().isoformat()}.zip"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _issued_invoice(invoice_id: str) -> tuple[dict[str, Any] | None, str]:
+    """The invoice ``invoice_id`` and what to call it, or None and why it is left out."""
+    try:
+        invoice = records().get(f"/invoices/{invoice_id}")
+    except RecordsError as exc:
+        return None, f"{invoice_id}: {exc.message or 'not found'}"
+    name = str(invoice.get("number") or "A draft")
+    if invoice.get("status") == "draft" or not invoice.get("number"):
+        return None, f"{name}: a draft has no final PDF and is not sent; issue it first."
+    return invoice, name
+
+
+def _send_one(invoice_id: str) -> tuple[str, str]:
+    """``(flash category, sentence)`` after sending one issued invoice."""
+    invoice, name = _issued_invoice(invoice_id)
+    if invoice is None:
+        return "error", name
+    try:
+        records().post(f"/invoices/{invoice_id}/send")
+    except RecordsError as exc:
+        return "error", f"{name}: not sent. {exc.message}"
+    return "success", f"{name}: sent to the client."
+
+
+def _pdf_archive(ids: list[str]) -> tuple[bytes | None, list[str]]:
+    """A ZIP (stored names from the service's file names) of the issued
+    invoices' PDFs, with ``not-included.txt`` saying why any was left out;
+    None and the reasons if none could be included."""
+    buffer = io.BytesIO()
+    missing: list[str] = []
+    names: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice_id in ids:
+            invoice, name = _issued_invoice(invoice_id)
+            if invoice is None:
+                missing.append(name)
+                continue
+            try:
+                content, _, filename = records().file(f"/invoices/{invoice_id}/pdf")
+            except RecordsError as exc:
+                reason = (
+                    "its PDF is still being rendered; try again in a moment" if exc.code == "rendering" else exc.message
+                )
+                missing.append(f"{name}: {reason}")
+                continue
+            stored = re.sub(r"[^A-Za-z0-9._-]", "_", filename or f"{name}.pdf")
+            while stored in names:
+                stored = "_" + stored
+            names.add(stored)
+            archive.writestr(stored, content)
+        if names and missing:
+            archive.writestr("not-included.txt", "\r\n".join(missing) + "\r\n")
+    return (buffer.getvalue() if names else None), missing
 
 
 #: A draft's version as the editor's hidden field holds it: ASCII digits.
