@@ -126,7 +126,9 @@ def _wait_for_pdf(web_user, invoice_id: str) -> None:
         time.sleep(0.5)
 
 
-def test_several_invoices_are_downloaded_as_one_zip_and_sent_each_with_what_happened(signed_in, stack, web_user):
+def test_several_invoices_are_downloaded_as_one_zip_and_sent_each_with_what_happened(
+    signed_in, stack, web_user, make_client
+):
     page = signed_in
     _set_organisation(stack, web_user, name="Kaizen Works", email="billing@kaizen.example")
     mailed = web_user.post("/clients", json={"name": "Barbara Liskov", "email": "b@clu.example", "currency": "EUR"})
@@ -160,3 +162,16 @@ def test_several_invoices_are_downloaded_as_one_zip_and_sent_each_with_what_happ
     expect(page.get_by_text(f"{second['number']}: not sent.")).to_contain_text("no e-mail address")
     assert web_user.get(f"/invoices/{first['id']}").json()["status"] == "sent"
     assert web_user.get(f"/invoices/{second['id']}").json()["status"] == "issued"
+
+    # Another organisation's invoice smuggled into the form is neither sent nor zipped.
+    stranger = make_client()
+    theirs = stranger.post("/clients", json={"name": "Someone Else", "currency": "EUR"}).json()
+    their_draft = stranger.post("/invoices", json={"client_id": theirs["id"], "lines": []}).json()
+    page.evaluate(
+        """id => { const box = document.createElement('input'); box.type = 'checkbox'; box.name = 'invoice_id';
+                   box.value = id; box.checked = true; box.setAttribute('form', 'bulk'); document.body.append(box); }""",
+        their_draft["id"],
+    )
+    page.get_by_role("button", name="Download PDFs as ZIP").click()
+    expect(page.locator(".notice-error")).to_contain_text(their_draft["id"])
+    assert stranger.get(f"/invoices/{their_draft['id']}").json()["status"] == "draft"
