@@ -90,7 +90,18 @@ def test_the_gateway_forwards_the_invoices_prefixes_to_the_invoices_url():
     prefixes = components.forwarded_prefixes()
     assert {prefix: c.name for prefix, c in prefixes.items()} == {
         **dict.fromkeys(
-            ("organisation", "organisations", "invitations", "clients", "invoices", "orders", "dashboard", "webhooks"),
+            (
+                "organisation",
+                "organisations",
+                "invitations",
+                "clients",
+                "clients.csv",
+                "invoices",
+                "invoices.csv",
+                "orders",
+                "dashboard",
+                "webhooks",
+            ),
             "invoices",
         ),
         **dict.fromkeys(("expenses", "expenses.csv"), "expenses"),

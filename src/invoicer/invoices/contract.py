@@ -283,6 +283,14 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
     ),
     Operation(
+        "get", "/clients.csv", "exportClients", "Every client the search finds, by name, as CSV",
+        {"200": (None, "CSV")},
+        parameters=(
+            {"name": "q", "in": "query", "schema": {"type": "string"}},
+            {"name": "archived", "in": "query", "schema": {"enum": ["true", "false"]}},
+        ),
+    ),
+    Operation(
         "post", "/clients", "createClient", "A new client",
         {"201": (m.ClientRead, "Created")}, body=m.ClientCreate, write=True, creates=True,
     ),
@@ -303,6 +311,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "get", "/invoices", "listInvoices", "Invoices and credit notes, filtered and paginated",
         {"200": (m.InvoicePage, "OK"), "422": (None, "A filter or cursor that cannot be used: details point at it")},
         parameters=_LIST_FILTERS,
+    ),
+    Operation(
+        "get", "/invoices.csv", "exportInvoices",
+        "Every invoice and credit note the filters match, as CSV (streamed; credit notes negative)",
+        {"200": (None, "CSV"), "400": (None, "Unknown filter value"), "422": (None, "Filter out of range")},
+        parameters=tuple(p for p in _LIST_FILTERS if p["name"] not in ("cursor", "page", "per_page")),
     ),
     Operation(
         "post", "/invoices", "createDraft", "A new draft invoice",
@@ -556,6 +570,16 @@ def _document_answer() -> dict[str, Any]:
     }
 
 
+def _csv_answer() -> dict[str, Any]:
+    """A CSV export (:mod:`invoicer.invoices.exports`): RFC 4180 with a header row, UTF-8 with a BOM."""
+    return {
+        "description": "RFC 4180 CSV with a header row (UTF-8 with a BOM), as an attachment; text cells that "
+        "a spreadsheet would run as a formula start with '",
+        "headers": {"Content-Disposition": {"description": "attachment; filename=...", **_HEADER}},
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+
+
 def _operation(operation: Operation, names: dict[type[BaseModel], str]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, (model, description) in operation.answers.items():
@@ -574,6 +598,8 @@ def _operation(operation: Operation, names: dict[type[BaseModel], str]) -> dict[
             responses[status] = {"description": description}
     if operation.operation_id == "getInvoiceDocument":
         responses = {"200": _document_answer(), **responses}
+    if operation.operation_id in ("exportInvoices", "exportClients"):
+        responses["200"] = _csv_answer()
     if operation.operation_id == "getOrganisationLogo":
         responses = {
             "200": {"description": "The image", "content": {"image/png": _LOGO_IMAGE, "image/jpeg": _LOGO_IMAGE}},

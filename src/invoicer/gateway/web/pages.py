@@ -9,10 +9,13 @@ service and the renderers use, never from arithmetic in the browser.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -106,6 +109,40 @@ def _status(item: dict[str, Any]) -> str:
 
 blueprint.add_app_template_filter(_status, "shown_status")
 
+#: The locale of amounts when the organisation has none (the service's default, 0001_records.sql).
+DEFAULT_LOCALE = "en_GB"
+
+
+def money(amount: str | Decimal | None, currency: str | None, locale: str | None, *, credit: bool = False) -> str:
+    """An amount of the API (a decimal string, already rounded to the
+    currency's minor unit) as ``locale`` writes it with its currency and
+    grouping (Babel, CLDR): ``"165000"``, ``"JPY"``, ``"en_US"`` ->
+    ``"¥165,000"``; ``"1234.50"``, ``"EUR"``, ``"de_DE"`` -> ``"1.234,50 €"``.
+    ``credit`` signs it negative: a credit note takes money off what the client
+    owes (EN 16931 BT-3 type 381). An amount that is not a number, a missing
+    currency or an unknown locale shows the amount as given; None shows "—"."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        value = Decimal(str(amount))
+        formatter = Formatter(str(currency or ""), parse_locale(locale or DEFAULT_LOCALE))
+        return formatter.money(-value if credit and value else value) if currency else str(amount)
+    except (InvalidOperation, ValueError):
+        return f"{'-' if credit else ''}{amount} {currency or ''}".strip()
+
+
+blueprint.add_app_template_filter(money, "money")
+
+
+def organisation_locale(api: Any) -> str:
+    """The signed-in organisation's locale (``GET /organisation``), the one its
+    lists write amounts in; :data:`DEFAULT_LOCALE` if it has none or the
+    service does not answer it."""
+    try:
+        return str(api.get("/organisation").get("locale") or DEFAULT_LOCALE)
+    except RecordsError:
+        return DEFAULT_LOCALE
+
 
 # --- dashboard ------------------------------------------------------------------------
 
@@ -190,7 +227,134 @@ def invoices() -> ResponseReturnValue:
         statuses=labels.STATUS_LABELS,
         sorts=labels.SORT_LABELS,
         error=error,
+        locale=organisation_locale(api),
     )
+
+
+#: The invoice list's query parameters that ``GET /invoices.csv`` takes (all but the page).
+_INVOICE_EXPORT_ARGS = ("status", "client_id", "issued_from", "issued_to", "q", "sort", "order")
+
+
+@blueprint.get("/invoices.csv")
+@session.page_login_required
+def invoices_csv() -> ResponseReturnValue:
+    """Every invoice the list's filters match, as CSV: the service's ``GET /invoices.csv``."""
+    return _csv_download("/invoices.csv", _INVOICE_EXPORT_ARGS)
+
+
+@blueprint.get("/clients.csv")
+@session.page_login_required
+def clients_csv() -> ResponseReturnValue:
+    """Every client the search finds, as CSV: the service's ``GET /clients.csv``."""
+    return _csv_download("/clients.csv", ("q",))
+
+
+def _csv_download(path: str, names: tuple[str, ...]) -> Response:
+    """The invoices service's CSV at ``path`` with the query parameters
+    ``names`` of this request, for the signed-in organisation, as an
+    attachment named like ``path``; its refusals are the error pages'."""
+    query = urlencode({name: value for name in names if (value := request.args.get(name))})
+    content, content_type, _ = records().file(path + (f"?{query}" if query else ""))
+    response = Response(content, mimetype=content_type.split(";")[0])
+    response.headers["Content-Disposition"] = f'attachment; filename="{path.lstrip("/")}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+#: How many invoices one bulk action takes (one call to the service each).
+BULK_LIMIT = 50
+_INVOICE_ID = re.compile(r"[0-9a-fA-F-]{36}")
+
+
+@blueprint.post("/invoices/bulk")
+@session.page_login_required
+def invoices_bulk() -> ResponseReturnValue:
+    """What the invoice list's bulk bar does with the ticked invoices
+    (``invoice_id``, at most :data:`BULK_LIMIT`): ``action=download`` answers
+    one ZIP of their PDFs (``GET /invoices/{id}/pdf`` each, issued ones
+    only); ``action=send`` mails each issued one to its client (``POST
+    /invoices/{id}/send`` each) and says per invoice what happened. Nothing
+    ticked, or too many, is said above the list."""
+    ids = list(dict.fromkeys(value for value in request.form.getlist("invoice_id") if _INVOICE_ID.fullmatch(value)))
+    action = request.form.get("action")
+    back = redirect(url_for("web.invoices"))
+    if not ids:
+        flash("Tick at least one issued invoice first.", "error")
+        return back
+    if len(ids) > BULK_LIMIT:
+        flash(f"At most {BULK_LIMIT} invoices at once; {len(ids)} were ticked.", "error")
+        return back
+    if action == "send":
+        for invoice_id in ids:
+            category, message = _send_one(invoice_id)
+            flash(message, category)
+        return back
+    if action != "download":
+        abort(400)
+    archive, missing = _pdf_archive(ids)
+    if archive is None:
+        for message in missing:
+            flash(message, "error")
+        return back
+    response = Response(archive, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="invoices-{date.today().isoformat()}.zip"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _issued_invoice(invoice_id: str) -> tuple[dict[str, Any] | None, str]:
+    """The invoice ``invoice_id`` and what to call it, or None and why it is left out."""
+    try:
+        invoice = records().get(f"/invoices/{invoice_id}")
+    except RecordsError as exc:
+        return None, f"{invoice_id}: {exc.message or 'not found'}"
+    name = str(invoice.get("number") or "A draft")
+    if invoice.get("status") == "draft" or not invoice.get("number"):
+        return None, f"{name}: a draft has no final PDF and is not sent; issue it first."
+    return invoice, name
+
+
+def _send_one(invoice_id: str) -> tuple[str, str]:
+    """``(flash category, sentence)`` after sending one issued invoice."""
+    invoice, name = _issued_invoice(invoice_id)
+    if invoice is None:
+        return "error", name
+    try:
+        records().post(f"/invoices/{invoice_id}/send")
+    except RecordsError as exc:
+        return "error", f"{name}: not sent. {exc.message}"
+    return "success", f"{name}: sent to the client."
+
+
+def _pdf_archive(ids: list[str]) -> tuple[bytes | None, list[str]]:
+    """A ZIP (stored names from the service's file names) of the issued
+    invoices' PDFs, with ``not-included.txt`` saying why any was left out;
+    None and the reasons if none could be included."""
+    buffer = io.BytesIO()
+    missing: list[str] = []
+    names: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice_id in ids:
+            invoice, name = _issued_invoice(invoice_id)
+            if invoice is None:
+                missing.append(name)
+                continue
+            try:
+                content, _, filename = records().file(f"/invoices/{invoice_id}/pdf")
+            except RecordsError as exc:
+                reason = (
+                    "its PDF is still being rendered; try again in a moment" if exc.code == "rendering" else exc.message
+                )
+                missing.append(f"{name}: {reason}")
+                continue
+            stored = re.sub(r"[^A-Za-z0-9._-]", "_", filename or f"{name}.pdf")
+            while stored in names:
+                stored = "_" + stored
+            names.add(stored)
+            archive.writestr(stored, content)
+        if names and missing:
+            archive.writestr("not-included.txt", "\r\n".join(missing) + "\r\n")
+    return (buffer.getvalue() if names else None), missing
 
 
 #: A draft's version as the editor's hidden field holds it: ASCII digits.
@@ -669,9 +833,18 @@ def credit_note(invoice_id: str) -> ResponseReturnValue:
 @blueprint.get("/clients")
 @session.page_login_required
 def clients() -> ResponseReturnValue:
-    """The organisation's clients."""
-    items = records().get("/clients", per_page=100)["items"]
-    return render_template("clients/clients.html", clients=items)
+    """The organisation's clients, by name; ``?q=`` finds them by name or
+    company (the service's search, ``GET /clients?q=``)."""
+    q = (request.args.get("q") or "").strip() or None
+    error = None
+    try:
+        answer = records().get("/clients", per_page=100, q=q)
+    except RecordsError as exc:
+        form_errors(exc, (400, 422))  # a search the service refuses is said above the list
+        error, answer = exc.message, {"items": [], "total": 0}
+    return render_template(
+        "clients/clients.html", clients=answer["items"], total=answer.get("total", 0), q=q, error=error
+    )
 
 
 @blueprint.route("/clients/new", methods=["GET", "POST"])
