@@ -168,8 +168,9 @@ def test_several_invoices_are_downloaded_as_one_zip_and_sent_each_with_what_happ
     theirs = stranger.post("/clients", json={"name": "Someone Else", "currency": "EUR"}).json()
     their_draft = stranger.post("/invoices", json={"client_id": theirs["id"], "lines": []}).json()
     page.evaluate(
-        """id => { const box = document.createElement('input'); box.type = 'checkbox'; box.name = 'invoice_id';
-                   box.value = id; box.checked = true; box.setAttribute('form', 'bulk'); document.body.append(box); }""",
+        """id => { const box = document.createElement('input'); box.type = 'checkbox';
+                   box.name = 'invoice_id'; box.value = id; box.checked = true;
+                   box.setAttribute('form', 'bulk'); document.body.append(box); }""",
         their_draft["id"],
     )
     page.get_by_role("button", name="Download PDFs as ZIP").click()
