@@ -184,8 +184,9 @@ class ExpenseReviewMailHandler:
 
     def __call__(self, body: bytes, correlation_id: str | None) -> Done:
         """Mail each approver of the event's expense once. Raises :class:`Permanent`
-        (``malformed_message``, ``mail_refused``) or :class:`Transient` (SMTP or
-        PostgreSQL unavailable, a 4xx from the server)."""
+        (``malformed_message``; ``mail_refused`` after the other approvers were mailed,
+        naming the refused addresses) or :class:`Transient` (SMTP or PostgreSQL
+        unavailable, a 4xx from the server: the retry mails only who is left)."""
         try:
             event = DomainEvent.from_bytes(body)
         except MalformedMessage as exc:
@@ -201,8 +202,14 @@ class ExpenseReviewMailHandler:
             return Done()
         review, recipients = found
         link = review_link(self.settings.public_url, review.expense_id)
+        refused: list[str] = []
         for recipient in recipients:
-            self._mail(event.id, review, recipient, link)
+            try:
+                self._mail(event.id, review, recipient, link)
+            except Permanent as exc:  # one address refused: the others still get theirs
+                refused.append(f"{recipient}: {exc.reason}")
+        if refused:
+            raise Permanent("mail_refused", "mail refused for " + "; ".join(refused))
         return Done()
 
     def _mail(self, event_id: str, review: ExpenseReview, recipient: str, link: str) -> None:
