@@ -38,6 +38,9 @@ def test_a_viewer_reads_expenses_but_every_write_is_refused(stack) -> None:
 
     listed = viewer.ok("GET", "/expenses")
     assert {item["id"] for item in listed["items"]} == {expense["id"], draft["id"]}
+    assert [item["actions"] for item in listed["items"]] == [[], []]  # the API offers the viewer nothing
+    assert owner.ok("GET", f"/expenses/{draft['id']}")["actions"] == ["correct", "submit"]
+    assert owner.ok("GET", f"/expenses/{expense['id']}")["actions"] == ["pay"]
     assert viewer.ok("GET", f"/expenses/{expense['id']}")["status"] == "approved"
     assert "BB-77" in viewer("GET", "/expenses.csv").text
     assert viewer.ok("GET", "/expenses/categories")["categories"]
@@ -73,6 +76,8 @@ def test_nobody_decides_on_their_own_submission_while_another_member_can(stack) 
 
     theirs = typed(accountant)
     assert theirs["submitted_by"] != theirs["decided_by"]
+    assert theirs["actions"] == ["correct"]  # what the API offers is what it allows
+    assert owner.ok("GET", f"/expenses/{theirs['id']}")["actions"] == ["correct", "approve", "reject"]
     assert_error(accountant("POST", f"/expenses/{theirs['id']}/approve"), 403, "own_submission")
     assert_error(accountant("POST", f"/expenses/{theirs['id']}/reject", json={"reason": "mine"}), 403, "own_submission")
     assert accountant.ok("GET", f"/expenses/{theirs['id']}")["status"] == "submitted"
@@ -96,6 +101,7 @@ def test_an_invitation_not_yet_accepted_leaves_the_owner_the_only_decider(stack)
     organisation_of(owner)
     owner.ok("POST", "/organisation/members", 201, json={"email": "later-" + owner.email, "role": "accountant"})
     own = typed(owner)
+    assert own["actions"] == ["correct", "approve", "reject"]
     assert owner.ok("POST", f"/expenses/{own['id']}/approve")["status"] == "approved"
 
 

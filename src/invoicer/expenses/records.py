@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "KEY_FIELDS",
     "Member",
+    "actions",
     "apply_extraction",
     "approve",
     "create_from_document",
@@ -473,15 +474,37 @@ def record_payment(cur: Cursor, member: Member, expense_id: str, payment: dict[s
     return get(cur, member, expense_id)
 
 
-def _not_own_submission(cur: Cursor, member: Member, row: dict[str, Any], what: str) -> None:
-    if row["submitted_by"] != member.user_id:
-        return
+def _others_decide(cur: Cursor, member: Member) -> bool:
+    """Whether another owner or accountant of the member's organisation could decide."""
     cur.execute(
         "SELECT count(*) AS n FROM memberships WHERE organisation_id = %s AND user_id <> %s AND role = ANY(%s)",
         (member.organisation_id, member.user_id, sorted(_WRITERS)),
     )
-    if int(one_row(cur)["n"]) > 0:
+    return int(one_row(cur)["n"]) > 0
+
+
+def _not_own_submission(cur: Cursor, member: Member, row: dict[str, Any], what: str) -> None:
+    if row["submitted_by"] == member.user_id and _others_decide(cur, member):
         raise Forbidden(f"someone else must {what} what you submitted", code="own_submission")
+
+
+def actions(cur: Cursor, member: Member, row: dict[str, Any]) -> list[str]:
+    """What ``member`` may do with the expense ``row`` now, by the rules the routes
+    enforce: nothing for a viewer; ``correct`` (PATCH) while it is ``needs_review``,
+    ``submitted``, ``rejected`` or ``failed``; ``submit`` when ``needs_review``;
+    ``approve`` and ``reject`` when ``submitted``, unless they submitted it and another
+    owner or accountant could decide; ``pay`` when ``approved``."""
+    if member.role not in _WRITERS:
+        return []
+    status = row["status"]
+    found = ["correct"] if status in ("needs_review", "submitted", "rejected", "failed") else []
+    if status == "needs_review":
+        found.append("submit")
+    elif status == "submitted" and not (row["submitted_by"] == member.user_id and _others_decide(cur, member)):
+        found += ["approve", "reject"]
+    elif status == "approved":
+        found.append("pay")
+    return found
 
 
 def _check_version(row: dict[str, Any], versions: frozenset[int] | None) -> None:
