@@ -62,14 +62,17 @@ def test_every_setting_the_registry_names_is_a_setting():
 
 def test_every_queue_has_one_message_and_one_consumer():
     """A queue of commands has its message class; a queue fed by domain
-    events (``Queue.events``, the webhook sender's) takes DomainEvents."""
+    events (``Queue.events``: the webhook sender's, the notification
+    service's expense reviews) takes DomainEvents of types that exist."""
     keys = [queue.routing_key for queue in components.queues() if not queue.events]
     assert sorted(keys) == sorted(BY_ROUTING_KEY)
     for key, message in BY_ROUTING_KEY.items():
         assert key == message.ROUTING_KEY
     fed_by_events = [queue for queue in components.queues() if queue.events]
-    assert [queue.routing_key for queue in fed_by_events] == [components.WEBHOOK]
-    assert fed_by_events[0].events == components.WEBHOOK_EVENTS
+    assert {queue.routing_key: queue.events for queue in fed_by_events} == {
+        components.WEBHOOK: components.WEBHOOK_EVENTS,
+        components.EXPENSE_REVIEW: ("expense.submitted",),
+    }
 
 
 @pytest.mark.parametrize("component", components.COMPONENTS, ids=lambda c: c.name)

@@ -125,7 +125,11 @@ CASES: dict[str, dict] = {
                 "postgresql": {"url": "postgresql://app:pw@db.example.com:5432/invoicer?sslmode=require"},
                 "mongodb": {"url": "mongodb://app:pw@mongo.example.com:27017/invoicer?tls=true"},
                 "rabbitmq": {"url": "amqps://app:pw@mq.example.com:5671/invoicer"},
-                "components": {"worker": {"keda": {"enabled": True}}},
+                "components": {
+                    "worker": {"keda": {"enabled": True}},
+                    "intake": {"keda": {"enabled": True}},
+                    "notification": {"keda": {"enabled": True}},
+                },
             },
         },
     },
@@ -260,6 +264,11 @@ BAD_VALUES: dict[str, tuple[str, dict, str]] = {
             "rabbitmq": {"host": "mq.example.com", "existingSecret": "mq"},
         },
         "hostSecret",
+    ),
+    "bad-keda-without-queues": (
+        "invoicer",
+        {"components": {"intake": {"keda": {"enabled": True, "queues": []}}}},
+        "keda.queues",
     ),
     "bad-postgresql-nodeport": ("postgresql", {"service": {"type": "NodePort"}}, "type"),
 }

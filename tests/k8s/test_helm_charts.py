@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from invoicer.cli import build_parser
+from invoicer.common import components as registry
 from invoicer.common.amqp import RENDER, Topology
 from invoicer.common.config import Settings
 
@@ -368,6 +369,38 @@ def test_keda_scales_workers_on_the_render_queue(bundle):
     # The development broker's Secret has the key KEDA is pointed at by default.
     rabbit = bundle.one(bundle.objects("default", "rabbitmq"), "Secret", "invoicer-rabbitmq")
     assert _secret_data(rabbit)["url"].startswith("amqp://invoicer:")
+
+
+def test_every_consumer_can_scale_on_its_own_queues_with_keda(bundle):
+    """Every component that consumes queues has a ``keda`` block, off by default, naming
+    exactly the registry's queues of that component; turned on, its ScaledObject has one
+    trigger per queue (<AMQP_PREFIX>.<routing key>) and its Deployment no fixed replicas."""
+    values = bundle.charts["invoicer"]["values"]["components"]
+    consumers = {c.name: [q.routing_key for q in c.queues] for c in registry.COMPONENTS if c.queues}
+    assert {"worker", "intake", "notification", "webhook"} <= set(consumers)
+    for name, keys in consumers.items():
+        keda = values[name]["keda"]
+        assert keda["enabled"] is False, name
+        assert keda["queues"] == keys, f"components.{name}.keda.queues differs from the registry"
+    no_queues = {name for name, c in values.items() if "keda" in c} - set(consumers)
+    assert not no_queues, f"keda on components without queues: {no_queues}"
+
+    objects = bundle.objects("external-urls", "invoicer")
+    prefix = bundle.one(objects, "ConfigMap", "invoicer")["data"]["AMQP_PREFIX"]
+    scaled = {o["metadata"]["name"]: o for o in bundle.find(objects, "ScaledObject")}
+    assert set(scaled) == {"invoicer-worker", "invoicer-intake", "invoicer-notification"}
+    for name in ("intake", "notification"):
+        spec = scaled[f"invoicer-{name}"]["spec"]
+        assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"invoicer-{name}"}
+        queues = [t["metadata"]["queueName"] for t in spec["triggers"]]
+        assert queues == [Topology(prefix).queue(key) for key in consumers[name]]
+        assert {t["authenticationRef"]["name"] for t in spec["triggers"]} == {f"invoicer-{name}"}
+        auth = bundle.one(objects, "TriggerAuthentication", f"invoicer-{name}")
+        assert [(r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]] == [("invoicer", "AMQP_URL")]
+        assert "replicas" not in bundle.one(objects, "Deployment", f"invoicer-{name}")["spec"]
+    assert scaled["invoicer-intake"]["spec"]["triggers"][0]["metadata"]["queueName"] == f"{prefix}.expense.read"
+    # the components left off keep their fixed replica count
+    assert bundle.one(objects, "Deployment", "invoicer-webhook")["spec"]["replicas"] == 1
 
 
 def test_ingress_is_optional_and_sets_the_public_url(bundle):

@@ -83,3 +83,29 @@ def test_a_duplicate_needs_a_tick_before_it_is_submitted(signed_in, stack):
     page.get_by_role("button", name="Submit for approval").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Submitted")
     check_page(page, "expense-duplicate-submitted")
+
+
+def test_the_review_page_offers_a_decision_only_to_who_may_make_it(signed_in, stack, web_user):
+    """With an accountant beside the owner, the owner's own submission shows no Approve
+    button (the API would refuse it: own_submission) while the accountant's does."""
+    from tests.expenses.conftest import join
+    from tests.invoices_api.conftest import User
+
+    owner = User(stack.base_url, web_user.email, web_user.token)
+    accountant = join(stack, owner, "accountant")
+    fields = {"supplier_name": "Kanzlei Weber", "issue_date": "2026-11-25", "currency": "EUR", "total_gross": "238.00"}
+    own = owner.ok("POST", "/expenses", 201, json={**fields, "invoice_number": "KW-1"})
+    owner.ok("POST", f"/expenses/{own['id']}/submit", json={})
+    theirs = accountant.ok("POST", "/expenses", 201, json={**fields, "invoice_number": "KW-2"})
+    accountant.ok("POST", f"/expenses/{theirs['id']}/submit", json={})
+
+    page = signed_in
+    page.goto(f"{stack.base_url}/app/expenses/{own['id']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Submitted")
+    expect(page.get_by_text("nobody decides on what they submitted")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    check_page(page, "expense-own-submission")
+
+    page.goto(f"{stack.base_url}/app/expenses/{theirs['id']}")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Approved")

@@ -86,6 +86,10 @@ WEBHOOK_EVENTS = (
     "expense.failed",
 )
 ACCOUNT_MAIL = "account.mail"
+#: The notification service's queue of expenses waiting for a decision: the
+#: ``expense.submitted`` events reach it from the events exchange (its
+#: :attr:`Queue.events`); retries come back under this key.
+EXPENSE_REVIEW = "expense.review"
 
 #: Migration packages of the shared infrastructure in ``common`` (the
 #: transactional outbox), applied before every component's.
@@ -275,6 +279,12 @@ COMPONENTS: list[Component] = [
             Queue(READY, "notify_max_retries", 'mail the uploader "your invoice is ready"'),
             Queue(MAIL, "notify_max_retries", "mail an issued invoice to its client"),
             Queue(ACCOUNT_MAIL, "notify_max_retries", "mail an account link: verification, reset, invitation"),
+            Queue(
+                EXPENSE_REVIEW,
+                "notify_max_retries",
+                "mail the approvers of an expense submitted for their decision",
+                events=("expense.submitted",),
+            ),
         ),
     ),
     Component(

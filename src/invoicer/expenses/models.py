@@ -150,7 +150,8 @@ class ExpensePaymentRead(BaseModel):
 class ExpenseRead(BaseModel):
     """An expense: its status, the fields read or corrected (:data:`FIELD_NAMES`), the
     checks, ``warnings`` that need a confirmation before submitting, the document's
-    link, payments and balance."""
+    link, payments and balance; ``actions`` what the caller may do with it now (their
+    role, its status and the own-submission rule: :func:`invoicer.expenses.records.actions`)."""
 
     id: str
     status: Literal["processing", "needs_review", "submitted", "approved", "rejected", "paid", "failed"]
@@ -175,6 +176,7 @@ class ExpenseRead(BaseModel):
     payments: list[ExpensePaymentRead]
     paid: str | None
     balance: str | None
+    actions: list[Literal["correct", "submit", "approve", "reject", "pay"]]
     created_at: str
     updated_at: str
 

@@ -15,7 +15,8 @@ Lifecycle (issue 19)::
 
 The worker submits on its own only when every key field (:data:`KEY_FIELDS`) is read with
 a confidence of at least ``threshold`` (0.9: something checked it) and no check failed.
-Nobody approves what they submitted, unless they are the organisation's only member.
+Nobody approves what they submitted, unless no other member could (no other owner or
+accountant: a viewer cannot decide, so a viewer beside a lone owner blocks nothing).
 Duplicates (the same supplier and invoice number as an earlier expense) and a supplier's
 bank details that changed (an IBAN other than the last one seen: the classic payment fraud)
 are warnings that a submission must confirm explicitly.
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "KEY_FIELDS",
     "Member",
+    "actions",
     "apply_extraction",
     "approve",
     "create_from_document",
@@ -402,7 +404,7 @@ def submit(cur: Cursor, member: Member, expense_id: str, confirm: list[str]) -> 
 
 def approve(cur: Cursor, member: Member, expense_id: str) -> dict[str, Any]:
     """``submitted`` -> ``approved`` by an owner or accountant who did not submit it
-    (unless they are the organisation's only member); the supplier's IBAN becomes the one
+    (unless no other owner or accountant could); the supplier's IBAN becomes the one
     expected next time."""
     member.require_write()
     row = get(cur, member, expense_id, lock=True)
@@ -472,12 +474,37 @@ def record_payment(cur: Cursor, member: Member, expense_id: str, payment: dict[s
     return get(cur, member, expense_id)
 
 
+def _others_decide(cur: Cursor, member: Member) -> bool:
+    """Whether another owner or accountant of the member's organisation could decide."""
+    cur.execute(
+        "SELECT count(*) AS n FROM memberships WHERE organisation_id = %s AND user_id <> %s AND role = ANY(%s)",
+        (member.organisation_id, member.user_id, sorted(_WRITERS)),
+    )
+    return int(one_row(cur)["n"]) > 0
+
+
 def _not_own_submission(cur: Cursor, member: Member, row: dict[str, Any], what: str) -> None:
-    if row["submitted_by"] != member.user_id:
-        return
-    cur.execute("SELECT count(*) AS n FROM memberships WHERE organisation_id = %s", (member.organisation_id,))
-    if int(one_row(cur)["n"]) > 1:
+    if row["submitted_by"] == member.user_id and _others_decide(cur, member):
         raise Forbidden(f"someone else must {what} what you submitted", code="own_submission")
+
+
+def actions(cur: Cursor, member: Member, row: dict[str, Any]) -> list[str]:
+    """What ``member`` may do with the expense ``row`` now, by the rules the routes
+    enforce: nothing for a viewer; ``correct`` (PATCH) while it is ``needs_review``,
+    ``submitted``, ``rejected`` or ``failed``; ``submit`` when ``needs_review``;
+    ``approve`` and ``reject`` when ``submitted``, unless they submitted it and another
+    owner or accountant could decide; ``pay`` when ``approved``."""
+    if member.role not in _WRITERS:
+        return []
+    status = row["status"]
+    found = ["correct"] if status in ("needs_review", "submitted", "rejected", "failed") else []
+    if status == "needs_review":
+        found.append("submit")
+    elif status == "submitted" and not (row["submitted_by"] == member.user_id and _others_decide(cur, member)):
+        found += ["approve", "reject"]
+    elif status == "approved":
+        found.append("pay")
+    return found
 
 
 def _check_version(row: dict[str, Any], versions: frozenset[int] | None) -> None:

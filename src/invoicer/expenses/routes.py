@@ -199,8 +199,8 @@ def _money(value: Any) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
 
 
-def view(cur: Cursor, row: dict[str, Any]) -> ExpenseRead:
-    """The expense ``row`` as its answer."""
+def view(cur: Cursor, member: Member, row: dict[str, Any]) -> ExpenseRead:
+    """The expense ``row`` as its answer to ``member``."""
     public = services().settings.public_url.rstrip("/")
     payments = records.payments_of(cur, row["id"])
     paid = sum((Decimal(p["amount"]) for p in payments), Decimal("0"))
@@ -238,14 +238,15 @@ def view(cur: Cursor, row: dict[str, Any]) -> ExpenseRead:
             "payments": [{**p, "id": str(p["id"]), "amount": _money(p["amount"])} for p in payments],
             "paid": _money(paid) if payments else None,
             "balance": _money(Decimal(gross) - paid) if gross is not None else None,
+            "actions": records.actions(cur, member, row),
             "created_at": row["created_at"].isoformat(),
             "updated_at": row["updated_at"].isoformat(),
         }
     )
 
 
-def _answer(cur: Cursor, row: dict[str, Any], status: int = 200, *, location: bool = False) -> Response:
-    response = jsonify(view(cur, row).model_dump(mode="json"))
+def _answer(cur: Cursor, member: Member, row: dict[str, Any], status: int = 200, *, location: bool = False) -> Response:
+    response = jsonify(view(cur, member, row).model_dump(mode="json"))
     response.status_code = status
     response.headers["ETag"] = f'"v{row["version"]}"'
     if location:
@@ -264,7 +265,7 @@ def create_expense() -> Response:
     values = _parse(ExpenseCreate)
     with _session() as (cur, member):
         row = records.create_from_fields(cur, member, values)
-        return _answer(cur, row, 201, location=True)
+        return _answer(cur, member, row, 201, location=True)
 
 
 def _create_from_upload() -> Response:
@@ -300,7 +301,7 @@ def _create_from_upload() -> Response:
         row = records.create_from_document(
             cur, member, fid=fid, filename=filename, content_type=content_type, size=len(data)
         )
-        return _answer(cur, row, 202, location=True)
+        return _answer(cur, member, row, 202, location=True)
 
 
 def _document_type(data: bytes) -> str | None:
@@ -330,7 +331,7 @@ def list_expenses() -> Response:
     page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", 20, 1, 100)
     with _session() as (cur, member):
         rows, total = records.list_expenses(cur, member, **_filters(), page=page, per_page=per_page)
-        items = [view(cur, row).model_dump(mode="json") for row in rows]
+        items = [view(cur, member, row).model_dump(mode="json") for row in rows]
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
@@ -360,7 +361,7 @@ def put_categories() -> Response:
 @blueprint.get("/expenses/<expense_id>")
 def get_expense(expense_id: str) -> Response:
     with _session() as (cur, member):
-        return _answer(cur, records.get(cur, member, expense_id))
+        return _answer(cur, member, records.get(cur, member, expense_id))
 
 
 @blueprint.get("/expenses/<expense_id>/document")
@@ -392,31 +393,31 @@ def patch_expense(expense_id: str) -> Response:
     values = _parse(ExpenseUpdate)
     with _session() as (cur, member):
         records.update(cur, member, expense_id, versions, values)
-        return _answer(cur, records.get(cur, member, expense_id))
+        return _answer(cur, member, records.get(cur, member, expense_id))
 
 
 @blueprint.post("/expenses/<expense_id>/submit")
 def submit_expense(expense_id: str) -> Response:
     values = _parse(ExpenseSubmit, optional=True)
     with _session() as (cur, member):
-        return _answer(cur, records.submit(cur, member, expense_id, values.get("confirm", [])))
+        return _answer(cur, member, records.submit(cur, member, expense_id, values.get("confirm", [])))
 
 
 @blueprint.post("/expenses/<expense_id>/approve")
 def approve_expense(expense_id: str) -> Response:
     with _session() as (cur, member):
-        return _answer(cur, records.approve(cur, member, expense_id))
+        return _answer(cur, member, records.approve(cur, member, expense_id))
 
 
 @blueprint.post("/expenses/<expense_id>/reject")
 def reject_expense(expense_id: str) -> Response:
     values = _parse(ExpenseReject)
     with _session() as (cur, member):
-        return _answer(cur, records.reject(cur, member, expense_id, values["reason"]))
+        return _answer(cur, member, records.reject(cur, member, expense_id, values["reason"]))
 
 
 @blueprint.post("/expenses/<expense_id>/payments")
 def pay_expense(expense_id: str) -> Response:
     values = _parse(ExpensePaymentCreate)
     with _session() as (cur, member):
-        return _answer(cur, records.record_payment(cur, member, expense_id, values), 201)
+        return _answer(cur, member, records.record_payment(cur, member, expense_id, values), 201)
