@@ -1,6 +1,6 @@
 """What a broker restart leaves in the logs: for each consumer (one per
-queue: the worker's invoice.render, the notification's invoice.ready and
-invoice.mail) one warning that the connection was lost and one line when it
+queue of the worker and the notification service, as the component registry
+lists them) one warning that the connection was lost and one line when it
 consumes again, and one such pair from the outbox relay; no stack traces, no
 error lines, however many reconnect attempts the outage took. On the test's
 own RabbitMQ node (``private_rabbitmq``), never the shared one."""
@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import time
 
+from invoicer.common.components import by_name
+
 #: The consumers of each process, by the queue they name in their lines.
-CONSUMERS = {"worker": ["invoice.render"], "notification": ["invoice.ready", "invoice.mail", "account.mail"]}
+CONSUMERS = {name: [queue.routing_key for queue in by_name(name).queues] for name in ("worker", "notification")}
 
 
 def _records(stack, name: str, offset: int) -> list[dict]:

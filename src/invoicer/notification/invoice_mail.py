@@ -164,12 +164,13 @@ class InvoiceMailHandler:
                 log.info("invoice already mailed; dropping duplicate", extra={"mail_id": mail.id})
                 return Done()
             pdf = self.blobs.get(mail.pdf_fid)
-            if pdf is None or pdf.data is None:
+            # An empty file is no document (one was seen once under load): not ready yet, like a missing one.
+            if pdf is None or not pdf.data:
                 raise Transient(f"the PDF of {mail.number} is not rendered yet", code="document_not_ready")
             extra = []
             for item in mail.attachments:
                 blob = self.blobs.get(item.fid)
-                if blob is None or blob.data is None:
+                if blob is None or not blob.data:
                     raise Transient(f"the e-invoice of {mail.number} is not rendered yet", code="document_not_ready")
                 extra.append((item.filename, item.media_type, blob.data))
             message = build_invoice_mail(mail, pdf.data, self.settings.mail_from, extra)
